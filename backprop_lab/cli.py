@@ -1,0 +1,46 @@
+"""The ``backprop-lab`` command line: one subcommand per module.
+
+Each subcommand lives in the module named in ``COMMANDS``; that module defines
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only
+when their subcommand runs, so ``backprop-lab --help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "start": ("backprop_lab.launch", "copy the student notebooks into a folder and open JupyterLab there"),
+    "doctor": ("backprop_lab.doctor", "check that everything the course needs is installed and working"),
+    "progress": ("backprop_lab.exercises.progress", "print a table of the exercises you have done"),
+    "release": ("backprop_lab.release", "make the student notebooks (course/) from the instructor ones (solutions/)"),
+    "grade": ("backprop_lab.grading", "grade a folder of student submissions"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backprop-lab", description="The backprop-lab course tools.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        try:
+            importlib.import_module(module).add_arguments(p)
+        except ModuleNotFoundError as exc:  # a subcommand whose module is not written yet
+            if exc.name != module:
+                raise
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(importlib.import_module(args._module).run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
