@@ -1,0 +1,80 @@
+"""What ``Value`` and ``Tensor`` share: grad mode and the topological sort.
+
+Backpropagation visits the graph in reverse topological order: a node hands
+its gradient to its parents only after every use of that node has handed its
+own gradient to it. The sort here is iterative, so a chain of a million
+operations needs no deep Python recursion.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()``."""
+    return getattr(_state, "enabled", True)
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager that records no graph, as ``torch.no_grad()`` does.
+
+    Inside it, operations compute their results but remember no parents, so nothing
+    built there can be backpropagated through (results have ``requires_grad=False``).
+    The previous mode is restored on exit, so ``no_grad`` blocks nest.
+
+    >>> with no_grad():
+    ...     y = w * 2        # y.requires_grad is False, y._prev == ()
+    """
+    previous = is_grad_enabled()
+    _state.enabled = False
+    try:
+        yield
+    finally:
+        _state.enabled = previous
+
+
+def topo_sort(root) -> list:
+    """Every node that ``root`` depends on, parents before children (root last).
+
+    Works on any object with a ``_prev`` tuple of parent nodes (``Value`` and
+    ``Tensor`` both). Iterative depth-first search: each node is pushed once to
+    be expanded and once more to be emitted after all its parents.
+    """
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for parent in node._prev:
+            if parent not in seen:
+                stack.append((parent, False))
+    return order
+
+
+def recursive_topo_sort(root) -> list:
+    """The textbook recursive version (micrograd's ``build_topo``), kept to show why it fails.
+
+    Python's recursion limit (about 1000 frames) makes it raise ``RecursionError``
+    on a chain a little under 1000 operations deep; use ``topo_sort`` instead.
+    """
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for parent in node._prev:
+                visit(parent)
+            order.append(node)
+
+    visit(root)
+    return order
