@@ -77,9 +77,9 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-        needs = tuple(t.requires_grad for t in tensors)
-        record = any(needs) and is_grad_enabled()
+        tensors = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
+        needs = tuple([t.requires_grad for t in tensors])
+        record = True in needs and is_grad_enabled()
         ctx = Context(needs, kwargs)
         try:
             data = cls.forward(ctx, *[t.data for t in tensors], **kwargs)
@@ -170,9 +170,6 @@ class Tensor:
 
     def __len__(self):
         return len(self.data)
-
-    def __hash__(self):
-        return id(self)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
