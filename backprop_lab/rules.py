@@ -175,9 +175,8 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        x_wins = x >= y
-        ctx.save_for_backward(x_wins)
-        return np.where(x_wins, x, y)
+        ctx.save_for_backward(x >= y)
+        return np.maximum(x, y)
 
     @staticmethod
     def backward(ctx, g):

@@ -1,0 +1,96 @@
+"""``backprop-lab start [DIR]``: copy the student notebooks into DIR and open JupyterLab there.
+
+A learner's work is never overwritten. DIR keeps a small manifest of the release
+each notebook came from; when a newer release brings a changed notebook, it is
+written *beside* the old one as ``NN_name.v<version>.ipynb`` and the learner is
+told so.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+MANIFEST = ".backprop_lab_release.json"
+DEFAULT_DIR = "backprop-lab-course"
+
+
+def notebooks_source() -> Path:
+    """Where the student notebooks are: inside the installed package (wheel), else ``course/`` of a clone."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "course_notebooks", here.parent / "course"):
+        if candidate.is_dir() and any(candidate.glob("[0-9][0-9]_*.ipynb")):
+            return candidate
+    raise FileNotFoundError("no student notebooks found: reinstall backprop-lab, or from a clone run "
+                            "'backprop-lab release' to generate course/ from solutions/")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def copy_course(dest: Path, source: Path | None = None, version: str | None = None) -> list[str]:
+    """Copy every student notebook into ``dest`` without overwriting anything; return what was done."""
+    from . import __version__
+
+    source = source or notebooks_source()
+    version = version or __version__
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest_path = dest / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    report = []
+    for nb in sorted(source.glob("[0-9][0-9]_*.ipynb")):
+        digest = _digest(nb)
+        target = dest / nb.name
+        if not target.exists():
+            shutil.copyfile(nb, target)
+            manifest[nb.name] = digest
+            report.append(f"added    {nb.name}")
+        elif manifest.get(nb.name) == digest or _digest(target) == digest:
+            manifest[nb.name] = digest
+            report.append(f"kept     {nb.name} (your copy; no newer version)")
+        else:
+            beside = dest / f"{nb.stem}.v{version}.ipynb"
+            if not beside.exists():
+                shutil.copyfile(nb, beside)
+                report.append(f"new      {beside.name}: a newer release of {nb.name}; your {nb.name} is untouched")
+            else:
+                report.append(f"kept     {nb.name} (the newer release is already beside it as {beside.name})")
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(tmp, manifest_path)
+    return report
+
+
+def add_arguments(parser):
+    parser.add_argument("dir", nargs="?", default=DEFAULT_DIR,
+                        help=f"folder for your notebooks (default: ./{DEFAULT_DIR})")
+    parser.add_argument("--no-lab", action="store_true", help="copy the notebooks but do not start JupyterLab")
+
+
+def run(args) -> int:
+    dest = Path(args.dir).expanduser().resolve()
+    try:
+        report = copy_course(dest)
+    except (FileNotFoundError, OSError) as exc:
+        print(f"backprop-lab start: {exc}", file=sys.stderr)
+        return 1
+    print(f"Your course folder: {dest}")
+    for line in report:
+        print("  " + line)
+    if args.no_lab:
+        print(f"Start JupyterLab yourself with:  jupyter lab {dest}")
+        return 0
+    first = "00_start_here.ipynb"
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={dest}"]
+    if (dest / first).exists():
+        cmd.append(first)
+    print("Starting JupyterLab (Ctrl+C to stop)…")
+    try:
+        return subprocess.call(cmd, cwd=dest)
+    except KeyboardInterrupt:
+        return 0

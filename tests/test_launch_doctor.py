@@ -1,0 +1,102 @@
+"""`backprop-lab start` never overwrites a learner's work; `backprop-lab doctor` reports and advises."""
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+import backprop_lab as bl
+from backprop_lab.launch import MANIFEST, copy_course
+
+
+def make_release(folder, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("00_start_here.ipynb", "01_finite_differences.ipynb"):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"{name}: {text}")])
+        nbformat.write(nb, folder / name)
+    return folder
+
+
+def test_start_copies_then_never_overwrites(tmp_path):
+    release1 = make_release(tmp_path / "r1", "first release")
+    dest = tmp_path / "course"
+    report = copy_course(dest, release1, version="0.1.0")
+    assert [line.split()[0] for line in report] == ["added", "added"]
+    manifest = json.loads((dest / MANIFEST).read_text())
+    assert set(manifest) == {"00_start_here.ipynb", "01_finite_differences.ipynb"}
+
+    # the learner works in notebook 01
+    mine = dest / "01_finite_differences.ipynb"
+    mine.write_text(mine.read_text().replace("first release", "MY WORK"))
+    # same release again: nothing changes
+    report = copy_course(dest, release1, version="0.1.0")
+    assert all(line.startswith("kept") for line in report)
+    assert "MY WORK" in mine.read_text()
+
+    # a newer release: new notebooks go beside the old ones, clearly named; the learner's stay as they are
+    release2 = make_release(tmp_path / "r2", "second release")
+    report = copy_course(dest, release2, version="0.2.0")
+    assert "MY WORK" in mine.read_text()
+    assert (dest / "01_finite_differences.v0.2.0.ipynb").exists()
+    assert (dest / "00_start_here.v0.2.0.ipynb").exists()
+    assert any("newer release of 01_finite_differences.ipynb" in line for line in report)
+    # and running it again adds nothing more
+    report = copy_course(dest, release2, version="0.2.0")
+    assert all(line.startswith("kept") for line in report)
+
+
+def test_start_cli_without_lab(tmp_path):
+    release = make_release(tmp_path / "r", "x")
+    dest = tmp_path / "mine"
+    from backprop_lab import launch
+
+    orig = launch.notebooks_source
+    launch.notebooks_source = lambda: release
+    try:
+        from backprop_lab.cli import main
+
+        assert main(["start", str(dest), "--no-lab"]) == 0
+    finally:
+        launch.notebooks_source = orig
+    assert (dest / "00_start_here.ipynb").exists()
+
+
+def test_doctor_reports_every_check_with_fixes():
+    report = bl.doctor()
+    names = [f.name for f in report.findings]
+    for expected in ("Python", "numpy", "JupyterLab", "ipywidgets", "widgets extension", "matplotlib", "MNIST",
+                     "PyTorch", "CuPy / GPU"):
+        assert expected in names
+    assert report.ok, repr(report)
+    text = repr(report)
+    assert "✓ Python" in text and "Everything the course needs is in place." in text
+    assert "<table>" in report._repr_html_()
+
+
+def test_doctor_names_missing_package_and_fix(monkeypatch):
+    from backprop_lab import doctor
+
+    monkeypatch.setattr(doctor, "_version", lambda module: None if module == "ipywidgets" else "9.0")
+    finding = doctor.check_required("ipywidgets", "ipywidgets", 8, "ipywidgets")
+    assert finding.status == doctor.PROBLEM and "pip install 'ipywidgets>=8'" in finding.fix
+    old = doctor.check_required("numpy", "numpy", 10, "numpy")
+    assert old.status == doctor.PROBLEM and "need 10 or newer" in old.detail
+
+
+def test_doctor_cli_exit_code():
+    out = subprocess.run([sys.executable, "-m", "backprop_lab.cli", "doctor"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "numpy" in out.stdout
+
+
+def test_cli_help_lists_subcommands():
+    out = subprocess.run([sys.executable, "-m", "backprop_lab.cli", "--help"], capture_output=True, text=True)
+    for cmd in ("start", "doctor", "progress", "release", "grade"):
+        assert cmd in out.stdout
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu0", "metal"])
+def test_unknown_device_names(device):
+    with pytest.raises(ValueError, match="unknown device"):
+        bl.backend.normalize_device(device)
