@@ -162,7 +162,8 @@ def cross_entropy(logits, labels):
 
     ``logits``: (N, C) Tensor; ``labels``: (N,) integer class ids in [0, C).
     """
-    labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    labels = labels if hasattr(labels, "dtype") else np.asarray(labels)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
     n, c = logits.shape

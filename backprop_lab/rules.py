@@ -220,8 +220,7 @@ class Max(Function):
         # move the reduced axes to the end and flatten them, so one argmax finds the first maximum
         moved = x.transpose(kept + axes).reshape([x.shape[a] for a in kept] + [-1])
         first = xp.argmax(moved, axis=-1)[..., None]
-        mask = xp.zeros(moved.shape, dtype=bool)
-        xp.put_along_axis(mask, first, True, axis=-1)
+        mask = xp.arange(moved.shape[-1]) == first
         mask = mask.reshape([x.shape[a] for a in kept + axes]).transpose(np.argsort(kept + axes))
         if not keepdims:
             g = xp.expand_dims(g, axes)
