@@ -1,0 +1,438 @@
+"""Checks for notebook 04, dimensional analysis: gradients of matrices by making the shapes fit.
+
+Every exercise here returns arrays whose shape is dictated by a variable (a gradient
+has the shape of what it is the gradient of), so every ``compare`` first explains a
+wrong *shape*: which two shapes were swapped, which axis to sum, where keepdims is
+missing. The generic ``hints.diagnose`` handles the wrong *values* that remain.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import hints
+from ._core import Exercise, Mismatch, register
+
+SUM_NOT_MEAN = ("Your answer is the expected one divided by {n}: you averaged the copies. A value that "
+                "broadcasting copied {n} times receives the gradient of every copy: SUM them, do not average.")
+
+
+def _array(x):
+    """The learner's answer as a float array, or None when it is not numeric."""
+    return hints._to_array(x)
+
+
+def _pair_or_triple(got, names):
+    """A Mismatch unless ``got`` is a tuple/list with one entry per name."""
+    if isinstance(got, (tuple, list)) and len(got) == len(names):
+        return None
+    listed = ", ".join(names)
+    return Mismatch(f"expected a tuple ({listed}), received {hints.short_repr(got)}",
+                    f"Return all {len(names)} gradients, in this order: `return {listed}`.")
+
+
+def grad_mismatch(name, var, got, want, rule):
+    """Compare one gradient ``got`` with ``want``; the hint names the shapes and the dimensional-analysis ``rule``.
+
+    ``name`` is the gradient ("dW"), ``var`` the variable it belongs to ("W"), ``rule`` a sentence
+    such as "dD (5, 3) and x (10, 3) fit into (5, 10) only as dD @ x.T".
+    """
+    g, w = _array(got), np.asarray(want, dtype=np.float64)
+    if g is None or g.dtype == object:
+        return Mismatch(f"{name}: expected an array of shape {w.shape}, received {type(got).__name__}",
+                        hints.TYPE_HINT)
+    if g.shape != w.shape:
+        msg = f"{name} has shape {g.shape}, but {var} has shape {w.shape}"
+        if g.ndim == w.ndim == 2 and g.shape == w.shape[::-1]:
+            return Mismatch(msg, f"The shapes are swapped: {g.shape} is {var}'s shape {w.shape} transposed, so a "
+                                 f"transpose is missing or extra (or the factors are in the wrong order). {rule}.")
+        return Mismatch(msg, f"A gradient always has the shape of its variable: {name} must be {w.shape}. {rule}.")
+    if np.allclose(g, w, rtol=1e-6, atol=1e-8):
+        return None
+    hint = hints.diagnose(g, w)
+    if hint in ("", hints.CLOSE, hints.TRANSPOSE):
+        hint = (hint + " " if hint else "") + f"Derive it from the shapes: {rule}."
+    return Mismatch(f"{name}: expected {hints.short_repr(w)}, received {hints.short_repr(g)}", hint)
+
+
+# ----------------------------------------------------------------------------- 04.1 matmul backward
+
+@register
+class MatmulBackward(Exercise):
+    id, points, target = "04.1", 2, "matmul_backward"
+    title = "matmul backward: dW and dx for D = W @ x, from the shapes alone"
+
+    def cases(self, rng):
+        fixed = [{"W": rng.normal(size=(5, 10)).round(2), "x": rng.normal(size=(10, 3)).round(2),
+                  "dD": rng.normal(size=(5, 3)).round(2)}]          # seed 002's shapes
+        shapes = [(2, 4, 3), (6, 2, 5), (3, 7, 1), (4, 4, 4)]       # the square one catches a transpose of equal shape
+        return fixed + [{"W": rng.normal(size=(m, n)), "x": rng.normal(size=(n, p)), "dD": rng.normal(size=(m, p))}
+                        for m, n, p in shapes]
+
+    def run(self, obj, case):
+        out = obj(case["W"].copy(), case["x"].copy(), case["dD"].copy())
+        return tuple(out) if isinstance(out, (tuple, list)) else out
+
+    def expected(self, case):
+        return case["dD"] @ case["x"].T, case["W"].T @ case["dD"]
+
+    def compare(self, got, want, case):
+        bad = _pair_or_triple(got, ["dW", "dx"])
+        if bad:
+            return bad
+        W, x, dD = case["W"].shape, case["x"].shape, case["dD"].shape
+        shapes = [np.shape(g) for g in got]
+        if shapes == [x, W] and W != x:
+            return Mismatch(f"the first answer has x's shape {x} and the second W's shape {W}",
+                            "You returned (dx, dW): the order is (dW, dx).")
+        return (grad_mismatch("dW", "W", got[0], want[0],
+                              f"dD {dD} and x {x} fit into W's shape {W} only as dD @ x.T")
+                or grad_mismatch("dx", "x", got[1], want[1],
+                                 f"W {W} and dD {dD} fit into x's shape {x} only as W.T @ dD"))
+
+    def describe(self, case):
+        return (f"W shape {case['W'].shape}, x shape {case['x'].shape}, dD shape {case['dD'].shape}; "
+                f"W={hints.short_repr(case['W'], 90)}")
+
+
+# ----------------------------------------------------------------------------- 04.2 linear backward
+
+@register
+class LinearBackward(Exercise):
+    id, points, target = "04.2", 2, "linear_backward"
+    title = "linear layer y = x @ W + b backward: dx, dW and db (the bias's broadcasting undone)"
+
+    def cases(self, rng):
+        fixed = [{"x": np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 1.0], [1.0, 1.0]]),
+                  "W": np.array([[1.0, 0.5, -1.0], [2.0, 0.0, 1.0]]), "b": np.array([0.1, -0.2, 0.3]),
+                  "dy": np.array([[1.0, 0.0, 2.0], [2.0, -1.0, 0.0], [0.0, 1.0, 1.0], [-1.0, 0.0, 1.0]])}]
+        shapes = [(4, 3, 2), (5, 2, 3), (1, 4, 3), (3, 3, 3)]
+        return fixed + [{"x": rng.normal(size=(n, i)), "W": rng.normal(size=(i, o)), "b": rng.normal(size=o),
+                         "dy": rng.normal(size=(n, o))} for n, i, o in shapes]
+
+    def run(self, obj, case):
+        out = obj(case["x"].copy(), case["W"].copy(), case["b"].copy(), case["dy"].copy())
+        return tuple(out) if isinstance(out, (tuple, list)) else out
+
+    def expected(self, case):
+        x, W, dy = case["x"], case["W"], case["dy"]
+        return dy @ W.T, x.T @ dy, dy.sum(axis=0)
+
+    def compare(self, got, want, case):
+        bad = _pair_or_triple(got, ["dx", "dW", "db"])
+        if bad:
+            return bad
+        x, W, dy = case["x"].shape, case["W"].shape, case["dy"].shape
+        m = (grad_mismatch("dx", "x", got[0], want[0], f"dy {dy} and W {W} fit into x's shape {x} only as dy @ W.T")
+             or grad_mismatch("dW", "W", got[1], want[1],
+                              f"x {x} and dy {dy} fit into W's shape {W} only as x.T @ dy"))
+        return m or self._bias(got[2], want[2], case)
+
+    @staticmethod
+    def _bias(got, want, case):
+        dy = case["dy"]
+        n, o = dy.shape
+        g = _array(got)
+        rule = (f"The bias b {want.shape} was broadcast over the batch axis (axis 0, {n} rows) in the forward pass, "
+                "so its gradient sums dy over that axis: db = dy.sum(axis=0)")
+        if g is None or g.dtype == object:
+            return Mismatch(f"db: expected an array of shape {want.shape}, received {type(got).__name__}",
+                            hints.TYPE_HINT)
+        if g.shape != want.shape:
+            msg = f"db has shape {g.shape}, but b has shape {want.shape}"
+            if g.shape == (1, o):
+                return Mismatch(msg, "You summed over the right axis but kept it: b is 1-D, so drop keepdims=True "
+                                     "(db = dy.sum(axis=0)).")
+            if g.shape == dy.shape:
+                return Mismatch(msg, f"Broadcasting not undone: sum dy over axis 0. {rule}.")
+            if g.shape == (n,) and n != o:
+                return Mismatch(msg, f"You summed over axis 1 (the features); sum over axis 0, the batch. {rule}.")
+            return Mismatch(msg, rule + ".")
+        if np.allclose(g, want, rtol=1e-6, atol=1e-8):
+            return None
+        if n > 1 and np.allclose(g * n, want, rtol=1e-6, atol=1e-8):
+            return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
+                            SUM_NOT_MEAN.format(n=n))
+        if n == o and np.allclose(g, dy.sum(axis=1), rtol=1e-6, atol=1e-8):
+            return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
+                            f"You summed over axis 1 (the features); sum over axis 0, the batch. {rule}.")
+        hint = hints.diagnose(g, want)
+        return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
+                        hint if hint not in ("", hints.CLOSE) else rule + ".")
+
+
+# ----------------------------------------------------------------------------- 04.3 unbroadcast
+
+def undo_steps(grad_shape, shape):
+    """The two steps that undo broadcasting from ``grad_shape`` back to ``shape``: (leading axes, size-1 axes)."""
+    lead = tuple(range(len(grad_shape) - len(shape)))
+    ones = tuple(i for i, (s, gsz) in enumerate(zip(shape, grad_shape[len(lead):])) if s == 1 and gsz != 1)
+    return lead, ones
+
+
+def reference_unbroadcast(grad, shape):
+    lead, ones = undo_steps(grad.shape, shape)
+    if lead:
+        grad = grad.sum(axis=lead)
+    if ones:
+        grad = grad.sum(axis=ones, keepdims=True)
+    return grad
+
+
+@register
+class Unbroadcast(Exercise):
+    id, points, target = "04.3", 2, "unbroadcast"
+    title = "unbroadcast(grad, shape): sum a gradient back down to the shape its input had"
+
+    FIXED = [((3, 4), (4,)), ((3, 4), (3, 1)), ((3, 4), (1, 4)), ((2, 3, 4), (3, 1)), ((2, 3), ()),
+             ((3, 4), (3, 4)), ((2, 4, 5, 3), (4, 1, 3))]
+
+    def cases(self, rng):
+        cases = [{"grad": rng.integers(-3, 4, size=g).astype(float), "shape": s} for g, s in self.FIXED]
+        for _ in range(4):
+            shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(1, 4)))
+            shape = tuple(1 if rng.random() < 0.4 else n for n in shape)
+            full = tuple(int(n) for n in rng.integers(2, 4, size=rng.integers(0, 3))) + tuple(
+                int(rng.integers(2, 4)) if n == 1 else n for n in shape)
+            cases.append({"grad": rng.normal(size=full), "shape": shape})
+        return cases
+
+    def run(self, obj, case):
+        return obj(case["grad"].copy(), tuple(case["shape"]))
+
+    def expected(self, case):
+        return reference_unbroadcast(case["grad"], tuple(case["shape"]))
+
+    def describe(self, case):
+        return f"grad of shape {case['grad'].shape} -> shape {tuple(case['shape'])}; grad={hints.short_repr(case['grad'], 120)}"
+
+    def compare(self, got, want, case):
+        g, want = _array(got), np.asarray(want, dtype=np.float64)
+        gshape, shape = case["grad"].shape, tuple(case["shape"])
+        lead, ones = undo_steps(gshape, shape)
+        recipe = (f"From {gshape} to {shape}: " + (f"sum away the leading axes {lead} that broadcasting prepended"
+                                                   if lead else "no axes were prepended")
+                  + (f", then sum over axes {ones} with keepdims=True (the target has size 1 there)" if ones else "")
+                  + ". Broadcasting aligns shapes from the right, so the added axes are the leading ones")
+        if g is None or g.dtype == object:
+            return Mismatch(f"expected an array of shape {shape}, received {type(got).__name__}", hints.TYPE_HINT)
+        if g.shape != shape:
+            msg = f"expected shape {shape}, received shape {g.shape}"
+            if lead and g.ndim == len(gshape):
+                return Mismatch(msg, f"The {len(lead)} leading axes are still there. {recipe}.")
+            dropped = tuple(n for i, n in enumerate(shape) if i not in ones)
+            if ones and g.shape == dropped:
+                return Mismatch(msg, f"You summed over axes {ones} but dropped them: use keepdims=True there, "
+                                     f"since the target keeps them with size 1. {recipe}.")
+            if ones and g.ndim == len(shape):
+                return Mismatch(msg, f"Axes {ones} of the target have size 1 and were stretched by broadcasting: "
+                                     f"sum over them (keepdims=True). {recipe}.")
+            return Mismatch(msg, recipe + ".")
+        if np.allclose(g, want, rtol=1e-6, atol=1e-8):
+            return None
+        n = int(np.prod(gshape)) // max(int(np.prod(shape)), 1)
+        if n > 1 and np.allclose(g * n, want, rtol=1e-6, atol=1e-8):
+            return Mismatch(f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
+                            SUM_NOT_MEAN.format(n=n))
+        first = case["grad"][(0,) * len(lead)] if lead else case["grad"]
+        first = first[tuple(slice(0, 1) if i in ones else slice(None) for i in range(len(shape)))]
+        if n > 1 and first.shape == g.shape and np.allclose(g, first):
+            return Mismatch(f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
+                            "You kept one copy (the first slice) of the gradient; every copy contributed to the loss, "
+                            f"so add them all. {recipe}.")
+        hint = hints.diagnose(g, want)
+        return Mismatch(f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
+                        hint if hint not in ("", hints.CLOSE) else recipe + ".")
+
+
+# ----------------------------------------------------------------------------- 04.4 / 04.5 sum and mean backward
+
+def _axes(axis, ndim):
+    return tuple(range(ndim)) if axis is None else tuple(sorted(int(a) % ndim for a in np.atleast_1d(axis)))
+
+
+def reference_sum_backward(g, x_shape, axis=None, keepdims=False):
+    axes = _axes(axis, len(x_shape))
+    if not keepdims:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, x_shape).copy()
+
+
+class _ReductionBackward(Exercise):
+    """Shared cases and diagnosis of sum_backward and mean_backward."""
+
+    FIXED = [((3, 3), 1, False), ((2, 3, 4), 0, False), ((2, 3, 4), (0, 2), False), ((4, 5), -1, True),
+             ((3, 2), None, False), ((2, 3, 4), 1, True)]
+
+    def cases(self, rng):
+        cases = []
+        for shape, axis, keep in self.FIXED + [((2, 4, 3), int(rng.integers(0, 3)), bool(rng.integers(0, 2))),
+                                               ((5, 2), int(rng.integers(0, 2)), False)]:
+            out_shape = np.sum(np.zeros(shape), axis=axis, keepdims=keep).shape
+            cases.append({"g": rng.integers(-4, 5, size=out_shape).astype(float) + rng.normal(size=out_shape).round(1),
+                          "x_shape": shape, "axis": axis, "keepdims": keep})
+        return cases
+
+    def run(self, obj, case):
+        return obj(np.array(case["g"], copy=True), tuple(case["x_shape"]), axis=case["axis"], keepdims=case["keepdims"])
+
+    def describe(self, case):
+        return (f"x shape {tuple(case['x_shape'])}, axis={case['axis']}, keepdims={case['keepdims']}, "
+                f"g shape {np.shape(case['g'])}: g={hints.short_repr(np.asarray(case['g']), 120)}")
+
+    def n_reduced(self, case):
+        shape = tuple(case["x_shape"])
+        return int(np.prod([shape[a] for a in _axes(case["axis"], len(shape))]))
+
+    def compare(self, got, want, case):
+        g, want = _array(got), np.asarray(want, dtype=np.float64)
+        shape, axis, keep = tuple(case["x_shape"]), case["axis"], case["keepdims"]
+        axes = _axes(axis, len(shape))
+        reinsert = ("g already has the reduced axes (size 1, keepdims=True): broadcast it, np.broadcast_to(g, x_shape)"
+                    if keep or axis is None else
+                    f"the reduction removed axes {axes}: put them back with np.expand_dims(g, {axes if len(axes) > 1 else axes[0]}), "
+                    "then broadcast to x's shape with np.broadcast_to(g, x_shape)")
+        if g is None or g.dtype == object:
+            return Mismatch(f"expected an array of shape {shape}, received {type(got).__name__}", hints.TYPE_HINT)
+        if g.shape != shape:
+            return Mismatch(f"expected shape {shape} (x's shape), received shape {g.shape}",
+                            f"The gradient must have x's shape {shape}: {reinsert}.")
+        if np.allclose(g, want, rtol=1e-6, atol=1e-8):
+            return None
+        msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
+        n = self.n_reduced(case)
+        if not keep and axis is not None:
+            # g spread along the wrong axis: broadcasting aligned it from the right instead of at `axis`
+            try:
+                spread = np.broadcast_to(np.asarray(case["g"], dtype=np.float64), shape)
+            except ValueError:
+                spread = None
+            if spread is not None and (np.allclose(g, spread) or np.allclose(g, spread / n)):
+                return Mismatch(msg, f"g was copied along the wrong axis: without keepdims, g has lost axis "
+                                     f"{axes}, and broadcasting aligns shapes from the right, so it spread g along "
+                                     f"another axis. Re-insert the reduced axis first: {reinsert}.")
+        return self.value_hint(g, want, msg, n, reinsert)
+
+    def value_hint(self, g, want, msg, n, reinsert):
+        hint = hints.diagnose(g, want)
+        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else f"Every reduced entry gets g: {reinsert}.")
+
+
+@register
+class SumBackward(_ReductionBackward):
+    id, points, target = "04.4", 2, "sum_backward"
+    title = "sum(x, axis, keepdims) backward: re-insert the reduced axes and broadcast g"
+
+    def expected(self, case):
+        return reference_sum_backward(np.asarray(case["g"]), tuple(case["x_shape"]), case["axis"], case["keepdims"])
+
+
+@register
+class MeanBackward(_ReductionBackward):
+    id, points, target = "04.5", 1, "mean_backward"
+    title = "mean(x, axis, keepdims) backward: like sum, divided by the number of averaged entries"
+
+    def expected(self, case):
+        g = reference_sum_backward(np.asarray(case["g"]), tuple(case["x_shape"]), case["axis"], case["keepdims"])
+        return g / self.n_reduced(case)
+
+    def value_hint(self, g, want, msg, n, reinsert):
+        size = want.size
+        if n > 1 and np.allclose(g, want * n, rtol=1e-6, atol=1e-8):
+            return Mismatch(msg, f"Your answer is {n} times too large: divide by n = {n}, the number of entries "
+                                 "averaged (the product of the reduced axes' sizes).")
+        if size != n and np.allclose(g * size, want * n, rtol=1e-6, atol=1e-8):
+            return Mismatch(msg, f"You divided by x.size = {size}; divide by the number of entries in the reduced "
+                                 f"axes only, n = {n}.")
+        return super().value_hint(g, want, msg, n, reinsert)
+
+
+# ----------------------------------------------------------------------------- 04.6 softmax backward
+
+def softmax(z, axis=-1):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@register
+class SoftmaxBackward(Exercise):
+    id, points, target = "04.6", 2, "softmax_backward"
+    title = "softmax backward as a vector-Jacobian product: dz = s * (g - <g, s>), no Jacobian"
+
+    def cases(self, rng):
+        fixed = [{"s": softmax(np.array([1.0, 2.0, 0.0, -1.0])), "g": np.array([1.0, 0.0, 0.0, 0.0])}]
+        return fixed + [{"s": softmax(rng.normal(size=shape) * 2), "g": rng.normal(size=shape)}
+                        for shape in [(5,), (3, 5), (2, 3, 4), (4, 4)]]
+
+    def run(self, obj, case):
+        return obj(case["s"].copy(), case["g"].copy())
+
+    def expected(self, case):
+        s, g = case["s"], case["g"]
+        return s * (g - (g * s).sum(axis=-1, keepdims=True))
+
+    def compare(self, got, want, case):
+        s, g_up = case["s"], case["g"]
+        g, want = _array(got), np.asarray(want, dtype=np.float64)
+        if g is None or g.dtype == object:
+            return Mismatch(f"expected an array of shape {want.shape}, received {type(got).__name__}", hints.TYPE_HINT)
+        if g.shape != want.shape:
+            return Mismatch(f"expected shape {want.shape} (the shape of z and s), received shape {g.shape}",
+                            "dz has the shape of z. The inner product <g, s> is one number per row: compute it with "
+                            "(g * s).sum(axis=-1, keepdims=True) so it broadcasts back over the row.")
+        if np.allclose(g, want, rtol=1e-6, atol=1e-8):
+            return None
+        msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
+        alternatives = [
+            (s * (1 - s) * g_up, "You kept only the diagonal of the Jacobian, ds_i/dz_i = s_i(1 - s_i). Softmax "
+                                 "couples every output to every input: ds_i/dz_j = s_i(δ_ij - s_j), so dz = s * (g - <g, s>)."),
+            (s * (g_up - (g_up * s).sum()), "You summed <g, s> over the whole array; it is one number per row: "
+                                            "(g * s).sum(axis=-1, keepdims=True)."),
+            (g_up - (g_up * s).sum(axis=-1, keepdims=True), "Multiply by s: dz = s * (g - <g, s>)."),
+            (s * (g_up - g_up.sum(axis=-1, keepdims=True)), "The inner product is <g, s> = (g * s).sum(...), "
+                                                            "not the plain sum of g."),
+        ]
+        for alt, hint in alternatives:
+            if alt.shape == g.shape and np.allclose(g, alt, rtol=1e-6, atol=1e-8):
+                return Mismatch(msg, hint)
+        hint = hints.diagnose(g, want)
+        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else
+                        "Derive it from ds_i/dz_j = s_i(δ_ij - s_j): dz_j = Σ_i g_i s_i(δ_ij - s_j) = s_j (g_j - <g, s>).")
+
+
+# ----------------------------------------------------------------------------- reference implementations
+
+class reference:
+    """The course's versions of notebook 04's exercises (the notebook falls back to these)."""
+
+    @staticmethod
+    def matmul_backward(W, x, dD):
+        """D = W @ x: dW = dD @ x.T (shape of W), dx = W.T @ dD (shape of x)."""
+        return dD @ x.T, W.T @ dD
+
+    @staticmethod
+    def linear_backward(x, W, b, dy):
+        """y = x @ W + b: dx = dy @ W.T, dW = x.T @ dy, db = dy summed over the batch axis."""
+        return dy @ W.T, x.T @ dy, dy.sum(axis=0)
+
+    @staticmethod
+    def unbroadcast(grad, shape):
+        """The engine's own ``backprop_lab.unbroadcast``."""
+        from ..tensor import unbroadcast
+
+        return unbroadcast(grad, tuple(shape))
+
+    @staticmethod
+    def sum_backward(g, x_shape, axis=None, keepdims=False):
+        """Re-insert the reduced axes (unless keepdims), then broadcast g to x's shape."""
+        return reference_sum_backward(np.asarray(g), tuple(x_shape), axis, keepdims)
+
+    @staticmethod
+    def mean_backward(g, x_shape, axis=None, keepdims=False):
+        """sum_backward divided by the number of averaged entries."""
+        n = int(np.prod([x_shape[a] for a in _axes(axis, len(x_shape))]))
+        return reference_sum_backward(np.asarray(g), tuple(x_shape), axis, keepdims) / n
+
+    @staticmethod
+    def softmax_backward(s, g):
+        """dz = s * (g - <g, s>) along the last axis: the vector-Jacobian product, no Jacobian."""
+        return s * (g - (g * s).sum(axis=-1, keepdims=True))

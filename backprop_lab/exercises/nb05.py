@@ -1,0 +1,440 @@
+"""Checks for notebook 05, Einstein notation: einsum strings and gradients derived in index notation.
+
+Spec answers are checked by *evaluating* them with ``np.einsum`` on random arrays whose
+index sizes all differ, so a transposed output or a misplaced subscript changes the shape
+and the hint can say which subscripts to fix. The gradients of exercises 05.4 and 05.5 are
+compared with a brute-force oracle: einsum is linear in each operand, so the gradient entry
+at ``idx`` is sum(G * einsum(spec, ..., E_idx, ...)) for the one-hot array E_idx.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import hints
+from ._core import Exercise, Mismatch, register
+
+# ----------------------------------------------------------------------------- evaluating specs
+
+
+def evaluate(spec, arrays):
+    """``np.einsum(spec, *arrays)`` as plain data: the array, or {"error": message} when NumPy refuses."""
+    try:
+        return np.asarray(np.einsum(spec, *arrays), dtype=np.float64)
+    except Exception as exc:  # a malformed spec is a wrong answer with a hint, not a crash
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def spec_problems(spec, operands, want_shape):
+    """What is structurally wrong with ``spec`` for ``operands`` = [(name, subscripts, shape)]; "" if nothing."""
+    if not isinstance(spec, str):
+        return f"A spec is a string such as 'ij,jk->ik'; received {type(spec).__name__}."
+    if not spec.strip():
+        return ("The spec is empty. Write one group of subscripts per operand, separated by commas, then '->' and "
+                "the output's subscripts.")
+    lhs, arrow, out = spec.replace(" ", "").partition("->")
+    groups = lhs.split(",")
+    listed = ", ".join(f"{n} {s}" for n, _, s in operands)
+    if len(groups) != len(operands):
+        return (f"The spec has {len(groups)} operand group(s) before '->' but there are {len(operands)} operands "
+                f"({listed}): one comma-separated group per operand, in that order.")
+    for (name, subs, shape), group in zip(operands, groups):
+        if len(group) != len(shape):
+            return (f"Operand {name} has shape {shape}, so it needs {len(shape)} subscript(s) (e.g. '{subs}'); "
+                    f"the spec gives it '{group}'.")
+    sizes = {}
+    for (name, subs, shape), group in zip(operands, groups):
+        for c, n in zip(group, shape):
+            if sizes.setdefault(c, (n, name))[0] != n:
+                other_n, other = sizes[c]
+                return (f"Index '{c}' is used for an axis of size {other_n} in {other} and of size {n} in {name}: "
+                        "one letter names one index, so it must have one size. The same letter in two operands "
+                        "means 'multiply these entries together'.")
+    if not arrow:
+        return ("The spec has no '->', so NumPy chose the output itself: the letters used once, in alphabetical "
+                f"order. Write the output explicitly; the result must have shape {want_shape}.")
+    if len(out) != len(want_shape):
+        return (f"The result must have shape {want_shape} ({len(want_shape)} axes), so it needs {len(want_shape)} "
+                f"subscript(s) after '->'; the spec has '{out}'. Letters left out of the output are summed over.")
+    return ""
+
+
+def spec_mismatch(what, spec, got, want, operands, formula):
+    """A Mismatch for one spec answer (``got`` from ``evaluate``), or None when it is right."""
+    want = np.asarray(want, dtype=np.float64)
+    structural = spec_problems(spec, operands, want.shape)
+    if isinstance(got, dict):  # NumPy refused the spec
+        return Mismatch(f"{what}: np.einsum({spec!r}, ...) raised {got['error']}",
+                        (structural or "NumPy could not apply this spec to the operands.") + f" {formula}")
+    if got.shape != want.shape:
+        lhs, _, out = spec.replace(" ", "").partition("->")
+        msg = f"{what}: np.einsum({spec!r}, ...) has shape {got.shape}, expected {want.shape}"
+        if structural:
+            return Mismatch(msg, f"{structural} {formula}")
+        if sorted(got.shape) == sorted(want.shape):
+            return Mismatch(msg, f"The output subscripts '{out}' are in the wrong order: their order is the order "
+                                 f"of the result's axes. {formula}")
+        return Mismatch(msg, "The output subscripts decide the result's axes; letters left out are summed. "
+                             + formula)
+    if np.allclose(got, want, rtol=1e-6, atol=1e-8):
+        return None
+    hint = hints.diagnose(got, want)
+    return Mismatch(f"{what}: np.einsum({spec!r}, ...) gives {hints.short_repr(got)}, expected {hints.short_repr(want)}",
+                    (hint + " " if hint not in ("", hints.CLOSE) else "") + (structural or formula))
+
+
+# ----------------------------------------------------------------------------- 05.1 einsum strings
+
+# name: (operands as (name, subscripts, size letters), the result as index formula, reference)
+OPERATIONS = {
+    "matmul": ([("A", "ij", "IJ"), ("B", "jk", "JK")], "C_ik = Σ_j A_ij B_jk", lambda A, B: A @ B),
+    "batched_matmul": ([("A", "nij", "NIJ"), ("B", "njk", "NJK")], "C_nik = Σ_j A_nij B_njk", lambda A, B: A @ B),
+    "transpose": ([("A", "ij", "IJ")], "C_ji = A_ij", lambda A: A.T),
+    "trace": ([("A", "ii", "II")], "t = Σ_i A_ii (a number)", np.trace),
+    "outer": ([("u", "i", "I"), ("v", "j", "J")], "C_ij = u_i v_j", np.outer),
+    "bilinear": ([("x", "i", "I"), ("A", "ij", "IJ"), ("y", "j", "J")], "f = Σ_ij x_i A_ij y_j (a number)",
+                 lambda x, A, y: x @ A @ y),
+    "attention_scores": ([("Q", "ntd", "NTD"), ("K", "nsd", "NSD")],
+                         "S_nts = Σ_d Q_ntd K_nsd (every query against every key, per batch element)",
+                         lambda Q, K: Q @ np.swapaxes(K, -1, -2)),
+}
+
+
+def _operand_shapes(letters, sizes):
+    return tuple(sizes[c] for c in letters)
+
+
+@register
+class EinsumSpecs(Exercise):
+    id, points, target = "05.1", 2, "einsum_specs"
+    title = "einsum strings for matmul, batched matmul, transpose, trace, outer, bilinear form, attention scores"
+
+    def cases(self, rng):
+        cases = []
+        for sizes in ({"N": 2, "I": 3, "J": 4, "K": 5, "T": 3, "S": 4, "D": 5},
+                      dict(zip("NIJKTSD", (int(n) for n in rng.permutation(np.arange(2, 9))[:7])))):
+            case = {"sizes": sizes}
+            for name, (operands, _, _) in OPERATIONS.items():
+                case[name] = [rng.normal(size=_operand_shapes(letters, sizes)) for _, _, letters in operands]
+            cases.append(case)
+        return cases
+
+    def run(self, obj, case):
+        if not isinstance(obj, dict):
+            return {"__not_a_dict__": type(obj).__name__}
+        if all(obj.get(name) is None for name in OPERATIONS):
+            raise NotImplementedError("Exercise 05.1: fill in one einsum spec per operation")
+        return {name: None if obj.get(name) is None else {"spec": obj[name], "value": evaluate(obj[name], case[name])}
+                for name in OPERATIONS}
+
+    def expected(self, case):
+        return {name: ref(*case[name]) for name, (_, _, ref) in OPERATIONS.items()}
+
+    def describe(self, case):
+        sizes = case["sizes"]
+        return "operand shapes: " + "; ".join(
+            f"{name}: " + ", ".join(f"{n} {_operand_shapes(letters, sizes)}" for n, _, letters in ops)
+            for name, (ops, _, _) in OPERATIONS.items())
+
+    def compare(self, got, want, case):
+        if not isinstance(got, dict) or "__not_a_dict__" in got:
+            return Mismatch(f"einsum_specs should be a dict from operation name to spec string, received "
+                            f"{got.get('__not_a_dict__') if isinstance(got, dict) else type(got).__name__}",
+                            f"Write a dict with the keys {list(OPERATIONS)}.")
+        todo = []
+        for name, (ops, formula, _) in OPERATIONS.items():
+            answer = got.get(name)
+            if answer is None:
+                todo.append(name)
+                continue
+            operands = [(n, subs, _operand_shapes(letters, case["sizes"])) for n, subs, letters in ops]
+            value = answer["value"]
+            if not isinstance(answer["spec"], str):
+                return Mismatch(f"{name}: the spec must be a string, received {hints.short_repr(answer['spec'])}",
+                                hints.TYPE_HINT)
+            m = spec_mismatch(name, answer["spec"], value, want[name], operands, f"Index form: {formula}.")
+            if m is None:
+                continue
+            out = answer["spec"].replace(" ", "").partition("->")[2]
+            if name == "trace" and isinstance(value, np.ndarray) and value.ndim == 1:
+                m.hint = (f"'{answer['spec']}' keeps i in the output, so it returns the diagonal A_ii. The trace "
+                          "sums the diagonal: leave i out of the output ('ii->').")
+            if name == "transpose" and "->" not in answer["spec"]:
+                m.hint = (f"Without '->', NumPy orders the output letters alphabetically, so '{answer['spec']}' gives "
+                          "A itself. Say where each index goes, explicitly: 'ij->ji'.")
+            elif name == "transpose" and out and out == answer["spec"].split("->")[0]:
+                m.hint = "The output subscripts equal the input's, which is the identity. Swap them: 'ij->ji'."
+            return m
+        if todo:
+            return Mismatch(f"the specs for {todo} are still None (the others are right)",
+                            "Fill in a spec for every operation.")
+        return None
+
+
+# ----------------------------------------------------------------------------- 05.2 the backward spec of matmul
+
+@register
+class MatmulBackwardSpecs(Exercise):
+    id, points, target = "05.2", 2, "matmul_backward_specs"
+    title = "the backward specs of C = einsum('ij,jk->ik', A, B): dA from (G, B), dB from (A, G)"
+
+    def cases(self, rng):
+        cases = []
+        for I, J, K in [(2, 3, 4), (5, 3, 2), tuple(int(n) for n in rng.permutation(np.arange(2, 8))[:3])]:
+            cases.append({"A": rng.normal(size=(I, J)), "B": rng.normal(size=(J, K)), "G": rng.normal(size=(I, K))})
+        return cases
+
+    def run(self, obj, case):
+        if not isinstance(obj, (tuple, list)) or len(obj) != 2:
+            return {"__bad__": hints.short_repr(obj)}
+        spec_a, spec_b = obj
+        return ({"spec": spec_a, "value": evaluate(spec_a, [case["G"], case["B"]])},
+                {"spec": spec_b, "value": evaluate(spec_b, [case["A"], case["G"]])})
+
+    def expected(self, case):
+        return case["G"] @ case["B"].T, case["A"].T @ case["G"]
+
+    def describe(self, case):
+        return f"A {case['A'].shape}, B {case['B'].shape}, G = dL/dC {case['G'].shape}"
+
+    def compare(self, got, want, case):
+        if isinstance(got, dict):
+            return Mismatch(f"expected a pair of spec strings (spec_dA, spec_dB), received {got['__bad__']}",
+                            "Write a tuple of two strings: the spec for dA = einsum(spec_dA, G, B) and the "
+                            "spec for dB = einsum(spec_dB, A, G).")
+        A, B, G = case["A"].shape, case["B"].shape, case["G"].shape
+        parts = [("dA", [("G", "ik", G), ("B", "jk", B)], "ij", "A",
+                  "∂L/∂A_ij = Σ_k G_ik B_jk: the operands are G ('ik') and B ('jk'), the output is A's subscripts 'ij'"),
+                 ("dB", [("A", "ij", A), ("G", "ik", G)], "jk", "B",
+                  "∂L/∂B_jk = Σ_i A_ij G_ik: the operands are A ('ij') and G ('ik'), the output is B's subscripts 'jk'")]
+        for (name, operands, subs, var, formula), answer, w in zip(parts, got, want):
+            if answer["spec"] is None:
+                return Mismatch(f"{name}: the spec is still None", "Fill in both specs.")
+            if not isinstance(answer["spec"], str):
+                return Mismatch(f"{name}: the spec must be a string, received {hints.short_repr(answer['spec'])}",
+                                hints.TYPE_HINT)
+            m = spec_mismatch(name, answer["spec"], answer["value"], w, operands, formula + ".")
+            if m is None:
+                continue
+            value = answer["value"]
+            if isinstance(value, np.ndarray) and value.shape == w.shape[::-1]:
+                m.hint = (f"{name} comes out transposed: the output subscripts of a gradient are its variable's, in "
+                          f"its order — {var} is '{subs}'. {formula}.")
+            return m
+        return None
+
+
+# ----------------------------------------------------------------------------- 05.3 gradient of the quadratic form
+
+@register
+class QuadraticFormGrad(Exercise):
+    id, points, target = "05.3", 2, "quadratic_form_grad"
+    title = "the gradient of f = xᵀAx = x_i A_ij x_j: (df/dA, df/dx)"
+
+    def cases(self, rng):
+        fixed = [{"A": np.array([[1.0, 2.0], [0.0, 3.0]]), "x": np.array([1.0, -1.0])}]
+        return fixed + [{"A": rng.normal(size=(n, n)), "x": rng.normal(size=n)} for n in (3, 4, 5)]
+
+    def run(self, obj, case):
+        out = obj(case["A"].copy(), case["x"].copy())
+        return tuple(out) if isinstance(out, (tuple, list)) else out
+
+    def expected(self, case):
+        A, x = case["A"], case["x"]
+        return np.outer(x, x), (A + A.T) @ x
+
+    def compare(self, got, want, case):
+        A, x = case["A"], case["x"]
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            return Mismatch(f"expected a pair (dA, dx), received {hints.short_repr(got)}",
+                            "Return both gradients: `return dA, dx`.")
+        twice = ("x appears twice in x_i A_ij x_j, so its gradient has two terms (seed 000's gotcha): "
+                 "∂f/∂x_k = Σ_j A_kj x_j + Σ_i x_i A_ik = ((A + Aᵀ) x)_k")
+        dx_suspects = [
+            (f"{twice}. You kept only the first term, A x.", A @ x),
+            (f"{twice}. You kept only the second term, Aᵀ x.", A.T @ x),
+            (f"2 A x equals (A + Aᵀ) x only when A is symmetric; this A is not. {twice}.", 2 * A @ x),
+        ]
+        dA_suspects = [("Each A_ij appears once in x_i A_ij x_j, so ∂f/∂A_ij = x_i x_j, i.e. np.outer(x, x), "
+                        "without a factor 2.", 2 * np.outer(x, x))]
+        return (hints.compare_values(got[0], want[0], where="dA", suspects=dA_suspects)
+                or hints.compare_values(got[1], want[1], where="dx", suspects=dx_suspects))
+
+
+# ----------------------------------------------------------------------------- 05.4 / 05.5 einsum backward
+
+def oracle_grad(spec, operands, grad, i):
+    """dL/d(operand i) by brute force: einsum is linear in operand i, so probe it with one-hot arrays."""
+    x = operands[i]
+    out = np.zeros_like(x, dtype=np.float64)
+    for idx in np.ndindex(*x.shape):
+        e = np.zeros_like(x, dtype=np.float64)
+        e[idx] = 1.0
+        probe = list(operands)
+        probe[i] = e
+        out[idx] = np.sum(grad * np.einsum(spec, *probe))
+    return out
+
+
+def make_case(rng, spec, i):
+    """Random operands for ``spec`` (every letter its own size) and a random upstream gradient."""
+    from ..widgets.einsum_explorer import explain
+
+    info = explain(spec)
+    order = rng.permutation(len(info["sizes"]))
+    sizes = {c: int(2 + k) for c, k in zip(info["sizes"], order)}
+    operands = [rng.normal(size=tuple(sizes[c] for c in subs)) for subs in info["inputs"]]
+    grad = rng.normal(size=tuple(sizes[c] for c in info["output"]))
+    return {"spec": spec, "operands": operands, "grad": grad, "i": i}
+
+
+class _EinsumBackward(Exercise):
+    SPECS: list[tuple[str, int]] = []
+    RANDOM: list[tuple[str, int]] = []
+
+    def cases(self, rng):
+        picks = [self.RANDOM[k] for k in rng.choice(len(self.RANDOM), 3, replace=False)]
+        return [make_case(rng, spec, i) for spec, i in self.SPECS + picks]
+
+    def run(self, obj, case):
+        try:
+            return obj(case["spec"], [a.copy() for a in case["operands"]], case["grad"].copy(), case["i"])
+        except ValueError as exc:
+            if "einstein sum" in str(exc) or "subscript" in str(exc):  # NumPy refused an einsum the learner built
+                return {"error": f"ValueError: {exc}"}
+            raise
+
+    def expected(self, case):
+        return oracle_grad(case["spec"], case["operands"], case["grad"], case["i"])
+
+    def describe(self, case):
+        shapes = ", ".join(str(a.shape) for a in case["operands"])
+        return f"spec {case['spec']!r}, operand shapes {shapes}, grad shape {case['grad'].shape}, i={case['i']}"
+
+    def rule(self, case):
+        from ..widgets.einsum_explorer import explain
+
+        back = explain(case["spec"])["backward"][case["i"]]
+        text = (f"For operand {case['i']} of {case['spec']!r} the rule gives einsum('{back['spec']}', "
+                + ", ".join(["grad"] + [f"operands[{j}]" for j in range(len(case['operands'])) if j != case["i"]])
+                + ")")
+        if back["broadcast"]:
+            text += f", then broadcast along '{back['broadcast']}'"
+        if back["diagonal"]:
+            text += f", then placed on the diagonal of '{back['diagonal']}'"
+        return text + "."
+
+    def compare(self, got, want, case):
+        i, spec = case["i"], case["spec"]
+        subs = spec.split("->")[0].split(",")[i]
+        shape = case["operands"][i].shape
+        if isinstance(got, dict) and "error" in got:
+            return Mismatch(f"NumPy refused the einsum your code built: {got['error']}",
+                            self.error_hint(got["error"], case) + " " + self.rule(case))
+        g = hints._to_array(got)
+        if g is None or g.dtype == object:
+            return Mismatch(f"expected an array of shape {shape}, received {hints.short_repr(got)}",
+                            hints.NONE_HINT if got is None else hints.TYPE_HINT)
+        if g.shape != shape:
+            msg = f"the gradient of operand {i} (subscripts '{subs}') must have its shape {shape}; received {g.shape}"
+            if sorted(g.shape) == sorted(shape):
+                return Mismatch(msg, f"Right numbers in the wrong axis order: the output subscripts of the backward "
+                                     f"einsum must be operand {i}'s own, '{subs}', in that order. " + self.rule(case))
+            return Mismatch(msg, "A gradient has the shape of its operand: the backward einsum's output subscripts "
+                                 f"are '{subs}'. " + self.rule(case))
+        if np.allclose(g, want, rtol=1e-6, atol=1e-8):
+            return None
+        msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
+        special = self.value_hint(g, want, case)
+        if special:
+            return Mismatch(msg, special + " " + self.rule(case))
+        hint = hints.diagnose(g, want)
+        return Mismatch(msg, (hint + " " if hint not in ("", hints.CLOSE) else
+                              "Use grad with the OTHER operands only (leave operand i out). ") + self.rule(case))
+
+    def error_hint(self, error, case):
+        i, spec = case["i"], case["spec"]
+        inputs, output = spec.split("->")[0].split(","), spec.split("->")[1]
+        target = inputs[i]
+        available = set(output).union(*[s for j, s in enumerate(inputs) if j != i])
+        lonely = "".join(c for c in dict.fromkeys(target) if c not in available)
+        if lonely and "never appeared" in error:
+            return (f"Index '{lonely}' appears only in operand {i} ('{target}'): it was summed away in the forward "
+                    "pass, so it is in none of the backward einsum's inputs. Every entry along it got the same "
+                    "gradient: leave it out of the einsum, then np.broadcast_to the result back to the operand's shape.")
+        return "Check that the backward spec lists grad's subscripts first, then the other operands', in order."
+
+    def value_hint(self, g, want, case):
+        return ""
+
+
+@register
+class EinsumBackward(_EinsumBackward):
+    id, points, target = "05.4", 3, "einsum_backward"
+    title = "einsum_backward(spec, operands, grad, i): the gradient of one operand, for specs without repeated indices"
+
+    SPECS = [("ij,jk->ik", 0), ("ij,jk->ik", 1), ("i,j->ij", 1), ("ij->ji", 0), ("ij->i", 0), ("i,i->", 0),
+             ("bij,bjk->bik", 1), ("ij,j->i", 1), ("i,ij,j->", 1)]
+    RANDOM = [("bqd,bkd->bqk", 0), ("bqd,bkd->bqk", 1), ("ijk->kj", 0), ("ij,kj->ik", 1), ("ijk,k->", 0),
+              ("i,j,k->ijk", 2), ("abc,cd->abd", 0)]
+
+
+@register
+class EinsumBackwardRepeated(_EinsumBackward):
+    id, points, target = "05.5", 3, "einsum_backward_repeated"
+    title = "challenge: einsum_backward when an operand repeats an index ('ii->i', 'ii->', 'ij,jj->i')"
+
+    SPECS = [("ii->i", 0), ("ii->", 0), ("ii,i->i", 0), ("ij,jj->i", 1), ("bii->bi", 0), ("ij,jk->ik", 0),
+             ("ij->i", 0)]
+    RANDOM = [("iij->j", 0), ("ii,i->i", 1), ("ii,jj->ij", 1), ("bii->b", 0), ("ij,jj->i", 0)]
+
+    def value_hint(self, g, want, case):
+        i, spec = case["i"], case["spec"]
+        target = spec.split("->")[0].split(",")[i]
+        repeated = sorted(c for c in set(target) if target.count(c) > 1)
+        if not repeated:
+            return ""
+        off = want == 0
+        if np.any(g[off] != 0):
+            return (f"Off-diagonal entries got a gradient, but '{target}' reads only entries with equal "
+                    f"'{repeated[0]}' indices: the rest never touched the loss and get 0. Multiply by the Kronecker "
+                    f"delta δ (np.eye(n)) to write the gradient onto the diagonal only.")
+        on = ~off
+        if np.allclose(g[on], 2 * want[on]):
+            return ("The diagonal got twice its gradient. Each diagonal entry A_ii is one number, read once; the "
+                    "'add it twice' rule of x_i x_i is for one tensor used as two operands.")
+        return ""
+
+    def error_hint(self, error, case):
+        if "multiple times" in error:
+            return ("An output subscript may not repeat: einsum cannot write onto a diagonal directly. Compute the "
+                    "gradient for the distinct indices first (e.g. 'i'), then place it on the diagonal with a "
+                    "Kronecker delta: einsum('i,iI->iI', g, np.eye(n)).")
+        return super().error_hint(error, case)
+
+
+# ----------------------------------------------------------------------------- reference implementations
+
+class reference:
+    """The course's versions of notebook 05's exercises (the notebook falls back to these).
+
+    The two einsum_backward versions are the engine's own rule, ``backprop_lab.einsum.operand_grad``.
+    """
+
+    einsum_specs = {"matmul": "ij,jk->ik", "batched_matmul": "nij,njk->nik", "transpose": "ij->ji",
+                    "trace": "ii->", "outer": "i,j->ij", "bilinear": "i,ij,j->", "attention_scores": "ntd,nsd->nts"}
+    matmul_backward_specs = ("ik,jk->ij", "ij,ik->jk")
+
+    @staticmethod
+    def quadratic_form_grad(A, x):
+        """f = x_i A_ij x_j: df/dA_ij = x_i x_j, df/dx_k = A_kj x_j + x_i A_ik."""
+        return np.outer(x, x), (A + A.T) @ x
+
+    @staticmethod
+    def einsum_backward(spec, operands, grad, i):
+        from ..einsum import operand_grad, parse
+
+        inputs, output = parse(spec, [np.shape(a) for a in operands])
+        return operand_grad(np.asarray(grad, dtype=np.float64), [np.asarray(a, dtype=np.float64) for a in operands],
+                            inputs, output, i)
+
+    einsum_backward_repeated = einsum_backward

@@ -1,0 +1,286 @@
+"""Notebook 04's checks accept the reference and reject a catalogue of known-wrong implementations,
+each with the hint that names its mistake."""
+import numpy as np
+import pytest
+
+from backprop_lab.exercises import check, hints
+from backprop_lab.exercises import nb04
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    """check() returns its result instead of raising, so the tests can read the status and the hint."""
+    monkeypatch.setenv("BACKPROP_LAB_STRICT", "0")
+
+
+def verdict(exercise_id, obj):
+    result = check(exercise_id, obj, record=False)
+    problem = result.first_problem
+    if problem is None:
+        return result.status, "", ""
+    if problem.mismatch is None:  # the learner's code raised: the "hint" is its error text
+        return result.status, problem.error, problem.error
+    return result.status, problem.mismatch.hint, problem.mismatch.message
+
+
+# ----------------------------------------------------------------------------- 04.1 matmul backward
+
+def matmul_ok(W, x, dD):
+    return dD @ x.T, W.T @ dD
+
+
+MATMUL_WRONG = {
+    "zeros": (lambda W, x, dD: (np.zeros_like(W), np.zeros_like(x)), "all zeros"),
+    "dW transposed": (lambda W, x, dD: (x @ dD.T, W.T @ dD), "shapes are swapped"),
+    "dx transposed": (lambda W, x, dD: (dD @ x.T, dD.T @ W), "shapes are swapped"),
+    "order swapped": (lambda W, x, dD: (W.T @ dD, dD @ x.T), "You returned (dx, dW)"),
+    "sign": (lambda W, x, dD: (-(dD @ x.T), -(W.T @ dD)), "wrong sign"),
+    "one gradient": (lambda W, x, dD: dD @ x.T, "Return all 2 gradients"),
+}
+
+
+def test_matmul_reference_passes():
+    assert verdict("04.1", matmul_ok)[0] == "pass"
+
+
+@pytest.mark.parametrize("name", MATMUL_WRONG)
+def test_matmul_wrong_rejected(name):
+    impl, expected_hint = MATMUL_WRONG[name]
+    status, hint, _ = verdict("04.1", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+def test_matmul_transpose_hint_names_shapes_and_rule():
+    status, hint, message = verdict("04.1", MATMUL_WRONG["dW transposed"][0])
+    assert "(10, 5)" in message and "(5, 10)" in message
+    assert "dD @ x.T" in hint
+
+
+def test_matmul_square_case_catches_equal_shape_transpose():
+    """On the square case the shapes cannot reveal a transpose; the values must."""
+    def transposed_values(W, x, dD):
+        return (dD @ x.T).T if W.shape[0] == W.shape[1] else dD @ x.T, W.T @ dD
+    status, hint, _ = verdict("04.1", transposed_values)
+    assert status == "fail" and "transpose" in hint
+
+
+# ----------------------------------------------------------------------------- 04.2 linear backward
+
+def linear_ok(x, W, b, dy):
+    return dy @ W.T, x.T @ dy, dy.sum(axis=0)
+
+
+LINEAR_WRONG = {
+    "zeros": (lambda x, W, b, dy: (np.zeros_like(x), np.zeros_like(W), np.zeros_like(b)), "all zeros"),
+    "bias not summed": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy), "sum dy over axis 0"),
+    "bias keepdims": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.sum(axis=0, keepdims=True)), "drop keepdims"),
+    "bias wrong axis": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.sum(axis=1)), "sum over axis 0, the batch"),
+    "bias mean": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.mean(axis=0)), "SUM them, do not average"),
+    "dW transposed": (lambda x, W, b, dy: (dy @ W.T, dy.T @ x, dy.sum(axis=0)), "shapes are swapped"),
+    "dx transposed": (lambda x, W, b, dy: (W @ dy.T, x.T @ dy, dy.sum(axis=0)), "dy @ W.T"),
+}
+
+
+def test_linear_reference_passes():
+    assert verdict("04.2", linear_ok)[0] == "pass"
+
+
+@pytest.mark.parametrize("name", LINEAR_WRONG)
+def test_linear_wrong_rejected(name):
+    impl, expected_hint = LINEAR_WRONG[name]
+    status, hint, _ = verdict("04.2", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- 04.3 unbroadcast
+
+UNBROADCAST_WRONG = {
+    "zeros": (lambda grad, shape: np.zeros(shape), "all zeros"),
+    "leading axes only (tinygrad 2020)": (lambda grad, shape: grad.sum(axis=tuple(range(grad.ndim - len(shape)))),
+                                          "have size 1 and were stretched"),
+    "no keepdims": (lambda grad, shape: nb04.reference_unbroadcast(grad, shape).reshape(
+        [n for n in shape if n != 1]) if 1 in shape and grad.shape != shape else nb04.reference_unbroadcast(grad, shape),
+                    "use keepdims=True"),
+    "mean instead of sum": (lambda grad, shape: nb04.reference_unbroadcast(grad, shape) * np.prod(shape) / grad.size
+                            if shape else grad.mean(), "SUM them, do not average"),
+    "first copy": (lambda grad, shape: grad[(0,) * (grad.ndim - len(shape))][
+        tuple(slice(0, 1) if s == 1 else slice(None) for s in shape)], "You kept one copy"),
+    "sums trailing axes": (lambda grad, shape: grad.sum(axis=tuple(range(len(shape), grad.ndim))),
+                           "the added axes are the leading ones"),
+}
+
+
+def test_unbroadcast_reference_passes():
+    assert verdict("04.3", nb04.reference_unbroadcast)[0] == "pass"
+
+
+def test_unbroadcast_engine_passes():
+    import backprop_lab as bl
+    assert verdict("04.3", bl.unbroadcast)[0] == "pass"
+
+
+@pytest.mark.parametrize("name", UNBROADCAST_WRONG)
+def test_unbroadcast_wrong_rejected(name):
+    impl, expected_hint = UNBROADCAST_WRONG[name]
+    status, hint, _ = verdict("04.3", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- 04.4 / 04.5 sum and mean backward
+
+def sum_ok(g, x_shape, axis=None, keepdims=False):
+    return nb04.reference_sum_backward(g, x_shape, axis, keepdims)
+
+
+def mean_ok(g, x_shape, axis=None, keepdims=False):
+    n = int(np.prod(x_shape)) if axis is None else int(np.prod([x_shape[a] for a in np.atleast_1d(axis)]))
+    return sum_ok(g, x_shape, axis, keepdims) / n
+
+
+def broadcast_without_expand(g, x_shape, axis=None, keepdims=False):
+    return np.broadcast_to(g, x_shape).copy()
+
+
+SUM_WRONG = {
+    "zeros": (lambda g, x_shape, axis=None, keepdims=False: np.zeros(x_shape), "all zeros"),
+    "no expand_dims": (broadcast_without_expand, "copied along the wrong axis"),
+    "returns g": (lambda g, x_shape, axis=None, keepdims=False: g, "must have x's shape"),
+    "doubled": (lambda g, x_shape, axis=None, keepdims=False: 2 * sum_ok(g, x_shape, axis, keepdims), "2 times"),
+}
+
+MEAN_WRONG = {
+    "zeros": (lambda g, x_shape, axis=None, keepdims=False: np.zeros(x_shape), "all zeros"),
+    "forgot to divide": (sum_ok, "divide by n"),
+    "divides by x.size": (lambda g, x_shape, axis=None, keepdims=False: sum_ok(g, x_shape, axis, keepdims)
+                          / np.prod(x_shape), "You divided by x.size"),
+    "no expand_dims": (lambda g, x_shape, axis=None, keepdims=False: broadcast_without_expand(g, x_shape)
+                       / (int(np.prod(x_shape)) if axis is None else
+                          int(np.prod([x_shape[a] for a in np.atleast_1d(axis)]))), "copied along the wrong axis"),
+}
+
+
+def test_sum_backward_reference_passes():
+    assert verdict("04.4", sum_ok)[0] == "pass"
+
+
+def test_mean_backward_reference_passes():
+    assert verdict("04.5", mean_ok)[0] == "pass"
+
+
+@pytest.mark.parametrize("name", SUM_WRONG)
+def test_sum_backward_wrong_rejected(name):
+    impl, expected_hint = SUM_WRONG[name]
+    status, hint, _ = verdict("04.4", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+@pytest.mark.parametrize("name", MEAN_WRONG)
+def test_mean_backward_wrong_rejected(name):
+    impl, expected_hint = MEAN_WRONG[name]
+    status, hint, _ = verdict("04.5", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+def test_sum_backward_matches_engine():
+    """The reference agrees with the engine's Sum rule on every case the check uses."""
+    import backprop_lab as bl
+    ex = nb04.SumBackward()
+    for case in ex.cases(np.random.default_rng(1)):
+        x = bl.Tensor(np.zeros(case["x_shape"]), requires_grad=True)
+        x.sum(axis=case["axis"], keepdims=case["keepdims"]).backward(case["g"])
+        np.testing.assert_allclose(x.grad, ex.expected(case))
+
+
+# ----------------------------------------------------------------------------- 04.6 softmax backward
+
+def softmax_ok(s, g):
+    return s * (g - (g * s).sum(axis=-1, keepdims=True))
+
+
+SOFTMAX_WRONG = {
+    "zeros": (lambda s, g: np.zeros_like(s), "all zeros"),
+    "diagonal only": (lambda s, g: s * (1 - s) * g, "only the diagonal"),
+    "inner product over everything": (lambda s, g: s * (g - (g * s).sum()), "one number per row"),
+    "missing factor s": (lambda s, g: g - (g * s).sum(axis=-1, keepdims=True), "Multiply by s"),
+    "plain sum of g": (lambda s, g: s * (g - g.sum(axis=-1, keepdims=True)), "not the plain sum"),
+    "sign": (lambda s, g: -softmax_ok(s, g), "wrong sign"),
+    "no keepdims": (lambda s, g: s * (g - (g * s).sum(axis=-1)), "could not be broadcast"),
+}
+
+
+def test_softmax_backward_reference_passes():
+    assert verdict("04.6", softmax_ok)[0] == "pass"
+
+
+def test_softmax_backward_full_jacobian_also_passes():
+    """Forming the Jacobian is wasteful but right; the check judges values."""
+    def with_jacobian(s, g):
+        flat_s, flat_g = s.reshape(-1, s.shape[-1]), g.reshape(-1, s.shape[-1])
+        rows = [(np.diag(si) - np.outer(si, si)).T @ gi for si, gi in zip(flat_s, flat_g)]
+        return np.array(rows).reshape(s.shape)
+    assert verdict("04.6", with_jacobian)[0] == "pass"
+
+
+@pytest.mark.parametrize("name", SOFTMAX_WRONG)
+def test_softmax_backward_wrong_rejected(name):
+    impl, expected_hint = SOFTMAX_WRONG[name]
+    status, hint, _ = verdict("04.6", impl)
+    assert status == ("error" if name == "no keepdims" else "fail")
+    assert expected_hint in hint
+
+
+def test_softmax_backward_matches_engine():
+    import backprop_lab as bl
+    ex = nb04.SoftmaxBackward()
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(3, 5))
+    g = rng.normal(size=(3, 5))
+    t = bl.Tensor(z, requires_grad=True)
+    t.softmax(axis=-1).backward(g)
+    np.testing.assert_allclose(t.grad, ex.expected({"s": nb04.softmax(z), "g": g}), atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- the generic diagnosis fires too
+
+def test_generic_diagnose_names_transpose_and_unbroadcast_axis():
+    rng = np.random.default_rng(0)
+    W, x, dD = rng.normal(size=(5, 10)), rng.normal(size=(10, 3)), rng.normal(size=(5, 3))
+    assert hints.diagnose(x @ dD.T, dD @ x.T) == hints.TRANSPOSE
+    dy = rng.normal(size=(4, 2))
+    assert "axis 0" in hints.diagnose(dy, dy.sum(axis=0))
+    assert hints.diagnose(np.zeros((5, 10)), dD @ x.T) == hints.ZEROS
+    assert hints.diagnose(-(dD @ x.T), dD @ x.T) == hints.SIGN
+
+
+# ----------------------------------------------------------------------------- the shapes widget
+
+def test_shapes_table_finds_the_only_product():
+    from backprop_lab.widgets import shapes
+
+    info = shapes.matmul_shapes((5, 10), (10, 3))
+    assert info["D"] == (5, 3) and info["dW"] == (5, 10) and info["dx"] == (10, 3)
+    assert [e for e, _, v in info["for_dW"] if v == "fits"] == ["dD @ x.T"]
+    assert [e for e, _, v in info["for_dx"] if v == "fits"] == ["W.T @ dD"]
+    assert "inner sizes 3 ≠ 10" in dict((e, v) for e, _, v in info["for_dW"])["dD @ x"]
+    assert "<-- the only one" in shapes.as_text(info)
+
+
+def test_shapes_table_impossible_and_ambiguous():
+    from backprop_lab.widgets import shapes
+
+    assert "impossible" in shapes.as_text(shapes.matmul_shapes((4, 3), (4, 4)))
+    assert "8 products fit" in shapes.as_text(shapes.matmul_shapes((4, 4), (4, 4)))
+
+
+def test_shapes_widget_updates():
+    from backprop_lab.widgets import shapes
+
+    w = shapes.shapes_widget()
+    assert "dD @ x.T" in w.children[2].value
+    w.children[0].children[1].value = 7  # W cols 7 != x rows 10
+    assert "impossible" in w.children[2].value

@@ -1,0 +1,277 @@
+"""Notebook 05's checks accept the reference and reject a catalogue of known-wrong implementations,
+each with the hint that names its mistake; the einsum explorer's bookkeeping is right."""
+import string
+
+import numpy as np
+import pytest
+
+from backprop_lab.exercises import check, nb05
+from backprop_lab.widgets import einsum_explorer
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    monkeypatch.setenv("BACKPROP_LAB_STRICT", "0")
+
+
+def verdict(exercise_id, obj):
+    result = check(exercise_id, obj, record=False)
+    problem = result.first_problem
+    if problem is None:
+        return result.status, "", ""
+    if problem.mismatch is None:
+        return result.status, problem.error, problem.error
+    return result.status, problem.mismatch.hint, problem.mismatch.message
+
+
+# ----------------------------------------------------------------------------- reference solutions
+
+SPECS = {"matmul": "ij,jk->ik", "batched_matmul": "nij,njk->nik", "transpose": "ij->ji", "trace": "ii->",
+         "outer": "i,j->ij", "bilinear": "i,ij,j->", "attention_scores": "ntd,nsd->nts"}
+
+
+def einsum_backward(spec, operands, grad, i):
+    lhs, output = spec.split("->")
+    inputs = lhs.split(",")
+    target = inputs[i]
+    others = [s for j, s in enumerate(inputs) if j != i]
+    arrays = [a for j, a in enumerate(operands) if j != i]
+    seen = set(output).union(*others)
+    kept = "".join(c for c in target if c in seen)
+    g = np.einsum(",".join([output] + others) + "->" + kept, grad, *arrays)
+    shape = [n if c in seen else 1 for c, n in zip(target, operands[i].shape)]
+    return np.broadcast_to(g.reshape(shape), operands[i].shape)
+
+
+def einsum_backward_repeated(spec, operands, grad, i):
+    lhs, output = spec.split("->")
+    inputs = lhs.split(",")
+    target = inputs[i]
+    unique = "".join(dict.fromkeys(target))
+    sizes = dict(zip(target, operands[i].shape))
+    flat = ",".join(inputs[:i] + [unique] + inputs[i + 1:]) + "->" + output
+    g = einsum_backward(flat, operands[:i] + [np.zeros([sizes[c] for c in unique])] + operands[i + 1:], grad, i)
+    fresh = iter(c for c in string.ascii_letters if c not in spec)
+    subs, deltas, seen = "", [], set()
+    for c in target:
+        if c in seen:
+            new = next(fresh)
+            subs += new
+            deltas.append((c + new, np.eye(sizes[c])))
+        else:
+            seen.add(c)
+            subs += c
+    return np.einsum(",".join([unique] + [d for d, _ in deltas]) + "->" + subs, g, *[e for _, e in deltas])
+
+
+def test_references_pass():
+    assert verdict("05.1", SPECS)[0] == "pass"
+    assert verdict("05.2", ("ik,jk->ij", "ij,ik->jk"))[0] == "pass"
+    assert verdict("05.3", lambda A, x: (np.outer(x, x), (A + A.T) @ x))[0] == "pass"
+    assert verdict("05.4", einsum_backward)[0] == "pass"
+    assert verdict("05.5", einsum_backward_repeated)[0] == "pass"
+
+
+def test_engine_operand_grad_passes_both_einsum_checks():
+    """The engine's own rule (backprop_lab.einsum.operand_grad) is what the notebook shows; it must pass."""
+    from backprop_lab.einsum import operand_grad, parse
+
+    def engine(spec, operands, grad, i):
+        inputs, output = parse(spec, [a.shape for a in operands])
+        return operand_grad(grad, operands, inputs, output, i)
+    assert verdict("05.4", engine)[0] == "pass"
+    assert verdict("05.5", engine)[0] == "pass"
+
+
+def test_not_done_is_todo():
+    assert verdict("05.1", None)[0] == "todo"
+    assert verdict("05.1", dict.fromkeys(SPECS))[0] == "todo"
+    assert verdict("05.2", None)[0] == "todo"
+
+
+# ----------------------------------------------------------------------------- 05.1 einsum strings
+
+SPECS_WRONG = {
+    "blank (the zeros of a spec)": ({k: "" for k in SPECS}, "The spec is empty"),
+    "matmul output transposed": ({**SPECS, "matmul": "ij,jk->ki"}, "wrong order"),
+    "trace as diagonal": ({**SPECS, "trace": "ii->i"}, "returns the diagonal"),
+    "transpose implicit": ({**SPECS, "transpose": "ij"}, "alphabetically"),
+    "transpose identity": ({**SPECS, "transpose": "ij->ij"}, "identity"),
+    "attention keys first": ({**SPECS, "attention_scores": "ntd,nsd->nst"}, "wrong order"),
+    "bilinear with A transposed": ({**SPECS, "bilinear": "i,ji,j->"}, "one size"),
+    "outer missing an operand": ({**SPECS, "outer": "i->i"}, "2 operands"),
+    "partly done": ({**SPECS, "outer": None}, "Fill in a spec"),
+}
+
+
+@pytest.mark.parametrize("name", SPECS_WRONG)
+def test_specs_wrong_rejected(name):
+    answer, expected_hint = SPECS_WRONG[name]
+    status, hint, _ = verdict("05.1", answer)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- 05.2 backward specs of matmul
+
+BACKSPEC_WRONG = {
+    "blank": (("", ""), "The spec is empty"),
+    "dA transposed": (("ik,jk->ji", "ij,ik->jk"), "comes out transposed"),
+    "B indexed as kj": (("ik,kj->ij", "ij,ik->jk"), "Index 'k'"),
+    "specs swapped": (("ij,ik->jk", "ik,jk->ij"), "Index"),
+    "forward spec reused": (("ij,jk->ik", "ij,jk->ik"), "Index"),
+    "dB transposed": (("ik,jk->ij", "ij,ik->kj"), "comes out transposed"),
+}
+
+
+@pytest.mark.parametrize("name", BACKSPEC_WRONG)
+def test_backward_specs_wrong_rejected(name):
+    answer, expected_hint = BACKSPEC_WRONG[name]
+    status, hint, _ = verdict("05.2", answer)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- 05.3 quadratic form
+
+QUAD_WRONG = {
+    "zeros": (lambda A, x: (np.zeros_like(A), np.zeros_like(x)), "all zeros"),
+    "first term only": (lambda A, x: (np.outer(x, x), A @ x), "only the first term"),
+    "second term only": (lambda A, x: (np.outer(x, x), A.T @ x), "only the second term"),
+    "assumes symmetric": (lambda A, x: (np.outer(x, x), 2 * A @ x), "only when A is symmetric"),
+    "dA doubled": (lambda A, x: (2 * np.outer(x, x), (A + A.T) @ x), "without a factor 2"),
+    "sign": (lambda A, x: (np.outer(x, x), -(A + A.T) @ x), "wrong sign"),
+}
+
+
+@pytest.mark.parametrize("name", QUAD_WRONG)
+def test_quadratic_wrong_rejected(name):
+    impl, expected_hint = QUAD_WRONG[name]
+    status, hint, _ = verdict("05.3", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- 05.4 einsum_backward
+
+def naive_backward(spec, operands, grad, i):
+    """The rule without the broadcast refinement: NumPy refuses 'ij->i' (j is in no input)."""
+    lhs, output = spec.split("->")
+    inputs = lhs.split(",")
+    others = [s for j, s in enumerate(inputs) if j != i]
+    return np.einsum(",".join([output] + others) + "->" + inputs[i], grad,
+                     *[a for j, a in enumerate(operands) if j != i])
+
+
+def reversed_output(spec, operands, grad, i):
+    return np.ascontiguousarray(np.transpose(einsum_backward(spec, operands, grad, i)))
+
+
+def with_itself(spec, operands, grad, i):
+    """Includes operand i among the 'other' operands: the gradient of a linear map does not contain its input."""
+    return einsum_backward(spec, operands, grad, i) * operands[i]
+
+
+EINSUM_BACKWARD_WRONG = {
+    "zeros": (lambda spec, operands, grad, i: np.zeros_like(operands[i]), "all zeros", "fail"),
+    "no broadcast for summed-away index": (naive_backward, "appears only in operand", "fail"),
+    "axes reversed": (reversed_output, "wrong axis order", "fail"),
+    "multiplies by itself": (with_itself, "OTHER operands", "fail"),
+    "sign": (lambda *a: -einsum_backward(*a), "wrong sign", "fail"),
+}
+
+
+@pytest.mark.parametrize("name", EINSUM_BACKWARD_WRONG)
+def test_einsum_backward_wrong_rejected(name):
+    impl, expected_hint, expected_status = EINSUM_BACKWARD_WRONG[name]
+    status, hint, _ = verdict("05.4", impl)
+    assert status == expected_status
+    assert expected_hint in hint
+
+
+def test_einsum_backward_hint_gives_the_rule_for_the_failing_case():
+    status, hint, _ = verdict("05.4", EINSUM_BACKWARD_WRONG["zeros"][0])
+    assert "einsum('ik,jk->ij', grad, operands[1])" in hint
+
+
+# ----------------------------------------------------------------------------- 05.5 repeated indices
+
+def dense(spec, operands, grad, i):
+    """Computes the gradient for the distinct indices, then broadcasts it over the repeated axes
+    instead of placing it on the diagonal."""
+    lhs, output = spec.split("->")
+    inputs = lhs.split(",")
+    target = inputs[i]
+    unique = "".join(dict.fromkeys(target))
+    if unique == target:
+        return einsum_backward(spec, operands, grad, i)
+    sizes = dict(zip(target, operands[i].shape))
+    flat = ",".join(inputs[:i] + [unique] + inputs[i + 1:]) + "->" + output
+    g = einsum_backward(flat, operands[:i] + [np.zeros([sizes[c] for c in unique])] + operands[i + 1:], grad, i)
+    firsts = [k for k, c in enumerate(target) if target.index(c) == k]
+    shape = [sizes[c] if k in firsts else 1 for k, c in enumerate(target)]
+    return np.broadcast_to(g.reshape(shape), operands[i].shape).copy()
+
+
+def doubled_diagonal(spec, operands, grad, i):
+    g = einsum_backward_repeated(spec, operands, grad, i)
+    lhs = spec.split("->")[0].split(",")[i]
+    return 2 * g if len(set(lhs)) != len(lhs) else g
+
+
+REPEATED_WRONG = {
+    "zeros": (lambda spec, operands, grad, i: np.zeros_like(operands[i]), "all zeros"),
+    "05.4's rule unchanged": (einsum_backward, "output subscript may not repeat"),
+    "fills off-diagonal": (dense, "Off-diagonal entries got a gradient"),
+    "diagonal counted twice": (doubled_diagonal, "twice its gradient"),
+}
+
+
+@pytest.mark.parametrize("name", REPEATED_WRONG)
+def test_repeated_wrong_rejected(name):
+    impl, expected_hint = REPEATED_WRONG[name]
+    status, hint, _ = verdict("05.5", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- oracle and explorer
+
+@pytest.mark.parametrize("spec,i", nb05.EinsumBackward.SPECS + nb05.EinsumBackwardRepeated.SPECS
+                         + nb05.EinsumBackwardRepeated.RANDOM)
+def test_oracle_agrees_with_engine(spec, i):
+    import backprop_lab as bl
+
+    case = nb05.make_case(np.random.default_rng(3), spec, i)
+    tensors = [bl.Tensor(a, requires_grad=True) for a in case["operands"]]
+    bl.einsum(spec, *tensors).backward(case["grad"])
+    np.testing.assert_allclose(tensors[i].grad, nb05.oracle_grad(spec, case["operands"], case["grad"], i),
+                               atol=1e-12)
+
+
+def test_explain_matmul():
+    info = einsum_explorer.explain("ij,jk->ik")
+    assert info["shapes"] == [(2, 3), (3, 4)] and info["out_shape"] == (2, 4) and info["summed"] == "j"
+    assert [b["spec"] for b in info["backward"]] == ["ik,jk->ij", "ik,ij->jk"]
+
+
+def test_explain_refinements_and_implicit_output():
+    assert einsum_explorer.explain("ij->i")["backward"][0]["broadcast"] == "j"
+    assert einsum_explorer.explain("ii->")["backward"][0]["diagonal"] == "i"
+    assert einsum_explorer.explain("ij,jk")["output"] == "ik"
+    with pytest.raises(ValueError, match="appear in no operand"):
+        einsum_explorer.explain("ij->k")
+    with pytest.raises(ValueError, match="index 'j' has size 3 in one place and 4"):
+        einsum_explorer.explain("ij,jk->ik", shapes=[(2, 3), (4, 5)])
+
+
+def test_live_check_and_widget_build():
+    info = einsum_explorer.explain("bqd,bkd->bqk")
+    assert einsum_explorer.live_check(info).startswith("gradient check passed")
+    assert "gradient check passed" in einsum_explorer.as_html(info, einsum_explorer.live_check(info))
+    w = einsum_explorer.einsum_explorer("ii->")
+    assert "ii-&gt;" in w.children[1].value and "diagonal" in w.children[1].value
+    w.children[0].children[0].value = "ij,jk->"  # typing a new spec updates the table
+    assert "operand" in w.children[1].value
+    w.children[0].children[0].value = "ij,jk->q"  # a half-typed spec shows an error, not a traceback
+    assert "color" in w.children[1].value
