@@ -1,0 +1,459 @@
+"""Checks for notebook 01, finite differences.
+
+01.1 ``forward_difference(f, x, h)``      (f(x+h) - f(x)) / h
+01.2 ``central_difference(f, x, h)``      (f(x+h) - f(x-h)) / (2h)
+01.3 ``numerical_gradient(f, x, h)``      the central difference along every entry of an array ``x``
+01.4 ``relative_error(a, b)``             |a - b| / max(|a|, |b|, tiny), elementwise
+
+Each check knows the classic wrong versions of its formula (the forward difference handed in as the
+central one, ``/ h`` where ``/ (2 * h)`` was meant, every coordinate nudged at once, a missing ``abs``...)
+and names the one it recognises. The reference implementations at the bottom are what the notebook
+uses after each exercise, so that its later cells run before the exercises are solved.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import hints
+from ._core import Exercise, Mismatch, register
+
+# Cases hold plain data only, so the functions they differentiate are named, and looked up here.
+SCALAR_FUNCTIONS = {
+    "sin": np.sin,
+    "exp": np.exp,
+    "tanh": np.tanh,
+    "cube": lambda x: x ** 3,
+}
+
+
+def _log_norm(x):
+    return float(np.log(1.0 + np.sum(x ** 2)))
+
+
+def _weighted_sin(x):
+    weights = np.arange(1, x.size + 1, dtype=np.float64).reshape(x.shape)
+    return float(np.sum(weights * np.sin(x)))
+
+
+def _cubes_coupled(x):
+    return float(np.sum(x ** 3) / 3 + np.sum(x) ** 2 / 2)
+
+
+VECTOR_FUNCTIONS = {
+    "log_norm": _log_norm,            # log(1 + sum(x**2)): every partial derivative depends on all entries
+    "weighted_sin": _weighted_sin,    # sum_k (k+1) sin(x_k): each entry has its own weight
+    "cubes_coupled": _cubes_coupled,  # sum(x**3)/3 + sum(x)**2/2
+}
+
+TINY = 1e-12
+
+
+def _close(got, want, rtol=1e-7, atol=1e-12) -> bool:
+    """True when ``got`` equals ``want`` in value and shape (used to recognise a known wrong formula)."""
+    try:
+        g = np.asarray(got, dtype=np.float64)
+        w = np.asarray(want, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if g.shape != w.shape:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _recognise(got, variants) -> str | None:
+    """The hint of the first known wrong formula whose value ``got`` reproduces, else None."""
+    for value, hint in variants:
+        if _close(got, value):
+            return hint
+    return None
+
+
+def _plain_number(value):
+    """The learner's answer as a plain float when it is a number, else as it came (compare reports it)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return value
+    return float(arr) if arr.shape == () else arr
+
+
+# ----------------------------------------------------------------------------- 01.1 and 01.2
+
+SCALAR_HINTS = {
+    "forward_is_central": (
+        "That is the central difference (f(x+h) - f(x-h)) / (2h). This exercise asks for the forward "
+        "difference (f(x+h) - f(x)) / h; the central one is the next exercise."),
+    "backward": (
+        "That is the backward difference (f(x) - f(x-h)) / h: it steps to x-h. The forward difference "
+        "steps forward: (f(x+h) - f(x)) / h."),
+    "no_division": (
+        "You forgot to divide by the step: f(x+h) - f(x) is how much f changed; the slope is that change "
+        "divided by h."),
+    "times_h": "You multiplied by h where you should divide by it: the slope is (change in f) / h.",
+    "precedence_forward": (
+        "Operator precedence: `f(x + h) - f(x) / h` divides only f(x) by h. Put brackets around the "
+        "difference: `(f(x + h) - f(x)) / h`."),
+    "sign_forward": "Wrong sign: subtract f(x) from f(x+h), not the other way round.",
+    "central_is_forward": (
+        "That is the forward difference (f(x+h) - f(x)) / h: its error shrinks only like h. The central "
+        "difference uses both neighbours: (f(x+h) - f(x-h)) / (2h)."),
+    "central_is_backward": (
+        "That is the backward difference (f(x) - f(x-h)) / h: its error shrinks only like h. The central "
+        "difference uses both neighbours: (f(x+h) - f(x-h)) / (2h)."),
+    "h_not_2h": (
+        "Your answer is twice the expected one: you divided by h instead of 2h. The points x-h and x+h are "
+        "2h apart."),
+    "precedence_central": (
+        "Operator precedence: `... / 2 * h` divides by 2 and then MULTIPLIES by h. Write `/ (2 * h)`."),
+    "only_2": "You divided by 2 but not by h: the points x-h and x+h are 2h apart, so divide by 2 * h.",
+    "sign_central": "Wrong sign: it is f(x+h) - f(x-h), the value on the right minus the value on the left.",
+    "one_sided": (
+        "Your answer is off by about h*f''(x)/2, the size of a one-sided difference's error: a central "
+        "difference must use f(x+h) and f(x-h), never f(x) itself."),
+}
+
+
+def _scalar_values(case):
+    f, x, h = SCALAR_FUNCTIONS[case["f"]], case["x"], case["h"]
+    return f, x, h, f(x + h), f(x), f(x - h)
+
+
+class _ScalarDifference(Exercise):
+    """Shared by 01.1 and 01.2: cases, and how the learner's function is called."""
+
+    rtol, atol = 1e-6, 1e-10
+
+    def cases(self, rng):
+        fixed = [{"f": "sin", "x": 1.0, "h": 0.1}, {"f": "cube", "x": 2.0, "h": 0.01}]
+        names = list(SCALAR_FUNCTIONS)
+        rand = []
+        for k in range(4):
+            x = float(np.round(rng.uniform(0.3, 1.2), 3) * rng.choice([-1.0, 1.0]))
+            rand.append({"f": names[k % len(names)], "x": x, "h": float(rng.choice([0.1, 0.03, 0.01]))})
+        return fixed + rand
+
+    def run(self, obj, case):
+        return _plain_number(obj(SCALAR_FUNCTIONS[case["f"]], case["x"], case["h"]))
+
+    def describe(self, case):
+        return f"f = {case['f']}, x = {case['x']:g}, h = {case['h']:g}"
+
+
+@register
+class ForwardDifference(_ScalarDifference):
+    id, points, target = "01.1", 1, "forward_difference"
+    title = "forward difference (f(x+h) - f(x)) / h"
+
+    def expected(self, case):
+        f, x, h, fp, f0, fm = _scalar_values(case)
+        return (fp - f0) / h
+
+    def compare(self, got, want, case):
+        mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
+        if mismatch is None:
+            return None
+        f, x, h, fp, f0, fm = _scalar_values(case)
+        hint = _recognise(got, [
+            ((fp - fm) / (2 * h), SCALAR_HINTS["forward_is_central"]),
+            ((f0 - fm) / h, SCALAR_HINTS["backward"]),
+            (fp - f0, SCALAR_HINTS["no_division"]),
+            ((fp - f0) * h, SCALAR_HINTS["times_h"]),
+            (fp - f0 / h, SCALAR_HINTS["precedence_forward"]),
+            ((f0 - fp) / h, SCALAR_HINTS["sign_forward"]),
+        ])
+        return Mismatch(mismatch.message, hint or mismatch.hint)
+
+
+@register
+class CentralDifference(_ScalarDifference):
+    id, points, target = "01.2", 2, "central_difference"
+    title = "central difference (f(x+h) - f(x-h)) / (2h)"
+
+    def expected(self, case):
+        f, x, h, fp, f0, fm = _scalar_values(case)
+        return (fp - fm) / (2 * h)
+
+    def compare(self, got, want, case):
+        mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
+        if mismatch is None:
+            return None
+        f, x, h, fp, f0, fm = _scalar_values(case)
+        hint = _recognise(got, [
+            ((fp - f0) / h, SCALAR_HINTS["central_is_forward"]),
+            ((f0 - fm) / h, SCALAR_HINTS["central_is_backward"]),
+            ((fp - fm) / h, SCALAR_HINTS["h_not_2h"]),
+            ((fp - fm) / 2 * h, SCALAR_HINTS["precedence_central"]),
+            ((fp - fm) / 2, SCALAR_HINTS["only_2"]),
+            ((fm - fp) / (2 * h), SCALAR_HINTS["sign_central"]),
+        ])
+        if hint is None and isinstance(got, float):
+            # an unrecognised one-sided formula: off by the order of h*f''/2 rather than h^2*f'''/6
+            one_sided_error = abs((fp - f0) / h - want)
+            if 0.3 * one_sided_error <= abs(got - want) <= 3 * one_sided_error:
+                hint = SCALAR_HINTS["one_sided"]
+        return Mismatch(mismatch.message, hint or mismatch.hint)
+
+
+# ----------------------------------------------------------------------------- 01.3
+
+GRADIENT_HINTS = {
+    "forward": (
+        "These are forward differences (f(x + h e_i) - f(x)) / h. Use the central difference for every "
+        "entry: (f(x + h e_i) - f(x - h e_i)) / (2h); its error is h^2 instead of h."),
+    "h_not_2h": (
+        "Every entry is twice the expected one: you divided by h instead of 2h. x - h e_i and x + h e_i "
+        "are 2h apart."),
+    "all_at_once": (
+        "Every entry is the same number: you nudged ALL entries of x at once (x + h). Nudge one entry at a "
+        "time: copy x, add h to entry i only, evaluate f, then subtract h from entry i only."),
+    "first_only": (
+        "Every entry equals the partial derivative with respect to the first entry: the loop never moves "
+        "to entry i. Nudge x[i] (or x[idx] with idx from np.ndindex(x.shape)), not x[0]."),
+    "h_on_output": (
+        "Every entry is 1: you added h to the value of f instead of to its input. Evaluate f at a nudged "
+        "input, f(x + h e_i), and subtract f at x - h e_i."),
+    "half_forward": (
+        "Your nudges are h and 0 instead of +h and -h: after `x[i] += h` you need `x[i] -= 2 * h` to reach "
+        "x - h e_i (then `x[i] += h` to restore it)."),
+    "sign": "Wrong sign in every entry: it is f(x + h e_i) - f(x - h e_i), the right value minus the left one.",
+    "flattened": (
+        "Your gradient has the right entries but the shape {got}: return an array of x's shape {want}. "
+        "Start from `grad = np.zeros_like(x)` and loop over `np.ndindex(x.shape)`, which gives index "
+        "tuples for any number of dimensions."),
+    "scalar": (
+        "You returned one number: the gradient of f: R^n -> R has one partial derivative per entry of x, "
+        "so it is an array of x's shape {want}."),
+    "not_restored": (
+        "numerical_gradient changed the array x it was given: after nudging x[i], put the old value back "
+        "(old = x[i]; ...; x[i] = old), or work on a copy of x. Otherwise every later entry is computed at "
+        "a point that has drifted away from x, and the caller's x is changed too."),
+}
+
+
+def _basis_step(x, idx, step):
+    y = x.copy()
+    y[idx] += step
+    return y
+
+
+def numerical_gradient_variants(f, x, h):
+    """The reference gradient and the classic wrong ones, for the hints (and the tests)."""
+    ref, fwd, first = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
+    f0 = f(x)
+    first_idx = (0,) * x.ndim
+    d_first = (f(_basis_step(x, first_idx, h)) - f(_basis_step(x, first_idx, -h))) / (2 * h)
+    for idx in np.ndindex(x.shape):
+        fp, fm = f(_basis_step(x, idx, h)), f(_basis_step(x, idx, -h))
+        ref[idx] = (fp - fm) / (2 * h)
+        fwd[idx] = (fp - f0) / h
+        first[idx] = d_first
+    all_at_once = np.full_like(x, (f(x + h) - f(x - h)) / (2 * h))
+    return {
+        "reference": ref,
+        "forward": fwd,
+        "h_not_2h": 2 * ref,
+        "all_at_once": all_at_once,
+        "first_only": first,
+        "h_on_output": np.ones_like(x),
+        "half_forward": fwd / 2,
+        "sign": -ref,
+    }
+
+
+@register
+class NumericalGradient(Exercise):
+    id, points, target = "01.3", 3, "numerical_gradient"
+    title = "numerical gradient of f: R^n -> R by central differences, one entry at a time"
+    rtol, atol = 1e-6, 1e-9
+
+    def cases(self, rng):
+        fixed = [
+            {"f": "log_norm", "x": np.array([0.5, -1.0, 2.0]), "h": 1e-3},
+            {"f": "weighted_sin", "x": np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), "h": 1e-3},
+        ]
+        names = list(VECTOR_FUNCTIONS)
+        shapes = [(4,), (2, 3), (3, 1, 2)]
+        rand = [{"f": names[k % len(names)], "x": np.round(rng.normal(size=shapes[k % len(shapes)]), 3),
+                 "h": 1e-3} for k in range(3)]
+        return fixed + rand
+
+    def run(self, obj, case):
+        x = np.array(case["x"], dtype=np.float64)
+        given = x.copy()
+        grad = obj(VECTOR_FUNCTIONS[case["f"]], given, case["h"])
+        restored = bool(np.allclose(given, x, rtol=1e-12, atol=1e-15))
+        return {"grad": _plain_number(grad), "x_restored": restored}
+
+    def expected(self, case):
+        x = np.array(case["x"], dtype=np.float64)
+        grad = numerical_gradient_variants(VECTOR_FUNCTIONS[case["f"]], x, case["h"])["reference"]
+        return {"grad": grad, "x_restored": True}
+
+    def compare(self, got, want, case):
+        if not isinstance(got, dict) or "grad" not in got:
+            return Mismatch(f"could not read the answer {hints.short_repr(got)}", hints.TYPE_HINT)
+        g, w = got["grad"], want["grad"]
+        mismatch = hints.compare_values(g, w, rtol=self.rtol, atol=self.atol, where="gradient")
+        if not got["x_restored"]:  # fix this first: a drifting x also spoils the later entries
+            message = mismatch.message if mismatch else "the gradient is right, but x was changed"
+            return Mismatch(message, GRADIENT_HINTS["not_restored"])
+        if mismatch is None:
+            return None
+        garr = np.asarray(g, dtype=np.float64) if not isinstance(g, np.ndarray) else g
+        if isinstance(g, float) or (isinstance(garr, np.ndarray) and garr.shape == () and w.shape != ()):
+            return Mismatch(mismatch.message, GRADIENT_HINTS["scalar"].format(want=w.shape))
+        if isinstance(garr, np.ndarray) and garr.dtype.kind in "biuf" and garr.shape != w.shape:
+            if garr.size == w.size and np.allclose(garr.reshape(w.shape), w, rtol=self.rtol, atol=self.atol):
+                return Mismatch(mismatch.message, GRADIENT_HINTS["flattened"].format(got=garr.shape, want=w.shape))
+            return Mismatch(mismatch.message, mismatch.hint or hints.SHAPE)
+        x = np.array(case["x"], dtype=np.float64)
+        variants = numerical_gradient_variants(VECTOR_FUNCTIONS[case["f"]], x, case["h"])
+        hint = _recognise(g, [(variants[name], GRADIENT_HINTS[name]) for name in
+                              ("forward", "h_not_2h", "all_at_once", "first_only", "h_on_output",
+                               "half_forward", "sign")])
+        return Mismatch(mismatch.message, hint or mismatch.hint)
+
+    def describe(self, case):
+        return f"f = {case['f']}, x = {hints.short_repr(np.asarray(case['x']))}, h = {case['h']:g}"
+
+
+# ----------------------------------------------------------------------------- 01.4
+
+ERROR_HINTS = {
+    "no_abs": (
+        "Some of your relative errors are negative: a relative error measures a distance, so take the "
+        "absolute value of the difference, |a - b| = np.abs(a - b)."),
+    "no_abs_denominator": (
+        "Take absolute values inside the max as well: max(|a|, |b|). With negative numbers, max(a, b) can be "
+        "small or negative and the ratio meaningless."),
+    "absolute": (
+        "That is the absolute error |a - b|. Divide it by max(|a|, |b|) so that it does not depend on the "
+        "scale of the numbers: 1001 vs 1000 and 0.001001 vs 0.001 are equally close."),
+    "by_b": (
+        "You divided by |b| only (or by |a| only). Divide by the larger of the two, max(|a|, |b|), so that "
+        "relative_error(a, b) == relative_error(b, a) and neither argument has to be 'the true one'."),
+    "by_min": "You divided by the smaller of |a| and |b|; the convention is the larger one, max(|a|, |b|).",
+    "by_sum": "You divided by |a| + |b|; the convention is the larger of the two, max(|a|, |b|).",
+    "nan": (
+        "Your answer is NaN where a and b are both 0: max(|a|, |b|) is 0 there and 0/0 is undefined. "
+        "Put a tiny floor into the max, max(|a|, |b|, 1e-12), so two zeros have relative error 0."),
+    "reduced": (
+        "You returned one number for arrays a and b. Return the elementwise relative errors, an array of "
+        "their shape (np.abs and np.maximum work elementwise); the notebook takes .max() afterwards."),
+}
+
+PYTHON_MAX_HINT = ("Hint: Python's max() and abs() work on single numbers. For arrays use np.maximum(...) and "
+                   "np.abs(...), which work elementwise (np.maximum takes two arguments: nest two calls).")
+
+
+def relative_error_variants(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    d = np.abs(a - b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "reference": d / np.maximum(np.maximum(np.abs(a), np.abs(b)), TINY),
+            "no_abs": (a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), TINY),
+            "no_abs_denominator": d / np.maximum(np.maximum(a, b), TINY),
+            "absolute": d,
+            "by_b": d / np.abs(b),
+            "by_a": d / np.abs(a),
+            "by_min": d / np.minimum(np.abs(a), np.abs(b)),
+            "by_sum": d / (np.abs(a) + np.abs(b)),
+        }
+
+
+@register
+class RelativeError(Exercise):
+    id, points, target = "01.4", 1, "relative_error"
+    title = "relative error |a - b| / max(|a|, |b|, tiny), elementwise"
+    rtol, atol = 1e-6, 1e-12
+
+    def cases(self, rng):
+        fixed = [
+            {"a": np.array([1.0, -4.0]), "b": np.array([1.5, -3.0])},
+            {"a": 1.0, "b": 1.5},
+            {"a": np.array([2.0, -3.0, 1e-3, 5.0]), "b": np.array([-1.0, -3.3, 2e-3, 4.0])},
+            {"a": np.array([0.0, 1.0]), "b": np.array([0.0, 1.0 + 1e-7])},
+        ]
+        rand = []
+        for shape in [(3,), (2, 3)]:
+            a = np.round(rng.normal(size=shape) * 10.0 ** rng.integers(-3, 3, size=shape), 6)
+            rand.append({"a": a, "b": np.round(a * (1 + rng.normal(size=shape) * 0.1) + 0.01, 6)})
+        return fixed + rand
+
+    def run(self, obj, case):
+        try:
+            return _plain_number(obj(case["a"], case["b"]))
+        except ValueError as exc:  # `max(abs(a), ...)` on arrays: say how to do it elementwise
+            if "ambiguous" in str(exc):
+                exc.args = (f"{exc.args[0]}\n{PYTHON_MAX_HINT}",)
+            raise
+
+    def expected(self, case):
+        return _plain_number(relative_error_variants(case["a"], case["b"])["reference"])
+
+    def compare(self, got, want, case):
+        mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
+        if mismatch is None:
+            return None
+        g = np.asarray(got, dtype=np.float64) if isinstance(got, (float, np.ndarray)) else None
+        if g is None:
+            return mismatch
+        w = np.asarray(want, dtype=np.float64)
+        if g.shape == () and w.shape != ():
+            return Mismatch(mismatch.message, ERROR_HINTS["reduced"])
+        if g.shape == w.shape and np.any(np.isnan(g)) and not np.any(np.isnan(w)):
+            return Mismatch(mismatch.message, ERROR_HINTS["nan"])
+        variants = relative_error_variants(case["a"], case["b"])
+        hint = _recognise(g, [
+            (variants["no_abs"], ERROR_HINTS["no_abs"]),
+            (variants["no_abs_denominator"], ERROR_HINTS["no_abs_denominator"]),
+            (variants["absolute"], ERROR_HINTS["absolute"]),
+            (variants["by_b"], ERROR_HINTS["by_b"]),
+            (variants["by_a"], ERROR_HINTS["by_b"]),
+            (variants["by_min"], ERROR_HINTS["by_min"]),
+            (variants["by_sum"], ERROR_HINTS["by_sum"]),
+        ])
+        if hint is None and g.shape == w.shape and np.any(g < 0):
+            hint = ERROR_HINTS["no_abs"]
+        return Mismatch(mismatch.message, hint or mismatch.hint)
+
+    def describe(self, case):
+        return f"a = {hints.short_repr(case['a'])}, b = {hints.short_repr(case['b'])}"
+
+
+# ----------------------------------------------------------------------------- reference implementations
+
+class reference:
+    """The course's reference implementations of the four exercises (the notebook falls back to these)."""
+
+    @staticmethod
+    def forward_difference(f, x, h=1e-8):
+        """Slope of the secant from x to x+h: (f(x+h) - f(x)) / h. Error O(h)."""
+        return (f(x + h) - f(x)) / h
+
+    @staticmethod
+    def central_difference(f, x, h=1e-5):
+        """Slope of the secant from x-h to x+h: (f(x+h) - f(x-h)) / (2h). Error O(h^2)."""
+        return (f(x + h) - f(x - h)) / (2 * h)
+
+    @staticmethod
+    def numerical_gradient(f, x, h=1e-5):
+        """Central differences along every entry of ``x`` (float array): 2 * x.size calls of ``f``."""
+        x = np.array(x, dtype=np.float64)          # a copy: the caller's array is never touched
+        grad = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            old = x[idx]
+            x[idx] = old + h
+            f_plus = f(x)
+            x[idx] = old - h
+            f_minus = f(x)
+            x[idx] = old
+            grad[idx] = (f_plus - f_minus) / (2 * h)
+        return grad
+
+    @staticmethod
+    def relative_error(a, b, tiny=TINY):
+        """Elementwise |a - b| / max(|a|, |b|, tiny): 0 for equal numbers, never negative, symmetric."""
+        return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), tiny)

@@ -1,0 +1,346 @@
+"""The checks of notebook 01 accept the reference and reject each classic mistake with its own hint."""
+import numpy as np
+import pytest
+
+from backprop_lab.exercises import CheckFailed, check, get
+from backprop_lab.exercises.nb01 import (ERROR_HINTS, GRADIENT_HINTS, PYTHON_MAX_HINT, SCALAR_FUNCTIONS,
+                                         SCALAR_HINTS, VECTOR_FUNCTIONS, numerical_gradient_variants, reference)
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    """Inspect results instead of raising (the suite runs with BACKPROP_LAB_STRICT=1)."""
+    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
+
+
+def run_check(exercise_id, obj, seed=None):
+    return check(exercise_id, obj, seed=seed, record=False)
+
+
+def assert_rejected(result, hint_fragment, status="fail"):
+    assert result.status == status, repr(result)
+    problem = result.first_problem
+    text = problem.mismatch.hint if problem.mismatch else problem.error
+    assert hint_fragment in text, f"expected a hint containing {hint_fragment!r}, got:\n{repr(result)}"
+
+
+# ----------------------------------------------------------------------------- 01.1 forward difference
+
+def test_forward_reference_passes():
+    result = run_check("01.1", reference.forward_difference)
+    assert result.passed and len(result.outcomes) >= 5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_forward_reference_passes_any_seed(seed):
+    assert run_check("01.1", reference.forward_difference, seed=seed).passed
+
+
+FORWARD_WRONG = {
+    "zeros": (lambda f, x, h: 0.0, "all zeros"),
+    "central": (lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h), SCALAR_HINTS["forward_is_central"]),
+    "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["backward"]),
+    "no_division": (lambda f, x, h: f(x + h) - f(x), SCALAR_HINTS["no_division"]),
+    "times_h": (lambda f, x, h: (f(x + h) - f(x)) * h, SCALAR_HINTS["times_h"]),
+    "precedence": (lambda f, x, h: f(x + h) - f(x) / h, SCALAR_HINTS["precedence_forward"]),
+    "sign": (lambda f, x, h: (f(x) - f(x + h)) / h, SCALAR_HINTS["sign_forward"]),
+    "hardcoded": (lambda f, x, h: 0.5 * (np.sin(1.1) - np.sin(1.0)) / 0.05, "hard-coded"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD_WRONG))
+def test_forward_rejects(name):
+    impl, hint = FORWARD_WRONG[name]
+    assert_rejected(run_check("01.1", impl), hint)
+
+
+def test_forward_learner_exception_is_reported_with_its_frame():
+    def forward_difference(f, x, h):
+        return (f(x + h) - f(x)) / undefined_name  # noqa: F821
+
+    result = run_check("01.1", forward_difference)
+    assert result.status == "error"
+    assert "undefined_name" in result.first_problem.error and "forward_difference" in result.first_problem.error
+
+
+def test_forward_not_implemented_is_todo():
+    def forward_difference(f, x, h):
+        raise NotImplementedError("Exercise 01.1: return the slope of the secant")
+
+    assert run_check("01.1", forward_difference).status == "todo"
+    assert run_check("01.1", None).status == "todo"
+
+
+def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
+    monkeypatch.setenv("BACKPROP_LAB_STRICT", "1")
+    with pytest.raises(CheckFailed, match="central difference"):
+        check("01.1", FORWARD_WRONG["central"][0], record=False)
+
+
+# ----------------------------------------------------------------------------- 01.2 central difference
+
+@pytest.mark.parametrize("seed", [None, 0, 1, 2])
+def test_central_reference_passes(seed):
+    assert run_check("01.2", reference.central_difference, seed=seed).passed
+
+
+def test_central_accepts_an_equivalent_formula():
+    def average_of_one_sided(f, x, h):
+        return 0.5 * ((f(x + h) - f(x)) / h + (f(x) - f(x - h)) / h)
+
+    assert run_check("01.2", average_of_one_sided).passed
+
+
+CENTRAL_WRONG = {
+    "zeros": (lambda f, x, h: 0.0, "all zeros"),
+    "forward": (lambda f, x, h: (f(x + h) - f(x)) / h, "that is the forward difference"),
+    "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["central_is_backward"]),
+    "h_not_2h": (lambda f, x, h: (f(x + h) - f(x - h)) / h, "you divided by h instead of 2h"),
+    "precedence": (lambda f, x, h: (f(x + h) - f(x - h)) / 2 * h, SCALAR_HINTS["precedence_central"]),
+    "only_2": (lambda f, x, h: (f(x + h) - f(x - h)) / 2, SCALAR_HINTS["only_2"]),
+    "sign": (lambda f, x, h: (f(x - h) - f(x + h)) / (2 * h), SCALAR_HINTS["sign_central"]),
+    # a one-sided difference the checker does not know by name: recognised by the size of its error
+    "one_sided_2h": (lambda f, x, h: (f(x + 2 * h) - f(x)) / (2 * h), SCALAR_HINTS["one_sided"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CENTRAL_WRONG))
+def test_central_rejects(name):
+    impl, hint = CENTRAL_WRONG[name]
+    result = run_check("01.2", impl)
+    assert result.status == "fail", repr(result)
+    assert hint.lower() in result.first_problem.mismatch.hint.lower(), repr(result)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scalar_variants_are_distinguishable_for_every_seed(seed):
+    """The hints rely on the wrong formulas giving different numbers from the right one on every case."""
+    ex = get("01.2")
+    for case in ex.cases(np.random.default_rng(seed)):
+        right = ex.expected(case)
+        for name, (impl, _) in CENTRAL_WRONG.items():
+            wrong = impl(SCALAR_FUNCTIONS[case["f"]], case["x"], case["h"])
+            assert ex.compare(float(wrong), right, case) is not None, (name, case)
+
+
+# ----------------------------------------------------------------------------- 01.3 numerical gradient
+
+def test_gradient_reference_passes():
+    result = run_check("01.3", reference.numerical_gradient)
+    assert result.passed and len(result.outcomes) == 5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gradient_reference_passes_any_seed(seed):
+    assert run_check("01.3", reference.numerical_gradient, seed=seed).passed
+
+
+def test_gradient_accepts_the_in_place_nudge_and_restore_style():
+    def numerical_gradient(f, x, h=1e-5):
+        grad = np.zeros_like(x)
+        it = np.nditer(x, flags=["multi_index"])
+        while not it.finished:
+            i = it.multi_index
+            x[i] += h
+            fp = f(x)
+            x[i] -= 2 * h
+            fm = f(x)
+            x[i] += h
+            grad[i] = (fp - fm) / (2 * h)
+            it.iternext()
+        return grad
+
+    assert run_check("01.3", numerical_gradient).passed
+
+
+def _ng_loop(f, x, h, nudge):
+    """Build wrong numerical gradients from a per-entry formula ``nudge(f, x, idx, h)``."""
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        grad[idx] = nudge(f, x, idx, h)
+    return grad
+
+
+def _e(x, idx, step):
+    y = x.copy()
+    y[idx] += step
+    return y
+
+
+def _not_restored(f, x, h):
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        x[idx] += h
+        fp = f(x)
+        x[idx] -= 2 * h
+        fm = f(x)
+        grad[idx] = (fp - fm) / (2 * h)      # forgot to add h back: x drifts by -h per entry
+    return grad
+
+
+def _not_restored_but_right(f, x, h):
+    grad = reference.numerical_gradient(f, x, h)
+    x += 1.0                                 # right answer, but the caller's array is changed
+    return grad
+
+
+GRADIENT_WRONG = {
+    "zeros": (lambda f, x, h: np.zeros_like(x), "all zeros"),
+    "forward": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(_e(x, i, h)) - f(x)) / h),
+                GRADIENT_HINTS["forward"]),
+    "h_not_2h": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(_e(x, i, h)) - f(_e(x, i, -h))) / h),
+                 "you divided by h instead of 2h"),
+    "all_at_once": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(x + h) - f(x - h)) / (2 * h)),
+                    GRADIENT_HINTS["all_at_once"]),
+    "first_only": (lambda f, x, h: _ng_loop(
+        f, x, h, lambda f, x, i, h: (f(_e(x, (0,) * x.ndim, h)) - f(_e(x, (0,) * x.ndim, -h))) / (2 * h)),
+        GRADIENT_HINTS["first_only"]),
+    "h_on_output": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: ((f(x) + h) - (f(x) - h)) / (2 * h)),
+                    GRADIENT_HINTS["h_on_output"]),
+    "half_forward": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(_e(x, i, h)) - f(x)) / (2 * h)),
+                     GRADIENT_HINTS["half_forward"]),
+    "sign": (lambda f, x, h: -reference.numerical_gradient(f, x, h), GRADIENT_HINTS["sign"]),
+    "flattened": (lambda f, x, h: reference.numerical_gradient(f, x, h).ravel(),
+                  "return an array of x's shape"),
+    "scalar": (lambda f, x, h: float(reference.numerical_gradient(f, x, h).sum()), "You returned one number"),
+    "not_restored": (_not_restored, "changed the array x it was given"),
+    "changes_input": (_not_restored_but_right, "changed the array x it was given"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENT_WRONG))
+def test_gradient_rejects(name):
+    impl, hint = GRADIENT_WRONG[name]
+    result = run_check("01.3", impl)
+    assert_rejected(result, hint)
+    if name == "flattened":  # the flattened shape is only wrong for an x with 2 or more dimensions
+        assert result.first_problem.case["x"].ndim >= 2
+
+
+def test_gradient_variants_are_all_different_from_the_reference():
+    ex = get("01.3")
+    for seed in range(5):
+        for case in ex.cases(np.random.default_rng(seed)):
+            v = numerical_gradient_variants(VECTOR_FUNCTIONS[case["f"]], np.asarray(case["x"]), case["h"])
+            names = sorted(v)
+            for i, name in enumerate(names):  # each wrong formula is told apart from the right one and the others
+                for other in names[i + 1:]:
+                    assert not np.allclose(v[name], v[other], rtol=1e-6, atol=1e-9), (name, other, case)
+
+
+# ----------------------------------------------------------------------------- 01.4 relative error
+
+@pytest.mark.parametrize("seed", [None, 0, 1])
+def test_relative_error_reference_passes(seed):
+    assert run_check("01.4", reference.relative_error, seed=seed).passed
+
+
+def test_relative_error_reference_properties():
+    assert reference.relative_error(0.0, 0.0) == 0.0
+    assert reference.relative_error(1000.0, 1001.0) == pytest.approx(reference.relative_error(1e-3, 1.001e-3))
+    assert reference.relative_error(2.0, -1.0) == reference.relative_error(-1.0, 2.0) == 1.5
+
+
+def _ew(formula):
+    def relative_error(a, b):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return formula(a, b)
+    return relative_error
+
+
+def _python_max(a, b):
+    return abs(a - b) / max(abs(a), abs(b), 1e-12)
+
+
+RELATIVE_WRONG = {
+    "zeros": (lambda a, b: np.zeros_like(np.asarray(a, dtype=float)), "all zeros"),
+    "no_abs": (_ew(lambda a, b: (a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)),
+               ERROR_HINTS["no_abs"]),
+    "no_abs_in_max": (_ew(lambda a, b: np.abs(a - b) / np.maximum(np.maximum(a, b), 1e-12)),
+                      ERROR_HINTS["no_abs_denominator"]),
+    "absolute": (_ew(lambda a, b: np.abs(a - b)), ERROR_HINTS["absolute"]),
+    "by_b": (_ew(lambda a, b: np.abs(a - b) / np.maximum(np.abs(b), 1e-12)), ERROR_HINTS["by_b"]),
+    "by_min": (_ew(lambda a, b: np.abs(a - b) / np.maximum(np.minimum(np.abs(a), np.abs(b)), 1e-12)),
+               ERROR_HINTS["by_min"]),
+    "by_sum": (_ew(lambda a, b: np.abs(a - b) / (np.abs(a) + np.abs(b) + 1e-12)), ERROR_HINTS["by_sum"]),
+    "no_tiny": (_ew(lambda a, b: np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))), ERROR_HINTS["nan"]),
+    "reduced": (_ew(lambda a, b: float(np.max(reference.relative_error(a, b)))), ERROR_HINTS["reduced"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RELATIVE_WRONG))
+def test_relative_error_rejects(name):
+    impl, hint = RELATIVE_WRONG[name]
+    assert_rejected(run_check("01.4", impl), hint)
+
+
+def test_relative_error_python_max_on_arrays_gets_an_elementwise_hint():
+    result = run_check("01.4", _python_max)
+    assert result.status == "error"
+    assert PYTHON_MAX_HINT in result.first_problem.error and "_python_max" in result.first_problem.error
+
+
+# ----------------------------------------------------------------------------- the widget
+
+def test_widget_estimates_and_predicted_steps():
+    from backprop_lab.widgets import finite_differences as fd
+
+    assert fd.estimate("x³", 0.1, "central", x0=1.5) == pytest.approx(3 * 1.5 ** 2 + 0.1 ** 2, rel=1e-12)
+    assert fd.estimate("x³", 0.1, "forward", x0=1.5) == pytest.approx(3 * 1.5 ** 2 + 3 * 1.5 * 0.1 + 0.01, rel=1e-12)
+    eps64, eps32 = np.finfo(np.float64).eps, np.finfo(np.float32).eps
+    assert fd.predicted_best_h("exp(x)", "forward", "float64") == pytest.approx(np.sqrt(2 * eps64))
+    assert fd.predicted_best_h("exp(x)", "central", "float32") == pytest.approx(np.cbrt(3 * eps32))
+    with pytest.raises(ValueError, match="method"):
+        fd.estimate("sin(x)", 0.1, "backward")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("method", ["forward", "central"])
+def test_widget_error_curve_is_a_v_with_its_bottom_near_the_prediction(method, dtype):
+    from backprop_lab.widgets import finite_differences as fd
+
+    hs = np.logspace(-14, 0, 57)
+    xs = np.linspace(0.5, 1.5, 41)                  # average over points: the round-off arm is noisy
+    err = np.mean([fd.error_curve("sin(x)", hs, method, dtype, x0=x) for x in xs], axis=0)
+    best = hs[np.argmin(err)]
+    assert 0 < np.argmin(err) < len(hs) - 1          # a V, not a slope
+    assert err[-1] > 100 * err.min() and err[0] > 100 * err.min()
+    predicted = fd.predicted_best_h("sin(x)", method, dtype)
+    assert predicted / 30 < best < predicted * 30
+
+
+def test_widget_redraws_when_the_slider_moves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from backprop_lab.widgets import finite_differences as fd
+
+    box = fd.secant_explorer()
+    slider = box.children[0].children[0]
+    assert box.state["h"] == pytest.approx(0.1) and box.state["error"] > 1e-2
+    slider.value = 1e-8
+    assert box.state["h"] == pytest.approx(1e-8) and box.state["error"] < 1e-6
+    box.children[1].children[1].value = "float32"   # float32: h = 1e-8 is below the bottom of the V
+    assert box.state["dtype"] == "float32" and box.state["error"] > 1e-2
+    assert "float32" in box.children[2].value
+
+
+def test_notebook_matches_its_build_script():
+    """solutions/01_*.ipynb is generated by solutions/_build/build_01.py: edit the script, then rebuild."""
+    import importlib.util
+    from pathlib import Path
+
+    import nbformat
+
+    script = Path(__file__).resolve().parents[1] / "solutions" / "_build" / "build_01.py"
+    spec = importlib.util.spec_from_file_location("build_01", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    saved = nbformat.read(module.TARGET, as_version=4)
+
+    def essence(nb):
+        return [(c.id, c.cell_type, c.source, c.metadata.get("tags", []), c.metadata.get("backprop_lab"))
+                for c in nb.cells]
+
+    assert essence(module.build()) == essence(saved), f"rebuild with: python {script.relative_to(script.parents[2])}"
