@@ -117,17 +117,16 @@ def check_matplotlib() -> Finding:
 def check_mnist() -> Finding:
     try:
         from .datasets import mnist
-    except Exception as exc:  # pragma: no cover - reported, not raised
+    except Exception as exc:  # reported, not raised
         return Finding("MNIST", PROBLEM, f"the dataset module failed to import: {exc}", "reinstall backprop-lab")
-    status = getattr(mnist, "cache_status", None)
-    if status is None:
-        return Finding("MNIST", NOTE, "cache status unknown")
-    found, where = status()
-    if found:
-        return Finding("MNIST", OK, f"full data set cached in {where}")
-    return Finding("MNIST", NOTE, f"not downloaded yet (cache: {where}); the bundled subset works offline",
-                   "it downloads on first use in notebook 08, or set BACKPROP_LAB_DATA to a folder with the "
-                   "four *-ubyte.gz files")
+    folder = mnist.default_cache_dir()
+    names = [res.filename for pair in mnist.RESOURCES.values() for res in pair]
+    missing = [n for n in names if not (folder / n).exists()]
+    if not missing:
+        return Finding("MNIST", OK, f"full data set cached in {folder}")
+    return Finding("MNIST", NOTE, f"full set not downloaded yet (cache: {folder}); the bundled subset works offline",
+                   "it downloads on first use in notebook 08, or set BACKPROP_LAB_DATA to a folder holding "
+                   "mnist/ with the four *-ubyte.gz files")
 
 
 def check_optional(name: str, module: str, purpose: str) -> Finding:
