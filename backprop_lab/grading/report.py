@@ -1,0 +1,153 @@
+"""Write the grading results: grades.csv, gradebook.csv, feedback/<student>/<notebook>.html, results.json.
+
+Every file is written to a temporary name in the same folder and renamed into place, so a reader (or
+an interrupted run) sees the old file or the new one, never half of one. Only the grader's own process
+writes here, from results it holds in memory.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+import tempfile
+
+LONG_COLUMNS = ["student", "notebook", "exercise", "points", "max_points", "status", "seconds", "message"]
+NOTEBOOK_ROW = "(notebook)"
+
+
+def atomic_write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _csv(rows: list[list]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def long_rows(results: list[dict]) -> list[list]:
+    """One row per (student, notebook, exercise), then one ``(notebook)`` row per notebook.
+
+    The ``(notebook)`` row carries the notebook's status, seconds and notes; its points are left empty
+    so that summing the points column never counts anything twice.
+    """
+    rows = [LONG_COLUMNS]
+    for r in results:
+        for x in r["exercises"]:
+            rows.append([r["student"], r["notebook"], x["id"], _num(x["points"]), _num(x["max_points"]),
+                         x["status"], f"{x['seconds']:.3f}", x["message"]])
+        rows.append([r["student"], r["notebook"], NOTEBOOK_ROW, "", "", r["status"], f"{r['seconds']:.3f}",
+                     "; ".join(r["notes"])])
+    return rows
+
+
+def gradebook_rows(results: list[dict]) -> list[list]:
+    """Wide: one row per student; a column per exercise, per notebook total, then total and max."""
+    exercises: dict[str, float] = {}
+    notebooks: dict[str, float] = {}
+    students: dict[str, dict] = {}
+    for r in results:
+        for x in r["exercises"]:
+            exercises[x["id"]] = x["max_points"]
+            notebooks[r["notebook"]] = notebooks.get(r["notebook"], 0.0)
+            students.setdefault(r["student"], {})[x["id"]] = x["points"]
+    for r in results:
+        notebooks[r["notebook"]] = sum(x["max_points"] for x in r["exercises"])
+    ex_ids = sorted(exercises, key=_id_key)
+    nbs = sorted(notebooks)
+    header = ["student"] + ex_ids + [f"{nb[:-6] if nb.endswith('.ipynb') else nb} total" for nb in nbs] + \
+        ["total", "max_total", "percent"]
+    rows = [header]
+    max_total = sum(exercises.values())
+    for student in sorted(students):
+        pts = students[student]
+        per_nb = [sum(pts.get(x["id"], 0.0) for r in results if r["student"] == student and r["notebook"] == nb
+                      for x in r["exercises"]) for nb in nbs]
+        total = sum(pts.values())
+        rows.append([student] + [_num(pts.get(x, 0.0)) for x in ex_ids] + [_num(v) for v in per_nb] +
+                    [_num(round(total, 2)), _num(max_total), f"{100 * total / max_total:.1f}" if max_total else "0"])
+    return rows
+
+
+def _id_key(xid: str):
+    return tuple(int(p) if p.isdigit() else p for p in xid.split("."))
+
+
+STATUS_WORDS = {
+    "pass": "all checks passed", "partial": "some checks passed", "fail": "wrong answer", "error": "your code raised an error",
+    "todo": "not done yet", "timeout": "too slow (stopped)", "crash": "crashed the grader's Python process",
+    "memory": "used too much memory", "missing": "missing", "syntax-error": "syntax error",
+    "flagged": "uses the reference engine instead of your own code", "malformed": "the file could not be read",
+    "wrong-notebook": "wrong notebook", "not-submitted": "not submitted", "ungraded": "not graded",
+}
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
+.pass{color:#17692c}.partial{color:#8a5a00}.bad{color:#a11}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}
+.notes{background:#fff8e0;padding:.5rem 1rem}"""
+
+
+def feedback_html(r: dict) -> str:
+    """The learner's feedback for one notebook: points, what passed, the hint for what failed.
+
+    It shows the inputs of the first failing check and the hint, never the source of a check.
+    """
+    e = html.escape
+    total = sum(x["points"] for x in r["exercises"])
+    max_total = sum(x["max_points"] for x in r["exercises"])
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(r['notebook'])}: feedback for "
+             f"{e(r['student'])}</title><style>{CSS}</style></head><body>",
+             f"<h1>{e(r['notebook'])}</h1><p>Feedback for <b>{e(r['student'])}</b>: "
+             f"<b>{_num(round(total, 2))} / {_num(max_total)}</b> points.</p>"]
+    if r["notes"]:
+        parts.append("<div class='notes'><p>About the notebook as a whole:</p><ul>" +
+                     "".join(f"<li>{e(n)}</li>" for n in r["notes"]) + "</ul></div>")
+    parts.append("<table><tr><th>exercise</th><th>points</th><th>result</th></tr>")
+    for x in r["exercises"]:
+        cls = "pass" if x["status"] == "pass" else "partial" if x["points"] > 0 else "bad"
+        words = STATUS_WORDS.get(x["status"], x["status"])
+        body = [f"<b class='{cls}'>{e(words)}</b>"]
+        if x["total"]:
+            body.append(f"<br>{x['passed']} of {x['total']} checks passed.")
+        d = x.get("detail") or {}
+        if x["status"] != "pass":
+            if d.get("input"):
+                body.append(f"<p>First failing check, for the input <code>{e(d['input'])}</code>:</p>")
+            problem = d.get("problem") or ("" if x["total"] else x["message"])
+            if problem:
+                body.append(f"<pre>{e(problem)}</pre>")
+            if d.get("hint"):
+                body.append(f"<p><b>Hint:</b> {e(d['hint'])}</p>")
+        task = f"<br><small>{e(x['task'])}</small>" if x.get("task") else ""
+        parts.append(f"<tr><td><b>{e(x['id'])}</b>{task}</td><td>{_num(x['points'])} / {_num(x['max_points'])}</td>"
+                     f"<td>{''.join(body)}</td></tr>")
+    parts.append("</table></body></html>\n")
+    return "".join(parts)
+
+
+def write_all(out: str, results: list[dict], meta: dict) -> None:
+    results = sorted(results, key=lambda r: (r["student"], r["notebook"]))
+    for r in results:
+        name = r["notebook"][:-6] if r["notebook"].endswith(".ipynb") else r["notebook"]
+        atomic_write(os.path.join(out, "feedback", r["student"], f"{name}.html"), feedback_html(r))
+    atomic_write(os.path.join(out, "grades.csv"), _csv(long_rows(results)))
+    atomic_write(os.path.join(out, "gradebook.csv"), _csv(gradebook_rows(results)))
+    atomic_write(os.path.join(out, "results.json"),
+                 json.dumps({**meta, "results": results}, indent=1, sort_keys=True, default=str) + "\n")

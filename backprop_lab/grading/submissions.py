@@ -1,0 +1,245 @@
+"""Find, read and inspect submissions: student folders or zips, notebooks, cells against the release.
+
+Nothing here runs student code. A file that cannot be read as a notebook raises ``Malformed`` with a
+message that says what is wrong; the structure of a readable one is compared with the released
+``course/`` notebook: provided cells edited, deleted or moved, cells added, exercise cells missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
+NB_NAME = re.compile(r"^(\d\d)_[\w\-]+?(?:[ _\-]*(?:\(\d+\)|-?copy\d*))?\.ipynb$", re.IGNORECASE)
+
+
+TOO_LARGE = b"\x00backprop-lab: too large\x00"
+
+
+class Malformed(Exception):
+    """A submitted file that is not a gradable notebook; the message says why."""
+
+
+@dataclass
+class ExerciseInfo:
+    id: str
+    points: float
+    task: str = ""
+    target: str = ""
+
+
+@dataclass
+class Released:
+    """What the grader knows about one notebook as it was handed out."""
+
+    name: str                                   # "01_finite_differences.ipynb"
+    exercises: list[ExerciseInfo]
+    provided: list[tuple[str, str]] = field(default_factory=list)   # (cell id, hash) of provided code cells
+    exercise_sources: dict[str, str] = field(default_factory=dict)  # id -> released source of its cell
+
+    @property
+    def number(self) -> str:
+        return self.name[:2]
+
+
+def cell_hash(source: str) -> str:
+    text = "\n".join(line.rstrip() for line in source.strip().splitlines())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def exercise_meta(cell) -> dict | None:
+    meta = cell.get("metadata", {}).get("backprop_lab")
+    return meta if isinstance(meta, dict) and meta.get("id") else None
+
+
+def read_notebook(data: bytes, what: str = "the file"):
+    """Parse a notebook (any nbformat nbformat can convert) into v4 with outputs dropped; or raise Malformed."""
+    import nbformat
+
+    if not data.strip():
+        raise Malformed(f"{what} is empty (0 bytes of notebook): was it saved before it was submitted?")
+    if len(data) > MAX_NOTEBOOK_BYTES or data == TOO_LARGE:
+        raise Malformed(f"{what} is {len(data) // 2**20} MB, over the {MAX_NOTEBOOK_BYTES // 2**20} MB limit "
+                        "(clear the outputs with Edit → Clear Outputs of All Cells and submit again)")
+    try:
+        raw = json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise Malformed(f"{what} is not a notebook: it is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise Malformed(f"{what} is JSON but not a Jupyter notebook (no 'nbformat' field)")
+    old = raw.get("nbformat")
+    for cell in raw.get("cells", []) if isinstance(raw.get("cells"), list) else []:
+        if isinstance(cell, dict):
+            cell["outputs"] = []
+    for ws in raw.get("worksheets", []) if isinstance(raw.get("worksheets"), list) else []:
+        for cell in ws.get("cells", []) if isinstance(ws, dict) else []:
+            if isinstance(cell, dict):
+                cell["outputs"] = []
+    try:
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as exc:
+        raise Malformed(f"{what} is not a notebook nbformat can read (nbformat {old!r}): {exc}") from None
+    notes = []
+    if old != 4:
+        notes.append(f"converted from the old notebook format {old} to 4")
+    for cell in nb.cells:
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return nb, notes
+
+
+def released_from_notebook(name: str, nb) -> Released:
+    exercises, provided, sources = [], [], {}
+    for cell in nb.cells:
+        meta = exercise_meta(cell)
+        if meta:
+            exercises.append(ExerciseInfo(str(meta["id"]), float(meta.get("points", 1)), str(meta.get("task", ""))))
+            sources[str(meta["id"])] = cell.source
+        elif cell.cell_type == "code":
+            provided.append((cell.get("id", ""), cell_hash(cell.source)))
+    return Released(name, exercises, provided, sources)
+
+
+def load_course(course_dir: str | None) -> dict[str, Released]:
+    """The released notebooks of ``course_dir`` (``{file name: Released}``), or {} without one."""
+    out = {}
+    if course_dir and os.path.isdir(course_dir):
+        for name in sorted(os.listdir(course_dir)):
+            if NB_NAME.match(name):
+                with open(os.path.join(course_dir, name), "rb") as f:
+                    nb, _ = read_notebook(f.read(), name)
+                out[name] = released_from_notebook(name, nb)
+    return out
+
+
+def discover(root: str) -> dict[str, dict[str, bytes]]:
+    """``{student: {notebook file name: bytes}}`` from student folders and ``<student>.zip`` files.
+
+    Only ``*.ipynb`` files are read (from any depth; checkpoints ignored). A zip's members are read with
+    a size limit, never extracted, so a zip bomb or a ``../`` path cannot do harm.
+    """
+    students: dict[str, dict[str, bytes]] = {}
+    for entry in sorted(os.listdir(root)):
+        path = os.path.join(root, entry)
+        if entry.startswith("."):
+            continue
+        if os.path.isdir(path):
+            files = {}
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for fn in sorted(filenames):
+                    if fn.endswith(".ipynb") and fn not in files:
+                        full = os.path.join(dirpath, fn)
+                        size = os.path.getsize(full)
+                        with open(full, "rb") as f:
+                            files[fn] = f.read(MAX_NOTEBOOK_BYTES + 1) if size else b""
+            students[_student_name(entry)] = files
+        elif entry.lower().endswith(".zip"):
+            files = {}
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    for info in zf.infolist():
+                        fn = os.path.basename(info.filename)
+                        if (fn.endswith(".ipynb") and "/." not in "/" + info.filename and fn not in files
+                                and not info.is_dir()):
+                            if info.file_size > MAX_NOTEBOOK_BYTES:
+                                files[fn] = TOO_LARGE
+                            else:
+                                files[fn] = zf.read(info)
+            except (zipfile.BadZipFile, OSError) as exc:
+                files["__bad_zip__"] = str(exc).encode()
+            students[_student_name(entry[:-4])] = files
+    return students
+
+
+def _student_name(name: str) -> str:
+    return re.sub(r"[^\w.\-@+]", "_", name).strip("._") or "student"
+
+
+def match_files(files: dict[str, bytes], notebooks: list[str]) -> tuple[dict[str, tuple[str, bytes]], list[str]]:
+    """Map each expected notebook name to (submitted file name, bytes); list the files that match none.
+
+    A file matches by exact name, else by its ``NN_`` prefix (JupyterLab's "-Copy1" and a browser's
+    " (1)" renames still match); the first such file wins.
+    """
+    out, used = {}, set()
+    for nb in notebooks:
+        if nb in files:
+            out[nb] = (nb, files[nb])
+            used.add(nb)
+    for nb in notebooks:
+        if nb not in out:
+            for fn in sorted(files):
+                if fn not in used and fn[:3] == nb[:3]:
+                    out[nb] = (fn, files[fn])
+                    used.add(fn)
+                    break
+    return out, sorted(set(files) - used)
+
+
+@dataclass
+class Structure:
+    """How a submitted notebook differs from the released one."""
+
+    exercise_cells: dict[str, list[int]]        # id -> indices of the cells carrying it
+    notes: list[str]
+    wrong_notebook: str = ""
+
+
+def inspect_structure(nb, released: Released | None, name: str) -> Structure:
+    cells = nb.cells
+    ex_cells: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells):
+        meta = exercise_meta(cell)
+        if meta and cell.cell_type == "code":
+            ex_cells.setdefault(str(meta["id"]), []).append(i)
+    notes = []
+    number = name[:2]
+    foreign = sorted({x.split(".")[0] for x in ex_cells} - {number})
+    mine = [x for x in ex_cells if x.split(".")[0] == number]
+    wrong = ""
+    if foreign and not mine:
+        wrong = (f"this file holds the exercises of notebook {', '.join(foreign)}, not of notebook {number}: "
+                 "the wrong notebook was submitted under this name")
+    for xid, idx in ex_cells.items():
+        if len(idx) > 1:
+            notes.append(f"exercise {xid} appears in {len(idx)} cells (cells {', '.join(str(i + 1) for i in idx)}); "
+                         "whatever the notebook defines last is graded")
+    if released is None:
+        return Structure(ex_cells, notes, wrong)
+    by_id = {c.get("id"): i for i, c in enumerate(cells) if c.get("id")}
+    by_hash: dict[str, list[int]] = {}
+    for i, c in enumerate(cells):
+        if c.cell_type == "code":
+            by_hash.setdefault(cell_hash(c.source), []).append(i)
+    edited, deleted, positions = [], [], []
+    matched = set()
+    for k, (cid, h) in enumerate(released.provided):
+        if h in by_hash and by_hash[h]:
+            i = by_hash[h].pop(0)
+            positions.append(i)
+            matched.add(i)
+        elif cid and cid in by_id and cells[by_id[cid]].cell_type == "code":
+            edited.append(by_id[cid])
+            matched.add(by_id[cid])
+            positions.append(by_id[cid])
+        else:
+            deleted.append(k + 1)
+    if edited:
+        notes.append(f"provided cell{'s' if len(edited) > 1 else ''} "
+                     f"{', '.join(str(i + 1) for i in sorted(edited))} edited (the grade does not depend on them)")
+    if deleted:
+        notes.append(f"{len(deleted)} provided code cell{'s' if len(deleted) > 1 else ''} deleted or rewritten")
+    if positions != sorted(positions):
+        notes.append("provided cells re-ordered")
+    ex_idx = {i for idx in ex_cells.values() for i in idx}
+    added = [i for i, c in enumerate(cells)
+             if c.cell_type == "code" and i not in matched and i not in ex_idx and c.source.strip()]
+    if added:
+        notes.append(f"{len(added)} code cell{'s' if len(added) > 1 else ''} added by the student "
+                     f"(cell{'s' if len(added) > 1 else ''} {', '.join(str(i + 1) for i in added[:10])}); they were run")
+    return Structure(ex_cells, notes, wrong)

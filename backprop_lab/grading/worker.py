@@ -1,0 +1,200 @@
+"""The grading worker: runs one submission's cells, then the grader's cases on the learner's objects.
+
+Started by ``sandbox.spawn`` as ``python -m backprop_lab.grading.worker FD`` in a fresh temporary
+folder, in its own session. It reads one job (JSON) from stdin, locks itself down (``sandbox.lock_down``),
+runs every cell of the notebook in order in an IPython ``InteractiveShell`` (magics work; a cell that
+raises does not stop the next one), looks up each exercise's ``target`` and calls the exercise's
+``run`` on every case the grader sent. It writes events, one JSON line each, to file descriptor FD:
+the plain outputs only. It never sees an expected answer and never compares anything.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+from . import protocol, sandbox
+
+_write = os.write          # bound before any student code runs
+_dumps = protocol.dumps
+_monotonic = time.monotonic
+_getpid = os.getpid
+_exit = os._exit
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # backprop_lab/
+
+
+class Timeout(BaseException):
+    """Raised by the soft timer inside a cell or an exercise that ran past its limit."""
+
+
+class Sink:
+    """stdout/stderr for student code: keeps nothing, so a huge output costs nothing."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def write(self, text):
+        return len(text)
+
+    def writelines(self, lines):
+        pass
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        raise OSError("no file descriptor")
+
+
+def _on_alarm(signum, frame):
+    raise Timeout()
+
+
+def _arm(seconds: float) -> None:
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+
+
+def _disarm() -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _learner_traceback(exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not os.path.abspath(f.filename).startswith(HERE) and "IPython" not in f.filename]
+    text = "".join(traceback.format_list(frames[-6:]) + traceback.format_exception_only(type(exc), exc))
+    return text.rstrip()[-2000:]
+
+
+def _lookup(ns: dict, dotted: str):
+    head, *rest = dotted.split(".")
+    if head not in ns:
+        raise LookupError(head)
+    obj = ns[head]
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def main(fd: int) -> None:
+    job = json.loads(sys.stdin.buffer.read())
+    sys.stdin.close()
+    os.closerange(3, fd)
+
+    me = _getpid()
+
+    def send(**msg):
+        if _getpid() != me:      # a process the submission forked must not speak for the worker
+            _exit(0)
+        data = _dumps(msg)
+        if len(data) > job["max_message"]:
+            data = _dumps({"ev": msg.get("ev"), "id": msg.get("id"), "k": msg.get("k"), "kind": "too-large",
+                           "error": f"the answer is {len(data) // 1_000_000} MB of data: too large to grade"})
+        view = memoryview(data)
+        while view:
+            view = view[_write(fd, view):]
+
+    sandbox.lock_down(job["limits"], fd)
+    sink = Sink()
+    sys.stdout = sys.stderr = sink
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from backprop_lab.exercises import _core
+
+    from .private_tests import load_sources
+
+    classes = load_sources(job["modules"])
+    shell = InteractiveShell.instance(colors="nocolor")
+    shell.showtraceback = lambda *a, **k: None          # errors are reported as events instead
+    shell.showsyntaxerror = lambda *a, **k: None
+    targets = {t["id"]: t["target"] for t in job["exercises"]}
+    captured = {}       # exercise id -> the learner's object right after its exercise cell ran
+    send(ev="ready")
+
+    for cell in job["cells"]:
+        i = cell["index"]
+        send(ev="cell", i=i, phase="start")
+        status, error = "ok", ""
+        try:
+            _arm(job["cell_timeout"])
+            result = shell.run_cell(cell["source"], store_history=False)
+            _disarm()
+            exc = result.error_before_exec or result.error_in_exec
+            if isinstance(exc, Timeout):
+                status, error = "timeout", f"the cell ran past the {job['cell_timeout']:g} s limit and was stopped"
+            elif isinstance(exc, SyntaxError):
+                status, error = "syntax-error", "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            elif isinstance(exc, NotImplementedError):
+                status, error = "todo", str(exc)[:500]
+            elif isinstance(exc, MemoryError):
+                status, error = "memory", "the cell ran out of memory (MemoryError)"
+            elif exc is not None:
+                status, error = "error", _learner_traceback(exc)
+        except Timeout:
+            status, error = "timeout", f"the cell ran past the {job['cell_timeout']:g} s limit and was stopped"
+        finally:
+            _disarm()
+            sys.stdout = sys.stderr = sink
+        xid = cell.get("exercise")
+        if xid in targets:      # later cells may rebind the name (e.g. to the reference): grade this one
+            try:
+                captured[xid] = (True, _lookup(shell.user_ns, targets[xid]))
+            except Exception:
+                captured[xid] = (False, None)
+        send(ev="cell", i=i, phase="end", status=status, error=error)
+
+    for task in job["exercises"]:
+        xid = task["id"]
+        send(ev="ex", id=xid, phase="start")
+        found, obj = captured.get(xid, (False, None))
+        if not found:
+            send(ev="ex", id=xid, phase="end", found=False)
+            continue
+        deadline = _monotonic() + job["exercise_timeout"]
+        for k, (src, enc_case) in enumerate(task["cases"]):
+            ex = classes[src] if src else _core.get(xid)
+            case = protocol.decode(enc_case)
+            start = _monotonic()
+            kind, value, error = "ok", None, ""
+            try:
+                if obj is None or obj is Ellipsis:
+                    kind, error = "todo", f"the answer `{task['target']}` is still {obj!r}: not done yet"
+                else:
+                    _arm(deadline - start)
+                    value = ex.run(obj, case)
+                    _disarm()
+                    value = protocol.encode(value)
+            except Timeout:
+                kind, error = "timeout", f"ran past the {job['exercise_timeout']:g} s limit for this exercise"
+            except NotImplementedError as exc:
+                kind, error = "todo", str(exc)[:500] or "not implemented yet"
+            except MemoryError:
+                kind, error = "memory", "ran out of memory (MemoryError)"
+            except SystemExit as exc:
+                kind, error = "error", f"your code called sys.exit({exc.code!r}) while being graded"
+            except BaseException as exc:  # the learner's code raised: report it with the learner's frames
+                kind, error = "error", _learner_traceback(exc)
+            finally:
+                _disarm()
+                sys.stdout = sys.stderr = sink
+            send(ev="case", id=xid, k=k, kind=kind, value=value, error=error, sec=round(_monotonic() - start, 4))
+            if kind == "timeout":
+                break
+        send(ev="ex", id=xid, phase="end", found=True)
+    send(ev="done")
+    os._exit(0)      # skip atexit handlers a submission may have registered
+
+
+if __name__ == "__main__":
+    try:
+        main(int(sys.argv[1]))
+    except BaseException:
+        traceback.print_exc(file=sys.__stderr__)
+        os._exit(70)
