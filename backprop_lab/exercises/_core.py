@@ -15,7 +15,9 @@ rest come from ``rng`` so that a hard-coded answer cannot pass.
 """
 from __future__ import annotations
 
+import copy
 import importlib
+import inspect
 import os
 import sys
 import traceback
@@ -50,7 +52,15 @@ class Exercise:
 
     def compare(self, got: Any, want: Any, case: dict) -> "Mismatch | None":
         """Default comparison: numbers and arrays, nested in tuples/lists/dicts, with a diagnosis."""
-        return hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
+        return hints.compare_values(got, want, rtol=self.rtol, atol=self.atol, suspects=self.suspects(case))
+
+    def suspects(self, case: dict) -> list[tuple[str, Any]]:
+        """Known wrong answers for ``case``, as ``(hint, wrong_answer)`` pairs (override to add some).
+
+        For example the sum over the other axis, with a hint naming the axis: a learner's answer
+        that matches one of them gets that hint.
+        """
+        return []
 
     def describe(self, case: dict) -> str:
         """How a case is shown to the learner (override for a friendlier text)."""
@@ -66,10 +76,18 @@ class Mismatch:
 
 
 def register(cls: type[Exercise]) -> type[Exercise]:
-    """Class decorator: add an exercise to the registry under its ``id``."""
+    """Class decorator: add an exercise to the registry under its ``id``.
+
+    Registering the same class again (a reloaded module) replaces it; two different
+    classes with one id is an error.
+    """
     ex = cls()
-    if not ex.id or ex.id in REGISTRY:
-        raise ValueError(f"exercise id {ex.id!r} of {cls.__name__} is empty or already registered")
+    if not ex.id or not isinstance(ex.id, str):
+        raise ValueError(f"{cls.__name__} has no exercise id: set id = \"NN.K\" (notebook NN, exercise K)")
+    old = REGISTRY.get(ex.id)
+    if old is not None and (type(old).__module__, type(old).__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"exercise id {ex.id!r} of {cls.__module__}.{cls.__name__} is already registered by "
+                         f"{type(old).__module__}.{type(old).__name__}")
     REGISTRY[ex.id] = ex
     return cls
 
@@ -78,13 +96,16 @@ def get(exercise_id: str) -> Exercise:
     """Return the exercise ``"NN.K"``, importing ``backprop_lab.exercises.nbNN`` on first use."""
     if exercise_id not in REGISTRY:
         nb = str(exercise_id).split(".")[0]
+        module = f"backprop_lab.exercises.nb{nb}"
         try:
-            importlib.import_module(f"backprop_lab.exercises.nb{nb}")
-        except ModuleNotFoundError:
-            pass
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # the checks exist but need something missing: say so, not "no exercise"
+                raise
     if exercise_id not in REGISTRY:
         known = ", ".join(sorted(REGISTRY)) or "none loaded"
-        raise KeyError(f"no exercise {exercise_id!r}: exercise ids look like '02.3' (notebook 02, exercise 3); known: {known}")
+        raise KeyError(f"no exercise {exercise_id!r}: exercise ids look like '02.3' (notebook 02, exercise 3); "
+                       f"known: {known}")
     return REGISTRY[exercise_id]
 
 
@@ -115,21 +136,31 @@ class CaseOutcome:
 
 
 def run_case(ex: Exercise, obj: Any, case: dict) -> tuple[str, Any]:
-    """Run the learner's object on one case: ('ok', value) or ('todo'|'error', text). Never raises."""
+    """Run the learner's object on one case: ('ok', value), ('todo'|'error', text) or ('fail', Mismatch).
+
+    Never raises (except KeyboardInterrupt). The learner gets a deep copy of the case, so an answer
+    that modifies its inputs in place cannot change what the reference computes or what is shown.
+    """
     if obj is None or obj is Ellipsis:
         return "todo", f"Exercise {ex.id} is not done yet: the answer is still {obj!r}."
     try:
-        return "ok", ex.run(obj, case)
+        return "ok", ex.run(obj, copy.deepcopy(case))
     except NotImplementedError as exc:
         return "todo", str(exc) or f"Exercise {ex.id} is not implemented yet."
-    except Exception as exc:  # the learner's code raised: report it with the learner's frames
-        return "error", learner_traceback(exc)
+    except Exception as exc:
+        tb = learner_traceback(exc, ex)
+        if tb is None:  # raised by the checker while handling the answer: the answer has the wrong form
+            hint = hints.NONE_HINT if "NoneType" in str(exc) else hints.TYPE_HINT
+            return "fail", Mismatch(f"your answer could not be used: {type(exc).__name__}: {exc}", hint)
+        return "error", tb
 
 
 def judge(ex: Exercise, case: dict, kind: str, value: Any) -> CaseOutcome:
     """Turn what ``run_case`` returned into an outcome, comparing against the reference."""
-    if kind != "ok":
-        return CaseOutcome("todo" if kind == "todo" else "error", case, error=value)
+    if kind in ("todo", "error"):
+        return CaseOutcome(kind, case, error=value)
+    if kind == "fail":
+        return CaseOutcome("fail", case, mismatch=value)
     want = ex.expected(case)
     try:
         mismatch = ex.compare(value, want, case)
@@ -141,7 +172,7 @@ def judge(ex: Exercise, case: dict, kind: str, value: Any) -> CaseOutcome:
 
 def hardcoded(outcomes: list[CaseOutcome]) -> bool:
     """True when the learner returned the same answer for cases whose expected answers differ."""
-    done = [o for o in outcomes if o.status in ("pass", "fail")]
+    done = [o for o in outcomes if o.status in ("pass", "fail") and o.want is not None]
     if len(done) < 2 or all(o.status == "pass" for o in done):
         return False
     same_got = all(hints.same(done[0].got, o.got) for o in done[1:])
@@ -149,24 +180,48 @@ def hardcoded(outcomes: list[CaseOutcome]) -> bool:
     return same_got and not same_want
 
 
-def learner_traceback(exc: BaseException) -> str:
-    """The traceback of an exception raised in learner code, without the checker's own frames."""
+def learner_traceback(exc: BaseException, ex: Exercise | None = None) -> str | None:
+    """The traceback of an exception raised in learner code, without the checker's own frames.
+
+    Checker frames are those in this package and in the file that defines ``ex``'s class.
+    None when every frame is the checker's: then the exception came from handling the answer.
+    """
+    checker_file = _source_file(type(ex)) if ex is not None else None
     frames = traceback.extract_tb(exc.__traceback__)
-    here = os.path.dirname(os.path.abspath(__file__))
-    kept = [f for f in frames if not os.path.abspath(f.filename).startswith(here)]
-    lines = traceback.format_list(kept) + traceback.format_exception_only(type(exc), exc)
+    kept = [f for f in frames
+            if not os.path.abspath(f.filename).startswith(_HERE) and f.filename != checker_file]
+    if not kept:
+        return None
+    lines = ["Traceback (most recent call last):\n"] + traceback.format_list(kept)
+    lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines).rstrip()
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _source_file(cls: type) -> str | None:
+    try:
+        return inspect.getsourcefile(cls) or inspect.getfile(cls)
+    except (TypeError, OSError):
+        return None
 
 
 # ----------------------------------------------------------------------------- check()
 
 @dataclass
 class CheckResult:
-    """What ``check`` returns: shown as rich HTML in Jupyter and as plain text elsewhere."""
+    """What ``check`` returns: shown as rich HTML in Jupyter and as plain text elsewhere.
 
-    exercise: Exercise
-    status: str                       # 'pass' | 'fail' | 'error' | 'todo'
+    ``status`` is 'pass', 'fail' (a wrong answer), 'error' (the learner's code raised), 'todo'
+    (not done yet) or 'invalid' (no such exercise, or the checker itself failed: ``message`` says why).
+    """
+
+    exercise: Exercise | None
+    status: str
     outcomes: list[CaseOutcome] = field(default_factory=list)
+    message: str = ""
+    exercise_id: str = ""
 
     @property
     def passed(self) -> bool:
@@ -175,6 +230,12 @@ class CheckResult:
     @property
     def first_problem(self) -> CaseOutcome | None:
         return next((o for o in self.outcomes if o.status != "pass"), None)
+
+    @property
+    def hint(self) -> str:
+        """The hint for the first failing case ('' when none)."""
+        p = self.first_problem
+        return p.mismatch.hint if p is not None and p.mismatch is not None else ""
 
     def __bool__(self) -> bool:
         return self.passed
@@ -199,36 +260,68 @@ def check(exercise_id: str, obj: Any, *, seed: int | None = None, record: bool =
 
     Runs fixed cases first, then random ones; stops at the first failing case and shows its
     inputs, the expected and the received answer, and a hint naming the likely mistake.
-    Records pass/fail in the progress file beside the notebook unless ``record=False``.
+    Records the result in the progress file beside the notebook unless ``record=False``.
+    Never raises, except in strict mode (``BACKPROP_LAB_STRICT=1``) where a wrong answer, an
+    error or an unknown exercise raises ``CheckFailed``.
     """
-    ex = get(exercise_id)
-    rng = np.random.default_rng(seed if seed is not None else _default_seed(exercise_id))
-    outcomes: list[CaseOutcome] = []
-    try:
-        cases = ex.cases(rng)
-    except Exception as exc:  # a bug in the checker itself must still read as a clear message
-        raise RuntimeError(f"the checker for exercise {exercise_id} could not build its cases: {exc!r}") from exc
-    for case in cases:
-        kind, value = run_case(ex, obj, case)
-        outcome = judge(ex, case, kind, value)
-        outcomes.append(outcome)
-        if outcome.status != "pass":
-            break
-    if len(outcomes) >= 2 and outcomes[-1].status == "fail" and hardcoded(outcomes):
-        outcomes[-1].mismatch = Mismatch(outcomes[-1].mismatch.message, hints.HARDCODED)
-    status = next((o.status for o in outcomes if o.status != "pass"), "pass")
-    result = CheckResult(ex, status, outcomes)
-    if record:
-        from .progress import record_result
+    result = _check(str(exercise_id), obj, seed)
+    if record and result.exercise is not None:
+        try:
+            from .progress import record_result
 
-        record_result(ex, status)
-    if status in ("fail", "error") and os.environ.get("BACKPROP_LAB_STRICT") == "1":
+            record_result(result.exercise, result.status)
+        except Exception as exc:  # the progress file is a convenience: never let it break a check
+            print(f"(could not record progress: {exc})", file=sys.stderr)
+    if result.status in ("fail", "error", "invalid") and os.environ.get("BACKPROP_LAB_STRICT") == "1":
         raise CheckFailed(repr(result))
     return result
 
 
+def _check(exercise_id: str, obj: Any, seed: int | None) -> CheckResult:
+    try:
+        ex = get(exercise_id)
+    except KeyError as exc:
+        return CheckResult(None, "invalid", message=str(exc.args[0]), exercise_id=exercise_id)
+    except Exception as exc:  # the module with the checks failed to import
+        return CheckResult(None, "invalid", exercise_id=exercise_id, message=(
+            f"the checks for exercise {exercise_id} could not be loaded ({type(exc).__name__}: {exc}). "
+            "Run `backprop-lab doctor`; if it reports nothing, this is a bug in backprop-lab: please report it."))
+    try:
+        rng = np.random.default_rng(seed if seed is not None else _default_seed(exercise_id))
+        cases = list(ex.cases(rng))
+    except Exception as exc:
+        return _checker_bug(ex, "could not build its cases", exc)
+    outcomes: list[CaseOutcome] = []
+    try:
+        for i, case in enumerate(cases):
+            outcome = judge(ex, case, *run_case(ex, obj, case))
+            outcomes.append(outcome)
+            if outcome.status != "pass":
+                # the same answer as for an earlier, different case is hard-coded whatever else it looks like
+                repeated = any(o.status == "pass" and hints.same(o.got, outcome.got) for o in outcomes[:-1])
+                if outcome.status == "fail" and outcome.mismatch and (
+                        repeated or not hints.is_specific(outcome.mismatch.hint)):
+                    probes = [judge(ex, c, *run_case(ex, obj, c)) for c in cases[i + 1:i + 3]]
+                    if hardcoded(outcomes + probes):
+                        outcome.mismatch = Mismatch(outcome.mismatch.message, hints.HARDCODED)
+                break
+    except Exception as exc:  # the reference or the comparison failed: a bug in the checker, not the learner
+        return _checker_bug(ex, "failed", exc)
+    status = next((o.status for o in outcomes if o.status != "pass"), "pass")
+    return CheckResult(ex, status, outcomes, exercise_id=exercise_id)
+
+
+def _checker_bug(ex: Exercise, what: str, exc: Exception) -> CheckResult:
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    message = (f"The checker for exercise {ex.id} {what} ({type(exc).__name__}: {exc}, at "
+               f"{os.path.basename(where.filename)}:{where.lineno}). This is a bug in backprop-lab, not in "
+               "your code: please report it.")
+    return CheckResult(ex, "invalid", message=message, exercise_id=ex.id)
+
+
 def _default_seed(exercise_id: str) -> int:
-    return int(exercise_id.replace(".", "")) + 1234
+    digits = "".join(ch for ch in exercise_id if ch.isdigit())
+    return int(digits or 0) + 1234
 
 
 # ----------------------------------------------------------------------------- switch
@@ -250,6 +343,8 @@ def use(mine: Callable | type | None, reference: Any, exercise: str, *, mode: st
     if result.passed:
         print(f"Using YOUR implementation from exercise {exercise} (it passes the check).")
         return mine
-    print(f"Your implementation for exercise {exercise} does not pass its check yet ({result.status}); "
+    why = {"todo": "is not done yet", "fail": "gives a wrong answer", "error": "raises an error"}.get(
+        result.status, "could not be checked")
+    print(f"Your implementation for exercise {exercise} {why} (run check(\"{exercise}\", ...) to see why); "
           "using the reference so the notebook keeps working.", file=sys.stderr)
     return reference

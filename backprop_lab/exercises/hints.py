@@ -3,44 +3,90 @@
 ``compare_values(got, want)`` returns ``None`` when they agree, else a ``Mismatch``
 whose hint comes from ``diagnose``: the classic backprop mistakes each leave a
 recognisable fingerprint on the numbers.
+
+==========================  =============================================================
+mistake                     fingerprint
+==========================  =============================================================
+missing/extra transpose     shape reversed, or (square) the values equal ``want.T``
+sign error                  ``got == -want``
+gradient never written      all zeros where the answer is not
+``=`` instead of ``+=``     a fraction of the answer (everywhere, or on some entries)
+added twice / not reset     a whole multiple of the answer
+broadcasting not undone     extra leading axes, or size > 1 where the answer has size 1
+wrong reduction axis        same rank, other sizes; or the values of another axis
+hard-coded answer           the same answer for cases whose answers differ (see ``_core``)
+==========================  =============================================================
+
+An exercise can add its own fingerprints with ``Exercise.suspects(case)``: a list of
+``(hint, wrong_answer)`` pairs computed from the case (for example the sum over the
+other axis); ``compare_values`` names the first one the learner's answer matches.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
-TRANSPOSE = ("The shape is the transpose of the expected one: a transpose is missing or extra "
-             "(compare with the dimensional-analysis rule dW = dD @ x.T, dx = W.T @ dD).")
-SIGN = "Every value has the right size but the wrong sign: look for a missing minus (or a minus too many)."
+TRANSPOSE = ("Your answer is the transpose of the expected one: a transpose is missing or extra. "
+             "Check the shapes by dimensional analysis: for D = W @ x, dW = dD @ x.T and dx = W.T @ dD.")
+SIGN = ("Every value has the right size but the wrong sign: look for a missing minus (or one too many), "
+        "e.g. d(-x)/dx = -1, d(1/x)/dx = -1/x², or a - b where b - a was meant.")
 ZEROS = ("Your answer is all zeros: the gradient was never written (or was reset after it was). "
-         "A correct check never accepts zeros.")
-FANOUT = ("Your answer is a fraction of the expected one: a value used twice gets a gradient from each use. "
-          "Accumulate with `+=` instead of overwriting with `=`.")
-DOUBLE = ("Your answer is a whole multiple of the expected one: a gradient was added twice, or `.grad` was "
-          "not reset to zero before backward ran again.")
-UNBROADCAST = ("The shape has extra entries along axis {axes}: broadcasting in the forward pass must be undone "
-               "in the backward pass by summing over {axes_word} (keepdims where the input had size 1).")
-AXIS = "The shape is wrong: check which axis you reduce over (axis={axis}?) and whether keepdims is needed."
-SHAPE = "The shape is wrong: a gradient always has exactly the shape of the thing it is the gradient of."
+         "Make sure each node adds its share to its inputs' .grad.")
+FANOUT = ("Your answer is {ratio} of the expected one{where}: a value used more than once gets a gradient "
+          "from each use, and they add up. Accumulate with `+=` instead of overwriting with `=`.")
+MULTIPLE = ("Your answer is exactly {ratio} times the expected one: a share was added more than once, "
+            "`.grad` was not reset to zero before backward ran again, or a constant factor is extra "
+            "(a missing 1/N of a mean?).")
+FACTOR = ("Your answer is exactly {ratio} times the expected one: a constant factor is missing or extra "
+          "(the 2 in d(x²)/dx = 2x? the 1/N of a mean?).")
+UNBROADCAST = ("Your answer has shape {got} but the input it is the gradient of has shape {want}: "
+               "broadcasting in the forward pass copied the input along axis {axes}, so the backward pass "
+               "must add those copies up: {code}.")
+AXIS = ("Your answer has shape {got} but should have shape {want}: check which axis you reduce over "
+        "(axis={axis}?) and whether keepdims=True is needed.")
+KEEPDIMS = ("Your answer has shape {got} but should have shape {want}: the same numbers with a size-1 axis "
+            "{which}. Use keepdims={keep} in the reduction (or reshape).")
+ALL_AXES = ("Your answer is a single number but should have shape {want}: you reduced over every axis. "
+            "Sum over the broadcast axes only (axis=...).")
+SHAPE = ("Your answer has shape {got} but should have shape {want}: a gradient always has exactly the "
+         "shape of the thing it is the gradient of.")
 HARDCODED = ("Your answer is the same for every input, while the expected answers differ: it looks hard-coded. "
              "Compute it from the inputs.")
 TYPE_HINT = "The answer has the wrong type or structure: return exactly what the exercise asks for."
+NONE_HINT = "Your code returned None: is a `return` statement missing?"
 NAN = "Your answer contains NaN or inf: look for an overflow (exp of a large number) or a division by zero."
-CLOSE = "Close, but not within tolerance: look for an off-by-one, a wrong constant, or float32 where float64 was needed."
+CLOSE = ("Close, but not within tolerance: look for an off-by-one, a step size h that is too large, "
+         "a slightly wrong constant, or float32 where float64 was needed.")
+
+
+
+def is_specific(hint: str) -> bool:
+    """True for hints that already name a concrete mistake a "hard-coded" verdict must not replace."""
+    concrete = (ZEROS, NAN, NONE_HINT, TRANSPOSE, TYPE_HINT, ALL_AXES)
+    return any(hint.startswith(h[:40]) for h in concrete) or "has shape" in hint
 
 
 def short_repr(x: Any, limit: int = 300) -> str:
-    """A readable, bounded repr of case data and answers."""
+    """A readable, bounded repr of case data and answers (engine objects shown by their data)."""
     if isinstance(x, dict):
         text = "{" + ", ".join(f"{k}={short_repr(v, 120)}" for k, v in x.items()) + "}"
     elif isinstance(x, np.ndarray):
         with np.printoptions(precision=4, suppress=True, threshold=20, edgeitems=2):
-            text = f"array{x.shape}: " + np.array2string(x, separator=", ").replace("\n", "")
+            body = np.array2string(x, separator=", ").replace("\n", "")
+        text = body if x.ndim == 0 else f"array{x.shape}: {body}"
     elif isinstance(x, (float, np.floating)):
         text = f"{float(x):.6g}"
+    elif isinstance(x, (list, tuple)) and not _numeric_seq(x):
+        inner = ", ".join(short_repr(v, 120) for v in x)
+        text = f"[{inner}]" if isinstance(x, list) else f"({inner}{',' if len(x) == 1 else ''})"
+    elif callable(x) and hasattr(x, "__name__"):
+        text = x.__name__
     else:
-        text = repr(x)
+        try:
+            text = repr(x)
+        except Exception as exc:  # a learner object whose __repr__ raises must not crash the checker
+            text = f"<{type(x).__name__} (repr failed: {type(exc).__name__})>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -52,23 +98,30 @@ def same(a: Any, b: Any) -> bool:
                 same(a[k], b[k]) for k in a)
         if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and not _numeric_seq(a):
             return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-        x, y = np.asarray(a), np.asarray(b)
+        x, y = _to_array(a), _to_array(b)
+        if x is None or y is None:
+            return a is b
         return x.shape == y.shape and bool(np.array_equal(x, y, equal_nan=True))
     except Exception:
         return False
 
 
 def _numeric_seq(a) -> bool:
-    try:
-        return np.asarray(a).dtype.kind in "biuf"
-    except Exception:
-        return False
+    """True for a list/tuple of plain numbers (or nested lists of them): compared as one array.
+
+    A sequence holding arrays or engine objects is a structure, compared item by item.
+    """
+    return all(isinstance(v, (int, float, np.number)) or (isinstance(v, list) and _numeric_seq(v)) for v in a)
 
 
 def _to_array(x: Any) -> np.ndarray | None:
     """Numbers, arrays and engine objects (anything with ``.data``) as float arrays; None if not numeric."""
-    if hasattr(x, "data") and not isinstance(x, np.ndarray):
+    if x is None:
+        return None
+    if hasattr(x, "data") and not isinstance(x, (np.ndarray, np.generic, memoryview)):
         x = x.data
+    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
+        x = x.get()
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -76,80 +129,172 @@ def _to_array(x: Any) -> np.ndarray | None:
     return arr
 
 
-def compare_values(got: Any, want: Any, *, rtol: float = 1e-6, atol: float = 1e-8, where: str = "answer"):
-    """None if ``got`` matches ``want`` (recursively), else a Mismatch with a diagnosis."""
+def compare_values(got: Any, want: Any, *, rtol: float = 1e-6, atol: float = 1e-8, where: str = "answer",
+                   suspects: Iterable[tuple[str, Any]] = ()):
+    """None if ``got`` matches ``want`` (recursively), else a ``Mismatch`` with a diagnosis.
+
+    ``suspects`` are ``(hint, wrong_answer)`` pairs: if ``got`` matches a wrong answer, its hint is used.
+    """
     from ._core import Mismatch
 
     if isinstance(want, dict):
         if not isinstance(got, dict):
-            return Mismatch(f"{where}: expected a dict with keys {sorted(want)}, received {type(got).__name__}",
-                            TYPE_HINT)
-        missing = sorted(set(want) - set(got))
+            return Mismatch(f"{where}: expected a dict with keys {sorted(want)}, received "
+                            f"{type(got).__name__}: {short_repr(got)}", NONE_HINT if got is None else TYPE_HINT)
+        missing = sorted(set(want) - set(got), key=str)
         if missing:
             return Mismatch(f"{where}: missing keys {missing}", TYPE_HINT)
         for k in want:
-            m = compare_values(got[k], want[k], rtol=rtol, atol=atol, where=f"{where}[{k!r}]")
+            m = compare_values(got[k], want[k], rtol=rtol, atol=atol, where=f"{where}[{k!r}]",
+                               suspects=[(h, s[k]) for h, s in suspects if isinstance(s, dict) and k in s])
             if m is not None:
                 return m
         return None
     if isinstance(want, (list, tuple)) and not _numeric_seq(want):
         if not isinstance(got, (list, tuple)) or len(got) != len(want):
-            return Mismatch(f"{where}: expected a sequence of {len(want)} items, received {short_repr(got)}",
-                            TYPE_HINT)
+            what = "tuple" if isinstance(want, tuple) else "list"
+            return Mismatch(f"{where}: expected a {what} of {len(want)} items, received {short_repr(got)}",
+                            NONE_HINT if got is None else TYPE_HINT)
         for i, (g, w) in enumerate(zip(got, want)):
-            m = compare_values(g, w, rtol=rtol, atol=atol, where=f"{where}[{i}]")
+            m = compare_values(g, w, rtol=rtol, atol=atol, where=f"{where}[{i}]",
+                               suspects=[(h, s[i]) for h, s in suspects
+                                         if isinstance(s, (list, tuple)) and len(s) == len(want)])
             if m is not None:
                 return m
         return None
     w = _to_array(want)
+    if w is None:  # non-numeric expected value (a string, a bool flag, ...): exact equality
+        if got == want:
+            return None
+        return Mismatch(f"{where}: expected {short_repr(want)}, received {short_repr(got)}", TYPE_HINT)
     g = _to_array(got)
     if g is None or g.dtype == object:
         return Mismatch(f"{where}: expected a number or array, received {type(got).__name__}: {short_repr(got)}",
-                        TYPE_HINT)
-    if g.shape != w.shape:
-        return Mismatch(f"{where}: expected shape {w.shape}, received shape {g.shape}", diagnose(g, w))
-    if np.allclose(g, w, rtol=rtol, atol=atol):
+                        NONE_HINT if got is None else TYPE_HINT)
+    if g.shape == w.shape and np.allclose(g, w, rtol=rtol, atol=atol):
         return None
-    return Mismatch(f"{where}: expected {short_repr(w)}, received {short_repr(g)}", diagnose(g, w))
+    hint = _match_suspects(g, suspects, rtol=rtol, atol=atol) or diagnose(g, w)
+    if g.shape != w.shape:
+        return Mismatch(f"{where}: expected shape {w.shape}, received shape {g.shape}: {short_repr(g)}", hint)
+    return Mismatch(f"{where}: expected {short_repr(w)}, received {short_repr(g)}{_worst(g, w)}", hint)
+
+
+def _match_suspects(g: np.ndarray, suspects, *, rtol: float, atol: float) -> str:
+    for hint, wrong in suspects:
+        s = _to_array(wrong)
+        if s is not None and s.shape == g.shape and np.allclose(g, s, rtol=rtol, atol=atol):
+            return hint
+    return ""
+
+
+def _worst(g: np.ndarray, w: np.ndarray) -> str:
+    """Where the answers differ most, for arrays (", largest difference at index (1, 2): ...")."""
+    if w.ndim == 0 or w.size < 2:
+        return ""
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(g - w)
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    idx = np.unravel_index(int(np.argmax(diff)), w.shape)
+    idx = tuple(int(i) for i in idx)
+    return (f"; largest difference at index {idx[0] if len(idx) == 1 else idx}: "
+            f"expected {float(w[idx]):.6g}, received {float(g[idx]):.6g}")
+
+
+def _ratio_word(r: float) -> str:
+    for n in (2, 3, 4, 5, 6, 8, 10):
+        if abs(r * n - round(r * n)) < 1e-6 and round(r * n) == 1:
+            return f"exactly 1/{n}"
+    return f"exactly {r:.4g} times"
 
 
 def diagnose(got: np.ndarray, want: np.ndarray) -> str:
-    """Name the likely mistake behind a wrong answer, from the fingerprint it leaves on the numbers."""
+    """Name the likely mistake behind a wrong answer, from the fingerprint it leaves on the numbers.
+
+    Returns a hint (one of the messages above, filled in) or "" when nothing is recognised.
+    """
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
-        if got.ndim == want.ndim == 2 and got.shape == want.shape[::-1] and want.shape[0] != want.shape[1]:
-            return TRANSPOSE
-        extra = _unbroadcast_axes(got.shape, want.shape)
-        if extra is not None:
-            axes = ", ".join(map(str, extra))
-            return UNBROADCAST.format(axes=axes, axes_word="that axis" if len(extra) == 1 else "those axes")
-        if got.size and want.size and got.ndim != want.ndim:
-            return AXIS.format(axis="?")
-        return SHAPE
+        return _diagnose_shape(got, want)
     if not np.all(np.isfinite(got)):
         return NAN
     if np.all(got == 0) and np.any(want != 0):
         return ZEROS
-    scale = np.max(np.abs(want)) or 1.0
-    if np.allclose(got, -want, rtol=1e-6, atol=1e-8 * scale) and np.any(want != 0):
+    scale = float(np.max(np.abs(want))) or 1.0
+    tiny = 1e-9 * scale
+    if np.any(want != 0) and np.allclose(got, -want, rtol=1e-6, atol=tiny):
         return SIGN
+    if want.ndim >= 2 and want.shape[-1] == want.shape[-2] and np.allclose(
+            got, np.swapaxes(want, -1, -2), rtol=1e-6, atol=tiny):
+        return TRANSPOSE
     nz = np.abs(want) > 1e-12 * scale
     if np.any(nz):
         ratio = got[nz] / want[nz]
         r = float(np.median(ratio))
-        if np.allclose(ratio, r, rtol=1e-6) or np.allclose(got, r * want, rtol=1e-6, atol=1e-9 * scale):
+        if abs(r - 1) > 1e-2 and np.allclose(got, r * want, rtol=1e-6, atol=tiny):
             if 0 < r < 1:
-                return FANOUT
+                return FANOUT.format(ratio=_ratio_word(r), where="")
             if r > 1 and abs(r - round(r)) < 1e-6:
-                return DOUBLE
-        # some entries right, some a fraction of the right value: a fan-out `=` on part of the graph
-        right = np.isclose(got, want, rtol=1e-6, atol=1e-9 * scale)
-        if right.any() and not right.all() and np.all((ratio[~right[nz]] > 0) & (ratio[~right[nz]] < 1)):
-            return FANOUT
-    if want.ndim == 2 and want.shape[0] == want.shape[1] and np.allclose(got, want.T, rtol=1e-6):
-        return TRANSPOSE
+                return MULTIPLE.format(ratio=f"{round(r)}")
+            if r > 0:
+                return FACTOR.format(ratio=f"{r:.4g}")
+        # every wrong entry a fraction of the right value (one share of several): `=` at a fork
+        right = np.isclose(got, want, rtol=1e-6, atol=tiny)
+        wrong = ~right & nz
+        if wrong.any() and not np.any(~right & ~nz):
+            part = got[wrong] / want[wrong]
+            if np.all((part > -1e-12) & (part < 1 - 1e-9)):
+                where = f" in {int(wrong.sum())} of {want.size} entries" if right.any() else ""
+                return FANOUT.format(ratio="a fraction", where=where)
     return CLOSE if np.allclose(got, want, rtol=1e-2, atol=1e-6 * scale) else ""
+
+
+def _diagnose_shape(got: np.ndarray, want: np.ndarray) -> str:
+    gs, ws = got.shape, want.shape
+    fmt = {"got": gs, "want": ws}
+    if got.ndim == want.ndim and got.ndim >= 2 and gs == ws[::-1]:
+        return TRANSPOSE
+    if got.ndim == want.ndim and got.ndim >= 2 and gs[:-2] == ws[:-2] and gs[-2:] == ws[-2:][::-1]:
+        return TRANSPOSE
+    if got.size == want.size and got.size > 0:
+        squeezed_g = tuple(n for n in gs if n != 1)
+        squeezed_w = tuple(n for n in ws if n != 1)
+        if squeezed_g == squeezed_w:
+            keep = got.ndim < want.ndim
+            which = "missing" if keep else "extra"
+            return KEEPDIMS.format(which=which, keep=keep, **fmt)
+    if got.ndim == 0 and want.ndim > 0 and want.size > 1:
+        return ALL_AXES.format(want=ws)
+    extra = _unbroadcast_axes(gs, ws)
+    if extra is not None:
+        code = _unbroadcast_code(got.ndim - want.ndim, extra)
+        return UNBROADCAST.format(axes=", ".join(map(str, extra)), code=code, **fmt)
+    if got.ndim == want.ndim or abs(got.ndim - want.ndim) == 1:
+        return AXIS.format(axis=_guess_axis(gs, ws), **fmt)
+    return SHAPE.format(**fmt)
+
+
+def _unbroadcast_code(lead: int, axes: list[int]) -> str:
+    """The NumPy expression that undoes the broadcasting: leading axes summed away, stretched ones kept."""
+    def arg(a):
+        return str(a[0]) if len(a) == 1 else str(tuple(a))
+
+    added = [a for a in axes if a < lead]
+    stretched = [a - lead for a in axes if a >= lead]
+    code = "grad"
+    if added:
+        code += f".sum(axis={arg(added)})"
+    if stretched:
+        code += f".sum(axis={arg(stretched)}, keepdims=True)"
+    return code
+
+
+def _guess_axis(gs: tuple, ws: tuple) -> str:
+    """Which axis the learner probably should have reduced over, when it can be told from the shapes."""
+    if len(gs) == len(ws):
+        diff = [i for i, (a, b) in enumerate(zip(gs, ws)) if a != b]
+        return str(diff[0]) if len(diff) == 1 else "?"
+    return "?"
 
 
 def _unbroadcast_axes(got_shape: tuple, want_shape: tuple) -> list[int] | None:

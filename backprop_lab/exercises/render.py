@@ -1,0 +1,133 @@
+"""How a ``CheckResult`` looks: a coloured box in Jupyter (``as_html``), plain text elsewhere (``as_text``).
+
+Green: passed, naming what was verified. Red: a wrong answer, with the first failing case's
+inputs, the expected and the received answer, and the hint. Red too: the learner's code raised,
+with the learner's traceback. Grey: not done yet. Everything shown is escaped.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from .hints import short_repr
+
+# background, border, text: readable on light and dark JupyterLab themes (the box sets its own colours)
+COLOURS = {
+    "pass": ("#e6f4ea", "#1e8e3e", "#0d3d1b"),
+    "fail": ("#fce8e6", "#d93025", "#5c0e08"),
+    "error": ("#fce8e6", "#d93025", "#5c0e08"),
+    "invalid": ("#fef7e0", "#e37400", "#4d2800"),
+    "todo": ("#f1f3f4", "#80868b", "#202124"),
+}
+ICONS = {"pass": "✔", "fail": "✘", "error": "✘", "invalid": "⚠", "todo": "…"}
+
+
+def _name(result) -> str:
+    ex = result.exercise
+    if ex is None:
+        return f"Exercise {result.exercise_id}"
+    return f"Exercise {ex.id}" + (f" ({ex.title})" if ex.title else "")
+
+
+def headline(result) -> str:
+    """One sentence saying what happened."""
+    name = _name(result)
+    n = len(result.outcomes)
+    if result.status == "pass":
+        return f"{name}: passed — verified on {n} case{'s' if n != 1 else ''}."
+    if result.status == "todo":
+        return f"{name}: not done yet."
+    if result.status == "error":
+        return f"{name}: your code raised an error on case {n}."
+    if result.status == "fail":
+        return f"{name}: wrong answer on case {n} of the check."
+    return f"{name}: could not be checked."
+
+
+def verified(result, limit: int = 2, width: int = 160) -> list[str]:
+    """What a pass verified: the first few cases, described (each at most ``width`` characters)."""
+    ex = result.exercise
+    out = [_clip(_describe(ex, o.case), width) for o in result.outcomes[:limit]]
+    if len(result.outcomes) > limit:
+        out.append(f"… and {len(result.outcomes) - limit} more (random inputs)")
+    return out
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _describe(ex, case) -> str:
+    try:
+        return ex.describe(case)
+    except Exception:  # a describe() that fails must not hide the result
+        return short_repr(case)
+
+
+def details(result) -> list[tuple[str, str]]:
+    """(label, text) rows for a failed, erroring or unfinished check."""
+    p = result.first_problem
+    if result.status == "invalid":
+        return [("Problem", result.message)]
+    if p is None:
+        return []
+    rows = []
+    if result.status == "todo":
+        return [("Status", p.error or "not implemented yet"),
+                ("Next", "Replace the `raise NotImplementedError(...)` (or the None) with your code, "
+                         "run the cell, then run this check again.")]
+    rows.append(("Inputs", _describe(result.exercise, p.case)))
+    if result.status == "error":
+        rows.append(("Your code raised", p.error))
+        return rows
+    if p.want is not None:
+        rows.append(("Expected", short_repr(p.want)))
+        rows.append(("Received", short_repr(p.got)))
+    if p.mismatch is not None:
+        rows.append(("What differs", p.mismatch.message))
+        if p.mismatch.hint:
+            rows.append(("Hint", p.mismatch.hint))
+    return rows
+
+
+def as_text(result) -> str:
+    """Plain text (terminals, the grader's log, strict-mode exceptions)."""
+    lines = [f"{ICONS.get(result.status, '')} {headline(result)}"]
+    if result.status == "pass":
+        lines += [f"  - {v}" for v in verified(result)]
+    for label, text in details(result):
+        body = text.replace("\n", "\n    ")
+        sep = "\n    " if "\n" in text else " "
+        lines.append(f"  {label}:{sep}{body}")
+    return "\n".join(lines)
+
+
+def as_html(result) -> str:
+    """A self-contained coloured box (inline styles only, every text escaped)."""
+    bg, border, fg = COLOURS.get(result.status, COLOURS["invalid"])
+    parts = [
+        f'<div class="backprop-lab-check backprop-lab-{escape(result.status)}" style="background:{bg};color:{fg};'
+        f'border-left:6px solid {border};padding:8px 12px;margin:4px 0;border-radius:4px;'
+        'font-family:var(--jp-ui-font-family, sans-serif);line-height:1.4">',
+        f'<div style="font-weight:600">{ICONS.get(result.status, "")} {escape(headline(result))}</div>',
+    ]
+    if result.status == "pass":
+        items = "".join(f"<li><code>{escape(v)}</code></li>" for v in verified(result))
+        parts.append(f'<div>Verified on:</div><ul style="margin:2px 0 0 0">{items}</ul>')
+    rows = details(result)
+    if rows:
+        parts.append('<table style="border-collapse:collapse;margin-top:4px;color:inherit;background:transparent">')
+        for label, text in rows:
+            if label == "Your code raised":
+                cell = (f'<pre style="margin:0;white-space:pre-wrap;color:inherit;background:transparent">'
+                        f'{escape(text)}</pre>')
+            elif label in ("Inputs", "Expected", "Received"):
+                cell = f'<code style="white-space:pre-wrap;color:inherit;background:transparent">{escape(text)}</code>'
+            else:
+                cell = escape(text)
+            weight = "font-weight:600;" if label == "Hint" else ""
+            parts.append(f'<tr><td style="vertical-align:top;padding:2px 12px 2px 0;font-weight:600;'
+                         f'text-align:left;white-space:nowrap;background:transparent">{escape(label)}</td>'
+                         f'<td style="text-align:left;padding:2px 0;{weight}background:transparent">{cell}</td></tr>')
+        parts.append("</table>")
+    parts.append("</div>")
+    return "".join(parts)

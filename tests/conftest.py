@@ -1,0 +1,26 @@
+"""Test-suite settings, applied before any notebook kernel starts.
+
+pyproject.toml loads this file as a plugin (``-p tests.conftest``) as well as pytest finding it
+here, so that ``python -m pytest course/02_x.ipynb`` gets the same environment as the full run.
+Kernels started by nbval inherit these variables:
+
+- ``BACKPROP_LAB_STRICT=1``: ``check()`` raises on a wrong answer, so a broken solution fails its cell;
+- ``MPLBACKEND=Agg``: plots render without a display;
+- ``BACKPROP_LAB_OFFLINE=1``: datasets come from the bundled subset, never the network;
+- ``BACKPROP_LAB_PROGRESS``: checks record progress in a temporary file, not beside the notebooks.
+"""
+import atexit
+import os
+import shutil
+import tempfile
+
+os.environ["BACKPROP_LAB_STRICT"] = "1"
+os.environ["MPLBACKEND"] = "Agg"
+os.environ["BACKPROP_LAB_OFFLINE"] = "1"
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet the kernels' debugger warning
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+if "BACKPROP_LAB_PROGRESS" not in os.environ:  # once per process, even if this module is imported twice
+    _progress_dir = tempfile.mkdtemp(prefix="backprop-lab-progress-")
+    atexit.register(shutil.rmtree, _progress_dir, True)
+    os.environ["BACKPROP_LAB_PROGRESS"] = os.path.join(_progress_dir, ".backprop_lab_progress.json")
