@@ -1,0 +1,855 @@
+"""Checks for notebook 02, the scalar chain rule.
+
+02.1 ``dL_dw, dL_dx``            a chain-rule derivative by hand: L = (w x + b)^2
+02.2 ``mul(a, b)``               a * b as a node: forward value, parents, and ``_backward``
+02.3 ``tanh(a)``                 tanh as a node; its local gradient is 1 - t^2 with t the *output*
+02.4 ``power(a, k)``             a ** k for a number k; local gradient k a^(k-1)
+02.5 ``div(a, b)``               the fan-out bug fixed: ``+=``, never ``=``
+02.6 ``topo_sort(root)``         every node once, parents before children (the recursive sort)
+02.7 ``MyValue``                 the learner's whole class, with ``backward``: checked end to end
+
+The node exercises (02.2-02.5) hand the learner's function probe nodes (``Node``): plain objects
+with ``data``, ``grad``, ``_prev``, ``_op``, ``label`` and ``_backward``, and no arithmetic, so only
+what the function does to ``.data`` and ``.grad`` counts. Each case sets an upstream gradient other
+than 1 and, after the first cases, a gradient the inputs already had (from another use), so that a
+``_backward`` that forgets ``out.grad`` or overwrites with ``=`` cannot pass. Each check recognises
+the classic wrong versions of its rule and names the one it sees.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import hints
+from ._core import Exercise, Mismatch, register
+
+
+class Node:
+    """A probe node for the checks: the graph interface of a Value, and nothing else (no arithmetic)."""
+
+    def __init__(self, data, label="", grad=0.0):
+        self.data = float(data)
+        self.grad = float(grad)
+        self._prev = ()
+        self._op = ""
+        self.label = label
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Node({self.label}={self.data:g}, grad={self.grad:g})"
+
+
+def _close(got, want, rtol=1e-7, atol=1e-10) -> bool:
+    try:
+        g = np.asarray(got, dtype=np.float64)
+        w = np.asarray(want, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return g.shape == w.shape and bool(np.allclose(g, w, rtol=rtol, atol=atol))
+
+
+def _recognise(got, variants) -> str | None:
+    """The hint of the first known wrong answer that ``got`` reproduces, else None."""
+    for value, hint in variants:
+        if value is not None and _close(got, value):
+            return hint
+    return None
+
+
+def _number(x):
+    """A learner's number (float, int, numpy scalar, or a Value's .data) as a float; None if it is not one."""
+    if hasattr(x, "data") and not isinstance(x, (np.ndarray, np.generic)):
+        x = x.data
+    if isinstance(x, (str, bytes, bool)):
+        return None
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(arr) if arr.shape == () else None
+
+
+# ----------------------------------------------------------------------------- 02.1 by hand
+
+HAND_HINTS = {
+    "no_upstream": (
+        "These are the local gradients only (dz/dw = x and dz/dx = w). The chain rule multiplies each by the "
+        "upstream gradient dL/dz = 2z: dL/dw = dL/dz * dz/dw."),
+    "no_two": (
+        "Exactly half the expected values: d(z²)/dz = 2z, not z. The factor 2 is missing."),
+    "swapped": (
+        "dL/dw and dL/dx are swapped: a multiply gate swaps its inputs, so the gradient of w carries x "
+        "(dz/dw = x) and the gradient of x carries w (dz/dx = w)."),
+    "sign": "The sign is wrong: z = w x + b is negative here, so dL/dz = 2z is negative too.",
+    "forward": "That is a forward value (z or L), not a derivative: the question asks for dL/dw and dL/dx.",
+    "pair": "Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings or lists.",
+}
+
+HAND_CASE = {"w": -3.0, "x": 2.0, "b": 1.0}
+
+
+@register
+class ChainRuleByHand(Exercise):
+    id, points, target = "02.1", 1, "(dL_dw, dL_dx)"
+    title = "dL/dw and dL/dx of L = (w x + b)² by the chain rule"
+    rtol, atol = 1e-9, 1e-12
+
+    def cases(self, rng):
+        return [dict(HAND_CASE)]
+
+    def run(self, obj, case):
+        if not isinstance(obj, (tuple, list)) or len(obj) != 2:
+            return {"problem": "pair", "got": hints.short_repr(obj)}
+        if any(v is None or v is Ellipsis for v in obj):
+            raise NotImplementedError("Exercise 02.1 is not done yet: set dL_dw and dL_dx to numbers.")
+        values = [_number(v) for v in obj]
+        if None in values:
+            return {"problem": "pair", "got": hints.short_repr(obj)}
+        return values
+
+    def expected(self, case):
+        w, x, b = case["w"], case["x"], case["b"]
+        z = w * x + b
+        return [2 * z * x, 2 * z * w]
+
+    def compare(self, got, want, case):
+        if isinstance(got, dict):
+            return Mismatch(f"expected two numbers (dL_dw, dL_dx), received {got['got']}", HAND_HINTS["pair"])
+        if _close(got, want):
+            return None
+        w, x, b = case["w"], case["x"], case["b"]
+        z = w * x + b
+        hint = _recognise(got, [
+            ([x, w], HAND_HINTS["no_upstream"]),
+            ([z * x, z * w], HAND_HINTS["no_two"]),
+            ([2 * z * w, 2 * z * x], HAND_HINTS["swapped"]),
+            ([-2 * z * x, -2 * z * w], HAND_HINTS["sign"]),
+        ])
+        if hint is None and any(_close(v, f) for v in got for f in (z, z * z)):
+            hint = HAND_HINTS["forward"]
+        message = (f"expected dL_dw = {want[0]:g}, dL_dx = {want[1]:g}; received dL_dw = {got[0]:g}, "
+                   f"dL_dx = {got[1]:g}")
+        return Mismatch(message, hint or hints.diagnose(np.array(got), np.array(want)))
+
+    def describe(self, case):
+        return "L = (w*x + b)**2 with w = -3, x = 2, b = 1"
+
+
+# ----------------------------------------------------------------------------- node exercises 02.2-02.5
+
+NODE_HINTS = {
+    "none": "Your function returned None: it must `return out`, the new node.",
+    "not_value": ("Your function returned a {type}, not a node: build the result as MyValue(data, (a, b), op) "
+                  "so it remembers its inputs, and return it."),
+    "data": "The forward value out.data is wrong: {detail}",
+    "prev": ("out._prev should hold exactly the inputs of the operation ({want}); it holds {got}. Pass them as "
+             "the children: MyValue(data, (a, b), '*'). backward() follows _prev to find every node."),
+    "no_backward": "out._backward is not a function: define `def _backward(): ...` and assign `out._backward = _backward`.",
+    "untouched": ("Your _backward did not change any input's .grad. Did you define `_backward` but forget "
+                  "`out._backward = _backward`, or only compute the gradient without adding it to `.grad`?"),
+    "zeros": ("The inputs' .grad are all zero after your _backward: the gradient was reset or never written. "
+              "Each input gets `input.grad += local_gradient * out.grad`, and the function must attach it: "
+              "`out._backward = _backward`."),
+    "overwrite": ("The input already had a gradient ({before}) from another use, and your _backward replaced it: "
+                  "`=` where `+=` is needed. A value used in several places gets one share from each use, and "
+                  "the shares add up; `+=` keeps the earlier ones."),
+    "overwrite_fork": ("For {expr} (the same node is both inputs) the gradient must count both uses: your "
+                       "_backward overwrote the first share with the second. Accumulate with `+=`, never `=`."),
+    "no_upstream": ("Your gradient is the local gradient alone: multiply it by the upstream gradient out.grad "
+                    "(here {g:g}, not 1): input.grad += local * out.grad."),
+    "sign": "Right size, wrong sign: the local gradient here is {local}; check for a minus too many or too few.",
+    "unknown": "The gradients are wrong. The rule: input.grad += (d out / d input) * out.grad, for every input.",
+}
+
+
+def _node_problem(out, inputs):
+    """What is structurally wrong with a learner's result node, as (key, details), or None."""
+    if out is None:
+        return "none", {}
+    if not hasattr(out, "data") or not hasattr(out, "grad"):
+        return "not_value", {"type": type(out).__name__}
+    if _number(out.data) is None:
+        return "not_value", {"type": f"node whose .data is a {type(out.data).__name__}"}
+    prev = getattr(out, "_prev", None)
+    try:
+        prev_ids = {id(p) for p in prev}
+    except TypeError:
+        prev_ids = None
+    want_ids = {id(n) for n in inputs}
+    if prev_ids != want_ids:
+        names = lambda nodes: "(" + ", ".join(getattr(p, "label", "?") or "?" for p in nodes) + ")"  # noqa: E731
+        got = names(prev) if prev_ids is not None else repr(prev)
+        return "prev", {"want": names(inputs), "got": got}
+    if not callable(getattr(out, "_backward", None)):
+        return "no_backward", {}
+    return None
+
+
+class _NodeOp(Exercise):
+    """Shared by 02.2-02.5. Subclasses set ``arity`` and define ``forward`` and ``locals_`` (d out/d input)."""
+
+    arity = 2
+    rtol, atol = 1e-7, 1e-10
+    symbol = "?"
+
+    # ---- the maths, per exercise
+    def forward(self, xs, case):
+        raise NotImplementedError
+
+    def locals_(self, xs, case):
+        """The local gradients d out / d input, one per argument position."""
+        raise NotImplementedError
+
+    def wrong_locals(self, xs, case) -> list[tuple[list, str]]:
+        """Known wrong local gradients with their hints (accumulated with += and multiplied by upstream)."""
+        return []
+
+    def call(self, obj, nodes, case):
+        return obj(*nodes)
+
+    def expr(self, case) -> str:
+        names = ["a", "a"] if case.get("same") else ["a", "b"]
+        return f"{names[0]} {self.symbol} {names[1]}"
+
+    # ---- the check
+    def run(self, obj, case):
+        xs, g0 = case["inputs"], case["grads0"]
+        unique = [Node(x, label, grad) for x, label, grad in zip(xs, "ab", g0)]
+        args = [unique[0]] * self.arity if case.get("same") else unique
+        out = self.call(obj, args, case)
+        problem = _node_problem(out, unique)
+        if problem is not None:
+            return {"problem": problem[0], "at": self.describe(case), **problem[1]}
+        data = _number(out.data)
+        out.grad = case["upstream"]
+        out._backward()
+        grads = [_number(n.grad) for n in unique]
+        if None in grads:
+            return {"problem": "not_value", "at": self.describe(case), "type": "gradient that is not a number"}
+        return {"data": data, "grads": grads}
+
+    def _args(self, case):
+        xs = case["inputs"]
+        return [xs[0]] * self.arity if case.get("same") else list(xs)
+
+    def _grads(self, case, local, *, overwrite=False, upstream=None):
+        """Input gradients after one _backward with these local gradients (accumulated, or overwritten with =)."""
+        g = case["upstream"] if upstream is None else upstream
+        grads = list(case["grads0"])
+        positions = [0] * self.arity if case.get("same") else list(range(self.arity))
+        for pos, lg in zip(positions, local):
+            grads[pos] = lg * g if overwrite else grads[pos] + lg * g
+        return grads
+
+    def expected(self, case):
+        args = self._args(case)
+        return {"data": self.forward(args, case), "grads": self._grads(case, self.locals_(args, case))}
+
+    def compare(self, got, want, case):
+        if "problem" in got:
+            key = got.pop("problem")
+            return Mismatch(f"{self.expr(case)}: the result node is not usable", NODE_HINTS[key].format(**got))
+        if not _close(got["data"], want["data"]):
+            return Mismatch(f"{self.expr(case)}: forward value expected {want['data']:.6g}, received "
+                            f"{got['data']:.6g}", NODE_HINTS["data"].format(detail=self.data_hint(case, got["data"])))
+        if _close(got["grads"], want["grads"], self.rtol, self.atol):
+            return None
+        args, g = self._args(case), case["upstream"]
+        local = self.locals_(args, case)
+        names = "ab"[: len(case["grads0"])]
+        message = (f"{self.expr(case)} with upstream out.grad = {g:g} and inputs' grad before = "
+                   f"{_fmt(case['grads0'])}: expected grads after {_fmt(want['grads'])}, received {_fmt(got['grads'])} "
+                   f"(for {', '.join(names)})")
+        had = any(v != 0 for v in case["grads0"])
+        variants = [([0.0] * len(names), NODE_HINTS["zeros"]), (list(case["grads0"]), NODE_HINTS["untouched"])]
+        overwrite = self._grads(case, local, overwrite=True)
+        if case.get("same") and not had:
+            variants.append((overwrite, NODE_HINTS["overwrite_fork"].format(expr=self.expr(case))))
+        elif had:
+            variants.append((overwrite, NODE_HINTS["overwrite"].format(before=_fmt(case["grads0"]))))
+        variants.append((self._grads(case, local, upstream=1.0), NODE_HINTS["no_upstream"].format(g=g)))
+        variants.append((self._grads(case, [-v for v in local]), NODE_HINTS["sign"].format(
+            local=", ".join(f"{v:.4g}" for v in local))))
+        for wrong, hint in self.wrong_locals(args, case):
+            variants.append((self._grads(case, wrong), hint))
+            variants.append((self._grads(case, wrong, overwrite=True), hint))
+        hint = self.extra_hint(case, got) or _recognise(got["grads"], variants) or NODE_HINTS["unknown"]
+        return Mismatch(message, hint)
+
+    def data_hint(self, case, data) -> str:
+        return "compute it from the inputs' .data."
+
+    def extra_hint(self, case, got) -> str | None:
+        return None
+
+    def describe(self, case):
+        names = "ab"
+        xs = ", ".join(f"{n}.data = {x:g}" for n, x in zip(names, case["inputs"]))
+        return f"{self.expr(case)} with {xs}"
+
+
+def _fmt(values) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+
+
+def _random_inputs(rng, n, low=0.4, high=2.5):
+    return [float(np.round(rng.uniform(low, high) * rng.choice([-1.0, 1.0]), 3)) for _ in range(n)]
+
+
+def _node_cases(rng, n_inputs, *, fork=True, positive=False):
+    """Readable fixed cases first (no earlier gradient; a fork), then random ones with earlier gradients."""
+    first = [2.0, -3.0][:n_inputs]
+    cases = [{"inputs": first, "grads0": [0.0] * n_inputs, "upstream": 1.5, "same": False}]
+    if fork:
+        cases.append({"inputs": [1.5], "grads0": [0.0], "upstream": 2.0, "same": True})
+    cases.append({"inputs": [-0.5, 4.0][:n_inputs], "grads0": [0.25, -1.0][:n_inputs], "upstream": -0.75,
+                  "same": False})
+    for k in range(3):
+        same = bool(fork and k == 1)
+        n = 1 if same else n_inputs
+        xs = _random_inputs(rng, n)
+        if positive:
+            xs = [abs(x) for x in xs]
+        cases.append({"inputs": xs, "grads0": [float(np.round(rng.normal(), 3)) for _ in range(n)],
+                      "upstream": float(np.round(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]), 3)),
+                      "same": same})
+    return cases
+
+
+@register
+class Mul(_NodeOp):
+    id, points, target = "02.2", 2, "mul"
+    title = "mul(a, b): out = a * b, and its _backward"
+    arity, symbol = 2, "*"
+
+    def cases(self, rng):
+        return _node_cases(rng, 2)
+
+    def forward(self, xs, case):
+        return xs[0] * xs[1]
+
+    def locals_(self, xs, case):
+        return [xs[1], xs[0]]
+
+    def wrong_locals(self, xs, case):
+        a, b = xs
+        return [([a, b], "a multiply gate swaps: a gets b.data * out.grad and b gets a.data * out.grad. "
+                         "You gave each input its own value."),
+                ([1.0, 1.0], "That is the add gate's rule (local gradient 1). For out = a * b, "
+                             "d out/d a = b and d out/d b = a.")]
+
+
+def _tanh_cases(rng):
+    cases = [{"inputs": [0.5], "grads0": [0.0], "upstream": 1.5},
+             {"inputs": [-1.2], "grads0": [0.0], "upstream": -2.0},
+             {"inputs": [0.8], "grads0": [0.5], "upstream": 1.25}]
+    for _ in range(3):
+        cases.append({"inputs": _random_inputs(rng, 1, 0.2, 1.8), "grads0": [float(np.round(rng.normal(), 3))],
+                      "upstream": float(np.round(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]), 3))})
+    return cases
+
+
+TANH_HINTS = {
+    "input": ("You used the input x where the output t = tanh(x) belongs: tanh'(x) = 1 - tanh(x)² = 1 - t², "
+              "not 1 - x². Use the output's value, out.data (or t)."),
+    "no_square": "tanh'(x) = 1 - t², with t squared: you wrote 1 - t.",
+    "t_only": "The local gradient of tanh is 1 - t², not t (or t²): d tanh(x)/dx = 1 - tanh(x)².",
+    "data": "tanh of the input: math.tanh(a.data) (or (e^{2x} - 1) / (e^{2x} + 1)).",
+}
+
+
+@register
+class Tanh(_NodeOp):
+    id, points, target = "02.3", 2, "tanh"
+    title = "tanh(a): out = tanh(a), local gradient 1 - out²"
+    arity, symbol = 1, "tanh"
+
+    def cases(self, rng):
+        return _tanh_cases(rng)
+
+    def expr(self, case):
+        return "tanh(a)"
+
+    def forward(self, xs, case):
+        return math.tanh(xs[0])
+
+    def locals_(self, xs, case):
+        t = math.tanh(xs[0])
+        return [1.0 - t * t]
+
+    def wrong_locals(self, xs, case):
+        x, t = xs[0], math.tanh(xs[0])
+        return [([1.0 - x * x], TANH_HINTS["input"]), ([1.0 - t], TANH_HINTS["no_square"]),
+                ([t], TANH_HINTS["t_only"]), ([t * t], TANH_HINTS["t_only"])]
+
+    def data_hint(self, case, data):
+        return TANH_HINTS["data"]
+
+
+POW_HINTS = {
+    "k_not_k_minus_1": "The power rule lowers the exponent by one: d(x^k)/dx = k x^(k-1), not k x^k.",
+    "no_k": "The power rule brings the exponent down as a factor: d(x^k)/dx = k x^(k-1); the factor k is missing.",
+    "k_minus_1": "The factor in front is k, not k - 1: d(x^k)/dx = k x^(k-1).",
+    "data": "out.data = a.data ** k.",
+}
+
+
+@register
+class Power(_NodeOp):
+    id, points, target = "02.4", 2, "power"
+    title = "power(a, k): out = a ** k for a number k, local gradient k a^(k-1)"
+    arity, symbol = 1, "**"
+
+    def cases(self, rng):
+        fixed = [{"inputs": [1.5], "k": 3, "grads0": [0.0], "upstream": 2.5},
+                 {"inputs": [2.0], "k": -1, "grads0": [0.0], "upstream": 2.0},
+                 {"inputs": [1.5], "k": 2, "grads0": [0.5], "upstream": -1.0},
+                 {"inputs": [4.0], "k": 0.5, "grads0": [-0.25], "upstream": 0.75}]
+        rand = []
+        for _ in range(2):
+            rand.append({"inputs": [float(np.round(rng.uniform(0.5, 2.5), 3))],
+                         "k": float(rng.choice([2, 3, -2, 1.5])), "grads0": [float(np.round(rng.normal(), 3))],
+                         "upstream": float(np.round(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]), 3))})
+        return fixed + rand
+
+    def call(self, obj, nodes, case):
+        return obj(nodes[0], case["k"])
+
+    def expr(self, case):
+        return f"a ** {case['k']:g}"
+
+    def forward(self, xs, case):
+        return xs[0] ** case["k"]
+
+    def locals_(self, xs, case):
+        k = case["k"]
+        return [k * xs[0] ** (k - 1)]
+
+    def wrong_locals(self, xs, case):
+        x, k = xs[0], case["k"]
+        out = [([k * x ** k], POW_HINTS["k_not_k_minus_1"]), ([x ** (k - 1)], POW_HINTS["no_k"])]
+        if k != 1:
+            out.append(([(k - 1) * x ** (k - 1)], POW_HINTS["k_minus_1"]))
+        return out
+
+    def data_hint(self, case, data):
+        return POW_HINTS["data"]
+
+
+DIV_HINTS = {
+    "original": ("That is still the original bug: `b.grad = ...` overwrites the gradient b already had "
+                 "(for a / a, the share a just got as the numerator). Change it to `b.grad += ...`."),
+    "b_sign": ("The gradient of b has the wrong sign: d(a/b)/db = -a / b², negative for positive a and b. "
+               "(Dividing by a bigger b makes a/b smaller.)"),
+    "b_local": "d(a/b)/db = -a / b² (b squared): check the local gradient of b.",
+    "a_local": "d(a/b)/da = 1 / b: check the local gradient of a.",
+}
+
+
+@register
+class DivFanOut(_NodeOp):
+    id, points, target = "02.5", 2, "div"
+    title = "div(a, b) without the fan-out bug: accumulate with +="
+    arity, symbol = 2, "/"
+
+    def cases(self, rng):
+        return _node_cases(rng, 2)  # inputs are at least 0.4 away from zero
+
+    def forward(self, xs, case):
+        return xs[0] / xs[1]
+
+    def locals_(self, xs, case):
+        a, b = xs
+        return [1.0 / b, -a / b ** 2]
+
+    def wrong_locals(self, xs, case):
+        a, b = xs
+        return [([1.0 / b, a / b ** 2], DIV_HINTS["b_sign"]), ([1.0 / b, -a / b], DIV_HINTS["b_local"]),
+                ([1.0 / b, -1.0 / b ** 2], DIV_HINTS["b_local"]), ([-a / b ** 2, 1.0 / b], DIV_HINTS["a_local"])]
+
+    def extra_hint(self, case, got):
+        """The bug the notebook shows: a's line right, b's line with `=`."""
+        a, b = self._args(case)
+        g, g0 = case["upstream"], list(case["grads0"])
+        if case.get("same"):
+            buggy = [-a / b ** 2 * g]
+        else:
+            buggy = [g0[0] + g / b, -a / b ** 2 * g]
+        return DIV_HINTS["original"] if _close(got["grads"], buggy) else None
+
+    def data_hint(self, case, data):
+        return "out.data = a.data / b.data."
+
+
+# ----------------------------------------------------------------------------- 02.6 topological sort
+
+TOPO_HINTS = {
+    "not_list": "topo_sort must return a list of the graph's nodes; received {type}.",
+    "foreign": ("Your list holds things that are not nodes of this graph ({what}): append the nodes "
+                "themselves, not their .data or labels."),
+    "empty": "Your list is empty: visit the root, then (recursively) every node in its _prev, and append each.",
+    "duplicates": ("Node {name} appears {count} times: a node reached along two paths (or used twice, as in "
+                   "a * a) must be listed once. Keep a set of visited nodes and skip those already in it."),
+    "missing": ("Nodes {names} are missing: visit every parent in node._prev, recursively, not only the root's "
+                "direct inputs."),
+    "reversed": ("Your order is reversed (the root comes first): append a node AFTER visiting all its parents, "
+                 "so the list ends with the root. backward() then walks the list backwards."),
+    "order": ("Node {child} comes before its input {parent}: append a node only after all of its _prev have "
+              "been appended (visit the parents first, then append)."),
+}
+
+
+def _graph(case):
+    nodes = [Node(0.0, label) for label in case["labels"]]
+    for node, parents in zip(nodes, case["parents"]):
+        node._prev = tuple(nodes[i] for i in parents)
+        node._op = "op" if parents else ""
+    return nodes
+
+
+def _reachable(case):
+    seen, stack = set(), [case["root"]]
+    while stack:
+        i = stack.pop()
+        if i not in seen:
+            seen.add(i)
+            stack.extend(case["parents"][i])
+    return seen
+
+
+def _chain_case(n):
+    return {"labels": [f"x{i}" for i in range(n)], "parents": [[]] + [[i] for i in range(n - 1)], "root": n - 1}
+
+
+@register
+class TopoSort(Exercise):
+    id, points, target = "02.6", 2, "topo_sort"
+    title = "topo_sort(root): every node once, each after all of its inputs"
+
+    def cases(self, rng):
+        fixed = [
+            # f = (a*b) * (a+b): a and b feed two nodes each
+            {"labels": ["a", "b", "d", "e", "f"], "parents": [[], [], [0, 1], [0, 1], [2, 3]], "root": 4},
+            # y = a*a + a: one node used three times; c is not part of y's graph
+            {"labels": ["a", "c", "s", "y"], "parents": [[], [], [0, 0], [2, 0]], "root": 3},
+            # y = a + tanh(tanh(a)): a is reached by a short and by a long path
+            {"labels": ["a", "t1", "t2", "y"], "parents": [[], [0], [1], [0, 2]], "root": 3},
+            _chain_case(30),
+        ]
+        rand = []
+        for n in (8, 12):
+            parents = [[]] * 3 + [sorted(int(j) for j in rng.choice(i, size=min(i, int(rng.integers(1, 3))),
+                                                                   replace=False)) for i in range(3, n)]
+            rand.append({"labels": [f"n{i}" for i in range(n)], "parents": parents, "root": n - 1})
+        return fixed + rand
+
+    def run(self, obj, case):
+        nodes = _graph(case)
+        order = obj(nodes[case["root"]])
+        if not isinstance(order, (list, tuple)):
+            return {"problem": "not_list", "type": type(order).__name__, "nodes": len(nodes)}
+        if len(order) == 0:
+            return {"problem": "empty", "nodes": len(nodes)}
+        index = {id(n): i for i, n in enumerate(nodes)}
+        out = []
+        for item in order:
+            if id(item) not in index:
+                return {"problem": "foreign", "what": hints.short_repr(item, 60), "nodes": len(nodes)}
+            out.append(index[id(item)])
+        return out
+
+    def expected(self, case):
+        return sorted(_reachable(case))  # the set of nodes; compare checks the order
+
+    def compare(self, got, want, case):
+        if isinstance(got, dict):
+            key = got.pop("problem")
+            return Mismatch("topo_sort returned something unusable", TOPO_HINTS[key].format(**got))
+        labels = case["labels"]
+        message = f"expected the {len(want)} nodes in an order with inputs first; received {[labels[i] for i in got]}"
+        if not got:
+            return Mismatch(message, TOPO_HINTS["empty"])
+        counts = {i: got.count(i) for i in set(got)}
+        dup = [i for i, c in counts.items() if c > 1]
+        if dup:
+            return Mismatch(message, TOPO_HINTS["duplicates"].format(name=labels[dup[0]], count=counts[dup[0]]))
+        missing = sorted(set(want) - set(got))
+        if missing:
+            return Mismatch(message, TOPO_HINTS["missing"].format(names=", ".join(labels[i] for i in missing)))
+        pos = {i: k for k, i in enumerate(got)}
+        if got[0] == case["root"] and len(got) > 1:
+            return Mismatch(message, TOPO_HINTS["reversed"])
+        for child in got:
+            for parent in case["parents"][child]:
+                if pos[parent] > pos[child]:
+                    return Mismatch(message, TOPO_HINTS["order"].format(child=labels[child], parent=labels[parent]))
+        return None
+
+    def describe(self, case):
+        labels = case["labels"]
+        if len(labels) > 12:
+            return f"a chain of {len(labels)} nodes, root {labels[case['root']]}"
+        edges = "; ".join(f"{labels[i]} <- ({', '.join(labels[p] for p in ps)})"
+                          for i, ps in enumerate(case["parents"]) if ps)
+        return f"graph {edges}; root {labels[case['root']]}"
+
+
+# ----------------------------------------------------------------------------- 02.7 the whole class
+
+# Expressions built with the learner's class: leaves are cls(x); the rest are its operators.
+EXPRESSIONS = {
+    "seed": ("(a*b) * (a+b)", lambda a, b: (a * b) * (a + b)),
+    "neuron": ("tanh(w1*x1 + w2*x2 + b)", lambda w1, x1, w2, x2, b: (w1 * x1 + w2 * x2 + b).tanh()),
+    "fork": ("a*a + a*b + a", lambda a, b: a * a + a * b + a),
+    "numbers": ("2*a + 1 - a/4 + b**2", lambda a, b: 2 * a + 1 - a / 4 + b ** 2),
+    "quotient": ("(a**3 - b) / (a*a + 1)", lambda a, b: (a ** 3 - b) / (a * a + 1)),
+    "chain": ("tanh applied 40 times to 0.9*x + 0.1", None),
+}
+
+
+def _chain(x):
+    for _ in range(40):
+        x = (0.9 * x + 0.1).tanh()
+    return x
+
+
+CLASS_HINTS = {
+    "zeros": ("Every gradient is zero. backward() must (1) set self.grad = 1.0 (d out/d out = 1), then (2) call "
+              "_backward() on every node in `reversed(topo_sort(self))` order: in any other order a node hands "
+              "on its gradient before it has received it."),
+    "order": ("Only part of the gradient arrived: backward() must call _backward() on every node of the graph, "
+              "in `reversed(topo_sort(self))` order, so that each node has received all of its gradient before "
+              "it hands it on."),
+    "ops": ("The gradients are wrong but backward() looks right: one of your operations is wrong. Check each: "
+            "check('02.2', mul), check('02.3', tanh), check('02.4', power), check('02.5', div)."),
+    "data": ("The forward value is wrong ({expr}): one of your operations computes the wrong .data. "
+             "Run the checks of 02.2-02.5 to find which."),
+    "not_value": "The expression did not give a node with .data and .grad (received {type}).",
+}
+
+
+def _build(V, case):
+    xs = [V(x) for x in case["inputs"]]
+    if case["expr"] == "chain":
+        return _chain(xs[0]), xs
+    return EXPRESSIONS[case["expr"]][1](*xs), xs
+
+
+def _reference_pass(case, variant="right"):
+    """Gradients of the case's inputs computed with the engine's Value, or with a known wrong backward."""
+    from ..autograd import topo_sort as sort
+    from ..value import Value
+
+    out, xs = _build(Value, case)
+    if variant == "right":
+        out.backward()
+    else:
+        order = sort(out)
+        for n in order:
+            n.grad = 0.0
+        out.grad = 1.0
+        if variant == "forward_order":
+            for n in order:
+                n._backward()
+        elif variant == "root_only":
+            out._backward()
+    return out.data, [x.grad for x in xs]
+
+
+@register
+class WholeValue(Exercise):
+    id, points, target = "02.7", 3, "MyValue"
+    title = "MyValue.backward, and the whole class checked end to end"
+    rtol, atol = 1e-7, 1e-10
+
+    def cases(self, rng):
+        fixed = [{"expr": "seed", "inputs": [-2.0, 3.0]},
+                 {"expr": "neuron", "inputs": [0.5, 1.5, -1.0, 0.5, 0.25]},
+                 {"expr": "fork", "inputs": [1.5, -2.0]},
+                 {"expr": "numbers", "inputs": [2.0, -0.5]},
+                 {"expr": "quotient", "inputs": [1.2, 0.7]},
+                 {"expr": "chain", "inputs": [0.3]}]
+        rand = [{"expr": name, "inputs": _random_inputs(rng, n)}
+                for name, n in (("seed", 2), ("neuron", 5), ("quotient", 2))]
+        return fixed + rand
+
+    def run(self, obj, case):
+        out, xs = _build(obj, case)
+        if not hasattr(out, "data") or not hasattr(out, "backward"):
+            return {"problem": "not_value", "type": type(out).__name__}
+        out.backward()
+        return {"data": _number(out.data), "grads": [_number(x.grad) for x in xs]}
+
+    def expected(self, case):
+        data, grads = _reference_pass(case)
+        return {"data": data, "grads": grads}
+
+    def compare(self, got, want, case):
+        expr = "x -> tanh(0.9x + 0.1), 40 times" if case["expr"] == "chain" else EXPRESSIONS[case["expr"]][0]
+        if "problem" in got:
+            key = got.pop("problem")
+            return Mismatch(f"{expr}: no usable result", CLASS_HINTS[key].format(**got))
+        if got["data"] is None or not _close(got["data"], want["data"]):
+            return Mismatch(f"{expr}: forward value expected {want['data']:.6g}, received {got['data']}",
+                            CLASS_HINTS["data"].format(expr=expr))
+        if None not in got["grads"] and _close(got["grads"], want["grads"], self.rtol, self.atol):
+            return None
+        message = (f"{expr} with inputs {_fmt(case['inputs'])}: expected gradients {_fmt(want['grads'])}, "
+                   f"received {got['grads'] if None in got['grads'] else _fmt(got['grads'])}")
+        if None in got["grads"]:
+            return Mismatch(message, hints.TYPE_HINT)
+        hint = _recognise(got["grads"], [
+            ([0.0] * len(want["grads"]), CLASS_HINTS["zeros"]),
+            (_reference_pass(case, "forward_order")[1], CLASS_HINTS["order"]),
+            (_reference_pass(case, "root_only")[1], CLASS_HINTS["order"]),
+        ])
+        if hint is None:
+            ratio = hints.diagnose(np.array(got["grads"]), np.array(want["grads"]))
+            hint = ratio if "added more than once" in ratio else CLASS_HINTS["ops"]
+        return Mismatch(message, hint)
+
+    def describe(self, case):
+        expr = "x -> tanh(0.9x + 0.1), 40 times" if case["expr"] == "chain" else EXPRESSIONS[case["expr"]][0]
+        return f"{expr} with inputs {_fmt(case['inputs'])}"
+
+
+# ----------------------------------------------------------------------------- reference implementations
+
+class RefValue:
+    """The course's reference for the learner's class: the same shell the notebook builds, all exercises solved.
+
+    Only for the checks and the tests; the notebook goes on with the engine's ``bl.Value``.
+    """
+
+    def __init__(self, data, _children=(), _op="", label=""):
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = tuple(_children)
+        self._op = _op
+        self.label = label
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"RefValue({self.label + '=' if self.label else ''}{self.data:.6g}, grad={self.grad:.6g})"
+
+    def __add__(self, other):
+        return reference.add(self, _wrap(other))
+
+    def __mul__(self, other):
+        return reference.mul(self, _wrap(other))
+
+    def __pow__(self, k):
+        return reference.power(self, k)
+
+    def __truediv__(self, other):
+        return reference.div(self, _wrap(other))
+
+    def tanh(self):
+        return reference.tanh(self)
+
+    def backward(self):
+        reference.backward(self)
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return _wrap(other) + (-self)
+
+    def __rtruediv__(self, other):
+        return _wrap(other) / self
+
+
+def _wrap(x):
+    return x if isinstance(x, RefValue) else RefValue(x)
+
+
+def _new(a, data, children, op):
+    """A result node of ``a``'s class when that is a RefValue (or a subclass of it), else a RefValue."""
+    cls = type(a) if isinstance(a, RefValue) else RefValue
+    return cls(data, children, op)
+
+
+class reference:
+    """The course's reference implementations of the node exercises (they build ``RefValue`` nodes)."""
+
+    dL_dw, dL_dx = ChainRuleByHand().expected(HAND_CASE)
+
+    @staticmethod
+    def add(a, b):
+        out = _new(a, a.data + b.data, (a, b), "+")
+
+        def _backward():
+            a.grad += out.grad
+            b.grad += out.grad
+        out._backward = _backward
+        return out
+
+    @staticmethod
+    def mul(a, b):
+        out = _new(a, a.data * b.data, (a, b), "*")
+
+        def _backward():
+            a.grad += b.data * out.grad
+            b.grad += a.data * out.grad
+        out._backward = _backward
+        return out
+
+    @staticmethod
+    def tanh(a):
+        t = math.tanh(a.data)
+        out = _new(a, t, (a,), "tanh")
+
+        def _backward():
+            a.grad += (1 - t ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+    @staticmethod
+    def power(a, k):
+        out = _new(a, a.data ** k, (a,), f"**{k}")
+
+        def _backward():
+            a.grad += k * a.data ** (k - 1) * out.grad
+        out._backward = _backward
+        return out
+
+    @staticmethod
+    def div(a, b):
+        out = _new(a, a.data / b.data, (a, b), "/")
+
+        def _backward():
+            a.grad += (1 / b.data) * out.grad
+            b.grad += (-a.data / b.data ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+    @staticmethod
+    def topo_sort(root):
+        order, visited = [], set()
+
+        def visit(node):
+            if node not in visited:
+                visited.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(root)
+        return order
+
+    @staticmethod
+    def backward(root):
+        order = reference.topo_sort(root)
+        root.grad = 1.0
+        for node in reversed(order):
+            node._backward()

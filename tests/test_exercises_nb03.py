@@ -1,0 +1,232 @@
+"""The checks of notebook 03 accept the reference and reject each classic mistake with its own hint."""
+import math
+
+import numpy as np
+import pytest
+
+import backprop_lab as bl
+from backprop_lab.exercises import check
+from backprop_lab.exercises.nb03 import LR_HINTS, NEURON_HINTS, PARAM_HINTS, STEP_HINTS, ProbeMLP, reference
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    """Inspect results instead of raising (the suite runs with BACKPROP_LAB_STRICT=1)."""
+    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
+
+
+def run_check(exercise_id, obj, seed=None):
+    return check(exercise_id, obj, seed=seed, record=False)
+
+
+def assert_rejected(result, hint_fragment, status="fail"):
+    assert result.status == status, repr(result)
+    problem = result.first_problem
+    text = problem.mismatch.hint if problem.mismatch else problem.error
+    assert hint_fragment in text, f"expected a hint containing {hint_fragment!r}, got:\n{repr(result)}"
+
+
+@pytest.mark.parametrize("exercise_id, obj", [
+    ("03.1", reference.neuron_forward), ("03.2", reference.collect_parameters), ("03.3", reference.train_step),
+    ("03.4", (reference.lr_one_step, reference.lr_diverge)), ("03.4", (0.2, 0.4)),
+])
+@pytest.mark.parametrize("seed", [None, 3])
+def test_reference_passes(exercise_id, obj, seed):
+    result = run_check(exercise_id, obj, seed=seed)
+    assert result.passed, repr(result)
+
+
+def test_not_done_is_todo():
+    assert run_check("03.4", (None, None)).status == "todo"
+
+    def neuron_forward(w, b, x):
+        raise NotImplementedError("Exercise 03.1: return tanh(...)")
+    assert run_check("03.1", neuron_forward).status == "todo"
+    assert run_check("03.2", None).status == "todo"
+
+
+# ----------------------------------------------------------------------------- 03.1 neuron forward
+
+def weighted_sum(w, b, x):
+    z = b
+    for wi, xi in zip(w, x):
+        z = z + wi * xi
+    return z
+
+
+NEURON_WRONG = {
+    "zeros": (lambda w, b, x: bl.Value(0.0), NEURON_HINTS["zero"]),
+    "no_bias": (lambda w, b, x: weighted_sum(w, bl.Value(0.0), x).tanh(), NEURON_HINTS["no_bias"]),
+    "no_tanh": (weighted_sum, NEURON_HINTS["no_tanh"]),
+    "relu": (lambda w, b, x: weighted_sum(w, b, x).relu(), "ReLU"),
+    "tanh_inside": (lambda w, b, x: weighted_sum(w, bl.Value(0.0), x).tanh() + b, NEURON_HINTS["tanh_inside"]),
+    "math_tanh_float": (lambda w, b, x: math.tanh(weighted_sum(w, b, x).data), "plain number"),
+    "detached": (lambda w, b, x: bl.Value(math.tanh(weighted_sum(w, b, x).data)), NEURON_HINTS["detached"][:50]),
+    "first_only": (lambda w, b, x: (w[0] * x[0] + b).tanh(), NEURON_HINTS["first_only"]),
+    "none": (lambda w, b, x: None, "return"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEURON_WRONG))
+def test_neuron_rejects(name):
+    impl, hint = NEURON_WRONG[name]
+    assert_rejected(run_check("03.1", impl), hint)
+
+
+def test_neuron_float_with_wrong_value_names_the_slip():
+    """A plain number that is also the wrong formula: the formula's hint comes first."""
+    result = run_check("03.1", lambda w, b, x: weighted_sum(w, b, x).data)
+    assert result.status == "fail" and result.hint == NEURON_HINTS["no_tanh"]
+
+
+# ----------------------------------------------------------------------------- 03.2 collect parameters
+
+def weights_only(model):
+    return [p for la in model.layers for n in la.neurons for p in n.w]
+
+
+PARAM_WRONG = {
+    "empty": (lambda model: [], PARAM_HINTS["empty"]),
+    "no_bias": (weights_only, PARAM_HINTS["no_bias"]),
+    "only_bias": (lambda model: [n.b for la in model.layers for n in la.neurons], PARAM_HINTS["only_bias"]),
+    "first_layer": (lambda model: [p for n in model.layers[0].neurons for p in n.w + [n.b]],
+                    PARAM_HINTS["first_layer"]),
+    "nested": (lambda model: [n.w + [n.b] for la in model.layers for n in la.neurons], "flatten"),
+    "floats": (lambda model: [p.data for p in reference.collect_parameters(model)], "not the Value objects"),
+    "duplicates": (lambda model: reference.collect_parameters(model) + [model.layers[0].neurons[0].b],
+                   "more than once"),
+    "generator": (lambda model: (p for p in reference.collect_parameters(model)), "Return a list"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARAM_WRONG))
+def test_parameters_rejects(name):
+    impl, hint = PARAM_WRONG[name]
+    assert_rejected(run_check("03.2", impl), hint)
+
+
+def test_parameters_any_order_passes():
+    assert run_check("03.2", lambda model: reference.collect_parameters(model)[::-1]).passed
+
+
+def test_probe_mlp_counts_like_the_formula():
+    assert len(ProbeMLP([2, 4, 1]).all_params()) == 2 * 4 + 4 + 4 * 1 + 1
+
+
+# ----------------------------------------------------------------------------- 03.3 one training step
+
+def step(zero=True, sign=-1.0, use_lr=True, update_first=False, loss_after=False):
+    def train_step(params, loss_fn, lr):
+        if zero:
+            for p in params:
+                p.grad = 0.0
+        if update_first:
+            for p in params:
+                p.data += sign * (lr if use_lr else 1.0) * p.grad
+        loss = loss_fn()
+        loss.backward()
+        if not update_first:
+            for p in params:
+                p.data += sign * (lr if use_lr else 1.0) * p.grad
+        return loss_fn().data if loss_after else loss.data
+    return train_step
+
+
+def step_rebinds(params, loss_fn, lr):
+    for p in params:
+        p.grad = 0.0
+    loss = loss_fn()
+    loss.backward()
+    for p in params:
+        p = p - lr * p.grad      # rebinds the name only  # noqa: F841
+    return loss.data
+
+
+def step_zeros(params, loss_fn, lr):
+    for p in params:
+        p.grad = 0.0
+    return 0.0
+
+
+STEP_WRONG = {
+    "zeros": (step_zeros, STEP_HINTS["unchanged"][:50]),
+    "no_zero_grad": (step(zero=False), STEP_HINTS["no_zero"][:50]),
+    "ascent": (step(sign=+1.0), STEP_HINTS["ascent"]),
+    "no_lr": (step(use_lr=False), STEP_HINTS["no_lr"]),
+    "update_before_backward": (step(update_first=True), STEP_HINTS["unchanged"][:50]),
+    "rebinds": (step_rebinds, STEP_HINTS["unchanged"][:50]),
+    "loss_after_update": (step(loss_after=True), STEP_HINTS["loss_after"][:50]),
+    "returns_none": (lambda params, loss_fn, lr: None, "return"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STEP_WRONG))
+def test_step_rejects(name):
+    impl, hint = STEP_WRONG[name]
+    assert_rejected(run_check("03.3", impl), hint)
+
+
+def test_step_stale_update_is_named():
+    """No zeroing and the update before backward: moved by the previous step's gradients."""
+    from backprop_lab.exercises import get
+    from backprop_lab.exercises._core import judge, run_case
+
+    ex = get("03.3")
+    case = ex.cases(np.random.default_rng(0))[1]      # a case with gradients left from before
+    outcome = judge(ex, case, *run_case(ex, step(zero=False, update_first=True), case))
+    assert outcome.status == "fail" and outcome.mismatch.hint == STEP_HINTS["stale_update"]
+
+
+def test_step_returning_the_loss_value_passes():
+    def train_step(params, loss_fn, lr):
+        for p in params:
+            p.grad = 0.0
+        loss = loss_fn()
+        loss.backward()
+        for p in params:
+            p.data -= lr * p.grad
+        return loss
+    assert run_check("03.3", train_step).passed
+
+
+# ----------------------------------------------------------------------------- 03.4 learning rate (c = 2.5)
+
+LR_WRONG = {
+    "zeros": ((0.0, 0.0), "factor"),
+    "no_two": ((0.4, 0.8), LR_HINTS["no_two"]),
+    "swapped": ((0.4, 0.2), LR_HINTS["swapped"]),
+    "one_step_wrong": ((0.1, 0.4), LR_HINTS["one_step"][:40]),
+    "diverge_at_one_step": ((0.2, 0.2), LR_HINTS["diverge_double"][:40]),
+    "diverge_wrong": ((0.2, 1.0), LR_HINTS["diverge"][:40]),
+    "one_number": (0.2, LR_HINTS["pair"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LR_WRONG))
+def test_lr_rejects(name):
+    answer, hint = LR_WRONG[name]
+    assert_rejected(run_check("03.4", answer), hint)
+
+
+# ----------------------------------------------------------------------------- the training widget
+
+def test_training_playground_trains_and_retrains(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    from backprop_lab.widgets.training import accuracy, grid_for, training_playground
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [-1.0, 0.5], [0.5, -1.0]])
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    calls = []
+
+    def fit(hidden, lr, steps):
+        calls.append((hidden, lr, steps))
+        return [1.0 / (k + 1) for k in range(steps)], lambda pts: pts[:, 1] - pts[:, 0]
+
+    box = training_playground(fit, x, y, lr=0.1, hidden=3, steps=20)
+    assert calls == [(3, 0.1, 20)] and box.history[0][4] == 1.0        # trained once when built, all right
+    box.children[0].children[1].value = 5                               # the hidden-size slider
+    box.train()
+    assert calls[-1][0] == 5 and len(box.history) == 2
+    assert accuracy(lambda pts: -pts[:, 1], x, y) == 0.25     # only the second point right
+    xx, yy, pts = grid_for(x, n=7)
+    assert xx.shape == (7, 7) and pts.shape == (49, 2)
