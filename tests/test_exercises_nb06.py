@@ -1,0 +1,326 @@
+"""Notebook 06's checks accept the reference and reject a catalogue of known-wrong implementations,
+each with the hint (or, where the learner's code is stopped mid-run, the error) that names its mistake."""
+import numpy as np
+import pytest
+
+import backprop_lab as bl
+from backprop_lab.exercises import check
+from backprop_lab.exercises import nb06
+from backprop_lab.exercises.nb06 import reference
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    """check() returns its result instead of raising, so the tests can read the status and the hint."""
+    monkeypatch.setenv("BACKPROP_LAB_STRICT", "0")
+
+
+def verdict(exercise_id, obj):
+    result = check(exercise_id, obj, record=False)
+    problem = result.first_problem
+    if problem is None:
+        return result.status, ""
+    if problem.mismatch is None:  # the learner's code raised: the "hint" is its error text
+        return result.status, problem.error
+    return result.status, problem.mismatch.hint
+
+
+# ----------------------------------------------------------------------------- 06.1 Sqrt
+
+def make_sqrt(backward, forward=None, on_class=False):
+    """A Sqrt Function with the given backward(x, y, g); ``on_class`` stores y on the class, not on ctx."""
+    class Sqrt(bl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = np.sqrt(x) if forward is None else forward(x)
+            if on_class:
+                Sqrt.y = y
+            ctx.save_for_backward(x, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved
+            if on_class:
+                y = Sqrt.y
+                x = y * y
+            return backward(x, y, g)
+    return Sqrt
+
+
+SQRT_WRONG = {
+    "zeros": (make_sqrt(lambda x, y, g: np.zeros_like(x)), "all zeros"),
+    "state on the class": (make_sqrt(lambda x, y, g: g / (2 * y), on_class=True), "ctx.save_for_backward"),
+    "forgot g": (make_sqrt(lambda x, y, g: 1 / (2 * y)), "ignores the upstream gradient g"),
+    "forgot the 1/2": (make_sqrt(lambda x, y, g: g / y), "exactly 2 times too big"),
+    "power rule slip": (make_sqrt(lambda x, y, g: g * 0.5 * y), "Power rule slip"),
+    "sign": (make_sqrt(lambda x, y, g: -g / (2 * y)), "wrong sign"),
+    "backward returns None": (make_sqrt(lambda x, y, g: None), "returned None"),
+    "forward squares": (make_sqrt(lambda x, y, g: g * 2 * x, forward=lambda x: x * x), "forward pass is wrong"),
+    "an instance, not the class": (reference.Sqrt(), "Give the class itself"),
+}
+
+
+def test_sqrt_reference_passes():
+    assert verdict("06.1", reference.Sqrt) == ("pass", "")
+
+
+@pytest.mark.parametrize("name", SQRT_WRONG)
+def test_sqrt_wrong_rejected(name):
+    impl, expected_hint = SQRT_WRONG[name]
+    status, hint = verdict("06.1", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+def test_sqrt_raising_backward_is_reported_as_the_learners_error():
+    def boom(x, y, g):
+        raise ValueError("my bug")
+    status, text = verdict("06.1", make_sqrt(boom))
+    assert status == "error" and "my bug" in text
+
+
+# ----------------------------------------------------------------------------- 06.2 maximum backward
+
+MAXIMUM_WRONG = {
+    "zeros": (lambda x, y, g: (np.zeros_like(x), np.zeros_like(y)), "all zeros"),
+    "tie to both": (lambda x, y, g: (g * (x >= y), g * (y >= x)), "sent g to BOTH"),
+    "tie to y": (lambda x, y, g: (g * (x > y), g * (x <= y)), "you sent g to y"),
+    "tie split": (lambda x, y, g: (g * ((x > y) + 0.5 * (x == y)), g * ((x < y) + 0.5 * (x == y))), "split g evenly"),
+    "masks only": (lambda x, y, g: (1.0 * (x >= y), 1.0 * (x < y)), "multiply them by the upstream gradient"),
+    "swapped": (lambda x, y, g: (g * (x < y), g * (x >= y)), "You returned (dy, dx)"),
+    "one output": (lambda x, y, g: g * (x >= y), "one gradient per input"),
+}
+
+
+def test_maximum_reference_passes():
+    assert verdict("06.2", reference.maximum_backward) == ("pass", "")
+
+
+def test_maximum_engine_rule_passes():
+    """The engine's own Maximum rule, driven through a Tensor graph, satisfies the same check."""
+    def engine(x, y, g):
+        xt, yt = bl.Tensor(x, requires_grad=True), bl.Tensor(y, requires_grad=True)
+        bl.maximum(xt, yt).backward(g)
+        return xt.grad, yt.grad
+    assert verdict("06.2", engine) == ("pass", "")
+
+
+@pytest.mark.parametrize("name", MAXIMUM_WRONG)
+def test_maximum_wrong_rejected(name):
+    impl, expected_hint = MAXIMUM_WRONG[name]
+    status, hint = verdict("06.2", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- 06.3 max over an axis
+
+def _expand(g, axis):
+    return g if axis is None else np.expand_dims(g, axis)
+
+
+def _ties(x, axis):
+    return (x == (x.max() if axis is None else x.max(axis=axis, keepdims=True))).astype(float)
+
+
+def _last(x, axis):
+    return np.flip(nb06._first_max_mask(np.flip(x, axis=axis), axis), axis=axis)
+
+
+MAX_WRONG = {
+    "zeros": (lambda x, g, axis=None: np.zeros_like(x), "all zeros"),
+    "every tie": (lambda x, g, axis=None: _expand(g, axis) * _ties(x, axis), "Every maximal entry"),
+    "split ties": (lambda x, g, axis=None: _expand(g, axis) * _ties(x, axis)
+                   / _ties(x, axis).sum(axis=axis, keepdims=axis is not None), "split g evenly"),
+    "last maximum": (lambda x, g, axis=None: _expand(g, axis) * _last(x, axis), "LAST maximal entry"),
+    "mask only": (lambda x, g, axis=None: nb06._first_max_mask(x, axis), "0/1 mask"),
+    "g always re-inserted last": (lambda x, g, axis=None: (g if axis is None else np.expand_dims(g, -1))
+                                 * nb06._first_max_mask(x, axis), "re-insert the reduced axis"),
+}
+
+
+def test_max_reference_passes():
+    assert verdict("06.3", reference.max_backward) == ("pass", "")
+
+
+def test_max_engine_rule_passes():
+    """The engine's Max rule uses the same tie rule as the check (the first maximal entry)."""
+    def engine(x, g, axis=None):
+        xt = bl.Tensor(x, requires_grad=True)
+        xt.max(axis=axis).backward(g)
+        return xt.grad
+    assert verdict("06.3", engine) == ("pass", "")
+
+
+@pytest.mark.parametrize("name", MAX_WRONG)
+def test_max_wrong_rejected(name):
+    impl, expected_hint = MAX_WRONG[name]
+    status, hint = verdict("06.3", impl)
+    assert status == "fail"
+    assert expected_hint in hint
+
+
+# ----------------------------------------------------------------------------- 06.4 the backward driver
+
+def topo(root, dedupe=True):
+    order, seen = [], set()
+
+    def visit(node):
+        if dedupe and node in seen:
+            return
+        seen.add(node)
+        for parent in node._prev:
+            visit(parent)
+        order.append(node)
+    visit(root)
+    return order
+
+
+def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
+                skip_none=True):
+    def backward(root):
+        if seed:
+            root.grad = np.ones_like(root.data)
+        for node in order(root):
+            if node._fn is None or (skip_none and node.grad is None):
+                continue
+            grads = node._fn.backward(node._ctx, node.grad)
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            for parent, g in zip(node._prev, grads):
+                if skip_none and g is None:
+                    continue
+                if unbroadcast:
+                    g = bl.unbroadcast(g, parent.shape)
+                if accumulate and parent.grad is not None:
+                    parent.grad = parent.grad + g
+                else:
+                    parent.grad = g
+    return backward
+
+
+def zeros_driver(root):
+    for node in topo(root):
+        node.grad = np.zeros_like(node.data)
+
+
+def engine_shortcut(root):
+    root.backward()
+
+
+def private_backward_shortcut(root):
+    root.grad = np.ones_like(root.data)
+    for node in reversed(topo(root)):
+        if node._fn is not None:
+            node._backward()
+
+
+DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
+    "zeros": (zeros_driver, "fail", "all zeros"),
+    "does nothing": (lambda root: None, "fail", "still None after your backward"),
+    "forward order": (make_driver(order=topo, skip_none=False), "error", "REVERSE topological order"),
+    "forward order, skipping None": (make_driver(order=topo), "fail", "REVERSE topological order"),
+    "= instead of +=": (make_driver(accumulate=False), "fail", "Accumulate with `+=`"),
+    "no unbroadcast": (make_driver(unbroadcast=False), "fail", "bl.unbroadcast(g, parent.shape)"),
+    "root not seeded": (make_driver(seed=False, skip_none=False), "error", "root.grad = np.ones_like"),
+    "no seen set": (make_driver(order=lambda root: list(reversed(topo(root, dedupe=False)))), "error",
+                    "`seen` set"),
+    "calls Tensor.backward": (engine_shortcut, "error", "Tensor.backward()"),
+    "calls node._backward": (private_backward_shortcut, "error", "node._backward()"),
+    "None gradients not skipped": (make_driver(skip_none=False), "error", "NoneType"),
+}
+
+
+def test_driver_reference_solution_passes():
+    assert verdict("06.4", make_driver()) == ("pass", "")
+
+
+@pytest.mark.parametrize("name", DRIVER_WRONG)
+def test_driver_wrong_rejected(name):
+    impl, expected_status, expected_text = DRIVER_WRONG[name]
+    status, hint = verdict("06.4", impl)
+    assert status == expected_status
+    assert expected_text in hint
+
+
+def test_driver_graphs_all_agree_with_central_differences():
+    """The expected answers come from the engine; make sure they are right for every graph."""
+    rng = np.random.default_rng(0)
+    for name, (builder, _, spec) in nb06.GRAPHS.items():
+        inputs = [bl.Tensor(rng.normal(size=shape), requires_grad=rg) for _, (shape, rg) in spec.items()]
+        keys = list(spec)
+        assert bl.gradcheck(lambda *ts: builder(dict(zip(keys, ts))), *inputs), name
+
+
+# ----------------------------------------------------------------------------- 06.5 find the bug
+
+def test_find_the_bug_answer_is_found_by_check_graph():
+    loss, _ = nb06.mystery_graph(0)
+    report = bl.check_graph(loss)
+    assert not report.ok and report.first_bad.op == "Softplus"
+    assert verdict("06.5", "Softplus") == ("pass", "")
+    assert verdict("06.5", " softplus ") == ("pass", "")
+
+
+def test_mystery_graph_fails_gradcheck():
+    """gradcheck on the whole mystery graph detects that something is wrong (without saying what)."""
+    Square, Softplus, LogCosh = nb06._mystery_functions()
+    rng = np.random.default_rng(0)                     # the same draws as mystery_graph(0): x, t, then W1, W2
+    x, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+
+    def f(W1, W2):
+        return Square.apply(LogCosh.apply(Softplus.apply(bl.Tensor(x) @ W1) @ W2 - t)).mean()
+    _, (P1, P2) = nb06.mystery_graph(0)
+    with pytest.raises(bl.GradcheckError):
+        bl.gradcheck(f, bl.Tensor(P1.data, requires_grad=True), bl.Tensor(P2.data, requires_grad=True))
+
+
+FIND_WRONG = {
+    "zeros": (0, "as a string"),
+    "empty": ("", "Name one op"),
+    "another custom op": ("LogCosh", "agrees with finite differences"),
+    "an engine op": ("MatMul", "agrees with finite differences"),
+    "None": (None, "not done yet"),
+}
+
+
+@pytest.mark.parametrize("name", FIND_WRONG)
+def test_find_the_bug_wrong_rejected(name):
+    answer, expected = FIND_WRONG[name]
+    result = check("06.5", answer, record=False)
+    if answer is None:
+        assert result.status == "todo" and expected in result.first_problem.error
+    else:
+        assert result.status == "fail" and expected in result.hint
+
+
+# ----------------------------------------------------------------------------- the backward-trace widget
+
+def test_backward_steps_replay_matches_engine_and_leaves_graph_untouched():
+    from backprop_lab.widgets import backward_trace
+
+    x = bl.Tensor([0.5, -1.0], requires_grad=True, label="x")
+    a = x.tanh()
+    a.label = "a"
+    root = (a * a + a.exp()).sum()
+    steps = backward_trace.backward_steps(root)
+    assert x.grad is None and a.grad is None                    # a replay: nothing written
+    assert [s["op"] for s in steps] == ["Sum", "Add", "Mul", "Exp", "Tanh"]
+    shares_to_a = [share for s in steps for name, share, _, _ in s["shares"] if name == "a"]
+    assert len(shares_to_a) == 3                                # two from Mul, one from Exp: a fork accumulates
+    replay_x = steps[-1]["shares"][0][2]
+    root.backward()
+    assert np.allclose(replay_x, x.grad)
+    assert "leaf x" in backward_trace.as_text(steps)
+    with pytest.raises(RuntimeError, match="freed"):
+        backward_trace.backward_steps(root)
+
+
+def test_backward_steps_unbroadcast_shares():
+    from backprop_lab.widgets import backward_trace
+
+    b = bl.Tensor(np.zeros(3), requires_grad=True, label="b")
+    root = (bl.Tensor(np.ones((4, 3))) + b).sum()
+    steps = backward_trace.backward_steps(root)
+    (name, share, total, leaf), = steps[-1]["shares"]
+    assert name == "b" and leaf and share.shape == (3,) and np.allclose(total, 4.0)
