@@ -73,6 +73,9 @@ def _learner_traceback(exc: BaseException) -> str:
 
 
 def _lookup(ns: dict, dotted: str):
+    """The object named ``dotted`` ("f", "Value.__mul__"), or a tuple for "(a, b)": several names answered together."""
+    if dotted.startswith("(") and dotted.endswith(")"):
+        return tuple(_lookup(ns, name.strip()) for name in dotted[1:-1].split(",") if name.strip())
     head, *rest = dotted.split(".")
     if head not in ns:
         raise LookupError(head)
