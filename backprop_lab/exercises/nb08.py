@@ -1,0 +1,466 @@
+"""Checks for notebook 08, an MLP on MNIST: preprocessing, minibatches, accuracy, the training loop.
+
+08.2 (the minibatch iterator) is checked by its *properties* (every index exactly once per epoch,
+batch sizes, the last partial batch kept, shuffled, a new order each epoch, the same order from the
+same seed), not against one particular sequence, so any correct shuffle passes. 08.4 (the training
+loop) runs the learner's loop on a tiny synthetic problem and compares the losses and the parameters
+after k steps with the reference loop; the classic wrong loops (no ``zero_grad``, ``step`` before
+``backward``, ``zero_grad`` between ``backward`` and ``step``) are recognised by their parameters.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import hints
+from ._core import Exercise, Mismatch, register
+
+# ----------------------------------------------------------------------------- 08.1 preprocessing
+
+PREP_HINTS = {
+    "unscaled": "The pixel values are still 0..255: divide by 255 so they lie in [0, 1].",
+    "by_256": "You divided by 256: the brightest pixel (255) must become exactly 1.0, so divide by 255.",
+    "by_max": ("You divided by the largest pixel of the batch: scale by the fixed 255 instead, so that the "
+               "same pixel value always gives the same input whatever else is in the batch."),
+    "int_division": ("The values are only 0 and 1: `//` is integer (floor) division. Use `/` (true division) "
+                     "and convert to float32."),
+    "one_row": ("You flattened everything into one long row: keep one row per image, "
+                "images.reshape(len(images), -1)."),
+    "not_flat": "Each image must become one row of h*w pixels: reshape to (n, h*w), e.g. images.reshape(len(images), -1).",
+    "column_major": ("The pixels are in the wrong order: you flattened column by column (a transpose or "
+                     "order='F'). Flatten row by row, as reshape does by default."),
+    "dtype": ("The values are right but the dtype is {dtype}: the network runs in float32, so return "
+              "float32 (x.astype(np.float32) / 255, or np.divide(x, 255, dtype=np.float32))."),
+}
+
+
+def reference_preprocess(images):
+    """uint8 images (n, h, w) with values 0..255 -> float32 rows (n, h*w) with values in [0, 1]."""
+    images = np.asarray(images)
+    return np.divide(images.reshape(len(images), -1), 255, dtype=np.float32)
+
+
+@register
+class Preprocess(Exercise):
+    id, points, target = "08.1", 1, "preprocess"
+    title = "preprocess: uint8 images (n, h, w) -> float32 rows (n, h*w) in [0, 1]"
+
+    def cases(self, rng):
+        fixed = np.zeros((2, 3, 4), dtype=np.uint8)
+        fixed[0, 0, :] = [0, 51, 102, 255]
+        fixed[1, 2, 1] = 255
+        fixed[1, 1, 3] = 17
+        cases = [{"images": fixed}]
+        for shape in [(5, 28, 28), (3, 6, 5)]:
+            imgs = rng.integers(0, 256, size=shape).astype(np.uint8)
+            imgs[0, 0, 0] = 255
+            cases.append({"images": imgs})
+        dim = rng.integers(0, 128, size=(4, 7, 6)).astype(np.uint8)  # a dark batch: max < 255
+        cases.append({"images": dim})
+        return cases
+
+    def run(self, obj, case):
+        out = obj(case["images"])
+        return np.asarray(out.data if hasattr(out, "requires_grad") else out)
+
+    def expected(self, case):
+        return reference_preprocess(case["images"])
+
+    def describe(self, case):
+        im = case["images"]
+        return f"images of shape {im.shape}, dtype {im.dtype}, values {int(im.min())}..{int(im.max())}"
+
+    def compare(self, got, want, case):
+        im = case["images"].astype(np.float64)
+        n, h, w = im.shape
+        if got.dtype.kind not in "fiu":
+            return Mismatch(f"expected a float32 array, received dtype {got.dtype}", hints.TYPE_HINT)
+        g = got.astype(np.float64)
+        if got.shape != want.shape:
+            if got.shape == (n * h * w,):
+                hint = PREP_HINTS["one_row"]
+            else:
+                hint = PREP_HINTS["not_flat"]
+            return Mismatch(f"expected shape {want.shape} (one row per image), received shape {got.shape}", hint)
+        rows = im.reshape(n, -1)
+        suspects = [
+            ("unscaled", rows),
+            ("by_256", rows / 256),
+            ("by_max", rows / max(im.max(), 1)),
+            ("int_division", rows // 255),
+            ("column_major", im.transpose(0, 2, 1).reshape(n, -1) / 255),
+        ]
+        if np.allclose(g, want, rtol=1e-6, atol=1e-7):
+            if got.dtype != np.float32:
+                return Mismatch(f"values right, dtype {got.dtype}", PREP_HINTS["dtype"].format(dtype=got.dtype))
+            return None
+        message = (f"expected {hints.short_repr(want)}, received {hints.short_repr(got)}"
+                   f"{hints._worst(g, want.astype(np.float64))}")
+        for name, wrong in suspects:
+            if np.allclose(g, wrong, rtol=1e-6, atol=1e-7):
+                return Mismatch(message, PREP_HINTS[name])
+        return Mismatch(message, hints.diagnose(g, want) or
+                        "Divide the raw pixel values by 255 and reshape each image into one row.")
+
+
+# ----------------------------------------------------------------------------- 08.2 minibatches
+
+BATCH_HINTS = {
+    "not_ints": ("Each batch must be an array of integer indices into the data (e.g. order[i:i + batch_size]); "
+                 "received {what}."),
+    "count": ("An epoch of n={n} examples in batches of {bs} has {want} batches (the last one smaller when {bs} "
+              "does not divide {n}); you gave {got}."),
+    "dropped_last": ("The last, partial batch is missing: {missing} examples are never seen in an epoch. Keep it: "
+                     "range(0, n, batch_size) with order[i:i + batch_size] gives a short last batch."),
+    "sizes": "Every batch but the last must hold exactly batch_size={bs} indices; batch sizes were {sizes}.",
+    "coverage": ("An epoch must use every index 0..{last} exactly once; {problem}. Shuffle a permutation "
+                 "(rng.permutation(n)) and cut it into slices, rather than drawing indices at random."),
+    "not_shuffled": ("The indices come in order 0, 1, 2, ...: shuffle them every epoch with the given rng "
+                     "(order = rng.permutation(n)), or each batch holds similar examples and SGD zig-zags."),
+    "same_each_epoch": ("Two epochs gave the same order: shuffle anew on every call, with the rng you are given "
+                        "(not np.random.default_rng(0) made inside the function)."),
+    "not_seeded": ("Two runs from generators with the same seed gave different batches: draw the shuffle from the "
+                   "rng argument (rng.permutation(n)), not from np.random's global state or an unseeded generator."),
+}
+
+
+def reference_minibatches(n, batch_size, rng):
+    """One epoch: the indices 0..n-1 shuffled by ``rng``, in slices of ``batch_size`` (the last may be shorter)."""
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+@register
+class Minibatches(Exercise):
+    id, points, target = "08.2", 2, "minibatches"
+    title = "minibatches(n, batch_size, rng): a fresh shuffle each epoch, every index once, last batch kept"
+
+    def cases(self, rng):
+        fixed = [{"n": 10, "batch_size": 4, "seed": 0}, {"n": 12, "batch_size": 3, "seed": 1}]
+        return fixed + [{"n": int(rng.integers(20, 200)), "batch_size": int(rng.integers(3, 17)),
+                         "seed": int(rng.integers(1 << 30))} for _ in range(2)]
+
+    def run(self, obj, case):
+        n, bs = case["n"], case["batch_size"]
+        rng = np.random.default_rng(case["seed"])
+        epochs = [[np.asarray(b) for b in obj(n, bs, rng)] for _ in range(2)]
+        replay = [np.asarray(b) for b in obj(n, bs, np.random.default_rng(case["seed"]))]
+        return {"epoch1": epochs[0], "epoch2": epochs[1], "replay": replay}
+
+    def expected(self, case):
+        n, bs = case["n"], case["batch_size"]
+        return {"n": n, "batch_size": bs, "batches": -(-n // bs)}
+
+    def describe(self, case):
+        return (f"n={case['n']}, batch_size={case['batch_size']}, rng=np.random.default_rng({case['seed']}); "
+                "two epochs, then a replay from a fresh generator with the same seed")
+
+    def compare(self, got, want, case):
+        n, bs, n_batches = want["n"], want["batch_size"], want["batches"]
+        if not isinstance(got, dict):
+            return Mismatch(f"expected batches of indices, received {hints.short_repr(got)}", hints.TYPE_HINT)
+        for key in ("epoch1", "epoch2", "replay"):
+            m = self._one_epoch(got[key], n, bs, n_batches)
+            if m is not None:
+                return m
+        e1, e2, replay = (np.concatenate(got[k]) for k in ("epoch1", "epoch2", "replay"))
+        if n >= 8 and np.array_equal(e1, np.arange(n)):
+            return Mismatch(f"epoch 1 visited the indices in order: {hints.short_repr(e1)}", BATCH_HINTS["not_shuffled"])
+        if np.array_equal(e1, e2):
+            return Mismatch(f"epoch 1 and epoch 2 had the same order: {hints.short_repr(e1)}",
+                            BATCH_HINTS["same_each_epoch"])
+        if not np.array_equal(e1, replay):
+            return Mismatch(f"a generator seeded {case['seed']} gave {hints.short_repr(e1)} the first time and "
+                            f"{hints.short_repr(replay)} the second", BATCH_HINTS["not_seeded"])
+        return None
+
+    @staticmethod
+    def _one_epoch(batches, n, bs, n_batches):
+        for b in batches:
+            if b.ndim != 1 or (b.size and b.dtype.kind not in "iu"):
+                what = f"an array of shape {b.shape} and dtype {b.dtype}"
+                return Mismatch(f"a batch is {hints.short_repr(b)}", BATCH_HINTS["not_ints"].format(what=what))
+        sizes = [len(b) for b in batches]
+        flat = np.concatenate(batches) if batches else np.zeros(0, dtype=int)
+        if not batches:
+            return Mismatch(f"no batches at all for n={n}",
+                            BATCH_HINTS["count"].format(n=n, bs=bs, want=n_batches, got=0))
+        full_sizes_ok = all(s == bs for s in sizes[:-1]) and 0 < sizes[-1] <= bs
+        if len(batches) == n // bs and n % bs and all(s == bs for s in sizes):
+            return Mismatch(f"{len(batches)} batches of sizes {sizes} for n={n}",
+                            BATCH_HINTS["dropped_last"].format(missing=n % bs))
+        counts = np.bincount(flat[(flat >= 0) & (flat < n)], minlength=n) if flat.size else np.zeros(n, int)
+        outside = flat[(flat < 0) | (flat >= n)]
+        if outside.size or np.any(counts != 1):
+            if outside.size:
+                problem = f"index {int(outside[0])} is out of range"
+            else:
+                dup = np.flatnonzero(counts > 1)
+                miss = np.flatnonzero(counts == 0)
+                parts = []
+                if dup.size:
+                    parts.append(f"index {int(dup[0])} appears {int(counts[dup[0]])} times")
+                if miss.size:
+                    parts.append(f"{miss.size} indices never appear (e.g. {int(miss[0])})")
+                problem = " and ".join(parts)
+            return Mismatch(f"epoch indices: {hints.short_repr(flat)}",
+                            BATCH_HINTS["coverage"].format(last=n - 1, problem=problem))
+        if len(batches) != n_batches:
+            return Mismatch(f"{len(batches)} batches of sizes {sizes}",
+                            BATCH_HINTS["count"].format(n=n, bs=bs, want=n_batches, got=len(batches)))
+        if not full_sizes_ok:
+            return Mismatch(f"batch sizes {sizes}", BATCH_HINTS["sizes"].format(bs=bs, sizes=sizes))
+        return None
+
+
+# ----------------------------------------------------------------------------- 08.3 accuracy
+
+ACC_HINTS = {
+    "count": "You returned the number of correct predictions: divide by the number of examples to get a fraction.",
+    "percent": "You returned a percentage: return the fraction in [0, 1] (the notebook multiplies by 100 to print it).",
+    "error_rate": "You returned the error rate, 1 - accuracy: count the predictions that *equal* the label.",
+    "axis0": ("You took the argmax over axis 0 (over the examples): the prediction for each example is the class "
+              "with the largest logit in its row, logits.argmax(axis=1)."),
+    "argmin": "You picked the class with the *smallest* logit: the prediction is the argmax.",
+    "max_value": ("You compared the largest logit itself with the label: the prediction is the *position* of the "
+                  "largest logit, argmax, not its value."),
+}
+
+
+def reference_accuracy(logits, labels):
+    """The fraction of rows of ``logits`` whose largest entry is at the position of the label."""
+    logits = getattr(logits, "data", logits)
+    return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
+
+
+@register
+class Accuracy(Exercise):
+    id, points, target = "08.3", 1, "accuracy"
+    title = "accuracy(logits, labels): the fraction of rows whose argmax is the label"
+
+    # Each case holds several (logits, labels) pairs and the learner's function is called on each, so that
+    # the pattern of answers identifies a mistake even where one pair alone would not.
+    def cases(self, rng):
+        fixed = (np.array([[2.0, 1.0, 0.1], [0.3, 0.2, 3.0], [1.0, 4.0, 0.5], [0.0, -1.0, -2.0]]), np.array([0, 2, 1, 1]))
+        return [{"sets": [fixed] + [self._random_set(rng, n, c) for n, c in [(40, 40), (60, 3)]]},
+                {"sets": [self._random_set(rng, n, c) for n, c in [(57, 10), (45, 4), (30, 30)]]},
+                {"sets": [self._random_set(rng, n, c) for n, c in [(80, 10), (50, 50), (49, 2)]]}]
+
+    @staticmethod
+    def _random_set(rng, n, c):
+        logits = np.round(rng.normal(size=(n, c)) * 3, 2)
+        labels = rng.integers(0, c, size=n)
+        right = rng.random(n) < 0.6
+        labels[right] = logits[right].argmax(axis=1)
+        shift = rng.random(n) < 0.3      # in some rows the largest logit equals the label (catches max == label)
+        logits[shift] += (labels[shift] - logits[shift].max(axis=1))[:, None]
+        return logits, labels
+
+    def run(self, obj, case):
+        out = []
+        for logits, labels in case["sets"]:
+            value = obj(logits, labels)
+            value = value.item() if hasattr(value, "item") else value
+            out.append(float(value))
+        return out
+
+    def expected(self, case):
+        return [reference_accuracy(lg, lb) for lg, lb in case["sets"]]
+
+    def describe(self, case):
+        lg, lb = case["sets"][0]
+        more = ", ".join(f"{l.shape}" for l, _ in case["sets"][1:])
+        return f"logits {hints.short_repr(lg, 160)}, labels {hints.short_repr(lb, 80)}; then logits of shapes {more}"
+
+    def _suspects(self, case):
+        out = {name: [] for name in ACC_HINTS}
+        for logits, labels in case["sets"]:
+            acc = reference_accuracy(logits, labels)
+            out["count"].append(acc * len(labels))
+            out["percent"].append(acc * 100)
+            out["error_rate"].append(1 - acc)
+            out["argmin"].append(float((logits.argmin(axis=1) == labels).mean()))
+            out["max_value"].append(float((logits.max(axis=1) == labels).mean()))
+            square = logits.shape[0] == logits.shape[1]
+            out["axis0"].append(float((logits.argmax(axis=0) == labels).mean()) if square else None)
+        return out
+
+    def compare(self, got, want, case):
+        if not isinstance(got, list) or len(got) != len(want):
+            return Mismatch(f"expected one number per call, received {hints.short_repr(got)}", hints.TYPE_HINT)
+        if np.allclose(got, want, rtol=0, atol=1e-9):
+            return None
+        bad = next(i for i, (g, w) in enumerate(zip(got, want)) if abs(g - w) > 1e-9)
+        shape = case["sets"][bad][0].shape
+        message = f"for logits of shape {shape}: expected {want[bad]:.6g}, received {got[bad]:.6g}"
+        suspects = self._suspects(case)
+        suspects["axis0"] = suspects.pop("axis0")    # last: it is defined on the square sets only, so weakest
+        for name, values in suspects.items():
+            pairs = [(g, v) for g, v in zip(got, values) if v is not None]
+            if pairs and all(abs(g - v) < 1e-9 for g, v in pairs):
+                return Mismatch(message, ACC_HINTS[name])
+        if not all(0 <= g <= 1 for g in got):
+            return Mismatch(message, "An accuracy is a fraction between 0 and 1: (predictions == labels).mean().")
+        return Mismatch(message, "Compare logits.argmax(axis=1) with the labels and take the mean of the matches.")
+
+
+# ----------------------------------------------------------------------------- 08.4 the training loop
+
+LOOP_HINTS = {
+    "no_zero_grad": ("The parameters are what you get when gradients *pile up* from step to step: backward() adds to "
+                     ".grad, so call optimizer.zero_grad() (or model.zero_grad()) at the start of every step."),
+    "no_update": ("The parameters never changed: optimizer.step() must run after loss.backward() and before the "
+                  "gradients are zeroed again (zero_grad → forward → loss → backward → step)."),
+    "step_before_backward": ("Each step used the previous batch's gradient: optimizer.step() ran before "
+                             "loss.backward(). The order is zero_grad → forward → loss → backward → step."),
+    "losses": ("The parameters are right but the losses you returned are not: append loss.item() (a float) for each "
+               "batch, in order, computed before the update."),
+    "loss_count": "Return one loss per batch: {want} batches, but you returned {got} losses.",
+    "first_loss": ("The loss of the first batch is already wrong: it must be bl.nn.cross_entropy(model(x), y), the "
+                   "mean over the batch, computed on that batch's x and y."),
+}
+
+
+def make_model(case):
+    """A small MLP with the case's initial weights (both in the checker and in the learner's kernel)."""
+    import backprop_lab as bl
+
+    model = bl.nn.MLP(case["sizes"], rng=0)
+    for layer, (w, b) in zip(model.layers[::2], case["weights"]):
+        layer.W.data[...] = w
+        layer.b.data[...] = b
+    return model
+
+
+def make_optimizer(model, case):
+    import backprop_lab as bl
+
+    if case["optimizer"] == "adam":
+        return bl.optim.Adam(model.parameters(), lr=case["lr"])
+    return bl.optim.SGD(model.parameters(), lr=case["lr"], momentum=case.get("momentum", 0.0))
+
+
+def reference_train_epoch(model, optimizer, batches):
+    """Seed 001's loop over ``batches`` of (x, y): zero grad, forward, loss, backward, step; return the losses."""
+    import backprop_lab as bl
+
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        logits = model(bl.Tensor(x))
+        loss = bl.nn.cross_entropy(logits, y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _wrong_loop(kind):
+    """The classic wrong loops, as functions like the learner's (used for the hints and in the tests)."""
+    import backprop_lab as bl
+
+    def loop(model, optimizer, batches):
+        losses = []
+        for x, y in batches:
+            if kind not in ("no_zero_grad", "step_before_backward"):
+                optimizer.zero_grad()
+            loss = bl.nn.cross_entropy(model(bl.Tensor(x)), y)
+            if kind == "step_before_backward":
+                optimizer.step()
+                optimizer.zero_grad()
+            loss.backward()
+            if kind == "zero_before_step":
+                optimizer.zero_grad()
+            if kind != "step_before_backward":
+                optimizer.step()
+            losses.append(loss.item())
+        return losses
+
+    return loop
+
+
+def _run_loop(loop, case):
+    model = make_model(case)
+    opt = make_optimizer(model, case)
+    losses = loop(model, opt, [(x, y) for x, y in zip(case["xs"], case["ys"])])
+    return losses, [p.data.copy() for p in model.parameters()]
+
+
+def _as_float(v):
+    v = v.item() if hasattr(v, "item") else v
+    return float(v)
+
+
+@register
+class TrainEpoch(Exercise):
+    id, points, target = "08.4", 3, "train_epoch"
+    title = "train_epoch(model, optimizer, batches): zero grad, forward, loss, backward, step — for every batch"
+    rtol, atol = 1e-7, 1e-10
+
+    def cases(self, rng):
+        cases = []
+        for sizes, opt, lr, k, n in [([4, 5, 3], "sgd", 0.5, 3, 6), ([6, 8, 8, 4], "sgd", 0.3, 4, 5),
+                                     ([5, 7, 3], "adam", 0.05, 3, 8)]:
+            weights = [(rng.normal(0, np.sqrt(2 / a), size=(a, b)), rng.normal(0, 0.1, size=b))
+                       for a, b in zip(sizes[:-1], sizes[1:])]
+            xs = [rng.normal(size=(n, sizes[0])) for _ in range(k)]
+            ys = [rng.integers(0, sizes[-1], size=n) for _ in range(k)]
+            cases.append({"sizes": sizes, "weights": weights, "optimizer": opt, "lr": lr, "xs": xs, "ys": ys})
+        return cases
+
+    def run(self, obj, case):
+        losses, params = _run_loop(obj, case)
+        if losses is None:
+            losses = []
+        return {"losses": [_as_float(v) for v in losses], "params": params}
+
+    def expected(self, case):
+        losses, params = _run_loop(reference_train_epoch, case)
+        return {"losses": losses, "params": params}
+
+    def describe(self, case):
+        return (f"MLP {case['sizes']}, {case['optimizer'].upper()} lr={case['lr']}, {len(case['xs'])} batches of "
+                f"{len(case['ys'][0])} random examples; compares the losses and every parameter after the loop")
+
+    def compare(self, got, want, case):
+        if not isinstance(got, dict):
+            return Mismatch(f"expected losses and parameters, received {hints.short_repr(got)}", hints.TYPE_HINT)
+        params_ok = all(np.allclose(g, w, rtol=self.rtol, atol=self.atol) for g, w in zip(got["params"], want["params"]))
+        if params_ok:
+            if len(got["losses"]) != len(want["losses"]):
+                return Mismatch(f"{len(got['losses'])} losses for {len(want['losses'])} batches",
+                                LOOP_HINTS["loss_count"].format(want=len(want["losses"]), got=len(got["losses"])))
+            if not np.allclose(got["losses"], want["losses"], rtol=self.rtol, atol=self.atol):
+                return Mismatch(f"losses: expected {hints.short_repr(np.array(want['losses']))}, received "
+                                f"{hints.short_repr(np.array(got['losses']))}", LOOP_HINTS["losses"])
+            return None
+        worst = max(range(len(want["params"])), key=lambda i: float(np.max(np.abs(got["params"][i] - want["params"][i]))))
+        message = (f"parameter {worst} after the loop: expected {hints.short_repr(want['params'][worst])}, received "
+                   f"{hints.short_repr(got['params'][worst])}")
+        initial = [p.data for p in make_model(case).parameters()]
+        if all(np.allclose(g, p) for g, p in zip(got["params"], initial)):
+            if not got["losses"]:
+                return Mismatch(message + " (they never changed and no losses were returned)",
+                                "The loop did nothing. " + LOOP_HINTS["no_update"])
+            return Mismatch(message + " (they never changed)", LOOP_HINTS["no_update"])
+        for kind in ("no_zero_grad", "step_before_backward"):
+            _, params = _run_loop(_wrong_loop(kind), case)
+            if all(np.allclose(g, p, rtol=1e-7, atol=1e-10) for g, p in zip(got["params"], params)):
+                return Mismatch(message, LOOP_HINTS[kind])
+        if got["losses"] and want["losses"] and not np.isclose(got["losses"][0], want["losses"][0], rtol=1e-7):
+            return Mismatch(message + f"; first loss expected {want['losses'][0]:.6g}, received {got['losses'][0]:.6g}",
+                            LOOP_HINTS["first_loss"])
+        hint = hints.diagnose(got["params"][worst], want["params"][worst])
+        return Mismatch(message, hint or "Follow seed 001's order exactly, once per batch: zero_grad → forward → "
+                                         "loss → backward → step.")
+
+
+# ----------------------------------------------------------------------------- reference implementations
+
+class reference:
+    """The course's reference implementations of notebook 08's exercises (the notebook falls back to these)."""
+
+    preprocess = staticmethod(reference_preprocess)
+    minibatches = staticmethod(reference_minibatches)
+    accuracy = staticmethod(reference_accuracy)
+    train_epoch = staticmethod(reference_train_epoch)

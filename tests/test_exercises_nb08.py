@@ -1,0 +1,239 @@
+"""The checks of notebook 08 accept the reference and reject each classic mistake with its own hint."""
+import numpy as np
+import pytest
+
+import backprop_lab as bl
+from backprop_lab.exercises import check
+from backprop_lab.exercises.nb08 import (ACC_HINTS, BATCH_HINTS, LOOP_HINTS, PREP_HINTS, _wrong_loop, reference)
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    """Inspect results instead of raising (the suite runs with BACKPROP_LAB_STRICT=1)."""
+    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
+
+
+def run_check(exercise_id, obj, seed=None):
+    return check(exercise_id, obj, seed=seed, record=False)
+
+
+def assert_rejected(result, hint_fragment, status="fail"):
+    assert result.status == status, repr(result)
+    problem = result.first_problem
+    text = problem.mismatch.hint if problem.mismatch else problem.error
+    assert hint_fragment in text, f"expected a hint containing {hint_fragment!r}, got:\n{repr(result)}"
+
+
+@pytest.mark.parametrize("exercise_id,impl", [("08.1", reference.preprocess), ("08.2", reference.minibatches),
+                                              ("08.3", reference.accuracy), ("08.4", reference.train_epoch)])
+@pytest.mark.parametrize("seed", [None, 1, 2])
+def test_reference_passes(exercise_id, impl, seed):
+    result = run_check(exercise_id, impl, seed=seed)
+    assert result.passed, repr(result)
+    assert len(result.outcomes) >= 3
+
+
+@pytest.mark.parametrize("exercise_id", ["08.1", "08.2", "08.3", "08.4"])
+def test_not_done_is_todo(exercise_id):
+    def stub(*args):
+        raise NotImplementedError(f"Exercise {exercise_id}: to do")
+
+    assert run_check(exercise_id, stub).status == "todo"
+    assert run_check(exercise_id, None).status == "todo"
+
+
+# ----------------------------------------------------------------------------- 08.1 preprocessing
+
+def _prep(fn):
+    return lambda images: fn(np.asarray(images))
+
+
+PREP_WRONG = {
+    "zeros": (lambda im: np.zeros((len(im), im[0].size), np.float32), "all zeros"),
+    "unscaled": (lambda im: im.reshape(len(im), -1).astype(np.float32), PREP_HINTS["unscaled"]),
+    "by_256": (lambda im: im.reshape(len(im), -1).astype(np.float32) / 256, PREP_HINTS["by_256"]),
+    "int_division": (lambda im: (im.reshape(len(im), -1) // 255).astype(np.float32), PREP_HINTS["int_division"]),
+    "one_row": (lambda im: im.reshape(-1).astype(np.float32) / 255, PREP_HINTS["one_row"]),
+    "not_flat": (lambda im: im.astype(np.float32) / 255, "reshape to (n, h*w)"),
+    "column_major": (lambda im: im.transpose(0, 2, 1).reshape(len(im), -1).astype(np.float32) / 255,
+                     PREP_HINTS["column_major"]),
+    "float64": (lambda im: im.reshape(len(im), -1) / 255, "dtype is float64"),
+    "by_max": (lambda im: im.reshape(len(im), -1).astype(np.float32) / im.max(), PREP_HINTS["by_max"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREP_WRONG))
+def test_preprocess_rejects(name):
+    impl, hint = PREP_WRONG[name]
+    assert_rejected(run_check("08.1", _prep(impl)), hint)
+
+
+def test_preprocess_hardcoded_784_is_reported_as_the_learners_error():
+    result = run_check("08.1", lambda im: im.reshape(-1, 784).astype(np.float32) / 255)
+    assert_rejected(result, "cannot reshape array of size 24 into shape (784)", status="error")
+
+
+def test_preprocess_does_not_modify_the_input():
+    images = np.full((2, 3, 3), 255, np.uint8)
+    reference.preprocess(images)
+    assert images.max() == 255
+
+
+# ----------------------------------------------------------------------------- 08.2 minibatches
+
+def mb_zeros(n, bs, rng):
+    return [np.zeros(min(bs, n - i), dtype=int) for i in range(0, n, bs)]
+
+
+def mb_drop_last(n, bs, rng):
+    order = rng.permutation(n)
+    return [order[i:i + bs] for i in range(0, n - bs + 1, bs)]
+
+
+def mb_no_shuffle(n, bs, rng):
+    order = np.arange(n)
+    return [order[i:i + bs] for i in range(0, n, bs)]
+
+
+def mb_with_replacement(n, bs, rng):
+    return [rng.integers(0, n, size=min(bs, n - i)) for i in range(0, n, bs)]
+
+
+def mb_fixed_seed(n, bs, rng):
+    order = np.random.default_rng(0).permutation(n)
+    return [order[i:i + bs] for i in range(0, n, bs)]
+
+
+def mb_global_state(n, bs, rng):
+    order = np.random.permutation(n)
+    return [order[i:i + bs] for i in range(0, n, bs)]
+
+
+def mb_masks(n, bs, rng):
+    order = rng.permutation(n)
+    return [np.isin(np.arange(n), order[i:i + bs]) for i in range(0, n, bs)]
+
+
+MB_WRONG = {
+    "zeros": (mb_zeros, "index 0 appears"),
+    "drop_last": (mb_drop_last, "last, partial batch is missing"),
+    "no_shuffle": (mb_no_shuffle, BATCH_HINTS["not_shuffled"]),
+    "with_replacement": (mb_with_replacement, "exactly once"),
+    "fixed_seed": (mb_fixed_seed, BATCH_HINTS["same_each_epoch"]),
+    "global_state": (mb_global_state, BATCH_HINTS["not_seeded"]),
+    "boolean_masks": (mb_masks, "integer indices"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MB_WRONG))
+def test_minibatches_rejects(name):
+    impl, hint = MB_WRONG[name]
+    assert_rejected(run_check("08.2", impl), hint)
+
+
+def test_minibatches_accepts_any_correct_shuffle():
+    def other_shuffle(n, bs, rng):          # shuffle in place instead of permutation: a different order, still right
+        order = np.arange(n)
+        rng.shuffle(order)
+        return iter([order[i:i + bs] for i in range(0, n, bs)])
+
+    assert run_check("08.2", other_shuffle).passed
+
+
+# ----------------------------------------------------------------------------- 08.3 accuracy
+
+ACC_WRONG = {
+    "zeros": (lambda lg, lb: 0.0, "hard-coded"),
+    "count": (lambda lg, lb: float((lg.argmax(1) == lb).sum()), ACC_HINTS["count"]),
+    "percent": (lambda lg, lb: 100 * float((lg.argmax(1) == lb).mean()), ACC_HINTS["percent"]),
+    "error_rate": (lambda lg, lb: float((lg.argmax(1) != lb).mean()), ACC_HINTS["error_rate"]),
+    "argmin": (lambda lg, lb: float((lg.argmin(1) == lb).mean()), ACC_HINTS["argmin"]),
+    "max_value": (lambda lg, lb: float((lg.max(1) == lb).mean()), ACC_HINTS["max_value"]),
+    "hardcoded": (lambda lg, lb: 0.75, "hard-coded"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACC_WRONG))
+def test_accuracy_rejects(name):
+    impl, hint = ACC_WRONG[name]
+    assert_rejected(run_check("08.3", impl), hint)
+
+
+def test_accuracy_axis0_raises_in_the_learners_code():
+    result = run_check("08.3", lambda lg, lb: float((lg.argmax(0) == lb).mean()))
+    assert_rejected(result, "could not be broadcast", status="error")
+
+
+def test_accuracy_axis0_is_named_when_it_runs():
+    def accuracy(logits, labels):       # argmax over axis 0, made to run on any shape
+        pred = logits.argmax(axis=0)
+        if len(pred) != len(labels):
+            pred = np.resize(pred, len(labels))
+        return float((pred == labels).mean())
+
+    assert_rejected(run_check("08.3", accuracy), ACC_HINTS["axis0"])
+
+
+def test_accuracy_accepts_a_tensor_result():
+    assert run_check("08.3", lambda lg, lb: bl.Tensor((lg.argmax(1) == lb).mean())).passed
+
+
+# ----------------------------------------------------------------------------- 08.4 training loop
+
+def loop_does_nothing(model, optimizer, batches):
+    return [0.0 for _ in batches]
+
+
+def loop_wrong_losses(model, optimizer, batches):
+    losses = reference.train_epoch(model, optimizer, batches)
+    return [2 * v for v in losses]
+
+
+def loop_sum_loss(model, optimizer, batches):
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = bl.nn.cross_entropy(model(bl.Tensor(x)), y) * len(y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+LOOP_WRONG = {
+    "does_nothing": (loop_does_nothing, "never changed"),
+    "no_zero_grad": (_wrong_loop("no_zero_grad"), LOOP_HINTS["no_zero_grad"]),
+    "step_before_backward": (_wrong_loop("step_before_backward"), LOOP_HINTS["step_before_backward"]),
+    "zero_before_step": (_wrong_loop("zero_before_step"), LOOP_HINTS["no_update"]),
+    "wrong_losses": (loop_wrong_losses, LOOP_HINTS["losses"]),
+    "sum_not_mean": (loop_sum_loss, LOOP_HINTS["first_loss"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOOP_WRONG))
+def test_train_epoch_rejects(name):
+    impl, hint = LOOP_WRONG[name]
+    assert_rejected(run_check("08.4", impl), hint)
+
+
+def test_train_epoch_accepts_model_zero_grad_and_tensor_losses():
+    def loop(model, optimizer, batches):
+        losses = []
+        for x, y in batches:
+            model.zero_grad()
+            loss = bl.nn.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss)
+        return losses
+
+    assert run_check("08.4", loop).passed
+
+
+def test_train_epoch_error_in_learner_code_is_reported():
+    def loop(model, optimizer, batches):
+        for x, y in batches:
+            model(x).backwards()
+
+    result = run_check("08.4", loop)
+    assert result.status == "error" and "backwards" in result.first_problem.error
