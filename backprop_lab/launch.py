@@ -87,6 +87,8 @@ def run(args) -> int:
         return 0
     first = "00_start_here.ipynb"
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={dest}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # e.g. inside a container; JupyterLab refuses root without it
     if (dest / first).exists():
         cmd.append(first)
     print("Starting JupyterLab (Ctrl+C to stop)…")

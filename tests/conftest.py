@@ -17,6 +17,10 @@ import tempfile
 os.environ["BACKPROP_LAB_STRICT"] = "1"
 os.environ["MPLBACKEND"] = "Agg"
 os.environ["BACKPROP_LAB_OFFLINE"] = "1"
+# two xdist workers on two cores: one BLAS thread each, or kernels oversubscribe the cores and training
+# cells run many times slower
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet the kernels' debugger warning
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 

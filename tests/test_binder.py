@@ -57,7 +57,10 @@ def test_replay_binder_install_and_run_notebook_00(tmp_path):
     parent = sysconfig.get_paths()["purelib"]
     Path(site, "zz_parent_env.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
 
-    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
+    # offline: no index, and no isolated build environment (it would download setuptools); building in the
+    # environment itself needs setuptools' bdist_wheel, from `wheel` (a test dependency) on older setuptools
+    env = dict(os.environ, PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
     env.pop("PYTHONPATH", None)
     req = subprocess.run([str(py), "-m", "pip", "install", "-r", "binder/requirements.txt"], cwd=repo, env=env,
                          capture_output=True, text=True)
