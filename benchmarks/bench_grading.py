@@ -36,7 +36,7 @@ def build(tmp: str, students: int) -> tuple[str, str, str | None]:
         sys.path.insert(0, os.path.join(ROOT, "tests"))
         from grading_fixtures import notebooks as N
 
-        tests = os.path.join(ROOT, "tests", "grading_fixtures")
+        tests = os.path.join(ROOT, "tests", "grading_fixtures", "private_tests")
         os.makedirs(course)
         nbformat.write(N.released(), os.path.join(course, N.NAME))
         sources = {N.NAME: N.solved()}

@@ -1,7 +1,10 @@
 """The grader against a class of adversarial submissions: every fault has its expected points and status.
 
 One grading run (module fixture) over the fixture notebook ``90_fixture.ipynb`` (exercises in
-``grading_fixtures/exercises_fixture.py``, loaded with ``tests_dir``), then assertions per student.
+``grading_fixtures/private_tests/exercises_fixture.py``, loaded with ``tests_dir``), then assertions per
+student. Every test of this module reads that one run (xdist's ``--dist loadscope`` keeps the module on
+one worker, so it is graded once); only the re-run test grades again, and it regrades one notebook.
+The limits are small (2 s per cell, 1 s of grace for code that ignores the timer) to keep it quick.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from backprop_lab.grading import grade, sandbox
 sys.path.insert(0, os.path.dirname(__file__))
 from grading_fixtures import notebooks as N  # noqa: E402
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "grading_fixtures")
+FIXTURES = os.path.join(os.path.dirname(__file__), "grading_fixtures", "private_tests")
+SETTINGS = dict(jobs=2, timeout=2.0, grace=1.0, notebook_timeout=60, memory_mb=1536, tests_dir=FIXTURES,
+                progress=False)
 FULL = {"90.1": 2, "90.2": 3, "90.3": 1}
 JAIL = sandbox.jail_available()
 # a fork bomb is only safe to run where something caps it: the pids cgroup of the jail, or RLIMIT_NPROC
@@ -110,9 +115,8 @@ def graded(tmp_path_factory):
     os.makedirs(os.path.join(root, "course"))
     open(os.path.join(root, "course", N.NAME), "w").write(N.dumps(N.released()))
     build_class(root, outside)
-    summary = grade(os.path.join(root, "subs"), os.path.join(root, "out"), jobs=2, timeout=2.0,
-                    notebook_timeout=60, memory_mb=1536, tests_dir=FIXTURES,
-                    course_dir=os.path.join(root, "course"), progress=False)
+    summary = grade(os.path.join(root, "subs"), os.path.join(root, "out"), course_dir=os.path.join(root, "course"),
+                    **SETTINGS)
     rows = list(csv.DictReader(open(os.path.join(root, "out", "grades.csv"))))
     return {"root": root, "outside": outside, "summary": summary, "rows": rows}
 
@@ -223,6 +227,7 @@ def test_feedback(graded):
 
 def test_results_json_and_seconds(graded):
     data = json.load(open(os.path.join(graded["root"], "out", "results.json")))
+    assert data["grace"] == SETTINGS["grace"] and data["timeout"] == SETTINGS["timeout"]
     assert {r["student"] for r in data["results"]} == set(graded["summary"]["student_seconds"])
     assert all(s > 0 for st, s in data["student_seconds"].items() if st not in ("not_json", "empty", "wrong_notebook"))
 
@@ -231,9 +236,8 @@ def test_rerun_is_idempotent_and_reuses(graded):
     out = os.path.join(graded["root"], "out")
     before = {f: open(os.path.join(out, f)).read() for f in ("grades.csv", "gradebook.csv", "results.json")}
     os.remove(os.path.join(out, ".partial", "perfect", N.NAME + ".json"))      # as if interrupted there
-    summary = grade(os.path.join(graded["root"], "subs"), out, jobs=2, timeout=2.0, notebook_timeout=60,
-                    memory_mb=1536, tests_dir=FIXTURES, course_dir=os.path.join(graded["root"], "course"),
-                    progress=False)
+    summary = grade(os.path.join(graded["root"], "subs"), out, course_dir=os.path.join(graded["root"], "course"),
+                    **SETTINGS)
     assert summary["reused"] == summary["notebooks"] - 1
     after = {f: open(os.path.join(out, f)).read() for f in before}
     assert after["gradebook.csv"] == before["gradebook.csv"]

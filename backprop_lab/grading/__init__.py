@@ -1,6 +1,6 @@
 """``backprop-lab grade``: grade a folder of submissions into a gradebook and per-student feedback.
 
-    backprop-lab grade SUBMISSIONS --out RESULTS [-j N] [--timeout S] [--memory MB] [--tests DIR]
+    backprop-lab grade SUBMISSIONS --out RESULTS [-j N] [--timeout S] [--grace S] [--memory MB] [--tests DIR]
 
 The pieces: ``submissions`` (find and read notebooks, compare with the release), ``delegation`` (flag
 answers that call the reference engine), ``sandbox`` and ``worker`` (run a notebook in isolation),
@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds allowed per cell and per exercise's checks (default 30)")
     parser.add_argument("--notebook-timeout", type=float, default=600.0,
                         help="seconds allowed for a whole notebook, restarts included (default 600)")
+    parser.add_argument("--grace", type=float, default=3.0,
+                        help="seconds to wait past --timeout before killing code that ignores the timer (default 3)")
     parser.add_argument("--memory", type=int, default=2048, help="address-space limit per notebook in MB (default 2048)")
     parser.add_argument("--tests", default=None, help="folder of private tests (*.py with Exercise classes)")
     parser.add_argument("--course", default=None,
@@ -46,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
               "folder (or .zip) per student.", file=sys.stderr)
         return 2
     summary = grade(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
-                    notebook_timeout=args.notebook_timeout, memory_mb=args.memory, tests_dir=args.tests,
-                    course_dir=args.course, force=args.force, jail=None if not args.no_jail else False)
+                    notebook_timeout=args.notebook_timeout, grace=args.grace, memory_mb=args.memory,
+                    tests_dir=args.tests, course_dir=args.course, force=args.force, jail=None if not args.no_jail else False)
     secs = sorted(summary["student_seconds"].items(), key=lambda kv: -kv[1])
     print(f"Graded {summary['notebooks']} notebooks of {summary['students']} students in "
           f"{summary['seconds']:.1f} s ({summary['reused']} reused from an earlier run) with -j {args.jobs}.")
@@ -80,9 +82,16 @@ def _secret(out: str) -> str:
 
 
 def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.0, notebook_timeout: float = 600.0,
-          memory_mb: int = 2048, tests_dir: str | None = None, course_dir: str | None = None,
-          force: bool = False, jail: bool | None = None, progress: bool = True) -> dict:
-    """Grade every student's notebooks; write the results into ``out``; return a summary dict."""
+          grace: float = 3.0, startup: float = 60.0, memory_mb: int = 2048, tests_dir: str | None = None,
+          course_dir: str | None = None, force: bool = False, jail: bool | None = None,
+          progress: bool = True) -> dict:
+    """Grade every student's notebooks; write the results into ``out``; return a summary dict.
+
+    ``grace`` is how long past ``timeout`` a cell or exercise that defeats the worker's own timer
+    (it ignores SIGALRM) runs before its process group is killed; ``startup`` is how long a worker may
+    take to start. ``jail=None`` uses the namespace jail where ``sandbox.jail_available()``; a jail
+    that turns out not to work here is switched off on the first failed start (see ``grader.jail_failed``).
+    """
     from tqdm import tqdm
 
     from . import grader, report, sandbox, submissions
@@ -97,13 +106,9 @@ def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.
         if os.path.isdir(os.path.join(base, "solutions")):
             hide.append(os.path.join(base, "solutions"))
     settings = grader.prepare(grader.Settings(
-        timeout=timeout, notebook_timeout=notebook_timeout, memory_mb=memory_mb, tests_dir=tests_dir,
-        course=course, secret=_secret(out), hide=hide))
+        timeout=timeout, notebook_timeout=notebook_timeout, grace=grace, startup=startup, memory_mb=memory_mb,
+        tests_dir=tests_dir, course=course, secret=_secret(out), hide=hide))
     settings.jail = sandbox.jail_available() if jail is None else jail
-    if settings.jail and not _probe(settings):
-        print("backprop-lab grade: the namespace jail could not start here; grading without it "
-              "(resource limits and process-group kills still apply).", file=sys.stderr)
-        settings.jail = False
 
     found = submissions.discover(submissions_dir)
     names = sorted(set(course) | {fn for files in found.values() for fn in files
@@ -156,7 +161,7 @@ def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.
     for r in results:
         student_seconds[r["student"]] = round(student_seconds.get(r["student"], 0.0) + r["seconds"], 3)
     meta = {"grader_version": grader.GRADER_VERSION, "timeout": timeout, "notebook_timeout": notebook_timeout,
-            "memory_mb": memory_mb, "notebooks": names, "jail": settings.jail,
+            "grace": grace, "memory_mb": memory_mb, "notebooks": names, "jail": settings.jail,
             "student_seconds": student_seconds}
     report.write_all(out, results, meta)
     return {"students": len(found), "notebooks": len(jobs_list) + reused, "reused": reused,
@@ -199,31 +204,3 @@ def _save_partial(out: str, result: dict, fp: str) -> None:
 
     atomic_write(_partial_path(out, result["student"], result["notebook"]),
                  json.dumps({"fingerprint": fp, "result": result}, default=str))
-
-
-def _probe(settings) -> bool:
-    """Run an empty notebook in the jail once; False when the jail does not work on this machine."""
-    import shutil
-    import tempfile
-
-    from . import sandbox
-
-    workdir = tempfile.mkdtemp(prefix="bl-grade-probe-")
-    job = {"cells": [{"index": 0, "source": "x = 1"}], "exercises": [], "modules": [], "cell_timeout": 30,
-           "exercise_timeout": 30, "max_message": 1 << 20,
-           "limits": {"memory_mb": settings.memory_mb, "jail": True, "hide": settings.hide}}
-    w = sandbox.Worker(job, workdir, "probe")
-    ok = False
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            ev = w.next_event(deadline, 1 << 20)
-            if isinstance(ev, str):
-                break
-            if ev.get("ev") == "done":
-                ok = True
-                break
-    finally:
-        w.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return ok

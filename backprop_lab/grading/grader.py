@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -23,20 +25,24 @@ from . import delegation, protocol, sandbox, submissions
 from .private_tests import extra_cases_for, load_sources, read_dir
 
 GRADER_VERSION = "1"
-GRACE = 3.0            # seconds the parent waits beyond a worker's own soft limit before killing it
-STARTUP = 60.0         # seconds a worker may take to start (imports), on top of the notebook limit
+GRACE = 3.0            # default seconds the parent waits beyond a worker's own soft limit before killing it
+STARTUP = 60.0         # default seconds a worker may take to start (imports), on top of the notebook limit
 MAX_RESTARTS = 4
+_JAIL_LOCK = threading.Lock()
 
 
 @dataclass
 class Settings:
     timeout: float = 30.0                 # per cell and per exercise (all its cases), seconds
     notebook_timeout: float = 600.0       # the whole notebook, all its runs together
+    grace: float = GRACE                  # extra wait for a worker that ignores its own soft limit
+    startup: float = STARTUP              # time a worker may take to start
     memory_mb: int = 2048
     tests_dir: str | None = None
     course: dict = field(default_factory=dict)           # {name: submissions.Released}
     secret: str = "backprop-lab"
     jail: bool = False
+    jail_checked: bool = False            # whether a failed start has already been traced to the jail or not
     hide: list = field(default_factory=list)
     max_answer_bytes: int = 64 * 2**20
     private_sources: list = field(default_factory=list)
@@ -44,8 +50,8 @@ class Settings:
 
     def signature(self) -> str:
         course = {k: [v.exercises.__repr__(), v.provided, v.exercise_sources] for k, v in self.course.items()}
-        text = json.dumps([GRADER_VERSION, self.timeout, self.notebook_timeout, self.memory_mb, self.secret,
-                           self.private_sources, course], default=str, sort_keys=True)
+        text = json.dumps([GRADER_VERSION, self.timeout, self.notebook_timeout, self.grace, self.memory_mb,
+                           self.secret, self.private_sources, course], default=str, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -186,36 +192,37 @@ def _run_worker(code_cells, tasks, settings: Settings, slot: str, start: float, 
     restarts = 0
     while True:
         workdir = tempfile.mkdtemp(prefix="bl-grade-")
+        jailed = settings.jail
         job = {"cells": [{"index": i, "source": s, "exercise": owner.get(i)} for i, s in code_cells
                          if i not in skip_cells],
                "exercises": todo, "modules": settings.private_sources,
                "cell_timeout": settings.timeout, "exercise_timeout": settings.timeout,
                "max_message": settings.max_answer_bytes,
                "limits": {"memory_mb": settings.memory_mb, "cpu_seconds": int(settings.notebook_timeout + 30),
-                          "jail": settings.jail, "hide": settings.hide}}
+                          "jail": jailed, "hide": settings.hide}}
         worker = sandbox.Worker(job, workdir, f"w{slot}")
-        phase, where = "start", None
-        phase_deadline = min(deadline, time.monotonic() + STARTUP) if restarts == 0 else deadline
+        phase, where, ready = "start", None, False
+        phase_deadline = min(deadline, time.monotonic() + settings.startup) if restarts == 0 else deadline
         end = None
         try:
             while True:
-                ev = worker.next_event(min(phase_deadline, deadline + (STARTUP if phase == "start" else 0)),
+                ev = worker.next_event(min(phase_deadline, deadline + (settings.startup if phase == "start" else 0)),
                                        settings.max_answer_bytes * 4)
                 if isinstance(ev, str):
                     end = ev
                     break
                 kind = ev.get("ev")
                 if kind == "ready":
-                    phase_deadline = deadline
+                    ready, phase_deadline = True, deadline
                 elif kind == "cell" and ev.get("phase") == "start":
                     phase, where = "cell", ev.get("i")
-                    phase_deadline = min(deadline, time.monotonic() + settings.timeout + GRACE)
+                    phase_deadline = min(deadline, time.monotonic() + settings.timeout + settings.grace)
                 elif kind == "cell":
                     out["cells"][ev.get("i")] = (ev.get("status"), str(ev.get("error", ""))[:2000])
                     phase, where, phase_deadline = "between", None, deadline
                 elif kind == "ex" and ev.get("phase") == "start":
                     phase, where = "ex", ev.get("id")
-                    phase_deadline = min(deadline, time.monotonic() + settings.timeout + GRACE)
+                    phase_deadline = min(deadline, time.monotonic() + settings.timeout + settings.grace)
                 elif kind == "case":
                     out["cases"].setdefault(ev.get("id"), {})[ev.get("k")] = ev
                 elif kind == "ex":
@@ -230,6 +237,8 @@ def _run_worker(code_cells, tasks, settings: Settings, slot: str, start: float, 
             shutil.rmtree(workdir, ignore_errors=True)
         if end == "done":
             return out
+        if not ready and jailed and jail_failed(settings):
+            continue        # no student code ran yet: the jail itself failed; run again without it
         timed_out = end == "timeout"
         over = time.monotonic() >= deadline
         if end == "flood":
@@ -358,3 +367,48 @@ def _why_missing(info, ex, cell_status, fault, prior) -> tuple[str, str]:
     if prior:
         return prior["status"], prior["message"]
     return "missing", f"the notebook does not define `{target}` (was it renamed?): the grader looks for that name"
+
+
+def jail_failed(settings: Settings) -> bool:
+    """A jailed worker ended before it was ready: is the jail to blame? Finds out once per run.
+
+    The jail is not tried in advance (that costs a worker start per run); the first worker that dies
+    before any student code ran (an ``unshare`` or a mount refused here) triggers one probe. When the
+    probe fails too, ``settings.jail`` is switched off for the rest of the run and True is returned,
+    so the caller runs its notebook again without the jail.
+    """
+    with _JAIL_LOCK:
+        if not settings.jail:             # another notebook found out already
+            return True
+        if settings.jail_checked:
+            return False
+        settings.jail_checked = True
+        if probe_jail(settings):
+            return False
+        print("backprop-lab grade: the namespace jail could not start here; grading without it "
+              "(resource limits and process-group kills still apply).", file=sys.stderr)
+        settings.jail = False
+        return True
+
+
+def probe_jail(settings: Settings) -> bool:
+    """Run an empty notebook in the jail once; False when the jail does not work on this machine."""
+    workdir = tempfile.mkdtemp(prefix="bl-grade-probe-")
+    job = {"cells": [{"index": 0, "source": "x = 1"}], "exercises": [], "modules": [], "cell_timeout": 30,
+           "exercise_timeout": 30, "max_message": 1 << 20,
+           "limits": {"memory_mb": settings.memory_mb, "jail": True, "hide": settings.hide}}
+    w = sandbox.Worker(job, workdir, "probe")
+    ok = False
+    try:
+        deadline = time.monotonic() + settings.startup
+        while True:
+            ev = w.next_event(deadline, 1 << 20)
+            if isinstance(ev, str):
+                break
+            if ev.get("ev") == "done":
+                ok = True
+                break
+    finally:
+        w.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return ok

@@ -162,11 +162,18 @@ class Worker:
         return f"exited with status {code}"
 
     def kill(self) -> None:
-        """Kill the worker's whole process group (and its cgroup when jailed); never raises."""
+        """Kill the worker's whole process group (and its cgroup when jailed); never raises.
+
+        The group is killed again until nothing but the leader's unreaped corpse is left in it (the
+        corpse keeps the group id from being reused meanwhile), so a process forked just before the
+        first kill dies too; then the leader is reaped.
+        """
         for _ in range(20):
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
+                break
+            if not _group_alive(self.proc.pid):
                 break
             time.sleep(0.01)
         if self.cgroup:
@@ -179,6 +186,26 @@ class Worker:
             os.close(self.fd)
         except OSError:
             pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a process of group ``pgid`` is still running (zombies do not count).
+
+    Reads /proc; where there is none, answers True, so the caller keeps killing for its whole budget.
+    """
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return True
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- inside the worker
