@@ -145,3 +145,35 @@ def test_notebook_matches_its_build_script():
                 for c in nb.cells]
 
     assert essence(module.build()) == essence(saved), f"rebuild with: python {script.relative_to(script.parents[2])}"
+
+
+# ----------------------------------------------------------------------------- learner slips found in review
+
+def _mse_without_return(pred, target):
+    np.mean((pred - target) ** 2)
+
+
+REVIEW_WRONG = {
+    "00.1 missing return": (_mse_without_return, "returned None"),
+    "00.1 square of the mean": (lambda p, t: np.mean(p - t) ** 2, MSE_HINTS["square_of_mean"]),
+    "00.1 method not called": (lambda p, t: ((p - t) ** 2).mean, "forget the ()"),
+    "00.2 column mean, global std": (lambda X: (X - X.mean(axis=0)) / X.std(), STANDARDIZE_HINTS["mixed"]),
+    "00.2 global mean, column std": (lambda X: (X - X.mean()) / X.std(axis=0), STANDARDIZE_HINTS["mixed"]),
+    "00.3 a bias per input": (lambda s: sum(i * o + i for i, o in zip(s[:-1], s[1:])), COUNT_HINTS["input_bias"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REVIEW_WRONG))
+def test_review_slips_get_their_own_hint(name):
+    impl, hint = REVIEW_WRONG[name]
+    assert_rejected(run_check(name.split()[0], impl), hint)
+
+
+@pytest.mark.parametrize("exercise_id, impl", [("00.1", lambda p, t: 1.5 * np.mean((p - t) ** 2) + 0.1),
+                                               ("00.3", lambda s: count_parameters_reference(s) + 1)])
+def test_a_wrong_number_never_gets_a_graph_hint(exercise_id, impl):
+    """Any two numbers have a ratio: a plain wrong number must not be told about `+=` or factors of a gradient."""
+    result = run_check(exercise_id, impl)
+    assert result.status == "fail"
+    hint = result.first_problem.mismatch.hint
+    assert "+=" not in hint and "times the expected" not in hint and ".grad" not in hint, hint

@@ -344,3 +344,57 @@ def test_notebook_matches_its_build_script():
                 for c in nb.cells]
 
     assert essence(module.build()) == essence(saved), f"rebuild with: python {script.relative_to(script.parents[2])}"
+
+
+# ----------------------------------------------------------------------------- learner slips found in review
+
+from backprop_lab.exercises.nb01 import NP_MAX_HINT  # noqa: E402
+
+
+def _forward_without_return(f, x, h):
+    (f(x + h) - f(x)) / h
+
+
+def _gradient_by_rows(f, x, h=1e-5):
+    x, grad = np.array(x, dtype=float), np.zeros_like(np.asarray(x, dtype=float))
+    for i in range(len(x)):                      # x[i] is a whole row when x is 2-D
+        old = x[i].copy()
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def _gradient_precedence(f, x, h=1e-5):
+    return reference.numerical_gradient(f, x, h) * h * h      # `/ 2 * h` instead of `/ (2 * h)`
+
+
+REVIEW_WRONG = {
+    "01.1 missing return": (_forward_without_return, "returned None"),
+    "01.1 slightly off": (lambda f, x, h: (f(x + h) - f(x)) / (1.0001 * h), "term by term"),
+    "01.2 plus a constant": (lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h) + 1e-3, "term by term"),
+    "01.3 rows nudged at once": (_gradient_by_rows, GRADIENT_HINTS["rows"]),
+    "01.3 precedence": (_gradient_precedence, GRADIENT_HINTS["precedence"]),
+    "01.4 one global scale": (lambda a, b: np.abs(a - b) / max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-12),
+                              ERROR_HINTS["global_max"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REVIEW_WRONG))
+def test_review_slips_get_their_own_hint(name):
+    impl, hint = REVIEW_WRONG[name]
+    result = run_check(name.split()[0], impl)
+    assert_rejected(result, hint)
+    text = result.first_problem.mismatch.hint
+    assert "Accumulate with" not in text and ".grad" not in text, text   # no graph hints for plain formulas
+
+
+@pytest.mark.parametrize("impl", [lambda a, b: np.abs(a - b) / np.max(np.abs(a), np.abs(b)),
+                                  lambda a, b: np.abs(a - b) / np.max([np.abs(a), np.abs(b), 1e-12])])
+def test_relative_error_np_max_on_arrays_gets_an_elementwise_hint(impl):
+    result = run_check("01.4", impl)
+    assert result.status == "error"
+    assert NP_MAX_HINT in result.first_problem.error

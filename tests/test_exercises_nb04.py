@@ -284,3 +284,37 @@ def test_shapes_widget_updates():
     assert "dD @ x.T" in w.children[2].value
     w.children[0].children[1].value = 7  # W cols 7 != x rows 10
     assert "impossible" in w.children[2].value
+
+
+# ----------------------------------------------------------------------------- learner slips found in review
+
+def _sum_backward_always_expands(g, x_shape, axis=None, keepdims=False):
+    if axis is None:
+        axis = tuple(range(len(x_shape)))
+    return np.broadcast_to(np.expand_dims(g, axis), x_shape)      # ignores keepdims
+
+
+def _mean_backward_one_axis(g, x_shape, axis=None, keepdims=False):
+    return nb04.reference.sum_backward(g, x_shape, axis, keepdims) / x_shape[axis]   # fails for None and tuples
+
+
+REVIEW_ERRORS = {
+    "04.1 no transposes": (lambda W, x, dD: (dD @ x, W @ dD), "Which product of dD and x"),
+    "04.2 W not transposed": (lambda x, W, b, dy: (dy @ W, x.T @ dy, dy.sum(axis=0)), "whose inner sizes agree"),
+    "04.3 reshape instead of sum": (lambda grad, shape: grad.reshape(shape), "ADDS the copies up"),
+    "04.4 keepdims ignored": (_sum_backward_always_expands, "do not expand_dims it again"),
+    "04.5 x_shape[axis]": (_mean_backward_one_axis, "n is the product of x_shape[a]"),
+    "04.6 np.dot on a batch": (lambda s, g: s * (g - np.dot(g, s)), "one number per row"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REVIEW_ERRORS))
+def test_review_errors_carry_a_hint_under_the_traceback(name):
+    impl, fragment = REVIEW_ERRORS[name]
+    status, text, _ = verdict(name.split()[0], impl)
+    assert status == "error" and "Hint:" in text and fragment in text, text
+
+
+def test_softmax_backward_summed_over_the_batch_axis():
+    status, hint, _ = verdict("04.6", lambda s, g: s * (g - (g * s).sum(axis=0, keepdims=True)))
+    assert status == "fail" and "LAST axis" in hint

@@ -275,3 +275,21 @@ def test_live_check_and_widget_build():
     assert "operand" in w.children[1].value
     w.children[0].children[0].value = "ij,jk->q"  # a half-typed spec shows an error, not a traceback
     assert "color" in w.children[1].value
+
+
+# ----------------------------------------------------------------------------- learner slips found in review
+
+def test_backward_spec_with_g_first_is_told_the_operand_order():
+    """Section 4 writes dB's spec G-first ('ik,ij->jk'); the exercise passes (A, G): the hint must say so."""
+    status, hint, _ = verdict("05.2", ("ik,jk->ij", "ik,ij->jk"))
+    assert status == "fail" and "other order" in hint and "'ij,ik->jk'" in hint
+
+
+def test_quadratic_form_inner_instead_of_outer_product():
+    status, hint, _ = verdict("05.3", lambda A, x: (x @ x.T, (A + A.T) @ x))
+    assert status == "fail" and "OUTER product" in hint
+
+
+def test_quadratic_form_elementwise_instead_of_matrix_vector():
+    status, hint, _ = verdict("05.3", lambda A, x: (np.outer(x, x), (A + A.T) * x))
+    assert status == "fail" and "matrix-vector product" in hint

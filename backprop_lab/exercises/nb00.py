@@ -24,8 +24,21 @@ def _recognise(got, variants) -> str | None:
     return next((hint for value, hint in variants if _close(got, value)), None)
 
 
+def value_hint(generic: str, fallback: str) -> str:
+    """``hints.diagnose`` speaks of gradients in a graph (`+=` at forks, ``.grad``, "exactly r times" -- and
+    any two single numbers have *some* ratio). For these plain-value warm-ups that misleads, so such a
+    hint is replaced by the exercise's own ``fallback``; shape, sign, zeros, NaN and "hard-coded" hints stay."""
+    if generic == hints.ZEROS:  # kept as it is: the "hard-coded" verdict must not replace it
+        return generic
+    if not generic or generic == hints.CLOSE or "`+=`" in generic or "times the expected" in generic or ".grad" in generic:
+        return fallback
+    return generic
+
+
 def _as_data(value):
-    """The learner's answer as plain data: a float for a number, an array for an array."""
+    """The learner's answer as plain data: a float for a number, an array for an array (None stays None)."""
+    if value is None:  # a missing `return`: compare says so, instead of seeing NaN
+        return None
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -45,6 +58,9 @@ MSE_HINTS = {
     "axis": ("Return one number: average over ALL entries (np.mean without an axis), not over one axis."),
     "half": ("You divided by 2 as well: some books use (1/2) * mean for a tidier derivative, but this exercise "
              "asks for the plain mean of the squared differences."),
+    "square_of_mean": ("You squared the mean of the differences. Square each difference first, then average: "
+                       "np.mean((pred - target) ** 2)."),
+    "other": "Compute it in three steps: the differences pred - target, their squares, and the mean of those.",
 }
 
 
@@ -70,6 +86,9 @@ class MeanSquaredError(Exercise):
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
         if mismatch is None:
             return None
+        if callable(got):
+            return Mismatch(mismatch.message, "You returned a function, not its value: did you forget the () of a "
+                                              "call, as in `.mean` instead of `.mean()`?")
         d = case["pred"] - case["target"]
         hint = _recognise(got, [
             (np.sum(d ** 2), MSE_HINTS["sum"]),
@@ -78,10 +97,11 @@ class MeanSquaredError(Exercise):
             (np.mean(np.abs(d)), MSE_HINTS["abs"]),
             (np.sqrt(np.mean(d ** 2)), MSE_HINTS["rmse"]),
             (np.mean(d ** 2) / 2, MSE_HINTS["half"]),
+            (np.mean(d) ** 2, MSE_HINTS["square_of_mean"]),
         ])
         if hint is None and isinstance(got, np.ndarray) and got.ndim >= 1:
             hint = MSE_HINTS["axis"]
-        return Mismatch(mismatch.message, hint or mismatch.hint)
+        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, MSE_HINTS["other"]))
 
 
 # ----------------------------------------------------------------------------- 00.2
@@ -96,6 +116,9 @@ STANDARDIZE_HINTS = {
     "ddof": ("You used the sample standard deviation (dividing by N - 1). This exercise uses np.std's "
              "default, ddof=0, which divides by N."),
     "variance": "You divided by the variance; divide by the standard deviation (its square root), X.std(axis=0).",
+    "mixed": ("You mixed column statistics with statistics of the whole array: use the column mean AND the "
+              "column standard deviation, X.mean(axis=0) and X.std(axis=0)."),
+    "other": "Z = (X - X.mean(axis=0)) / X.std(axis=0): subtract each column's mean, then divide by its standard deviation.",
 }
 
 BROADCAST_HINT = ("Hint: X.mean(axis=1) has shape (N,), which does not line up with X's shape (N, D) under "
@@ -140,8 +163,10 @@ class Standardize(Exercise):
             (X / s0, STANDARDIZE_HINTS["scale_only"]),
             ((X - m0) / X.std(axis=0, ddof=1), STANDARDIZE_HINTS["ddof"]),
             ((X - m0) / X.var(axis=0), STANDARDIZE_HINTS["variance"]),
+            ((X - m0) / X.std(), STANDARDIZE_HINTS["mixed"]),
+            ((X - X.mean()) / s0, STANDARDIZE_HINTS["mixed"]),
         ])
-        return Mismatch(mismatch.message, hint or mismatch.hint)
+        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, STANDARDIZE_HINTS["other"]))
 
     def describe(self, case):
         return f"X = {hints.short_repr(case['X'])}"
@@ -158,6 +183,10 @@ COUNT_HINTS = {
     "all_biases": ("You gave the input layer biases too: the inputs are data, not neurons. Biases belong to "
                    "the layers' outputs, sizes[1:]."),
     "not_int": "Return a whole number (an int): you cannot learn half a parameter.",
+    "input_bias": ("You gave each layer one bias per INPUT; a bias belongs to each output neuron, so a layer "
+                   "from n_in to n_out has n_in * n_out + n_out parameters."),
+    "other": ("Go layer by layer over consecutive pairs (n_in, n_out) = zip(sizes[:-1], sizes[1:]) and add "
+              "n_in * n_out + n_out for each. For [2, 3, 1]: (2*3 + 3) + (3*1 + 1) = 13."),
 }
 
 
@@ -194,8 +223,9 @@ class CountParameters(Exercise):
                 (sum(i + o for i, o in pairs), COUNT_HINTS["add_not_mul"]),
                 (sum(i + o + o for i, o in pairs), COUNT_HINTS["add_not_mul"]),
                 (want + s[0], COUNT_HINTS["all_biases"]),
+                (sum(i * o + i for i, o in pairs), COUNT_HINTS["input_bias"]),
             ])
-            return Mismatch(mismatch.message, hint or mismatch.hint)
+            return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, COUNT_HINTS["other"]))
         if not isinstance(got, (int, np.integer)):
             return Mismatch(f"expected the int {want}, received {type(got).__name__} {got!r}", COUNT_HINTS["not_int"])
         return None

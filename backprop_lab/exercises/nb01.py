@@ -71,11 +71,24 @@ def _recognise(got, variants) -> str | None:
 
 def _plain_number(value):
     """The learner's answer as a plain float when it is a number, else as it came (compare reports it)."""
+    if value is None:  # a missing `return`: compare says so, instead of seeing NaN
+        return None
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return value
     return float(arr) if arr.shape == () else arr
+
+
+def value_hint(generic: str, fallback: str) -> str:
+    """``hints.diagnose`` speaks of gradients in a graph (`+=` at forks, ``.grad``, "exactly r times" -- and
+    any two single numbers have *some* ratio). For these finite-difference formulas that misleads, so such a
+    hint is replaced by the exercise's own ``fallback``; shape, sign, zeros, NaN and "hard-coded" hints stay."""
+    if generic == hints.ZEROS:  # kept as it is: the "hard-coded" verdict must not replace it
+        return generic
+    if not generic or generic == hints.CLOSE or "`+=`" in generic or "times the expected" in generic or ".grad" in generic:
+        return fallback
+    return generic
 
 
 # ----------------------------------------------------------------------------- 01.1 and 01.2
@@ -111,6 +124,12 @@ SCALAR_HINTS = {
     "one_sided": (
         "Your answer is off by about h*f''(x)/2, the size of a one-sided difference's error: a central "
         "difference must use f(x+h) and f(x-h), never f(x) itself."),
+    "other_forward": (
+        "Compare your formula with (f(x + h) - f(x)) / h term by term: evaluate f at x + h and at x, subtract, "
+        "divide by h (with brackets around the difference). Do not round or change h."),
+    "other_central": (
+        "Compare your formula with (f(x + h) - f(x - h)) / (2 * h) term by term: evaluate f at x + h and at "
+        "x - h, subtract, divide by 2h (with brackets around both the difference and 2 * h)."),
 }
 
 
@@ -162,7 +181,7 @@ class ForwardDifference(_ScalarDifference):
             (fp - f0 / h, SCALAR_HINTS["precedence_forward"]),
             ((f0 - fp) / h, SCALAR_HINTS["sign_forward"]),
         ])
-        return Mismatch(mismatch.message, hint or mismatch.hint)
+        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, SCALAR_HINTS["other_forward"]))
 
 
 @register
@@ -192,7 +211,7 @@ class CentralDifference(_ScalarDifference):
             one_sided_error = abs((fp - f0) / h - want)
             if 0.3 * one_sided_error <= abs(got - want) <= 3 * one_sided_error:
                 hint = SCALAR_HINTS["one_sided"]
-        return Mismatch(mismatch.message, hint or mismatch.hint)
+        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, SCALAR_HINTS["other_central"]))
 
 
 # ----------------------------------------------------------------------------- 01.3
@@ -224,6 +243,16 @@ GRADIENT_HINTS = {
     "scalar": (
         "You returned one number: the gradient of f: R^n -> R has one partial derivative per entry of x, "
         "so it is an array of x's shape {want}."),
+    "rows": (
+        "Every entry of a row got the same value: for a 2-D x, x[i] is a whole ROW, so `x[i] += h` nudged all "
+        "its entries at once. Nudge one entry at a time: loop over `for idx in np.ndindex(x.shape):` and use "
+        "x[idx]."),
+    "precedence": (
+        "Every entry is h² times too small: `... / 2 * h` divides by 2 and then MULTIPLIES by h. "
+        "Write `/ (2 * h)`."),
+    "other": (
+        "For each index idx: f_plus = f(x with x[idx] increased by h), f_minus = f(x with x[idx] decreased by h), "
+        "grad[idx] = (f_plus - f_minus) / (2 * h); every other entry of x keeps its value."),
     "not_restored": (
         "numerical_gradient changed the array x it was given: after nudging x[i], put the old value back "
         "(old = x[i]; ...; x[i] = old), or work on a copy of x. Otherwise every later entry is computed at "
@@ -301,6 +330,8 @@ class NumericalGradient(Exercise):
         if mismatch is None:
             return None
         garr = np.asarray(g, dtype=np.float64) if not isinstance(g, np.ndarray) else g
+        if g is None:
+            return Mismatch(mismatch.message, hints.NONE_HINT)
         if isinstance(g, float) or (isinstance(garr, np.ndarray) and garr.shape == () and w.shape != ()):
             return Mismatch(mismatch.message, GRADIENT_HINTS["scalar"].format(want=w.shape))
         if isinstance(garr, np.ndarray) and garr.dtype.kind in "biuf" and garr.shape != w.shape:
@@ -308,11 +339,18 @@ class NumericalGradient(Exercise):
                 return Mismatch(mismatch.message, GRADIENT_HINTS["flattened"].format(got=garr.shape, want=w.shape))
             return Mismatch(mismatch.message, mismatch.hint or hints.SHAPE)
         x = np.array(case["x"], dtype=np.float64)
-        variants = numerical_gradient_variants(VECTOR_FUNCTIONS[case["f"]], x, case["h"])
-        hint = _recognise(g, [(variants[name], GRADIENT_HINTS[name]) for name in
-                              ("forward", "h_not_2h", "all_at_once", "first_only", "h_on_output",
-                               "half_forward", "sign")])
-        return Mismatch(mismatch.message, hint or mismatch.hint)
+        f, h = VECTOR_FUNCTIONS[case["f"]], case["h"]
+        variants = numerical_gradient_variants(f, x, h)
+        suspects = [(variants[name], GRADIENT_HINTS[name]) for name in
+                    ("forward", "h_not_2h", "all_at_once", "first_only", "h_on_output", "half_forward", "sign")]
+        suspects.append((variants["reference"] * h * h, GRADIENT_HINTS["precedence"]))
+        if x.ndim >= 2:  # `for i in range(len(x))`: x[i] is a row, nudged all at once
+            rows = np.zeros_like(x)
+            for i in range(len(x)):
+                rows[i] = (f(_basis_step(x, i, h)) - f(_basis_step(x, i, -h))) / (2 * h)
+            suspects.append((rows, GRADIENT_HINTS["rows"]))
+        hint = _recognise(g, suspects)
+        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, GRADIENT_HINTS["other"]))
 
     def describe(self, case):
         return f"f = {case['f']}, x = {hints.short_repr(np.asarray(case['x']))}, h = {case['h']:g}"
@@ -338,10 +376,18 @@ ERROR_HINTS = {
     "nan": (
         "Your answer is NaN where a and b are both 0: max(|a|, |b|) is 0 there and 0/0 is undefined. "
         "Put a tiny floor into the max, max(|a|, |b|, 1e-12), so two zeros have relative error 0."),
+    "global_max": (
+        "You divided every entry by ONE number, the largest |a| or |b| over the whole array. Each entry has its "
+        "own scale: divide entry i by max(|a_i|, |b_i|, 1e-12), i.e. np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)."),
+    "other": "Compute np.abs(a - b), and divide it by np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12).",
     "reduced": (
         "You returned one number for arrays a and b. Return the elementwise relative errors, an array of "
         "their shape (np.abs and np.maximum work elementwise); the notebook takes .max() afterwards."),
 }
+
+NP_MAX_HINT = ("Hint: np.max(...) reduces ONE array to its largest entry (a second argument is read as an axis, "
+               "and a list of arrays and numbers is not one array). For the elementwise larger of two arrays use "
+               "np.maximum(a, b), nested for three: np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12).")
 
 PYTHON_MAX_HINT = ("Hint: Python's max() and abs() work on single numbers. For arrays use np.maximum(...) and "
                    "np.abs(...), which work elementwise (np.maximum takes two arguments: nest two calls).")
@@ -360,6 +406,7 @@ def relative_error_variants(a, b):
             "by_a": d / np.abs(a),
             "by_min": d / np.minimum(np.abs(a), np.abs(b)),
             "by_sum": d / (np.abs(a) + np.abs(b)),
+            "global_max": d / max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), TINY),
         }
 
 
@@ -385,9 +432,12 @@ class RelativeError(Exercise):
     def run(self, obj, case):
         try:
             return _plain_number(obj(case["a"], case["b"]))
-        except ValueError as exc:  # `max(abs(a), ...)` on arrays: say how to do it elementwise
-            if "ambiguous" in str(exc):
+        except (ValueError, TypeError) as exc:  # `max(abs(a), ...)` / `np.max(a, b)` on arrays
+            text = str(exc)
+            if "ambiguous" in text:
                 exc.args = (f"{exc.args[0]}\n{PYTHON_MAX_HINT}",)
+            elif "inhomogeneous" in text or "integer scalar arrays" in text or "axis" in text:
+                exc.args = (f"{exc.args[0]}\n{NP_MAX_HINT}",)
             raise
 
     def expected(self, case):
@@ -414,10 +464,11 @@ class RelativeError(Exercise):
             (variants["by_a"], ERROR_HINTS["by_b"]),
             (variants["by_min"], ERROR_HINTS["by_min"]),
             (variants["by_sum"], ERROR_HINTS["by_sum"]),
+            (variants["global_max"], ERROR_HINTS["global_max"]),
         ])
         if hint is None and g.shape == w.shape and np.any(g < 0):
             hint = ERROR_HINTS["no_abs"]
-        return Mismatch(mismatch.message, hint or mismatch.hint)
+        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, ERROR_HINTS["other"]))
 
     def describe(self, case):
         return f"a = {hints.short_repr(case['a'])}, b = {hints.short_repr(case['b'])}"

@@ -16,6 +16,17 @@ SUM_NOT_MEAN = ("Your answer is the expected one divided by {n}: you averaged th
                 "broadcasting copied {n} times receives the gradient of every copy: SUM them, do not average.")
 
 
+def _add_hint(exc: BaseException, hint: str) -> None:
+    """Append a hint to the message of an exception raised in the learner's code (shown under its traceback)."""
+    if exc.args and isinstance(exc.args[0], str) and "Hint:" not in exc.args[0]:
+        exc.args = (f"{exc.args[0]}\nHint: {hint}",) + tuple(exc.args[1:])
+
+
+def _is_product_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, ValueError) and ("matmul" in text or "not aligned" in text or "core dimension" in text)
+
+
 def _array(x):
     """The learner's answer as a float array, or None when it is not numeric."""
     return hints._to_array(x)
@@ -69,7 +80,15 @@ class MatmulBackward(Exercise):
                         for m, n, p in shapes]
 
     def run(self, obj, case):
-        out = obj(case["W"].copy(), case["x"].copy(), case["dD"].copy())
+        try:
+            out = obj(case["W"].copy(), case["x"].copy(), case["dD"].copy())
+        except ValueError as exc:
+            if _is_product_error(exc):
+                W, x, dD = case["W"].shape, case["x"].shape, case["dD"].shape
+                _add_hint(exc, f"the shapes do not fit this matrix product. Here W is {W}, x is {x} and dD is {dD}; "
+                               f"dW must have W's shape {W} and dx x's shape {x}. Which product of dD and x "
+                               f"(either one transposed, in either order) has shape {W}? Which of W and dD has shape {x}?")
+            raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
     def expected(self, case):
@@ -110,7 +129,15 @@ class LinearBackward(Exercise):
                          "dy": rng.normal(size=(n, o))} for n, i, o in shapes]
 
     def run(self, obj, case):
-        out = obj(case["x"].copy(), case["W"].copy(), case["b"].copy(), case["dy"].copy())
+        try:
+            out = obj(case["x"].copy(), case["W"].copy(), case["b"].copy(), case["dy"].copy())
+        except ValueError as exc:
+            if _is_product_error(exc):
+                x, W, dy = case["x"].shape, case["W"].shape, case["dy"].shape
+                _add_hint(exc, f"the shapes do not fit this matrix product. Here x is {x} (N, in), W is {W} (in, out) "
+                               f"and dy is {dy} (N, out); dx must be {x} and dW {W}. Write each as a product of two "
+                               "of these arrays, one of them transposed, whose inner sizes agree.")
+            raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
     def expected(self, case):
@@ -197,7 +224,16 @@ class Unbroadcast(Exercise):
         return cases
 
     def run(self, obj, case):
-        return obj(case["grad"].copy(), tuple(case["shape"]))
+        try:
+            return obj(case["grad"].copy(), tuple(case["shape"]))
+        except (ValueError, TypeError, IndexError) as exc:  # np.exceptions.AxisError is both
+            grad_shape, shape = case["grad"].shape, tuple(case["shape"])
+            lead, ones = undo_steps(grad_shape, shape)
+            _add_hint(exc, f"this case goes from {grad_shape} to {shape}. Undoing broadcasting ADDS the copies up "
+                           f"(a reshape cannot drop entries): first grad.sum(axis={lead}) over the "
+                           f"{len(lead)} prepended axes, then grad.sum(axis={ones}, keepdims=True) over the axes "
+                           "where the target has size 1. An empty tuple means there is nothing to do in that step.")
+            raise
 
     def expected(self, case):
         return reference_unbroadcast(case["grad"], tuple(case["shape"]))
@@ -273,7 +309,25 @@ class _ReductionBackward(Exercise):
         return cases
 
     def run(self, obj, case):
-        return obj(np.array(case["g"], copy=True), tuple(case["x_shape"]), axis=case["axis"], keepdims=case["keepdims"])
+        try:
+            return obj(np.array(case["g"], copy=True), tuple(case["x_shape"]), axis=case["axis"],
+                       keepdims=case["keepdims"])
+        except (ValueError, TypeError, IndexError) as exc:  # np.exceptions.AxisError is both
+            shape, axis, keep = tuple(case["x_shape"]), case["axis"], case["keepdims"]
+            if axis is None:
+                how = "axis=None means every axis was reduced: use axes = tuple(range(len(x_shape)))"
+            elif isinstance(axis, tuple):
+                how = f"axis can be a tuple, here {axis}: np.expand_dims accepts the tuple as it is"
+            else:
+                how = f"axis is the int {axis}" + (" (negative: counted from the end)" if axis < 0 else "")
+            keep_how = ("keepdims=True, so g already has the reduced axes with size 1: do not expand_dims it again"
+                        if keep else "keepdims=False, so the reduced axes are missing from g: re-insert them with "
+                                     "np.expand_dims before np.broadcast_to")
+            if self.id == "04.5":
+                keep_how += ". For the mean, n is the product of x_shape[a] over every reduced axis a"
+            _add_hint(exc, f"this case has x_shape={shape}, axis={axis!r}, keepdims={keep}, and g has shape "
+                           f"{np.shape(case['g'])}. {how}; {keep_how}.")
+            raise
 
     def describe(self, case):
         return (f"x shape {tuple(case['x_shape'])}, axis={case['axis']}, keepdims={case['keepdims']}, "
@@ -364,7 +418,13 @@ class SoftmaxBackward(Exercise):
                         for shape in [(5,), (3, 5), (2, 3, 4), (4, 4)]]
 
     def run(self, obj, case):
-        return obj(case["s"].copy(), case["g"].copy())
+        try:
+            return obj(case["s"].copy(), case["g"].copy())
+        except ValueError as exc:
+            _add_hint(exc, f"s and g have shape {case['s'].shape} here: the last axis holds the softmax, the "
+                           "others are a batch. <g, s> is one number per row, (g * s).sum(axis=-1, keepdims=True); "
+                           "np.dot or @ of two such arrays is a matrix product, not that.")
+            raise
 
     def expected(self, case):
         s, g = case["s"], case["g"]
@@ -390,6 +450,8 @@ class SoftmaxBackward(Exercise):
             (g_up - (g_up * s).sum(axis=-1, keepdims=True), "Multiply by s: dz = s * (g - <g, s>)."),
             (s * (g_up - g_up.sum(axis=-1, keepdims=True)), "The inner product is <g, s> = (g * s).sum(...), "
                                                             "not the plain sum of g."),
+            (s * (g_up - (g_up * s).sum(axis=0, keepdims=True)), "You summed <g, s> over axis 0, the batch. Softmax "
+                                                                 "runs along the LAST axis: (g * s).sum(axis=-1, keepdims=True)."),
         ]
         for alt, hint in alternatives:
             if alt.shape == g.shape and np.allclose(g, alt, rtol=1e-6, atol=1e-8):

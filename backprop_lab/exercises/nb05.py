@@ -206,6 +206,8 @@ class MatmulBackwardSpecs(Exercise):
                   "∂L/∂A_ij = Σ_k G_ik B_jk: the operands are G ('ik') and B ('jk'), the output is A's subscripts 'ij'"),
                  ("dB", [("A", "ij", A), ("G", "ik", G)], "jk", "B",
                   "∂L/∂B_jk = Σ_i A_ij G_ik: the operands are A ('ij') and G ('ik'), the output is B's subscripts 'jk'")]
+        swapped = {"dA": (case["B"], case["G"], "dA = einsum(spec_dA, G, B): G first, then B"),
+                   "dB": (case["G"], case["A"], "dB = einsum(spec_dB, A, G): A first, then G")}
         for (name, operands, subs, var, formula), answer, w in zip(parts, got, want):
             if answer["spec"] is None:
                 return Mismatch(f"{name}: the spec is still None", "Fill in both specs.")
@@ -216,6 +218,17 @@ class MatmulBackwardSpecs(Exercise):
             if m is None:
                 continue
             value = answer["value"]
+            first, second, order = swapped[name]
+            # e.g. 'ik,ij->jk' for dB, section 4's G-first form: the output letters are right, the order is not
+            other_order = (evaluate(answer["spec"], [first, second])
+                           if answer["spec"].split("->")[-1] == subs else None)
+            if isinstance(other_order, np.ndarray) and other_order.shape == w.shape and np.allclose(other_order, w):
+                groups = answer["spec"].split("->")[0].split(",")
+                fixed = f"{groups[1]},{groups[0]}->{answer['spec'].split('->')[1]}" if len(groups) == 2 else None
+                m.hint = (f"Your spec for {name} is right for the operands in the other order, but the check "
+                          f"computes {order}. The input groups of a spec name the operands in the order they are "
+                          "passed" + (f": swap them, '{fixed}'." if fixed else "."))
+                return m
             if isinstance(value, np.ndarray) and value.shape == w.shape[::-1]:
                 m.hint = (f"{name} comes out transposed: the output subscripts of a gradient are its variable's, in "
                           f"its order — {var} is '{subs}'. {formula}.")
@@ -256,6 +269,18 @@ class QuadraticFormGrad(Exercise):
         ]
         dA_suspects = [("Each A_ij appears once in x_i A_ij x_j, so ∂f/∂A_ij = x_i x_j, i.e. np.outer(x, x), "
                         "without a factor 2.", 2 * np.outer(x, x))]
+        n = x.shape[0]
+        dA, dx = (np.asarray(v) if isinstance(v, (np.ndarray, float, int, np.number)) else None for v in got)
+        if dA is not None and dA.shape == () and np.isclose(float(dA), x @ x):
+            return Mismatch(f"dA: expected shape {(n, n)}, received the number {float(dA):.6g} = x @ x",
+                            "For a 1-D array, x.T is x itself, so x @ x.T is the inner product Σ_i x_i x_i, one "
+                            "number. ∂f/∂A_ij = x_i x_j is the OUTER product: np.outer(x, x) or "
+                            "np.einsum('i,j->ij', x, x).")
+        if dx is not None and dx.shape == (n, n):
+            return Mismatch(f"dx: expected shape {(n,)} (x's shape), received shape {dx.shape}",
+                            "dx must have x's shape. `A * x` multiplies entry by entry (x is broadcast along the "
+                            "rows) and keeps both axes; Σ_j A_kj x_j is a matrix-vector product, A @ x "
+                            "(np.einsum('kj,j->k', A, x)).")
         return (hints.compare_values(got[0], want[0], where="dA", suspects=dA_suspects)
                 or hints.compare_values(got[1], want[1], where="dx", suspects=dx_suspects))
 

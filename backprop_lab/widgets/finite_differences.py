@@ -115,9 +115,10 @@ def secant_explorer(name: str = "sin(x)", h: float = 1e-1, method: str = "forwar
     Returns an ipywidgets ``VBox``; its ``state`` dict holds what the current picture shows (handy
     in tests and for reading the numbers off).
     """
+    import io
+
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     h_slider = widgets.FloatLogSlider(value=h, base=10, min=-16, max=0, step=0.25, description="h",
                                       readout_format=".1e", continuous_update=False,
@@ -126,9 +127,11 @@ def secant_explorer(name: str = "sin(x)", h: float = 1e-1, method: str = "forwar
     method_w = widgets.ToggleButtons(options=list(METHODS), value=method, description="method")
     dtype_w = widgets.ToggleButtons(options=list(DTYPES), value=dtype, description="dtype")
     readout = widgets.HTML()
-    out = widgets.Output()
+    # the picture is a PNG in an Image widget, not a figure displayed into an Output widget: capturing a
+    # display into an Output widget while the cell runs made headless runs (nbclient) hang now and then
+    picture = widgets.Image(format="png")
     hs = np.logspace(-16, 0, 161)
-    box = widgets.VBox([widgets.HBox([h_slider, function]), widgets.HBox([method_w, dtype_w]), readout, out])
+    box = widgets.VBox([widgets.HBox([h_slider, function]), widgets.HBox([method_w, dtype_w]), readout, picture])
     box.state = {}
 
     def redraw(*_):
@@ -141,11 +144,11 @@ def secant_explorer(name: str = "sin(x)", h: float = 1e-1, method: str = "forwar
                          f"estimate {slope:.10f}, exact {float(df(x0)):.10f}, "
                          f"error <b>{box.state['error']:.1e}</b> "
                          f"(predicted best h ≈ {predicted_best_h(n, m, d):.0e})")
-        with out:
-            out.clear_output(wait=True)
-            fig = draw_secant(n, hv, m, d, hs=hs)
-            display(fig)
-            plt.close(fig)
+        fig = draw_secant(n, hv, m, d, hs=hs)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=80)
+        plt.close(fig)
+        picture.value = png.getvalue()
 
     for w in (h_slider, function, method_w, dtype_w):
         w.observe(redraw, names="value")

@@ -120,13 +120,15 @@ If that printed a version, you are set. If something is missing, run `backprop-l
 md(r"""
 ## Exercises, `check` and hints
 
-Exercises are code cells with a function for you to complete. In your copy of a notebook its body is
+Exercises are code cells with a function (sometimes a value) for you to complete. In your copy of a
+notebook the part to write is replaced by
 
 ```python
 raise NotImplementedError("Exercise 00.1: ...what to implement...")
 ```
 
-Replace that line with your code and run the cell. The cell right after it runs `check("00.1", mse)`,
+Replace that line with your code (read the exercise's text and the function's docstring first: they say
+what to return, with its shape and an example) and run the cell. The cell right after it runs `check("00.1", mse)`,
 which calls your function on a few small, fixed inputs and then on random ones, and compares the results
 with the right answers:
 
@@ -151,16 +153,17 @@ $$
 
 It is the loss of the teaser at the end of this notebook. Write `mse(pred, target)` returning it as one
 number, for arrays of any shape (NumPy's arithmetic works entry by entry, and `np.mean` averages over all
-entries).
+entries). For example, `mse(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.0, 5.0]))` is
+$(0.25 + 4 + 4) / 3 = 2.75$.
 """)
 
 exercise(r'''
 def mse(pred, target):
-    """Mean of the squared differences between two arrays of the same shape (one number)."""
+    """Mean of (pred - target)**2 over all entries of two arrays of the same shape: one number."""
     ### BEGIN SOLUTION
     return np.mean((pred - target) ** 2)
     ### END SOLUTION
-''', "00.1", 1, "return the mean squared error of pred and target (one number)")
+''', "00.1", 1, "return np.mean((pred - target) ** 2), the mean squared error (one number)")
 
 code(r"""
 check("00.1", mse)
@@ -199,7 +202,9 @@ In NumPy, `X.mean(axis=0)` reduces over axis 0 (the rows) and leaves one mean pe
 repeats `mu` for every row. Broadcasting comes back in notebooks 04 and 06, where we have to *undo* it in
 the backward pass.
 
-Write `standardize(X)` returning `Z`. Use `np.std`'s default (it divides by $N$, as above).
+Write `standardize(X)` returning `Z`, an array of `X`'s shape `(N, D)`. Use `np.std`'s default (it divides
+by $N$, as above). For example, the first column of `[[1, 10], [2, 20], [3, 60]]` has mean 2 and standard
+deviation $\sqrt{2/3} \approx 0.8165$, so it becomes `[-1.2247, 0, 1.2247]`.
 """)
 
 exercise(r'''
@@ -208,7 +213,7 @@ def standardize(X):
     ### BEGIN SOLUTION
     return (X - X.mean(axis=0)) / X.std(axis=0)
     ### END SOLUTION
-''', "00.2", 1, "return X with every column standardised")
+''', "00.2", 1, "return (X - column means) / column standard deviations, an array of X's shape")
 
 code(r"""
 check("00.2", standardize)
@@ -247,8 +252,9 @@ $$
 (2 \cdot 16 + 16) + (16 \cdot 16 + 16) + (16 \cdot 1 + 1) = 48 + 272 + 17 = 337
 $$
 
-numbers. Write `count_parameters(sizes)` for any list of layer sizes, returning an `int`. (Notebook 01 uses
-this count to work out what computing a gradient *without* backpropagation would cost.)
+numbers. Write `count_parameters(sizes)` for any list of at least two layer sizes, returning an `int`: for
+`[2, 16, 16, 1]` it returns 337, for `[2, 3, 1]` it returns $(2 \cdot 3 + 3) + (3 \cdot 1 + 1) = 13$. (Notebook 01
+uses this count to work out what computing a gradient *without* backpropagation would cost.)
 """)
 
 exercise(r'''
@@ -257,7 +263,7 @@ def count_parameters(sizes):
     ### BEGIN SOLUTION
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
     ### END SOLUTION
-''', "00.3", 1, "return the number of weights and biases (an int)")
+''', "00.3", 1, "return the sum over layers of n_in * n_out + n_out (an int)")
 
 code(r"""
 check("00.3", count_parameters)
@@ -371,10 +377,8 @@ for step in range(201):
 """)
 
 code(r"""
-count = bl.exercises.use(count_parameters, reference.count_parameters, "00.3")
-""")
+count = bl.exercises.use(count_parameters, reference.count_parameters, "00.3")   # yours or the reference
 
-code(r"""
 prediction = model(bl.Tensor(X)).data
 print("inputs    :", X.tolist())
 print("targets   :", y.ravel().astype(int).tolist())
@@ -428,14 +432,35 @@ def build() -> nbformat.NotebookNode:
 
 
 def execute(path: Path) -> float:
-    """Run the notebook in a fresh kernel (cwd solutions/) and save it with its outputs; return seconds."""
+    """Run the notebook in a fresh kernel (cwd solutions/) and save it with its outputs; return seconds.
+
+    The notebook's progress table reads ``.backprop_lab_progress.json`` in its own folder, so the run starts
+    from no progress file there (an existing one is set aside and put back afterwards): the saved table then
+    shows exactly this notebook's three checks, whatever ran before.
+    """
+    import os
+    import shutil
+    import tempfile
+
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True, record_timing=False).execute()
-    seconds = time.perf_counter() - start
+    progress = path.parent / ".backprop_lab_progress.json"
+    aside = Path(tempfile.mkdtemp()) / progress.name
+    if progress.exists():
+        shutil.move(progress, aside)
+    env_progress = os.environ.pop("BACKPROP_LAB_PROGRESS", None)   # record beside the notebook, as a learner's would
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                       store_widget_state=True, record_timing=False).execute()
+        seconds = time.perf_counter() - start
+    finally:
+        progress.unlink(missing_ok=True)
+        if aside.exists():
+            shutil.move(aside, progress)
+        if env_progress is not None:
+            os.environ["BACKPROP_LAB_PROGRESS"] = env_progress
     nbformat.write(nb, path)
     return seconds
 

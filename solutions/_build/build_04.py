@@ -126,7 +126,7 @@ x = np.array([1.0, -2.0, 0.5])
 grad = ref01.numerical_gradient(lambda v: np.sum(v ** 2), x)
 print("2. gradient of sum(x^2): numeric", grad.round(6), " exact", 2 * x, " shape", grad.shape)
 
-# 3. vector -> vector: the Jacobian, one column per input, by central differences
+# 3. vector -> vector: the Jacobian, row i = the gradient of output y_i, by central differences
 A = np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0]])
 J = np.stack([ref01.numerical_gradient(lambda v: (A @ v)[i], x) for i in range(2)])
 print("3. Jacobian of A @ x, shape", J.shape, "equals A:", np.allclose(J, A))
@@ -246,11 +246,11 @@ N = 128
 print(f"{'layer':>10} | {'entries of dW':>13} | {'entries of dy/dW':>16} | {'dy/dW in float32':>16} | {'passes to build it':>18}")
 for n_in, n_out in [(784, 64), (64, 64), (64, 10)]:
     jac = N * n_out * n_in * n_out
-    print(f"{f'{n_in}->{n_out}':>10} | {n_in * n_out:>13,} | {jac:>16,} | {jac * 4 / 1e9:>13.2f} GB | {N * n_out:>18,}")
+    print(f"{f'{n_in}->{n_out}':>10} | {n_in * n_out:>13,} | {jac:>16,} | {jac * 4 / 1e6:>13,.1f} MB | {N * n_out:>18,}")
 """, tags=CHECKED)
 
 md(r"""
-1.6 GB for the first layer's Jacobian, to be multiplied by an upstream gradient and thrown away, against 50,176
+1.6 GB (1,644 MB) for the first layer's Jacobian, to be multiplied by an upstream gradient and thrown away, against 50,176
 numbers for $dW$. That is why `rules.py` says "the vector-Jacobian product, never the Jacobian": here is the
 engine's matrix-product rule. Its `backward` receives the upstream gradient `g` and returns one VJP per input.
 """)
@@ -321,9 +321,11 @@ shapes.shapes_widget(W_shape=(5, 10), x_shape=(10, 3))
 md(r"""
 ### Exercise 04.1 — matmul backward
 
-Write `matmul_backward(W, x, dD)` that returns `(dW, dx)` for $D = W x$, given the upstream gradient
-`dD` $= \partial L / \partial D$. Use the shapes: every array is 2-D, and the sizes are all different in most
-test cases.
+Write `matmul_backward(W, x, dD)` that returns the tuple `(dW, dx)` for $D = W x$, given the upstream
+gradient `dD` $= \partial L / \partial D$. All arrays are 2-D: `W` has shape $(m, n)$, `x` $(n, p)$ and `dD`
+$(m, p)$; return `dW` of shape $(m, n)$ and `dx` of shape $(n, p)$. For example, with seed 002's `W` $(5, 10)$
+and `x` $(10, 3)$, `dD` is $(5, 3)$, `dW` must come out $(5, 10)$ and `dx` $(10, 3)$. The sizes differ in
+most test cases, so a wrong product raises a shape error; one case is square, where only the values can tell.
 """)
 
 exercise(r'''
@@ -396,7 +398,10 @@ print("and the engine against central differences:",
 md(r"""
 ### Exercise 04.2 — linear layer backward, with the bias
 
-Write `linear_backward(x, W, b, dy)` returning `(dx, dW, db)` for $y = x W + b$, with the shapes above.
+Write `linear_backward(x, W, b, dy)` returning the tuple `(dx, dW, db)` for $y = x W + b$, with the shapes
+above: `x` $(N, \text{in})$, `W` $(\text{in}, \text{out})$, `b` $(\text{out},)$, `dy` $(N, \text{out})$; the three
+gradients have the shapes of `x`, `W` and `b`. For example, with the batch above (`x` $(4, 3)$, `W` $(3, 2)$),
+`dx` is $(4, 3)$, `dW` $(3, 2)$ and `db` $(2,)$ (not $(1, 2)$).
 """)
 
 exercise(r'''
@@ -503,8 +508,11 @@ print(inspect.getsource(bl.unbroadcast))
 md(r"""
 ### Exercise 04.3 — `unbroadcast`
 
-Write `unbroadcast(grad, shape)`: `grad` has the broadcast shape, `shape` is the shape the input had, and the
-result must have exactly `shape`. Tests include a scalar target `()`, unchanged shapes, and rank changes.
+Write `unbroadcast(grad, shape)`: `grad` has the broadcast shape, `shape` (a tuple) is the shape the input had,
+and the result must have exactly `shape`, following the two steps above. For example,
+`unbroadcast(np.ones((2, 3, 4)), (3, 1))` sums axis 0 away and then axis 2 with `keepdims=True`: an array of
+shape $(3, 1)$ whose entries are all $2 \cdot 4 = 8$. Tests include a scalar target `()`, unchanged shapes (return
+`grad` as it is), and rank changes.
 """)
 
 exercise(r'''
@@ -583,8 +591,11 @@ md(r"""
 ### Exercise 04.4 — sum backward
 
 Write `sum_backward(g, x_shape, axis=None, keepdims=False)`: the gradient with respect to `x` of
-`x.sum(axis=axis, keepdims=keepdims)`, given its upstream gradient `g`. `axis` may be `None` (all axes), an
-int (possibly negative) or a tuple of ints. `np.expand_dims` accepts a tuple of axes.
+`x.sum(axis=axis, keepdims=keepdims)`, given its upstream gradient `g` (which has the shape of that sum). Return
+an array of shape `x_shape`. `axis` may be `None` (all axes), an int (possibly negative) or a tuple of ints;
+`np.expand_dims` accepts a tuple of axes, and with `keepdims=True` the reduced axes are already in `g` with
+size 1. For example, `sum_backward(np.array([1.0, 2.0]), (2, 3), axis=1)` is `[[1, 1, 1], [2, 2, 2]]`, and so is
+`sum_backward(np.array([[1.0], [2.0]]), (2, 3), axis=1, keepdims=True)`.
 """)
 
 exercise(r'''
@@ -606,8 +617,11 @@ check("04.4", sum_backward)
 md(r"""
 ### Exercise 04.5 — mean backward
 
-Write `mean_backward(g, x_shape, axis=None, keepdims=False)` for `x.mean(axis=axis, keepdims=keepdims)`.
-Reuse your `sum_backward` (or the reference, `sum_bw` below).
+Write `mean_backward(g, x_shape, axis=None, keepdims=False)` for `x.mean(axis=axis, keepdims=keepdims)`, with
+the same arguments as `sum_backward`. Reuse it: the next cell sets `sum_bw` to your `sum_backward` or the
+reference, so call `sum_bw(g, x_shape, axis=axis, keepdims=keepdims)` and divide by $n$, the number of entries
+averaged (the product of the reduced axes' sizes; all of `x` for `axis=None`). For example,
+`mean_backward(np.array([3.0, 6.0]), (2, 3), axis=1)` is `[[1, 1, 1], [2, 2, 2]]`.
 """)
 
 code(r"""
@@ -706,7 +720,10 @@ md(r"""
 ### Exercise 04.6 — softmax backward as a vector-Jacobian product
 
 Write `softmax_backward(s, g)`: `s` is `softmax(z)` along the **last** axis (any number of leading batch
-axes), `g` the upstream gradient of the same shape; return $dz$, without building a Jacobian.
+axes), `g` the upstream gradient of the same shape; return $dz = s \odot (g - \langle g, s\rangle)$, an array of
+that shape, without building a Jacobian. $\langle g, s\rangle$ is one number per row (per position of the batch
+axes). For example, for `s = [0.5, 0.5]` and `g = [1, 0]`: $\langle g, s\rangle = 0.5$ and
+$dz = [0.5 \cdot 0.5,\ 0.5 \cdot (-0.5)] = [0.25, -0.25]$.
 """)
 
 exercise(r'''
@@ -780,10 +797,10 @@ def execute(path: Path) -> float:
 
     nb = nbformat.read(path, as_version=4)
     # progress records go to a scratch file, not beside the instructor notebook
-    os.environ.setdefault("BACKPROP_LAB_PROGRESS", os.path.join(tempfile.mkdtemp(), "progress.json"))
+    os.environ["BACKPROP_LAB_PROGRESS"] = os.path.join(tempfile.mkdtemp(), ".backprop_lab_progress.json")
     start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True).execute()
+                   store_widget_state=True, record_timing=False).execute()
     seconds = time.perf_counter() - start
     nbformat.write(nb, path)
     return seconds

@@ -145,7 +145,9 @@ md(r"""
 
 Fill in the dictionary with one spec per operation, using the operand names and shapes below. The check
 evaluates your strings with `np.einsum` on random arrays whose index sizes all differ, so a transposed output
-cannot pass by accident. (You may not copy the table above… but you may read it once more.)
+cannot pass by accident. Each value is a string with an explicit output, like `'ij,jk->ik'`; replace every
+`None`, then delete the `raise` line below the dictionary. (Try to write them without looking at the table
+above; look again if you are stuck.)
 
 | key | operands, in order | result |
 |---|---|---|
@@ -165,7 +167,7 @@ einsum_specs = {"matmul": None, "batched_matmul": None, "transpose": None, "trac
 einsum_specs = {"matmul": "ij,jk->ik", "batched_matmul": "nij,njk->nik", "transpose": "ij->ji",
                 "trace": "ii->", "outer": "i,j->ij", "bilinear": "i,ij,j->", "attention_scores": "ntd,nsd->nts"}
 ### END SOLUTION
-''', "05.1", 2, "replace each None by the einsum spec of that operation")
+''', "05.1", 2, "replace each None above by that operation's einsum spec (a string such as 'ij,jk->ik'), then delete this line")
 
 code(r"""
 check("05.1", einsum_specs)
@@ -215,9 +217,11 @@ print("einsum('ik,jk->ij', G, B) agrees with central differences:",
 md(r"""
 ### Exercise 05.2 — the backward specs of matmul
 
-Give the two specs as a tuple `(spec_dA, spec_dB)` for $C = $ `einsum('ij,jk->ik', A, B)`: with
-$G = \partial L/\partial C$, the check computes `dA = np.einsum(spec_dA, G, B)` and
-`dB = np.einsum(spec_dB, A, G)`. The first one is derived above; derive the second the same way.
+Give the two specs as a tuple of two strings `(spec_dA, spec_dB)` for $C = $ `einsum('ij,jk->ik', A, B)`:
+with $G = \partial L/\partial C$, the check computes `dA = np.einsum(spec_dA, G, B)` and
+`dB = np.einsum(spec_dB, A, G)`. Mind the operand order: the first group of subscripts in a spec names the first
+array passed, so `spec_dB` starts with `A`'s subscripts. The first spec is derived above; derive the second the
+same way, from $\partial C_{ik}/\partial B_{pq}$. Then delete the `raise` line.
 """)
 
 exercise(r'''
@@ -225,7 +229,7 @@ matmul_backward_specs = None
 ### BEGIN SOLUTION
 matmul_backward_specs = ("ik,jk->ij", "ij,ik->jk")
 ### END SOLUTION
-''', "05.2", 2, "a tuple (spec_dA, spec_dB)")
+''', "05.2", 2, "set matmul_backward_specs = (spec_dA, spec_dB), two einsum strings, then delete this line")
 
 code(r"""
 check("05.2", matmul_backward_specs)
@@ -273,14 +277,16 @@ A4 = rng.normal(size=(4, 4))                       # not symmetric
 x4 = rng.normal(size=4)
 f = lambda x_: x_ @ A4 @ x_
 print("(A + A^T) x agrees with central differences:", max_rel_error((A4 + A4.T) @ x4, ref01.numerical_gradient(f, x4)) < 1e-7)
-print("2 A x (symmetric-A shortcut) does not      :", max_rel_error(2 * A4 @ x4, ref01.numerical_gradient(f, x4)) < 1e-7)
+print("2 A x (the symmetric-A shortcut) agrees too:", max_rel_error(2 * A4 @ x4, ref01.numerical_gradient(f, x4)) < 1e-7)
 """, tags=CHECKED)
 
 md(r"""
 ### Exercise 05.3 — the gradient of $x^\top A x$
 
-Write `quadratic_form_grad(A, x)` that returns `(dA, dx)`, the gradient of $f = x^\top A x$ with respect to
-$A$ (square, not symmetric) and $x$. Use `np.einsum` or NumPy, as you like.
+Write `quadratic_form_grad(A, x)` that returns the tuple `(dA, dx)`, the gradient of $f = x^\top A x$ with
+respect to $A$ (shape $(n, n)$, not symmetric) and $x$ (shape $(n,)$): `dA` has shape $(n, n)$, `dx` shape
+$(n,)$. Use `np.einsum` or NumPy, as you like. For example, for `A = [[1, 2], [0, 3]]` and `x = [1, -1]`:
+`dA = [[1, -1], [-1, 1]]` and `dx = [0, -4]`.
 """)
 
 exercise(r'''
@@ -324,6 +330,8 @@ that factor and keeps its indices free. So:
 > **The gradient of operand $m$ is the einsum of $G$ with all the other operands, whose output subscripts are
 > operand $m$'s subscripts:**  `einsum('out,in_1,..(without in_m)..,in_n->in_m', G, X_1, ..., X_n)`.
 
+(Here $G$ is held fixed: it is a given number per entry of the output, so $\partial L/\partial X^{(m)} =
+G_{\text{out}}\, \partial\, \text{out} / \partial X^{(m)}$, which is exactly the derivative of $\ell$.)
 The upstream gradient takes the operand's place, and the output's subscripts and the operand's swap sides.
 For matmul `'ij,jk->ik'` this gives `'ik,jk->ij'` for $A$ and `'ik,ij->jk'` for $B$ (the operands in the
 order $G$, then the rest) — your answers to 05.2 up to the order of the operands.
@@ -362,7 +370,13 @@ Write `einsum_backward(spec, operands, grad, i)`: `spec` is explicit (it has `'-
 letter, `operands` is the list of arrays, `grad` is $\partial L/\partial\,\text{out}$; return
 $\partial L/\partial\,\text{operands[i]}$. Handle the refinement: a letter of operand `i` that appears nowhere
 else (not in the output, not in another operand) is left out of the einsum, and the result is broadcast back
-(`np.broadcast_to`, after a `reshape` that puts a size-1 axis where that letter goes).
+(`np.broadcast_to`, after a `reshape` that puts a size-1 axis where that letter goes). Return an array of the
+shape of `operands[i]`. Examples:
+
+* `einsum_backward('ij,jk->ik', [A, B], G, 0)` is `np.einsum('ik,jk->ij', G, B)`, i.e. `G @ B.T`;
+* `einsum_backward('i,ij,j->', [x, A, y], g, 1)` is `np.einsum(',i,j->ij', g, x, y)` ($g$ a 0-d array);
+* `einsum_backward('ij->i', [X], g, 0)` for `X` of shape $(3, 4)$ and `g` of shape $(3,)$ is
+  `np.broadcast_to(g.reshape(3, 1), (3, 4))`: $j$ appears nowhere else.
 """)
 
 exercise(r'''
@@ -380,7 +394,7 @@ def einsum_backward(spec, operands, grad, i):
     shape = [n if c in available else 1 for c, n in zip(target, operands[i].shape)]
     return np.broadcast_to(g.reshape(shape), operands[i].shape)
     ### END SOLUTION
-''', "05.4", 3, "einsum of grad with the other operands, output = operand i's subscripts; broadcast lonely letters")
+''', "05.4", 3, "einsum of grad with the other operands into operand i's subscripts; broadcast back letters found only in operand i")
 
 code(r"""
 check("05.4", einsum_backward)
@@ -448,9 +462,13 @@ md(r"""
 Write `einsum_backward_repeated(spec, operands, grad, i)` like `einsum_backward`, but operand `i` may repeat a
 letter (`'ii->i'`, `'ii->'`, `'ii,i->i'`, `'ij,jj->i'`, `'bii->bi'`, `'iij->j'`). Plan:
 
-1. compute the gradient for the operand's **distinct** letters (`'ii'` → `'i'`), as in 05.4;
+1. compute the gradient for the operand's **distinct** letters (`'ii'` → `'i'`), as in 05.4 (you may call
+   `einsum_bw`, your 05.4 or the reference, with the spec rewritten that way);
 2. for every repeated letter, give the repeat a fresh letter and multiply by a Kronecker delta
    (`np.eye(size)`), which writes the result onto that diagonal.
+
+Return an array of the shape of `operands[i]`. For example, `einsum_backward_repeated('ii->i', [A], g, 0)` for
+`A` of shape $(3, 3)$ is `np.diag(g)`, and for `'ii->'` (the trace, `g` a 0-d array) it is `g * np.eye(3)`.
 """)
 
 exercise(r'''
@@ -572,10 +590,10 @@ def execute(path: Path) -> float:
 
     nb = nbformat.read(path, as_version=4)
     # progress records go to a scratch file, not beside the instructor notebook
-    os.environ.setdefault("BACKPROP_LAB_PROGRESS", os.path.join(tempfile.mkdtemp(), "progress.json"))
+    os.environ["BACKPROP_LAB_PROGRESS"] = os.path.join(tempfile.mkdtemp(), ".backprop_lab_progress.json")
     start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True).execute()
+                   store_widget_state=True, record_timing=False).execute()
     seconds = time.perf_counter() - start
     nbformat.write(nb, path)
     return seconds
