@@ -300,13 +300,13 @@ write in notebook 02. So that you are never stuck behind an exercise, each noteb
 course's **reference** implementation, and says so:
 
 ```python
-Value = bl.exercises.use(MyValue, bl.Value, "02.1")
+Value = bl.exercises.use(MyValue, bl.Value, "02.7")
 ```
 
 `bl.exercises.use(mine, reference, exercise_id)` returns the reference by default. To run a notebook on
 **your own** code instead, switch it to "mine" in one of three ways:
 
-* for one call: `bl.exercises.use(mine, reference, "02.1", mode="mine")`;
+* for one call: `bl.exercises.use(mine, reference, "02.7", mode="mine")`;
 * for a whole notebook: run `import os; os.environ["BACKPROP_LAB_USE"] = "mine"` at its top;
 * for every notebook: start JupyterLab with the variable set, `BACKPROP_LAB_USE=mine jupyter lab`.
 
