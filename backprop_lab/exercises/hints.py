@@ -200,11 +200,13 @@ def _worst(g: np.ndarray, w: np.ndarray) -> str:
             f"expected {float(w[idx]):.6g}, received {float(g[idx]):.6g}")
 
 
-def _ratio_word(r: float) -> str:
-    for n in (2, 3, 4, 5, 6, 8, 10):
-        if abs(r * n - round(r * n)) < 1e-6 and round(r * n) == 1:
-            return f"exactly 1/{n}"
-    return f"exactly {r:.4g} times"
+def _simple_ratio(r: float) -> tuple[int, int] | None:
+    """(p, q) with r = p/q for small whole numbers p and q (a missing 2, an extra 1/N), else None."""
+    for q in (1, 2, 3, 4, 5, 6, 8, 10):
+        p = round(r * q)
+        if p >= 1 and abs(r * q - p) < 1e-6:
+            return p, q
+    return None
 
 
 def diagnose(got: np.ndarray, want: np.ndarray) -> str:
@@ -228,16 +230,18 @@ def diagnose(got: np.ndarray, want: np.ndarray) -> str:
             got, np.swapaxes(want, -1, -2), rtol=1e-6, atol=tiny):
         return TRANSPOSE
     nz = np.abs(want) > 1e-12 * scale
-    if np.any(nz):
+    # a ratio says something only across several entries: any two single numbers have one
+    if np.count_nonzero(nz) >= 2:
         ratio = got[nz] / want[nz]
         r = float(np.median(ratio))
-        if abs(r - 1) > 1e-2 and np.allclose(got, r * want, rtol=1e-6, atol=tiny):
-            if 0 < r < 1:
-                return FANOUT.format(ratio=_ratio_word(r), where="")
-            if r > 1 and abs(r - round(r)) < 1e-6:
-                return MULTIPLE.format(ratio=f"{round(r)}")
-            if r > 0:
-                return FACTOR.format(ratio=f"{r:.4g}")
+        simple = _simple_ratio(r) if r > 0 else None
+        if simple and abs(r - 1) > 1e-2 and np.allclose(got, r * want, rtol=1e-6, atol=tiny):
+            p, q = simple
+            if p == 1:
+                return FANOUT.format(ratio=f"exactly 1/{q}", where="")
+            if q == 1:
+                return MULTIPLE.format(ratio=f"{p}")
+            return FACTOR.format(ratio=f"{r:.4g}")
         # every wrong entry a fraction of the right value (one share of several): `=` at a fork
         right = np.isclose(got, want, rtol=1e-6, atol=tiny)
         wrong = ~right & nz
