@@ -97,13 +97,19 @@ def record_result(ex, status: str, path: str | os.PathLike | None = None) -> dic
 
 # ----------------------------------------------------------------------------- the table
 
-def table(directory: str | os.PathLike = ".") -> tuple[list[list[str]], dict]:
-    """Rows (notebook, done, points, still to do) for every notebook with exercises, and the totals."""
+def table(directory: str | os.PathLike | None = None) -> tuple[list[list[str]], dict]:
+    """Rows (notebook, done, points, still to do) for every notebook with exercises, and the totals.
+
+    ``directory`` holds the progress file and the notebooks; by default the file is the one ``check``
+    records into (``progress_path()``, which honours ``$BACKPROP_LAB_PROGRESS``) and the notebooks are
+    those of the current folder.
+    """
     from ._core import all_exercises
 
-    done = load(Path(directory) / FILENAME)["exercises"]
+    path = progress_path(directory)
+    done = load(path)["exercises"] if path is not None else {}
     exercises = all_exercises()
-    names = _notebook_names(Path(directory))
+    names = _notebook_names(Path(directory) if directory is not None else Path.cwd())
     by_nb: dict[str, list] = {}
     for ex_id, ex in exercises.items():
         by_nb.setdefault(ex_id.split(".")[0], []).append(ex)

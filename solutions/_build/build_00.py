@@ -288,7 +288,7 @@ fails; the table also shows your latest result.
 code(r"""
 from backprop_lab.exercises.progress import format_table, table
 
-print(format_table(*table(".")))
+print(format_table(*table()))
 """)
 
 # ============================================================================ switch
