@@ -72,6 +72,10 @@ def test_replay_binder_install_and_run_notebook_00(tmp_path):
     where = subprocess.run([str(py), "-c", "import backprop_lab; print(backprop_lab.__file__)"], cwd=tmp_path,
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert where.startswith(site), where
+    # the student notebooks travel inside the installed package, for `backprop-lab start`
+    source = subprocess.run([str(py), "-c", "from backprop_lab.launch import notebooks_source as s; print(s())"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert source.startswith(site) and len(list(Path(source).glob("0*.ipynb"))) == 10, source
 
     runner = (
         "import nbformat, nbclient, sys\n"
