@@ -58,7 +58,54 @@ SQRT_WRONG = {
     "backward returns None": (make_sqrt(lambda x, y, g: None), "returned None"),
     "forward squares": (make_sqrt(lambda x, y, g: g * 2 * x, forward=lambda x: x * x), "forward pass is wrong"),
     "an instance, not the class": (reference.Sqrt(), "Give the class itself"),
+    "ctx.saved not unpacked": (None, "`(y,) = ctx.saved`"),            # built below: y = ctx.saved keeps the tuple
+    "save_for_backward assigned": (None, "ASSIGNED to ctx.save_for_backward"),
+    "ctx.saved set to an array": (None, "ctx.saved is a tuple"),
 }
+
+
+class _SqrtTupleNotUnpacked(bl.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved          # the tuple (y,): 2 * (y,) is (y, y), and g / that has an extra axis
+        return g / (2 * y)
+
+
+class _SqrtAssignsSave(bl.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward = y
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g / (2 * y)
+
+
+class _SqrtSetsSaved(bl.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.saved = y
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g / (2 * y)
+
+
+SQRT_WRONG["ctx.saved not unpacked"] = (_SqrtTupleNotUnpacked, SQRT_WRONG["ctx.saved not unpacked"][1])
+SQRT_WRONG["save_for_backward assigned"] = (_SqrtAssignsSave, SQRT_WRONG["save_for_backward assigned"][1])
+SQRT_WRONG["ctx.saved set to an array"] = (_SqrtSetsSaved, SQRT_WRONG["ctx.saved set to an array"][1])
 
 
 def test_sqrt_reference_passes():
@@ -85,6 +132,7 @@ def test_sqrt_raising_backward_is_reported_as_the_learners_error():
 MAXIMUM_WRONG = {
     "zeros": (lambda x, y, g: (np.zeros_like(x), np.zeros_like(y)), "all zeros"),
     "tie to both": (lambda x, y, g: (g * (x >= y), g * (y >= x)), "sent g to BOTH"),
+    "tie to neither": (lambda x, y, g: (g * (x > y), g * (x < y)), "sent g to NEITHER"),
     "tie to y": (lambda x, y, g: (g * (x > y), g * (x <= y)), "you sent g to y"),
     "tie split": (lambda x, y, g: (g * ((x > y) + 0.5 * (x == y)), g * ((x < y) + 0.5 * (x == y))), "split g evenly"),
     "masks only": (lambda x, y, g: (1.0 * (x >= y), 1.0 * (x < y)), "multiply them by the upstream gradient"),
@@ -178,7 +226,7 @@ def topo(root, dedupe=True):
 
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
-                skip_none=True):
+                skip_none=True, wrap=True):
     def backward(root):
         if seed:
             root.grad = np.ones_like(root.data)
@@ -186,7 +234,8 @@ def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroa
             if node._fn is None or (skip_none and node.grad is None):
                 continue
             grads = node._fn.backward(node._ctx, node.grad)
-            grads = grads if isinstance(grads, tuple) else (grads,)
+            if wrap and not isinstance(grads, tuple):
+                grads = (grads,)
             for parent, g in zip(node._prev, grads):
                 if skip_none and g is None:
                     continue
@@ -228,6 +277,7 @@ DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     "calls Tensor.backward": (engine_shortcut, "error", "Tensor.backward()"),
     "calls node._backward": (private_backward_shortcut, "error", "node._backward()"),
     "None gradients not skipped": (make_driver(skip_none=False), "error", "NoneType"),
+    "one-input rule's array not wrapped": (make_driver(wrap=False), "error", "grads = (grads,)"),
 }
 
 
@@ -281,12 +331,17 @@ FIND_WRONG = {
     "another custom op": ("LogCosh", "agrees with finite differences"),
     "an engine op": ("MatMul", "agrees with finite differences"),
     "None": (None, "not done yet"),
+    "the whole report": ("report", "the string in its .op"),
+    "the BadOp": ("first_bad", "the string in its .op"),
 }
 
 
 @pytest.mark.parametrize("name", FIND_WRONG)
 def test_find_the_bug_wrong_rejected(name):
     answer, expected = FIND_WRONG[name]
+    if answer in ("report", "first_bad"):
+        report = bl.check_graph(nb06.mystery_graph(0)[0])
+        answer = report if answer == "report" else report.first_bad
     result = check("06.5", answer, record=False)
     if answer is None:
         assert result.status == "todo" and expected in result.first_problem.error
@@ -294,33 +349,33 @@ def test_find_the_bug_wrong_rejected(name):
         assert result.status == "fail" and expected in result.hint
 
 
-# ----------------------------------------------------------------------------- the backward-trace widget
+# ----------------------------------------------------------------------------- the step-through on notebook 06's graphs
+# (the widget is viz.step_through, shared with notebook 02; these pin down what notebook 06's text says of it)
 
-def test_backward_steps_replay_matches_engine_and_leaves_graph_untouched():
-    from backprop_lab.widgets import backward_trace
+def test_viz_steps_on_the_fork_graph_of_section_5():
+    from backprop_lab import viz
 
     x = bl.Tensor([0.5, -1.0], requires_grad=True, label="x")
     a = x.tanh()
     a.label = "a"
     root = (a * a + a.exp()).sum()
-    steps = backward_trace.backward_steps(root)
+    steps = viz.backward_steps(root)
     assert x.grad is None and a.grad is None                    # a replay: nothing written
-    assert [s["op"] for s in steps] == ["Sum", "Add", "Mul", "Exp", "Tanh"]
-    shares_to_a = [share for s in steps for name, share, _, _ in s["shares"] if name == "a"]
-    assert len(shares_to_a) == 3                                # two from Mul, one from Exp: a fork accumulates
-    replay_x = steps[-1]["shares"][0][2]
+    assert [s.node._op for s in steps[1:]] == ["Sum", "Add", "Mul", "Exp", "Tanh"]
+    to_a = [(step.node._op, share) for step in steps for share in step.shares if share.parent is a]
+    assert [op for op, _ in to_a] == ["Mul", "Exp"]             # a's gradient arrives in two steps ...
+    assert to_a[0][1].uses == 2                                 # ... the first holding both uses of a in a * a
+    assert np.allclose(to_a[1][1].after, to_a[0][1].after + to_a[1][1].contribution)   # accumulated, not overwritten
     root.backward()
-    assert np.allclose(replay_x, x.grad)
-    assert "leaf x" in backward_trace.as_text(steps)
-    with pytest.raises(RuntimeError, match="freed"):
-        backward_trace.backward_steps(root)
+    assert np.allclose(steps[-1].grads[id(x)], x.grad)
+    assert "used 2 times" in viz.describe_step(steps, 3)
 
 
-def test_backward_steps_unbroadcast_shares():
-    from backprop_lab.widgets import backward_trace
+def test_viz_steps_show_unbroadcast_shares():
+    from backprop_lab import viz
 
     b = bl.Tensor(np.zeros(3), requires_grad=True, label="b")
     root = (bl.Tensor(np.ones((4, 3))) + b).sum()
-    steps = backward_trace.backward_steps(root)
-    (name, share, total, leaf), = steps[-1]["shares"]
-    assert name == "b" and leaf and share.shape == (3,) and np.allclose(total, 4.0)
+    steps = viz.backward_steps(root)
+    (share,) = steps[-1].shares                                 # the constant gets no share
+    assert share.parent is b and share.contribution.shape == (3,) and np.allclose(share.after, 4.0)

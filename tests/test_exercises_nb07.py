@@ -89,6 +89,7 @@ MSE_WRONG = {
     "no square": (lambda p, t: (float(np.mean(p - t)), np.ones_like(p) / p.size), "square each difference"),
     "loss per entry": (lambda p, t: ((p - t) ** 2, 2 * (p - t) / p.size), "one number"),
     "gradient only": (lambda p, t: 2 * (p - t) / p.size, "Return 2 values"),
+    "(gradient, loss)": (lambda p, t: (2 * (p - t) / p.size, float(np.mean((p - t) ** 2))), "the order is (loss, gradient)"),
 }
 
 
@@ -140,6 +141,9 @@ CE_WRONG = {
                                                                           .sum(axis=1))[:, None] - z[:, y]).mean()),
                      "np.arange(N), labels"),
     "sign": (lambda z, y: -float(rows_ce(z, y).mean()), "wrong sign"),
+    "normalised over the whole batch": (lambda z, y: float(np.mean(np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum())
+                                                       - (z - z.max(axis=1, keepdims=True))[np.arange(len(y)), y])),
+                                        "whole batch"),
 }
 
 
@@ -288,3 +292,34 @@ def test_optimizer_paths_reject_unknown_names():
         op.optimizer_path("nope", "SGD", 0.1)
     with pytest.raises(ValueError, match="optimizer"):
         op.optimizer_path("valley", "RMSprop", 0.1)
+
+
+def test_optimizer_paths_widget_redraws_once_per_choice(monkeypatch):
+    """Choosing a surface or optimizer resets the learning rate to its default and draws once, not twice."""
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from backprop_lab.widgets import optimizer_paths as op
+
+    shown, calls = [], []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    real_path = op.optimizer_path
+    monkeypatch.setattr(op, "optimizer_path", lambda *a, **k: calls.append(a[:3]) or real_path(*a, **k))
+    monkeypatch.setattr(plt, "show", lambda *a, **k: plt.close("all"))
+    op.optimizer_paths_widget(steps=20)
+    (box,) = shown
+    (surface, optimizer), (lr, _steps) = box.children[0].children, box.children[1].children
+    assert len(calls) == 3 and lr.value == op.DEFAULT_LR["valley"]["Momentum"]
+    calls.clear()
+    surface.value = "rosenbrock"
+    assert len(calls) == 3                                       # one draw: the chosen optimizer and the two others
+    assert lr.value == pytest.approx(op.DEFAULT_LR["rosenbrock"]["Momentum"])
+    assert calls[0] == ("rosenbrock", "Momentum", lr.value)
+    calls.clear()
+    optimizer.value = "Adam"
+    assert len(calls) == 3 and calls[0][:2] == ("rosenbrock", "Adam")
+    calls.clear()
+    lr.value = 0.05
+    assert len(calls) == 3 and calls[0] == ("rosenbrock", "Adam", pytest.approx(0.05, rel=0.13))

@@ -65,6 +65,14 @@ SQRT_HINTS = {
                      "backward(ctx, g): check(\"06.1\", Sqrt), not Sqrt() or Sqrt.apply."),
     "none": ("Your backward returned None (or a None gradient): it must return the gradient for x, an array of x's "
              "shape."),
+    "assigned": ("Your forward ASSIGNED to ctx.save_for_backward (ctx.save_for_backward = y), which replaces the "
+                 "method and saves nothing. Call it: ctx.save_for_backward(y); then (y,) = ctx.saved in backward."),
+    "saved_array": ("Your forward set ctx.saved to an array; ctx.saved is a tuple of saved arrays. Save with "
+                    "ctx.save_for_backward(y), read with (y,) = ctx.saved."),
+    "raw_shape": ("Your backward returned an array of shape {raw} for an input of shape {shape}; it must return dx "
+                  "with x's shape (the engine's driver summed the extra axes away, which hid the mistake and gave "
+                  "these numbers). A common cause: `y = ctx.saved` keeps the TUPLE (y,), and 2 * (y,) is not 2 y. "
+                  "Unpack it: `(y,) = ctx.saved`."),
 }
 
 
@@ -76,12 +84,32 @@ def run_function(fn_class, x, g, other=None):
         return {"problem": "not_function", "x": x}  # x: so that cases differ (this is no hard-coded answer)
     xt = Tensor(np.array(x, dtype=np.float64), requires_grad=True)
     y = fn_class.apply(xt)
+    ctx = y._ctx
+    if ctx is not None and "save_for_backward" in vars(ctx):
+        return {"problem": "assigned", "x": x}
+    if ctx is not None and not isinstance(ctx.saved, tuple):
+        return {"problem": "saved_array", "x": x}
     if other is not None:  # a second use of the same Function in the same graph, before backward
         fn_class.apply(Tensor(np.array(other, dtype=np.float64), requires_grad=True))
     if not isinstance(y.data, np.ndarray) or y.data.shape != xt.shape:
         return {"problem": "forward", "y": y.data}
     y.backward(np.asarray(g, dtype=np.float64))
-    return {"y": np.array(y.data), "dx": None if xt.grad is None else np.array(xt.grad)}
+    return {"y": np.array(y.data), "dx": None if xt.grad is None else np.array(xt.grad),
+            "raw_shape": _raw_backward_shape(fn_class, x, g)}
+
+
+def _raw_backward_shape(fn_class, x, g):
+    """The shape of what the rule's backward itself returns for x (before the driver un-broadcasts it)."""
+    from ..tensor import Context
+
+    try:
+        ctx = Context((True,))
+        fn_class.forward(ctx, np.array(x, dtype=np.float64))
+        raw = fn_class.backward(ctx, np.array(g, dtype=np.float64))
+    except Exception:  # the engine pass above already ran this code; its errors are reported from there
+        return None
+    raw = raw[0] if isinstance(raw, tuple) and len(raw) == 1 else raw
+    return tuple(raw.shape) if isinstance(raw, np.ndarray) else None
 
 
 @register
@@ -112,6 +140,8 @@ class SqrtFunction(Exercise):
         problem = got.get("problem")
         if problem == "not_function":
             return Mismatch("the answer is not a subclass of bl.Function", SQRT_HINTS["not_function"])
+        if problem in ("assigned", "saved_array"):
+            return Mismatch("backward cannot read what forward saved", SQRT_HINTS[problem])
         if problem == "forward":
             return Mismatch(f"forward returned {hints.short_repr(got.get('y'))}, expected an array of shape "
                             f"{case['x'].shape}", SQRT_HINTS["forward"])
@@ -126,6 +156,9 @@ class SqrtFunction(Exercise):
                     (SQRT_HINTS["no_half"], g / np.sqrt(x)),
                     (SQRT_HINTS["power"], g * 0.5 * np.sqrt(x))]
         m = hints.compare_values(got["dx"], want["dx"], where="gradient x.grad", suspects=suspects)
+        raw = got.get("raw_shape")
+        if m is not None and raw is not None and tuple(raw) != x.shape:
+            return Mismatch(m.message, SQRT_HINTS["raw_shape"].format(raw=tuple(raw), shape=x.shape))
         return m
 
 
@@ -134,6 +167,9 @@ class SqrtFunction(Exercise):
 MAXIMUM_HINTS = {
     "both": ("At a tie (x == y) you sent g to BOTH inputs, so that entry passes on 2g in total. The output moved by "
              "g, not 2g: send it to one input only, x (seed 001's rule: x >= y -> x)."),
+    "neither": ("At a tie (x == y) you sent g to NEITHER input, so that entry's gradient is lost. The output still "
+                "moves with its inputs there; send all of g to one of them, x (seed 001's rule x >= y -> x): "
+                "dx = g * (x >= y), dy = g * (x < y)."),
     "to_y": ("At a tie (x == y) you sent g to y. The engine follows seed 001's tie rule, x >= y -> x: use the mask "
              "x >= y for dx and its complement x < y for dy."),
     "split": ("At a tie you split g evenly between x and y (torch.maximum does that). This engine follows seed 001: "
@@ -173,6 +209,7 @@ class MaximumBackward(Exercise):
         tie = x == y
         variants = [(MAXIMUM_HINTS["swapped"], (want[1], want[0])),
                     (MAXIMUM_HINTS["both"], (g * (x >= y), g * (y >= x))),
+                    (MAXIMUM_HINTS["neither"], (g * (x > y), g * (x < y))),
                     (MAXIMUM_HINTS["to_y"], (g * (x > y), g * (y >= x))),
                     (MAXIMUM_HINTS["split"], (g * ((x > y) + 0.5 * tie), g * ((x < y) + 0.5 * tie))),
                     (MAXIMUM_HINTS["no_g"], (1.0 * (x >= y), 1.0 * (x < y)))]
@@ -324,6 +361,10 @@ DRIVER_HINTS = {
     "shape": ("'{op}' received a gradient of shape {got} but its data has shape {want}: broadcasting in the "
               "forward pass was not undone. Pass every gradient a rule returns through bl.unbroadcast(g, "
               "parent.shape) before adding it to parent.grad."),
+    "bare": ("'{op}' received a gradient of shape {got} but its data has shape {want}. It came from '{user}', a rule "
+             "with ONE input, which returns a bare array, not a tuple: zip(node._prev, grads) then walks over the "
+             "array itself and hands its first entry (or row) to the input. Wrap a bare array first: "
+             "if not isinstance(grads, tuple): grads = (grads,)"),
     "engine": ("Your driver called the engine's own {name}. In this exercise you write that part: for each node call "
                "its rule, node._fn.backward(node._ctx, node.grad), then unbroadcast and add each returned gradient "
                "into the parent's .grad."),
@@ -359,6 +400,13 @@ def _watched_graph(case, log):
         for p in n._prev:
             consumers[id(p)].append(n)
     called = set()
+    bare = {}  # id(node) -> op, for one-input nodes whose rule returned a bare array (the driver must wrap it)
+
+    def shape_hint(node, op, got):
+        users = [bare[id(c)] for c in consumers[id(node)] if id(c) in bare]
+        if users:
+            return DRIVER_HINTS["bare"].format(op=op, got=got, want=node.shape, user=users[0])
+        return DRIVER_HINTS["shape"].format(op=op, got=got, want=node.shape)
 
     def watch(node, fn):
         def backward(ctx, grad):
@@ -371,10 +419,13 @@ def _watched_graph(case, log):
             if grad is None:
                 raise DriverError(DRIVER_HINTS["seed"] if node is root else DRIVER_HINTS["none"].format(name=op))
             if np.shape(grad) != node.shape:
-                raise DriverError(DRIVER_HINTS["shape"].format(op=op, got=np.shape(grad), want=node.shape))
+                raise DriverError(shape_hint(node, op, np.shape(grad)))
             called.add(id(node))
             log.append(op)
-            return fn.backward(ctx, grad)
+            result = fn.backward(ctx, grad)
+            if len(node._prev) == 1 and not isinstance(result, tuple):
+                bare[id(node)] = op
+            return result
 
         return type(fn.__name__, (fn,), {"backward": staticmethod(backward)})
 
@@ -386,7 +437,11 @@ def _watched_graph(case, log):
         return [n._op for n in nodes if n._fn is not None and n.grad is not None and id(n) not in called
                 and np.any(np.asarray(n.grad) != 0)]
 
-    return root, leaves, uncalled
+    def leaf_shape_hints():  # for each leaf whose gradient has the wrong shape, the hint naming the likely cause
+        return {k: shape_hint(t, k, np.shape(t.grad)) for k, t in leaves.items()
+                if t.requires_grad and t.grad is not None and np.shape(t.grad) != t.shape}
+
+    return root, leaves, uncalled, leaf_shape_hints
 
 
 @register
@@ -406,12 +461,12 @@ class BackwardDriver(Exercise):
 
     def run(self, obj, case):
         log = []
-        root, leaves, uncalled = _watched_graph(case, log)
+        root, leaves, uncalled, leaf_shape_hints = _watched_graph(case, log)
         obj(root)
         spec = GRAPHS[case["graph"]][2]
         grads = {k: (None if leaves[k].grad is None else np.array(leaves[k].grad, dtype=np.float64))
                  for k, (_, rg) in spec.items() if rg}
-        return {"grads": grads, "uncalled": uncalled()}
+        return {"grads": grads, "uncalled": uncalled(), "shape_hints": leaf_shape_hints()}
 
     def expected(self, case):
         from ..tensor import Tensor
@@ -437,8 +492,9 @@ class BackwardDriver(Exercise):
             if grads.get(k) is None:
                 return Mismatch(f"{k}.grad is None after your backward(root)", DRIVER_HINTS["none"].format(name=k))
             if np.shape(grads[k]) != want[k].shape:
-                return Mismatch(f"{k}.grad has shape {np.shape(grads[k])}, but {k} has shape {want[k].shape}",
-                                DRIVER_HINTS["shape"].format(op=k, got=np.shape(grads[k]), want=want[k].shape))
+                hint = got.get("shape_hints", {}).get(k) or DRIVER_HINTS["shape"].format(
+                    op=k, got=np.shape(grads[k]), want=want[k].shape)
+                return Mismatch(f"{k}.grad has shape {np.shape(grads[k])}, but {k} has shape {want[k].shape}", hint)
         return hints.compare_values(grads, want, where="leaf gradients")
 
 
@@ -533,7 +589,11 @@ class FindTheBug(Exercise):
         return [{"graph": "mystery_graph(seed=0)"}]
 
     def run(self, obj, case):
-        return obj if isinstance(obj, str) else {"not_a_string": obj}
+        if isinstance(obj, str):
+            return obj
+        op = getattr(obj, "op", None) or getattr(getattr(obj, "first_bad", None), "op", None)
+        return {"not_a_string": obj if isinstance(obj, (int, float)) else f"a {type(obj).__name__} object",
+                "has_op": isinstance(op, str)}
 
     def expected(self, case):
         from ..gradcheck import check_graph
@@ -546,7 +606,12 @@ class FindTheBug(Exercise):
                "tests each op on its own against finite differences and names the first wrong one.")
         if not isinstance(got, str):
             value = got.get("not_a_string") if isinstance(got, dict) else got
-            return Mismatch(f"expected the op's name as a string, received {hints.short_repr(value)}",
+            received = value if isinstance(value, str) else hints.short_repr(value)
+            if isinstance(got, dict) and got.get("has_op"):
+                return Mismatch(f"expected the op's name as a string, received {received}",
+                                "You gave the whole report (or its first_bad); the answer is the op's name, the "
+                                "string in its .op: buggy_op = report.first_bad.op.")
+            return Mismatch(f"expected the op's name as a string, received {received}",
                             "Answer with the name of the op as a string, e.g. buggy_op = \"Mul\". " + how)
         if _normalise_op(got) == want.lower():
             return None

@@ -79,7 +79,7 @@ LINEAR_HINTS = {
              "(in, out) like W, so dW = x.T @ g."),
     "dx": ("dx is wrong. x is (N, in), g is (N, out), W is (in, out): the only product with x's shape is "
            "dx = g @ W.T."),
-    "db_mean": ("db is the mean of g over the batch; the bias was COPIED to every row, so it receives the SUM of "
+    "db_mean": ("Your db is the MEAN of g over the batch; the bias was COPIED to every row, so it receives the SUM of "
                 "their gradients: db = g.sum(axis=0) (or return g itself and let the driver sum it)."),
     "db_axis": ("db has one entry per example: you summed over axis 1, the features. The bias has one entry per "
                 "output feature and was copied along the batch axis: db = g.sum(axis=0)."),
@@ -174,6 +174,7 @@ MSE_HINTS = {
     "grad_not_mean": ("The gradient lacks the 1/n of the mean: dL/dpred = 2 (pred - target) / n with n = {n}."),
     "no_square": "The loss must square each difference before averaging: mean((pred - target)**2).",
     "loss_shape": "The loss is one number (a float), the mean over all entries, not an array.",
+    "swapped": "You returned (gradient, loss); the order is (loss, gradient): `return loss, dpred`.",
     "zero_loss": ("Your loss is 0 although pred and target differ: compute it from them, "
                   "mean((pred - target)**2), and return it together with the gradient."),
 }
@@ -206,6 +207,8 @@ class MSEForwardBackward(Exercise):
         d = case["pred"] - case["target"]
         n, rows = d.size, d.shape[0]
         loss, grad = got
+        if _close(_as_number(grad), want[0]) and _close(loss, want[1]):
+            return Mismatch("the loss and the gradient are in each other's place", MSE_HINTS["swapped"])
         if not isinstance(loss, float):
             return Mismatch(f"loss: expected one number, received {hints.short_repr(loss)}", MSE_HINTS["loss_shape"])
         m = hints.compare_values(loss, want[0], where="loss")
@@ -246,6 +249,9 @@ CE_HINTS = {
     "sign": "The loss is -log p[label] (positive); yours has the wrong sign.",
     "zero": ("Your loss is 0: cross-entropy is 0 only when the label gets probability 1. Compute it from the "
              "logits: the mean over rows of log(sum(exp(s))) - s[label], with s = z - z.max(axis=1, keepdims=True)."),
+    "whole_batch": ("You normalised over the whole batch: np.exp(s).sum() without an axis adds the exponentials of "
+                    "EVERY example. Each example has its own softmax, normalised over its own row: "
+                    "np.exp(s).sum(axis=1, keepdims=True)."),
     "softmax_prob": ("You returned the probability of the label (or its mean); the cross-entropy is MINUS the LOG "
                      "of it."),
 }
@@ -302,11 +308,14 @@ class StableCrossEntropy(Exercise):
             p /= p.sum(axis=1, keepdims=True)
             picks = z[:, labels]
             lse = z.max(axis=1) + np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1))
+            s_row, s_all = z - z.max(axis=1, keepdims=True), z - z.max()
+            whole = [float((np.log(np.exp(s).sum()) - s[np.arange(n), labels]).mean()) for s in (s_row, s_all)]
         variants = [(CE_HINTS["zero"], 0.0), (CE_HINTS["sum"].format(n=n), float(rows.sum())),
                     (CE_HINTS["unshifted_label"], unshift),
                     (CE_HINTS["pick"], float((lse[:, None] - picks).mean())),
                     (CE_HINTS["sign"], -float(rows.mean())),
-                    (CE_HINTS["softmax_prob"], float(p[np.arange(n), labels].mean()))]
+                    (CE_HINTS["softmax_prob"], float(p[np.arange(n), labels].mean())),
+                    (CE_HINTS["whole_batch"], whole[0]), (CE_HINTS["whole_batch"], whole[1])]
         return Mismatch(m.message, _match(got, variants) or m.hint)
 
 

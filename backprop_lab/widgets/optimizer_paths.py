@@ -127,10 +127,19 @@ def optimizer_paths_widget(steps=200):
     n_steps = widgets.IntSlider(value=steps, min=10, max=500, step=10, description="steps", continuous_update=False)
     out = widgets.Output()
 
-    def reset_lr(_change=None):
-        lr.value = DEFAULT_LR[surface.value][optimizer.value]
+    resetting = []  # non-empty while a new surface or optimizer resets the slider: draw once, not twice
+
+    def choose(_change=None):
+        resetting.append(True)
+        try:
+            lr.value = DEFAULT_LR[surface.value][optimizer.value]
+        finally:
+            resetting.pop()
+        draw()
 
     def draw(_change=None):
+        if resetting:
+            return
         paths = {f"{optimizer.value} (lr={lr.value:.4g})": optimizer_path(surface.value, optimizer.value, lr.value,
                                                                           n_steps.value)}
         others = [name for name in OPTIMIZERS if name != optimizer.value]
@@ -143,11 +152,9 @@ def optimizer_paths_widget(steps=200):
             plot_paths(surface.value, paths, ax=ax, faint=[p for p in paths if not p.startswith(optimizer.value)])
             plt.show()
 
-    surface.observe(reset_lr, names="value")
-    optimizer.observe(reset_lr, names="value")
+    surface.observe(choose, names="value")
+    optimizer.observe(choose, names="value")
     for w in (lr, n_steps):
         w.observe(draw, names="value")
-    surface.observe(draw, names="value")
-    optimizer.observe(draw, names="value")
     draw()
     display(widgets.VBox([widgets.HBox([surface, optimizer]), widgets.HBox([lr, n_steps]), out]))

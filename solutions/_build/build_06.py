@@ -76,7 +76,7 @@ import backprop_lab as bl
 from backprop_lab import rules
 from backprop_lab.exercises import check
 from backprop_lab.exercises.nb06 import reference, mystery_graph   # the course's versions of this notebook's exercises
-from backprop_lab.widgets import backward_trace
+from backprop_lab import viz
 
 rng = np.random.default_rng(0)
 np.set_printoptions(precision=4, suppress=True)
@@ -108,12 +108,16 @@ loss = y.sum()
 loss.label = "loss"
 
 
+def saved_item(a):
+    return f"array {a.shape}" if isinstance(a, np.ndarray) else f"the shape {a}"
+
+
 def recipe(t):
     if t.is_leaf:
         return "leaf (made by you)"
     inputs = ", ".join(p.label or p._op for p in t._prev)
-    saved = [np.shape(a) for a in t._ctx.saved]
-    return f"made by {t._op}({inputs}); ctx saved arrays of shapes {saved}, kwargs {t._ctx.kwargs}"
+    saved = ", ".join(saved_item(a) for a in t._ctx.saved)
+    return f"made by {t._op}({inputs}); ctx saved: {saved}; kwargs {t._ctx.kwargs}"
 
 
 for t in (x, w, y, loss):
@@ -122,8 +126,8 @@ for t in (x, w, y, loss):
 
 md(r"""
 `Mul` saved both of its inputs, because $\partial(xw)/\partial x = w$ and $\partial(xw)/\partial w = x$: its
-backward will need them. `Sum` saved only the shape it has to broadcast the gradient back to. Nothing has a
-gradient yet:
+backward will need them. `Sum` saved no array at all, only the shape of its input, $(2, 2)$, to which it
+broadcasts the gradient back; its `kwargs` record how it was called. Nothing has a gradient yet:
 """)
 
 code(r"""
@@ -179,9 +183,9 @@ requires a gradient, wraps the result in a Tensor that remembers `(cls, ctx, inp
 complete new operation, $y = \sin x$ with $\partial y / \partial x = \cos x$:
 """)
 
-code(r"""
+code(r'''
 class Sin(bl.Function):
-    # $y = \sin x$: dx = g cos(x)
+    """y = sin(x), with dL/dx = g cos(x)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -197,7 +201,7 @@ class Sin(bl.Function):
 a = bl.Tensor(rng.normal(size=(2, 3)), requires_grad=True)
 print("recipe of Sin.apply(a):", Sin.apply(a)._op)
 print("gradcheck:", bl.gradcheck(lambda t: Sin.apply(t), a))
-""", tags=CHECKED)
+''', tags=CHECKED)
 
 md(r"""
 ### Exercise 06.1: a `Sqrt` Function
@@ -251,7 +255,9 @@ check("06.1", Sqrt)
 
 md(r"""
 The engine has no `Sqrt` rule: `Tensor.sqrt()` is the composite `x ** 0.5`, differentiated by the `Pow` rule.
-Both must agree (with your `Sqrt` if it passed its check, else the course's):
+Both must agree. As in every notebook, the cell goes on with the course's reference `Sqrt`, so it runs
+whether or not you have solved the exercise; `bl.exercises.use` hands it **your** `Sqrt` instead if you have
+switched the notebook to "mine" (notebook 00 shows how) and your class passes check 06.1:
 """)
 
 code(r"""
@@ -297,11 +303,11 @@ The engine adds a few primitives seed 001 builds differently or does not need (`
 `Tanh`, `ReLU`, `Max`, `BroadcastTo`, `GetItem`) and one *fused* rule for speed, `SoftmaxCrossEntropy`
 (notebook 07). Everything else is a **composite**: `a - b` is `a + (-b)`, `a / b` is `a * (1/b)`, `mean` is a
 sum times $1/n$, `sigmoid`, `softmax` and `log_softmax` are built from `exp`, `sum`, `max` and `log`. A
-composite needs no rule of its own; the chain rule through its pieces does the work. Here is one rule in full:
+composite needs no rule of its own; the chain rule through its pieces does the work. Here is one rule in full, `Mul`; note `ctx.needs_input_grad`, which lets a rule skip the gradient of an input
+that does not need one (a constant, or data):
 """)
 
 code(r"""
-print(inspect.getsource(rules.MatMul.forward))
 print(inspect.getsource(rules.Mul))
 """)
 
@@ -432,9 +438,10 @@ one your engine uses.)
 
 ### Exercise 06.3: `max_backward`
 
-`g` has the shape of the result, `x.max(axis=axis)` (no `keepdims`); `axis` is an int or `None` (all axes).
-Return `dx`, of `x`'s shape: $g$ at the first maximal entry of each slice, 0 elsewhere.
-`np.expand_dims`, `np.argmax` and `np.put_along_axis` help.
+`g` has the shape of the result, `x.max(axis=axis)` (no `keepdims`); `axis` is one int, possibly negative
+(`-1` is the last axis), or `None`, the maximum over all entries, when `g` is a single number. Return `dx`,
+of `x`'s shape: $g$ at the first maximal entry of each slice, 0 elsewhere. `np.expand_dims`, `np.argmax` and
+`np.put_along_axis` help (all three accept a negative axis).
 """)
 
 exercise(r'''
@@ -450,10 +457,15 @@ def max_backward(x, g, axis=None):
     np.put_along_axis(mask, first, 1.0, axis=axis)
     return np.expand_dims(g, axis) * mask
     ### END SOLUTION
-''', "06.3", 2, "re-insert the reduced axis into g and route it to the first maximal entry (np.argmax)")
+''', "06.3", 2, "return dx of x's shape: g (its reduced axis re-inserted) at the first maximal entry of each slice (np.argmax), 0 elsewhere; axis may be None")
 
 code(r"""
 check("06.3", max_backward)
+""")
+
+md(r"""
+The engine's `Max` rule follows the same tie rule. Compare it with `max_bw` (the reference `max_backward`, or
+yours when the notebook is switched to "mine") on a matrix of small integers, full of ties:
 """)
 
 code(r"""
@@ -495,6 +507,14 @@ print(inspect.getsource(bl.Tensor._backward))
 """)
 
 md(r"""
+Seed 001's five lines are the second loop. The rest is bookkeeping you will meet again in section 7: before
+the pass, every intermediate tensor's `.grad` is reset to `None` (a leaf's is not: leaf gradients
+accumulate across passes); a node runs only if some gradient reached it; and after a node has run, its
+context's saved arrays are freed unless `retain_graph=True`. In `_backward`, an input that does not require
+a gradient (a constant) is skipped, and a leaf gets its own writable copy of its first share: you and the
+optimizers may change a leaf's `.grad` in place, while a rule may hand the same array to two inputs (`Add`
+does) or a read-only broadcast view (`Sum` does).
+
 Undoing broadcasting happens in exactly one place, `unbroadcast`, called on every gradient a rule returns
 (notebook 04 derived it). No rule ever thinks about broadcasting:
 """)
@@ -505,26 +525,38 @@ print(inspect.getsource(bl.unbroadcast))
 
 md(r"""
 Watch the driver work on a small graph with a fork: `a = tanh(x)` is used by `a * a` (twice!) and by
-`exp(a)`. Each step shows the gradient a node received and the share it hands each input, with the input's
-running total. The slider walks the same steps in JupyterLab.
+`exp(a)`. `bl.viz.backward_steps` replays the pass one node at a time, without touching any `.grad`, and
+`bl.viz.describe_step` tells what each step does: the gradient the node received (its *upstream* gradient),
+the share its rule hands each input, and that input's running total. Labels make the steps readable:
 """)
 
 code(r"""
 xd = bl.Tensor([0.5, -1.0], requires_grad=True, label="x")
 ad = xd.tanh()
-ad.label = "a"
-root = (ad * ad + ad.exp()).sum()
-steps = backward_trace.backward_steps(root)
-print(backward_trace.as_text(steps))
+sq = ad * ad
+ea = ad.exp()
+s = sq + ea
+root = s.sum()
+for t, name in ((ad, "a"), (sq, "a*a"), (ea, "exp(a)"), (s, "s"), (root, "L")):
+    t.label = name
+steps = viz.backward_steps(root)
+for k in range(len(steps)):
+    print(viz.describe_step(steps, k))
 """, tags=CHECKED)
 
+md(r"""
+The same steps with the graph drawn, in notebook 02's step-through widget: move the slider (or press
+*next*); the node whose rule runs is orange, the inputs it hands gradients to are green.
+""")
+
 code(r"""
-backward_trace.trace_widget(root)
+viz.step_through(root)
 """)
 
 md(r"""
-`a` received three shares (two from `Mul`, one from `Exp`) before `Tanh` ran. Had `Tanh` run earlier, it
-would have passed on an incomplete gradient. Check the total against calculus:
+`a` received its gradient in two steps: `Mul` handed it two shares at once (`a` is both of its inputs, and the
+shares add), then `Exp` a third. Only then did `Tanh` run. Had `Tanh` run earlier, it would have passed on an
+incomplete gradient. Check the total against calculus:
 $\partial/\partial a\,(a^2 + e^a) = 2a + e^a$, then times $1 - a^2$ for the tanh:
 """)
 
@@ -590,8 +622,9 @@ check("06.4", backward)
 """)
 
 md(r"""
-Your driver (or the engine's, until yours passes) on a fresh graph, a linear layer with a broadcast bias,
-compared with central differences:
+The notebook goes on with the engine's driver (`reference.backward` calls `Tensor.backward`), or with yours
+when the notebook is switched to "mine" and your driver passes its check. Here it runs on a fresh graph, a
+linear layer with a broadcast bias, and is compared with central differences:
 """)
 
 code(r"""
@@ -622,7 +655,10 @@ counterintuitive results." Two separate things hide in that sentence.
    no gradient. That is not a bug of the gradient, only of where you look: the gradient of $W$ lives in
    `W.grad`; to see it transposed, use `W.grad.T`.
 
-The genuine bug is a transposed **copy** that forgets where it came from. Here are all three:
+The genuine bug is a transposed **copy** that forgets where it came from. Here are all three, on
+$L = \sum_{n,i} (x W^\top)_{ni} = \sum_{n,i,j} x_{nj} W_{ij}$ with $x$ of shape $(4, 2)$ and $W$ of shape
+$(3, 2)$. By hand, $\partial L / \partial W_{ij} = \sum_n x_{nj}$: every row of `W.grad` should hold the
+column sums of $x$.
 """)
 
 code(r"""
@@ -632,7 +668,7 @@ xs = bl.Tensor(rng.normal(size=(4, 2)))
 # 1. W.T inside the computation: the gradient reaches W
 (xs @ Wt.T).sum().backward()
 print("1. W.grad after using W.T:\n", Wt.grad)
-print("   equals the gradient computed without a transpose:", np.allclose(Wt.grad, np.tile(xs.data.sum(axis=0), (3, 1))))
+print("   equals the hand derivation (column sums of x in every row):", np.allclose(Wt.grad, np.tile(xs.data.sum(axis=0), (3, 1))))
 print("   W.T's data is a view of W's data (no copy):", np.shares_memory(Wt.T.data, Wt.data))
 
 # 2. looking at W.T afterwards: a new node, made after the backward pass
@@ -665,8 +701,11 @@ Three behaviours every user of an autograd engine meets, each the same as in PyT
 * **`t.detach()`** returns a new leaf with the same data and no recipe: gradients stop there. The engine's
   `softmax` uses it for the max shift, whose gradient cancels anyway (notebook 07).
 * **`backward()` twice.** The first pass frees the saved arrays, so a second pass through the same graph
-  raises, unless the first was called with `retain_graph=True`. And gradients of leaves **accumulate**
-  across passes: zero them between training steps.
+  raises, unless the first was called with `retain_graph=True`. Gradients of **leaves accumulate** across
+  passes (each pass adds to `.grad`): zero them between training steps, `p.grad = None` or an optimizer's
+  `zero_grad()`. Gradients of **intermediate** tensors do not: each pass resets them first, so after it they
+  hold that pass's gradient only (the engine keeps them for inspection; PyTorch does not keep them at all
+  unless you call `retain_grad()`).
 """)
 
 code(r"""
@@ -687,10 +726,12 @@ except RuntimeError as err:
     print("second backward: RuntimeError:", str(err)[:95] + "...")
 
 p.grad = None
-y3 = (p * p).sum()
+sq = p * p
+y3 = sq.sum()
 y3.backward(retain_graph=True)
 y3.backward()
-print("retain_graph=True, backward twice: p.grad =", p.grad, "= 2 x (2p): gradients accumulate")
+print("retain_graph=True, backward twice: p.grad =", p.grad, "= 2 x (2p): the leaf's gradients accumulate")
+print("                                  sq.grad =", sq.grad, "= 1, not 2: the intermediate's is reset each pass")
 """, tags=CHECKED)
 
 md(r"""
@@ -744,9 +785,9 @@ node alone. The first disagreement is the culprit.
 Plant a bug: a `Cube` whose backward forgot the square, $3x$ instead of $3x^2$.
 """)
 
-code(r"""
+code(r'''
 class Cube(bl.Function):
-    # $y = x^3$; the backward has a planted bug
+    """y = x**3, with dL/dx = 3 x**2 g (but see the backward)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -764,7 +805,7 @@ try:
     bl.gradcheck(lambda t: (Cube.apply(t.tanh()) * 2).sum(), xc)
 except bl.GradcheckError as err:
     print("gradcheck:", err)
-""", tags=CHECKED)
+''', tags=CHECKED)
 
 md(r"""
 `gradcheck` saw that the gradient of `xc` is wrong, but the graph has four operations (`Tanh`, `Cube`, `Mul`,
@@ -798,7 +839,7 @@ ax.loglog(eps, rel(3 * x0, numeric), label="planted bug 3x")
 ax.axvline(1e-6, color="gray", ls=":", label="gradcheck's ε = 1e-6")
 ax.set_xlabel("ε")
 ax.set_ylabel("relative error vs central difference")
-ax.set_title("A wrong rule stays wrong at every ε; a right one agrees to 1e-10 or better")
+ax.set_title("A wrong rule stays wrong at every ε; a right one agrees to ~1e-11 near ε = 1e-6")
 ax.legend()
 plt.show()
 """)
@@ -806,9 +847,11 @@ plt.show()
 md(r"""
 ### Exercise 06.5: find the bug
 
-`mystery_graph()` builds a small network from engine operations and three custom Functions. One of the
-operations has a wrong backward. Use the tools to find out which one, and set `buggy_op` to its name (as
-`check_graph` prints it, e.g. `"Mul"`).
+`mystery_graph()` builds a small network from engine operations and three custom Functions, and returns its
+loss and its two weight matrices; the next cell lists the operations. One of them has a wrong backward. Use
+the tools of this section on `loss_m` to find out which one, and set `buggy_op` to its name, a string, as
+`check_graph` prints it (e.g. `"Mul"`). Run `check_graph` before any `loss_m.backward()`, which frees the
+saved arrays it needs; if that happened, rebuild the graph with `loss_m, params_m = mystery_graph()`.
 """)
 
 code(r"""
@@ -824,7 +867,7 @@ report_m = bl.check_graph(loss_m)
 print(report_m)
 buggy_op = report_m.first_bad.op
 ### END SOLUTION
-''', "06.5", 1, "run bl.check_graph on the mystery loss and name the first wrong op")
+''', "06.5", 1, "set buggy_op to the name (a string) of the op that bl.check_graph(loss_m) reports as wrong")
 
 code(r"""
 check("06.5", buggy_op)
@@ -832,7 +875,8 @@ check("06.5", buggy_op)
 
 md(r"""
 Once you have the culprit, read its backward and compare it with the derivative of its forward (its docstring
-states the intended rule). One lost minus sign is enough: a network would still train with such a rule, only
+states the intended rule). The next cell finds the culprit with `check_graph` itself, so it runs whether or
+not you have answered. One lost minus sign is enough: a network would still train with such a rule, only
 worse, which is why bugs like this survive without a check.
 """)
 
@@ -851,14 +895,16 @@ md(r"""
   `ctx`, one gradient per input; `apply` records the graph. `rules.py` is seed 001's "Math in one page" in
   code, every row checked numerically; everything else is a composite.
 * Routing rules send all of $g$ to one input. Ties need a rule: $x \ge y \to x$ for `maximum`, hence the first
-  maximal entry for `max` (PyTorch splits instead; both are subgradients).
+  maximal entry for `max` (PyTorch's `maximum` and full `max` split $g$ among the tied entries instead; all
+  are subgradients).
 * The driver: topological order; seed the root with 1; in reverse order, each rule's output is un-broadcast
   once and **added** to the parent's `.grad`. A node runs only when all of its users have.
 * A transposed tensor passes its gradient back through the `Transpose` rule; only a recipe-less copy loses it.
-  `no_grad`, `detach`, freed graphs and accumulating leaf gradients behave as in PyTorch.
+  `no_grad`, `detach`, freed graphs (`retain_graph=True` to keep them) and accumulating leaf gradients behave
+  as in PyTorch; intermediate gradients are reset at every pass.
 * `gradcheck` detects a wrong gradient; `check_graph` names the op.
 
-**Next: notebook 07, layers, losses and optimizers.** With a trustworthy engine, we build what networks are
+**Next: [notebook 07, layers, losses and optimizers](07_layers_losses_optimizers.ipynb).** With a trustworthy engine, we build what networks are
 made of: `Module` and `Linear` (seed 004's example, derived by hand), activations, mean squared error, a
 numerically stable cross-entropy whose gradient is simply $p - y$, and the optimizers SGD, momentum and Adam.
 """)
