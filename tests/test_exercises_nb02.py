@@ -389,14 +389,22 @@ def mul_overwrite_method(self, other):
     return mul_overwrite(self, other)
 
 
+def backward_seed_last(self):
+    """The root's gradient set after the loop: every _backward ran with an upstream gradient of 0."""
+    for n in reversed(reference.topo_sort(self)):
+        n._backward()
+    self.grad = 1.0
+
+
 CLASS_WRONG = {
-    "zeros": (value_class(backward=backward_no_seed), "self.grad = 1.0"),
-    "forward_order": (value_class(backward=backward_forward_order), "reversed(topo_sort(self))"),
-    "root_only": (value_class(backward=backward_root_only), "reversed(topo_sort(self))"),
-    "bad_mul": (value_class(__mul__=mul_overwrite_method), CLASS_HINTS["ops"][:60]),
-    "bad_tanh": (value_class(tanh=lambda self: tanh_with(lambda x, t: 1 - x ** 2)(self)), CLASS_HINTS["ops"][:60]),
+    "zeros": (value_class(backward=backward_no_seed), "root.grad = 1.0"),
+    "seed_last": (value_class(backward=backward_seed_last), "BEFORE the loop"),
+    "forward_order": (value_class(backward=backward_forward_order), "reversed(topo_sort(root))"),
+    "root_only": (value_class(backward=backward_root_only), "reversed(topo_sort(root))"),
+    "bad_mul": (value_class(__mul__=mul_overwrite_method), "`mul` gives the wrong"),
+    "bad_tanh": (value_class(tanh=lambda self: tanh_with(lambda x, t: 1 - x ** 2)(self)), "check('02.3', tanh)"),
     "bad_forward": (value_class(__add__=lambda self, o: reference.mul(self, o if isinstance(o, RefValue)
-                                                                      else RefValue(o))), "forward value is wrong"),
+                                                                      else RefValue(o))), "`add`"),
 }
 
 
@@ -404,6 +412,26 @@ CLASS_WRONG = {
 def test_class_rejects(name):
     cls, hint = CLASS_WRONG[name]
     assert_rejected(run_check("02.7", cls), hint)
+
+
+def test_class_names_the_wrong_operation_even_when_backward_is_wrong_too():
+    """Wrong ops and a backward that never seeds the root: all zeros, but the ops are named first."""
+    cls = value_class(backward=backward_no_seed, tanh=lambda self: tanh_with(lambda x, t: 1 - x ** 2)(self))
+    result = run_check("02.7", cls)
+    assert result.status == "fail" and "`tanh`" in result.hint and "root.grad" not in result.hint
+
+
+def test_operation_probe_accepts_composite_operations():
+    """An engine that builds division from mul and pow (bl.Value) is not flagged: the probe walks the graph."""
+    from backprop_lab.exercises.nb02 import _op_report
+
+    assert _op_report(bl.Value) == [] and _op_report(RefValue) == []
+    assert _op_report(value_class(__mul__=mul_overwrite_method)) == ["mul"]
+
+
+def test_hand_names_the_missing_answer():
+    result = run_check("02.1", (-20.0, None))
+    assert result.status == "todo" and "dL_dx is still None" in result.first_problem.error
 
 
 def test_class_with_unsolved_exercise_is_todo():

@@ -43,6 +43,8 @@ def test_not_done_is_todo():
         raise NotImplementedError("Exercise 03.1: return tanh(...)")
     assert run_check("03.1", neuron_forward).status == "todo"
     assert run_check("03.2", None).status == "todo"
+    result = run_check("03.4", (0.2, None))
+    assert result.status == "todo" and "lr_diverge is still None" in result.first_problem.error
 
 
 # ----------------------------------------------------------------------------- 03.1 neuron forward
@@ -63,6 +65,7 @@ NEURON_WRONG = {
     "math_tanh_float": (lambda w, b, x: math.tanh(weighted_sum(w, b, x).data), "plain number"),
     "detached": (lambda w, b, x: bl.Value(math.tanh(weighted_sum(w, b, x).data)), NEURON_HINTS["detached"][:50]),
     "first_only": (lambda w, b, x: (w[0] * x[0] + b).tanh(), NEURON_HINTS["first_only"]),
+    "last_only": (lambda w, b, x: (w[-1] * x[-1] + b).tanh(), NEURON_HINTS["last_only"]),
     "none": (lambda w, b, x: None, "return"),
 }
 
@@ -230,3 +233,25 @@ def test_training_playground_trains_and_retrains(monkeypatch):
     assert accuracy(lambda pts: -pts[:, 1], x, y) == 0.25     # only the second point right
     xx, yy, pts = grid_for(x, n=7)
     assert xx.shape == (7, 7) and pts.shape == (49, 2)
+
+
+def test_training_playground_shows_an_initial_model_without_training(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    from backprop_lab.widgets.training import training_playground
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [-1.0, 0.5], [0.5, -1.0]])
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    calls = []
+
+    def fit(hidden, lr, steps):
+        calls.append((hidden, lr, steps))
+        return [1.0, 0.5], lambda pts: -pts[:, 1]
+
+    box = training_playground(fit, x, y, lr=0.7, hidden=8, steps=80,
+                              initial=([1.0, 0.2], lambda pts: pts[:, 1] - pts[:, 0]))
+    assert calls == [] and box.history[0][:4] == (0.7, 8, 80, 0.2) and box.history[0][4] == 1.0
+    lr_slider = box.children[0].children[0]
+    assert 0.7 in [v for _, v in lr_slider.options] and lr_slider.value == 0.7
+    lr_slider.value = 3.0
+    box.train()
+    assert calls == [(8, 3.0, 80)] and box.history[-1][4] == 0.25     # the retrained model, only one point right

@@ -101,8 +101,10 @@ class ChainRuleByHand(Exercise):
     def run(self, obj, case):
         if not isinstance(obj, (tuple, list)) or len(obj) != 2:
             return {"problem": "pair", "got": hints.short_repr(obj)}
-        if any(v is None or v is Ellipsis for v in obj):
-            raise NotImplementedError("Exercise 02.1 is not done yet: set dL_dw and dL_dx to numbers.")
+        missing = [name for name, v in zip(("dL_dw", "dL_dx"), obj) if v is None or v is Ellipsis]
+        if missing:
+            raise NotImplementedError(f"Exercise 02.1 is not done yet: {' and '.join(missing)} "
+                                      f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
         values = [_number(v) for v in obj]
         if None in values:
             return {"problem": "pair", "got": hints.short_repr(obj)}
@@ -615,18 +617,68 @@ def _chain(x):
 
 
 CLASS_HINTS = {
-    "zeros": ("Every gradient is zero. backward() must (1) set self.grad = 1.0 (d out/d out = 1), then (2) call "
-              "_backward() on every node in `reversed(topo_sort(self))` order: in any other order a node hands "
-              "on its gradient before it has received it."),
-    "order": ("Only part of the gradient arrived: backward() must call _backward() on every node of the graph, "
-              "in `reversed(topo_sort(self))` order, so that each node has received all of its gradient before "
+    "zeros": ("Every gradient is zero, and each operation is right on its own, so look at backward(root): it must "
+              "(1) set root.grad = 1.0 (d out/d out = 1) BEFORE the loop, then (2) call _backward() on every node "
+              "in `reversed(topo_sort(root))` order: in any other order a node hands on its gradient before it "
+              "has received it."),
+    "order": ("Only part of the gradient arrived: backward(root) must call _backward() on every node of the graph, "
+              "in `reversed(topo_sort(root))` order, so that each node has received all of its gradient before "
               "it hands it on."),
-    "ops": ("The gradients are wrong but backward() looks right: one of your operations is wrong. Check each: "
-            "check('02.2', mul), check('02.3', tanh), check('02.4', power), check('02.5', div)."),
+    "bad_ops": ("Run on its own (inputs that already hold a gradient, upstream gradient 2), {ops} gives the wrong "
+                "gradients or value, so the whole graph cannot be right. Fix it first: {checks}."),
+    "ops": ("The gradients are wrong, though each operation is right on its own and backward() is not one of the "
+            "usual slips: look at backward(root) and your topo_sort (check('02.6', topo_sort)), and at the "
+            "operations this class builds from others (-, reversed operators)."),
     "data": ("The forward value is wrong ({expr}): one of your operations computes the wrong .data. "
              "Run the checks of 02.2-02.5 to find which."),
     "not_value": "The expression did not give a node with .data and .grad (received {type}).",
 }
+
+
+# Each operation alone, built with the learner's class: (name, exercise, how to build it, local gradients).
+# The inputs already hold a gradient (a share from another use) and the upstream gradient is 2, so a
+# _backward that overwrites with = or forgets out.grad shows up here, whatever backward() does.
+_OP_INPUTS = (1.5, -0.8)
+_OP_GRADS0 = (0.25, -0.5)
+_OP_UPSTREAM = 2.0
+_OP_PROBES = [
+    ("add", "the add function given in the notebook", lambda a, b: (a + b, [a, b]),
+     lambda x, y: (x + y, [1.0, 1.0])),
+    ("mul", "check('02.2', mul)", lambda a, b: (a * b, [a, b]), lambda x, y: (x * y, [y, x])),
+    ("tanh", "check('02.3', tanh)", lambda a, b: (a.tanh(), [a]),
+     lambda x, y: (math.tanh(x), [1.0 - math.tanh(x) ** 2])),
+    ("power", "check('02.4', power)", lambda a, b: (a ** 3, [a]), lambda x, y: (x ** 3, [3 * x ** 2])),
+    ("div", "check('02.5', div)", lambda a, b: (a / b, [a, b]), lambda x, y: (x / y, [1 / y, -x / y ** 2])),
+]
+
+
+def _op_report(cls) -> list[str]:
+    """Names of the operations that give a wrong value or wrong gradients when run alone with ``cls``."""
+    from ..autograd import topo_sort
+
+    bad = []
+    x, y = _OP_INPUTS
+    for name, _, build, local in _OP_PROBES:
+        try:
+            a, b = cls(x), cls(y)
+            out, inputs = build(a, b)
+            # the course's own sort, not the learner's: this tests the operations, not backward()
+            order = topo_sort(out)
+            for node in order:
+                node.grad = 0.0
+            a.grad, b.grad = _OP_GRADS0
+            out.grad = _OP_UPSTREAM
+            for node in reversed(order):    # one node for the learner's operations; more for composites
+                node._backward()
+            got = [_number(out.data)] + [_number(v.grad) for v in inputs]
+        except Exception:  # noqa: BLE001 - an operation that fails alone is a wrong operation
+            bad.append(name)
+            continue
+        data, grads = local(x, y)
+        want = [data] + [g0 + lg * _OP_UPSTREAM for g0, lg in zip(_OP_GRADS0, grads)]
+        if None in got or not _close(got, want):
+            bad.append(name)
+    return bad
 
 
 def _build(V, case):
@@ -679,26 +731,40 @@ class WholeValue(Exercise):
         if not hasattr(out, "data") or not hasattr(out, "backward"):
             return {"problem": "not_value", "type": type(out).__name__}
         out.backward()
-        return {"data": _number(out.data), "grads": [_number(x.grad) for x in xs]}
+        result = {"data": _number(out.data), "grads": [_number(x.grad) for x in xs]}
+        bad_ops = _op_report(obj)
+        if bad_ops:  # only when there is something to report, so a right answer equals the expected one
+            result["wrong_operations"] = bad_ops
+        return result
 
     def expected(self, case):
         data, grads = _reference_pass(case)
         return {"data": data, "grads": grads}
+
+    @staticmethod
+    def _bad_ops_hint(bad_ops):
+        checks = {name: check for name, check, _, _ in _OP_PROBES}
+        names = " and ".join(f"`{n}`" for n in bad_ops)
+        return CLASS_HINTS["bad_ops"].format(ops=names, checks=", ".join(checks[n] for n in bad_ops))
 
     def compare(self, got, want, case):
         expr = "x -> tanh(0.9x + 0.1), 40 times" if case["expr"] == "chain" else EXPRESSIONS[case["expr"]][0]
         if "problem" in got:
             key = got.pop("problem")
             return Mismatch(f"{expr}: no usable result", CLASS_HINTS[key].format(**got))
+        bad_ops = got.get("wrong_operations")
         if got["data"] is None or not _close(got["data"], want["data"]):
             return Mismatch(f"{expr}: forward value expected {want['data']:.6g}, received {got['data']}",
-                            CLASS_HINTS["data"].format(expr=expr))
+                            self._bad_ops_hint(bad_ops) if bad_ops else CLASS_HINTS["data"].format(expr=expr))
         if None not in got["grads"] and _close(got["grads"], want["grads"], self.rtol, self.atol):
-            return None
+            return None if not bad_ops else Mismatch(
+                f"{expr}: right here, but an operation is wrong when run on its own", self._bad_ops_hint(bad_ops))
         message = (f"{expr} with inputs {_fmt(case['inputs'])}: expected gradients {_fmt(want['grads'])}, "
                    f"received {got['grads'] if None in got['grads'] else _fmt(got['grads'])}")
         if None in got["grads"]:
             return Mismatch(message, hints.TYPE_HINT)
+        if bad_ops:
+            return Mismatch(message, self._bad_ops_hint(bad_ops))
         hint = _recognise(got["grads"], [
             ([0.0] * len(want["grads"]), CLASS_HINTS["zeros"]),
             (_reference_pass(case, "forward_order")[1], CLASS_HINTS["order"]),

@@ -42,6 +42,8 @@ NEURON_HINTS = {
     "tanh_inside": "tanh goes around the whole sum including the bias: tanh(w · x + b), not tanh(w · x) + b.",
     "sum_w": "Multiply each weight by its own input and add the products: sum(w[i] * x[i]) + b.",
     "first_only": "Only the first product counts in your sum: add w[i] * x[i] for EVERY i.",
+    "last_only": ("Only the last product counts in your sum: each pass of the loop replaced the sum instead of adding "
+                  "to it. Start from z = b and add, z = z + w[i] * x[i], then return z.tanh()."),
 }
 
 
@@ -55,6 +57,7 @@ def _neuron_variants(w, b, x):
         (math.tanh(sum(w) * sum(x) + b), NEURON_HINTS["sum_w"]),
         (math.tanh(sum(w) + b), NEURON_HINTS["sum_w"]),
         (math.tanh(w[0] * x[0] + b), NEURON_HINTS["first_only"]),
+        (math.tanh(w[-1] * x[-1] + b), NEURON_HINTS["last_only"]),
     ]
 
 
@@ -65,7 +68,7 @@ class NeuronForward(Exercise):
     rtol, atol = 1e-9, 1e-12
 
     def cases(self, rng):
-        fixed = [{"w": [0.5, -1.0], "b": 0.25, "x": [-2.0, 0.5]},
+        fixed = [{"w": [0.5, -1.0], "b": 0.25, "x": [-2.0, 0.8]},
                  {"w": [1.5, 0.5, -0.5], "b": -0.5, "x": [0.2, -1.0, 0.4]}]
         rand = []
         for n in (2, 3, 4):
@@ -102,7 +105,8 @@ class NeuronForward(Exercise):
         if got["data"] is None or not _close(got["data"], want["data"]):
             hint = NEURON_HINTS["zero"] if got["data"] == 0 else _recognise(
                 got["data"], _neuron_variants(case["w"], case["b"], case["x"]))
-            return Mismatch(f"output expected {want['data']:.6g}, received {got['data']}",
+            received = "None" if got["data"] is None else f"{got['data']:.6g}"
+            return Mismatch(f"output expected {want['data']:.6g}, received {received}",
                             hint or "Compute tanh(w[0]*x[0] + w[1]*x[1] + ... + b).")
         if None in got["grads"] or not _close(got["grads"], want["grads"]):
             detached = None not in got["grads"] and all(g == 0 for g in got["grads"])
@@ -262,12 +266,11 @@ STEP_HINTS = {
                 "were still there. Zero every p.grad BEFORE the backward pass; backward() adds to .grad."),
     "ascent": "The parameters moved uphill: gradient DEscent subtracts, p.data -= lr * p.grad.",
     "no_lr": "The step is the whole gradient: multiply it by the learning rate, p.data -= lr * p.grad.",
-    "unchanged": ("The parameters did not change. After loss.backward(), update each one: p.data -= lr * p.grad "
-                  "(and zero the gradients before the backward pass, not between backward and update)."),
+    "unchanged": ("The parameters did not change. After loss.backward(), update each one in place: "
+                  "p.data -= lr * p.grad (`p = p - lr * p.grad` only rebinds the loop variable to a new Value; "
+                  "and zero the gradients before the backward pass, not between backward and update)."),
     "stale_update": ("The parameters moved by the OLD gradients: update after loss.backward(), so that p.grad holds "
                      "this step's gradient."),
-    "value_update": ("The update must change p.data, the number inside each Value (p.data -= lr * p.grad); "
-                     "`p = p - lr * p.grad` only rebinds a local name and builds a new Value."),
     "loss_after": ("The parameters are right, but the loss you returned is the loss AFTER the update: return the "
                    "loss of this step's forward pass (compute it, keep loss.data, then update)."),
     "loss_type": "Return the loss as a number (loss.data) or the loss Value; received {type}.",
@@ -377,8 +380,10 @@ class LearningRate(Exercise):
     def run(self, obj, case):
         if not isinstance(obj, (tuple, list)) or len(obj) != 2:
             return {"problem": "pair", "got": hints.short_repr(obj)}
-        if any(v is None or v is Ellipsis for v in obj):
-            raise NotImplementedError("Exercise 03.4 is not done yet: set lr_one_step and lr_diverge to numbers.")
+        missing = [name for name, v in zip(("lr_one_step", "lr_diverge"), obj) if v is None or v is Ellipsis]
+        if missing:
+            raise NotImplementedError(f"Exercise 03.4 is not done yet: {' and '.join(missing)} "
+                                      f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
         values = [_number(v) for v in obj]
         return {"problem": "pair", "got": hints.short_repr(obj)} if None in values else values
 

@@ -2,7 +2,8 @@
 
 ``plot_decision_boundary(ax, predict, x, y)`` shades the plane by the model's score and draws the data;
 ``training_playground(fit, x, y)`` puts sliders for the learning rate and the hidden size next to a
-"train" button, and shows the loss curve and the decision boundary of each retrained model. ``fit`` is
+"train" button, and shows the loss curve and the decision boundary of each retrained model (starting
+with one the notebook has already trained, if it passes it as ``initial``). ``fit`` is
 the notebook's own training function, ``fit(hidden, lr, steps) -> (losses, predict)``, so the widget
 trains exactly what the notebook trains. matplotlib and ipywidgets are imported inside the functions.
 """
@@ -45,41 +46,41 @@ def accuracy(predict, x, y) -> float:
     return float(np.mean((scores > 0) == (np.asarray(y) > 0)))
 
 
+LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
+
+
 def training_playground(fit, x, y, *, lr: float = 0.3, hidden: int = 8, steps: int = 40,
-                        lr_range=(-2.0, 0.5), hidden_range=(1, 16)):
-    """A widget: pick the learning rate (log scale) and hidden size, press "train", see loss and boundary.
+                        learning_rates=LEARNING_RATES, hidden_range=(1, 16), initial=None):
+    """A widget: pick the learning rate and the hidden size, press "train", see the loss and the boundary.
 
     ``fit(hidden, lr, steps)`` must return ``(losses, predict)``: the loss of every step and a function
-    from points (n, 2) to scores (n,). The first model is trained when the widget is built.
+    from points (n, 2) to scores (n,). The learning rate is picked from ``learning_rates`` (round numbers
+    on a roughly logarithmic scale; ``lr`` is added if it is not one of them). ``initial``: a
+    ``(losses, predict)`` already trained with the starting settings, shown without training again;
+    without it the first model is trained when the widget is built.
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    lr_slider = w.FloatLogSlider(value=lr, base=10, min=lr_range[0], max=lr_range[1], step=0.25,
-                                 description="learning rate", readout_format=".3g",
-                                 style={"description_width": "initial"})
+    rates = sorted(set(float(r) for r in learning_rates) | {float(lr)})
+    lr_slider = w.SelectionSlider(options=[(f"{r:g}", r) for r in rates], value=float(lr),
+                                  description="learning rate", style={"description_width": "initial"})
     hidden_slider = w.IntSlider(value=hidden, min=hidden_range[0], max=hidden_range[1], description="hidden size",
                                 style={"description_width": "initial"})
-    steps_slider = w.IntSlider(value=steps, min=10, max=120, step=10, description="steps",
+    steps_slider = w.IntSlider(value=steps, min=10, max=max(120, steps), step=10, description="steps",
                                style={"description_width": "initial"})
     button = w.Button(description="train", button_style="primary", icon="play")
     status = w.HTML()
     out = w.Output()
     history = []   # (lr, hidden, steps, final loss, accuracy, seconds) of every run, for a table
 
-    def train(_=None):
-        button.disabled = True
-        status.value = "<i>training…</i>"
-        start = time.perf_counter()
-        try:
-            losses, predict = fit(hidden_slider.value, lr_slider.value, steps_slider.value)
-        finally:
-            button.disabled = False
-        seconds = time.perf_counter() - start
+    def show(losses, predict, seconds):
         acc = accuracy(predict, x, y)
-        history.append((lr_slider.value, hidden_slider.value, steps_slider.value, losses[-1], acc, seconds))
-        status.value = (f"lr = {lr_slider.value:.3g}, hidden = {hidden_slider.value}, {steps_slider.value} steps: "
-                        f"final loss {losses[-1]:.4f}, training accuracy {acc:.0%} ({seconds:.1f} s)")
+        settings = (lr_slider.value, hidden_slider.value, steps_slider.value)
+        history.append((*settings, losses[-1], acc, seconds))
+        timing = f" ({seconds:.1f} s)" if seconds is not None else ""
+        status.value = (f"lr = {settings[0]:g}, hidden = {settings[1]}, {settings[2]} steps: "
+                        f"final loss {losses[-1]:.4f}, training accuracy {acc:.0%}{timing}")
         out.clear_output(wait=True)
         with out:
             fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -93,8 +94,21 @@ def training_playground(fit, x, y, *, lr: float = 0.3, hidden: int = 8, steps: i
             fig.tight_layout()
             plt.show()
 
+    def train(_=None):
+        button.disabled = True
+        status.value = "<i>training…</i>"
+        start = time.perf_counter()
+        try:
+            losses, predict = fit(hidden_slider.value, lr_slider.value, steps_slider.value)
+        finally:
+            button.disabled = False
+        show(losses, predict, time.perf_counter() - start)
+
     button.on_click(train)
-    train()
+    if initial is not None:
+        show(*initial, None)
+    else:
+        train()
     box = w.VBox([w.HBox([lr_slider, hidden_slider]), w.HBox([steps_slider, button]), status, out])
     box.history = history    # for inspection and tests
     box.train = train

@@ -74,7 +74,6 @@ code(r"""
 import inspect
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import backprop_lab as bl
@@ -229,6 +228,30 @@ No node needs to know anything about the rest of the graph. That locality is why
 every operation brings its own small derivative, and the graph takes care of the rest. It is also why the
 forward pass must **cache** its values: the backward pass needs $a$ and $b$ to compute the gradients of $ab$.
 
+### Watching the rule at work
+
+The **step-through widget** `bl.viz.step_through` replays the backward pass of our example one node at a
+time, latest node first (section 9 explains the order). At each step the node handing on its gradient is
+orange and its inputs green; the text below the picture shows, for each input, local gradient × upstream
+gradient = share, and how the input's `.grad` grows. Use the buttons or the slider. Watch step 3: $a$
+already holds $3$ (its share via $d$) and **adds** $-6$ (its share via $e$), as in the hand calculation.
+""")
+
+code(r"""
+step_through(f)
+""")
+
+md(r"""
+The same steps as text (handy in a terminal, or to compare with the hand calculation above):
+""")
+
+code(r"""
+steps = bl.viz.backward_steps(f)
+for k in range(len(steps)):
+    print(bl.viz.describe_step(steps, k))
+""", tags=CHECKED)
+
+md(r"""
 ### Exercise 02.1 — a chain-rule derivative by hand
 
 A one-input "neuron" without activation, and a squared error:
@@ -238,8 +261,9 @@ z = w\,x + b, \qquad L = z^2, \qquad \text{with } w = -3,\; x = 2,\; b = 1.
 $$
 
 Compute $\partial L/\partial w$ and $\partial L/\partial x$ by hand: forward values first, then the upstream gradient
-$\partial L/\partial z$, then multiply by the local gradients. Write the numbers (or the arithmetic that gives
-them) below.
+$\partial L/\partial z$, then multiply by the local gradients. In the cell below, replace the
+`raise NotImplementedError` line by two assignments, `dL_dw = ...` and `dL_dx = ...`, with the numbers
+(plain Python numbers; arithmetic such as `2 * 3` is fine, and so are intermediate variables).
 """)
 
 exercise(r'''
@@ -250,7 +274,7 @@ dL_dz = 2 * z               # d(z^2)/dz = 2z = -10: the upstream gradient at z
 dL_dw = dL_dz * 2           # local dz/dw = x = 2      ->  -20
 dL_dx = dL_dz * (-3)        # local dz/dx = w = -3     ->   30
 ### END SOLUTION
-''', "02.1", 1, "set dL_dw and dL_dx to the two derivatives")
+''', "02.1", 1, "set dL_dw and dL_dx to the numbers dL/dw and dL/dx at w = -3, x = 2, b = 1")
 
 code(r"""
 check("02.1", (dL_dw, dL_dx))
@@ -429,8 +453,10 @@ Write `mul(a, b)` for `out = a * b`, following `add`. Derive the local gradients
 table of section 4): $\partial\,\text{out}/\partial a = b$ and $\partial\,\text{out}/\partial b = a$, using the values of
 the forward pass, `a.data` and `b.data`. Then each input gets local times upstream, added with `+=`.
 
-`a` and `b` are always `MyValue`s (or objects with the same attributes: the check hands you probe nodes
-that have `data`, `grad`, `_prev` and `_backward`, and no arithmetic, so use `.data` for the numbers).
+`a` and `b` are always `MyValue`s, or objects with the same attributes: the check hands you probe nodes
+that have `data`, `grad`, `_prev` and `_backward`, and no arithmetic, so compute with the numbers `a.data`,
+`b.data` and `out.grad`. (A check that reports `TypeError: ... 'Node'` means your code did arithmetic on a
+node, or passed one to `math`, where its `.data` belongs. The same holds for the exercises that follow.)
 """)
 
 exercise(r'''
@@ -445,7 +471,7 @@ def mul(a, b):
     out._backward = _backward
     return out
     ### END SOLUTION
-''', "02.2", 2, "build out = a * b with its _backward (a gets b.data * out.grad, b gets a.data * out.grad)")
+''', "02.2", 2, "build and return out = a * b, with its _backward (a gets b.data * out.grad, b gets a.data * out.grad)")
 
 code(r"""
 check("02.2", mul)
@@ -529,10 +555,18 @@ def tanh(a):
     out._backward = _backward
     return out
     ### END SOLUTION
-''', "02.3", 2, "build out = tanh(a) with its _backward (local gradient 1 - t**2, t the output)")
+''', "02.3", 2, "build and return out = tanh(a), with its _backward (local gradient 1 - t**2, t the output)")
 
 code(r"""
 check("02.3", tanh)
+""")
+
+md(r"""
+The engine's `tanh`, which the rest of the course uses, stores the same local gradient $1 - t^2$ with its node:
+""")
+
+code(r"""
+print(inspect.getsource(bl.Value.tanh))
 """)
 
 # ============================================================================ 7. power
@@ -573,7 +607,7 @@ def power(a, k):
     out._backward = _backward
     return out
     ### END SOLUTION
-''', "02.4", 2, "build out = a ** k (k a number) with its _backward (local gradient k * a**(k-1))")
+''', "02.4", 2, "build and return out = a ** k (k a number), with its _backward (local gradient k * a**(k-1))")
 
 code(r"""
 check("02.4", power)
@@ -604,10 +638,21 @@ print(f"d(a*a)/da at a = 3: {a.grad}   (2a = 6)")
 """, tags=CHECKED)
 
 md(r"""
-Here is a `div` with the **fan-out bug**. It looks right, and it gives the right answer whenever `a` and `b`
-are used nowhere else. Its local gradients are right too: for $q = a/b$,
-$\partial q/\partial a = 1/b$ and $\partial q/\partial b = -a/b^2$. But try $x / x$, which is the constant 1, so its
-derivative must be 0:
+Division shows what goes wrong. For $q = a/b = a\,b^{-1}$ the local gradients are
+$\partial q/\partial a = 1/b$ and, by the power rule, $\partial q/\partial b = a\cdot(-1)\,b^{-2} = -a/b^2$.
+Numerically, at $a = 1.5$, $b = -0.8$:
+""")
+
+code(r"""
+a_, b_ = 1.5, -0.8
+print(f"dq/da: 1/b     = {1 / b_:.8f},  central difference = {central_difference(lambda a: a / b_, a_, 1e-5):.8f}")
+print(f"dq/db: -a/b^2  = {-a_ / b_ ** 2:.8f},  central difference = {central_difference(lambda b: a_ / b, b_, 1e-5):.8f}")
+""", tags=CHECKED)
+
+md(r"""
+Here is a `div` with the **fan-out bug**. Its local gradients are the ones just checked, and it gives the right
+answer whenever `a` and `b` are used nowhere else. But try $x / x$, which is the constant 1, so its derivative
+must be 0:
 """)
 
 code(r'''
@@ -632,12 +677,13 @@ print(f"x / x = {q.data};  d(x/x)/dx: div_buggy says {x.grad}, the truth is 0")
 md(r"""
 The numerator's share ($+1/x = 0.5$) arrived first, and then the denominator's line *replaced* it with its
 own share ($-x/x^2 = -0.5$) instead of adding to it. The same happens, less visibly, whenever `b` is used
-anywhere else in the graph and its other share arrived first (seed 000's "gotcha": a term that occurs twice
-must get its gradient twice).
+anywhere else in the graph and its other share arrived first: a value that occurs twice must receive its
+gradient twice.
 
 ### Exercise 02.5 — find and fix the fan-out bug
 
-Write `div(a, b)`: the same as `div_buggy`, with the bug fixed.
+Write the two lines of `_backward` in `div(a, b)` below: the lines of `div_buggy`, with the bug fixed. The
+rest of `div` is given.
 """)
 
 exercise(r'''
@@ -652,11 +698,22 @@ def div(a, b):
         ### END SOLUTION
     out._backward = _backward
     return out
-''', "02.5", 2, "add both shares with += (the buggy version overwrote b.grad with =)")
+''', "02.5", 2, "write _backward's two lines: div_buggy's, with its bug fixed (every share added with +=)")
 
 code(r"""
 check("02.5", div)
 """)
+
+md(r"""
+The engine divides as $a \cdot b^{-1}$, with `+=` everywhere, so it gets $x / x$ right, and the rest of the
+notebook goes on with it:
+""")
+
+code(r"""
+x = bl.Value(2.0)
+(x / x).backward()
+print(f"d(x/x)/dx with bl.Value: {x.grad}")
+""", tags=CHECKED)
 
 # ============================================================================ 9. topo sort
 md(r"""
@@ -679,7 +736,7 @@ print(f"forward order:  a.grad = {a.grad}, b.grad = {b.grad}   (should be -3, -8
 
 md(r"""
 A **topological order** of a graph lists every node after all of its inputs. Walked **backwards**, it visits
-each node after every node that uses it: exactly what the backward pass needs. This is why seed 000 insists:
+each node after every node that uses it: exactly what the backward pass needs. Hence the rule:
 *topological sort first*, then the gradients accumulate properly.
 
 The classic way to build one is a depth-first search: to place a node, first place all its inputs
@@ -754,7 +811,9 @@ while hi - lo > 1:
     mid = (lo + hi) // 2
     lo, hi = (mid, hi) if recursion_ok(mid) else (lo, mid)
 print(f"recursion limit {sys.getrecursionlimit()}: the recursive sort fails from a chain of {hi} operations on")
-print(f"the iterative bl.autograd.topo_sort handles all {len(chain)}: {len(bl.autograd.topo_sort(chain[-1]))} nodes")
+n_sorted = len(bl.autograd.topo_sort(chain[-1]))
+print(f"the iterative bl.autograd.topo_sort sorts the whole chain of {len(chain) - 1} operations: {n_sorted} nodes")
+print(f"(the {len(chain)} values of the chain, and the {n_sorted - len(chain)} constants 1.0 added along it)")
 """)
 
 md(r"""
@@ -785,7 +844,8 @@ Write `backward(root)` (`MyValue.backward` calls it). Use your `topo_sort`. The 
 expressions with **your class**, `MyValue`: the example of section 2, a neuron
 $\tanh(w_1x_1 + w_2x_2 + b)$, forks ($a\cdot a + a\cdot b + a$), numbers mixed in ($2a + 1 - a/4 + b^2$), a
 quotient, and a chain of 40 `tanh`s, and compares every gradient with the engine's. It passes once all of
-02.2 to 02.7 are right.
+02.2 to 02.7 are right; when it fails, it also runs each operation of your class on its own and names any
+that is wrong.
 """)
 
 exercise(r'''
@@ -848,49 +908,39 @@ print(f"largest relative error: {nb01.relative_error(by_backprop, by_nudging).ma
 
 # ============================================================================ 11. pictures
 md(r"""
-## 11. Watching the backward pass
+## 11. Watching a neuron's backward pass
 
 `bl.viz.draw_graph(root)` draws any graph of `Value`s (yours too: it only reads `data`, `grad`, `_prev`,
-`_op` and `label`). Here is the neuron, after the backward pass. Read it from right to left: the output's
-gradient is 1; the `tanh` node hands on $1 - t^2$; the `+` nodes distribute that unchanged; each `*` node
-swaps its inputs.
+`_op` and `label`). Here is a two-input neuron $t = \tanh(w_1x_1 + w_2x_2 + b)$, after the backward pass.
+Read it from right to left: the output's gradient is 1; the `tanh` node hands on $1 - t^2$; the `+` nodes
+distribute that unchanged; each `*` node swaps its inputs, so $w_1$ gets $x_1$ times the gradient of
+$w_1x_1$, and $x_1$ gets $w_1$ times it.
 """)
 
 code(r"""
 w1, x1, w2, x2, bias = (bl.Value(v, label=n) for v, n in
                         [(-0.5, "w1"), (2.0, "x1"), (1.5, "w2"), (-1.0, "x2"), (0.8, "b")])
-n = w1 * x1 + w2 * x2 + bias;  n.label = "n"
-o = n.tanh();  o.label = "o"
-o.backward()
-draw_graph(o)
-""")
-
-md(r"""
-The **step-through widget** replays the backward pass one node at a time, in reversed topological order.
-At each step the node handing on its gradient is orange and its inputs green; the text below the picture
-shows, for each input, local gradient × upstream gradient = share, and how the input's `.grad` grows.
-Use the buttons or the slider. Watch step 3 of our example $f = (ab)(a+b)$: $a$ already holds $3$
-(its share via $d$) and *adds* $-6$ (its share via $e$).
-""")
-
-code(r"""
-a, b = bl.Value(-2.0, label="a"), bl.Value(3.0, label="b")
-d = a * b;  d.label = "d"
-e = a + b;  e.label = "e"
-f = d * e;  f.label = "f"
-step_through(f)
-""")
-
-md(r"""
-The same steps are available without the widget, as text (handy in a terminal, or to check the widget
-against the hand calculation):
-""")
-
-code(r"""
-steps = bl.viz.backward_steps(f)
-for k in range(len(steps)):
-    print(bl.viz.describe_step(steps, k))
+w1x1 = w1 * x1;      w1x1.label = "w1*x1"
+w2x2 = w2 * x2;      w2x2.label = "w2*x2"
+s = w1x1 + w2x2;     s.label = "s"
+z = s + bias;        z.label = "z"
+t = z.tanh();        t.label = "t"
+t.backward()
+print(f"t = {t.data:.4f}, 1 - t^2 = {1 - t.data ** 2:.4f};  w1.grad = {w1.grad:.4f} = (1 - t^2) * x1")
 """, tags=CHECKED)
+
+code(r"""
+draw_graph(t)
+""")
+
+md(r"""
+Step through it: step 1 is the `tanh` node (local gradient $1 - t^2$), steps 2 and 3 the two `+` nodes
+(local gradient 1: the same number goes on to every input), steps 4 and 5 the `*` nodes (the swap).
+""")
+
+code(r"""
+step_through(t)
+""")
 
 # ============================================================================ 12. save for 03
 md(r"""
@@ -902,9 +952,11 @@ notebook runs in its own Python process, so the class has to travel as a file. T
 of your functions (`inspect.getsource` finds functions defined in a notebook; for the class it cannot, so
 we take the whole cell it was defined in, which is why that cell holds nothing else).
 
-Run it again whenever you change one of your functions. In notebook 03, `from my_value import MyValue`
-loads it, and `bl.exercises.use(MyValue, bl.Value, "02.7")` runs check 02.7 on it before using it. If you
-prefer, write `my_value.py` yourself: it needs `import math`, the class, `as_value` and the seven functions.
+Run it again whenever you change one of your functions. The file holds only that cell and your seven
+functions: if a function uses anything else (say `numpy`), import it in the class's cell. Notebook 03
+loads the file, and `bl.exercises.use(MyValue, bl.Value, "02.7")` runs check 02.7 on your class before
+using it. If you prefer, write `my_value.py` yourself: it needs `import math`, the class, `as_value` and
+the seven functions.
 """)
 
 code(r'''
@@ -920,8 +972,10 @@ def cell_source(cls):
 parts = [cell_source(MyValue)] + [inspect.getsource(fn) for fn in
                                   (add, mul, tanh, power, div, topo_sort, backward)]
 header = '"""My scalar autograd engine, written in notebook 02 (this file was saved by its last section)."""\n'
-Path("my_value.py").write_text(header + "\n\n".join(p.strip("\n") + "\n" for p in parts))
-print(f"wrote my_value.py ({len(parts)} pieces)")
+tmp = Path("my_value.py.tmp")            # write a temporary file, then rename it: a notebook reading
+tmp.write_text(header + "\n\n".join(p.strip("\n") + "\n" for p in parts))
+tmp.replace("my_value.py")               # my_value.py at the same moment never sees half a file
+print(f"wrote my_value.py: the class cell and {len(parts) - 1} functions")
 ''', tags=CHECKED)
 
 md(r"""
@@ -934,7 +988,7 @@ import importlib
 import my_value
 
 importlib.reload(my_value)                  # pick up the file just written, even if imported before
-print(check("02.7", my_value.MyValue, record=False).status)
+check("02.7", my_value.MyValue, record=False)
 """)
 
 # ============================================================================ summary
@@ -949,8 +1003,9 @@ md(r"""
 * **`+=`, never `=`:** a forked value receives one share per use; `=` keeps only the last one.
 * **Order:** the backward pass visits nodes in *reversed topological order*, so that every node has received
   all of its gradient before handing it on. A recursive depth-first sort is short but fails near Python's
-  recursion limit (about 1000 operations deep); the engine's sort is iterative.
-* You checked every gradient three ways: by hand, by the engine, and by central differences.
+  recursion limit (1000 nested calls in plain Python, 3000 in Jupyter); the engine's sort is iterative.
+* You checked every gradient three ways: by hand, by the engine, and by central differences; and you
+  watched the backward pass node by node with `draw_graph` and `step_through`.
 
 **Next: notebook 03, a scalar neural network.** We assemble `Value`s into neurons, layers and a small
 network, train it on a 2-D data set with the loop *zero grads → forward → backward → update*, and find out

@@ -94,10 +94,17 @@ everything the network needs: `+`, `-`, `*`, `/`, `**` and `tanh`.
 """)
 
 code(r'''
+import importlib
+
 try:
-    from my_value import MyValue          # written by the last section of notebook 02
-except Exception as exc:                  # no file yet (notebook 02 not run), or a mistake in it
-    print(f"(no usable my_value.py: {type(exc).__name__}; run the last section of notebook 02 to make one)")
+    import my_value                                   # written by the last section of notebook 02
+    MyValue = importlib.reload(my_value).MyValue      # reload: the latest version, if you re-ran notebook 02
+except ModuleNotFoundError:
+    print("(no my_value.py next to this notebook yet: the last section of notebook 02 writes it)")
+    MyValue = None
+except Exception as exc:                              # a mistake in the file
+    print(f"(my_value.py could not be loaded: {type(exc).__name__}: {exc}; run the last section of notebook 02 "
+          "again to rewrite it)")
     MyValue = None
 
 Value = bl.exercises.use(MyValue, bl.Value, "02.7")
@@ -254,13 +261,19 @@ md(r"""
 ## 3. The data: two moons
 
 Two interleaving half circles, one per class, with a little noise: no straight line separates them, so the
-network needs its hidden layer. `bl.datasets.two_moons` makes them locally, seeded. We keep 60 points (a
+network needs its hidden layer. `bl.datasets.two_moons` makes them locally, seeded. We keep 40 points (a
 scalar network is slow, as section 8 measures) and relabel the classes $0, 1$ as targets $-1, +1$, the range
 of the output $\tanh$.
+
+We also **standardise** the inputs: subtract each coordinate's mean and divide by its standard deviation, so
+both coordinates are centred on 0 with spread 1. The weighted sums then start in the steep middle of $\tanh$
+for every point, and gradient descent needs far fewer steps. It is the usual first step before training any
+network; the picture is the same moons, shifted and rescaled.
 """)
 
 code(r'''
-X, labels = two_moons(60, noise=0.1, rng=0)
+X, labels = two_moons(40, noise=0.1, rng=0)
+X = (X - X.mean(axis=0)) / X.std(axis=0)    # standardise: each coordinate mean 0, standard deviation 1
 Y = 2.0 * labels - 1.0                      # classes 0, 1 -> targets -1, +1
 xs, ys = X.tolist(), Y.tolist()             # plain Python numbers for the scalar network
 print(f"{len(xs)} points, {int(labels.sum())} of class +1; first point {np.round(X[0], 3)} -> {ys[0]:+.0f}")
@@ -358,8 +371,8 @@ check("03.3", train_step)
 ''')
 
 md(r"""
-Now train: a `[2, 16, 1]` network (65 parameters), learning rate 0.5, 100 full-batch steps (each step uses
-all 60 points). This takes a few seconds: every step builds and walks a graph of thousands of `Value`s.
+Now train: a `[2, 8, 1]` network (33 parameters), learning rate 0.7, 80 full-batch steps (each step uses
+all 40 points). This takes a second or two: every step builds and walks a graph of about 3,000 `Value`s.
 """)
 
 code(r'''
@@ -375,7 +388,7 @@ def fit(hidden, lr, steps, seed=0):
 
 
 start = time.perf_counter()
-losses, model = fit(hidden=16, lr=0.5, steps=100)
+losses, model = fit(hidden=8, lr=0.7, steps=80)
 print(f"trained in {time.perf_counter() - start:.1f} s")
 ''')
 
@@ -393,8 +406,9 @@ print(f"training accuracy: {train_accuracy:.0%}")
 md(r"""
 ## 6. Training curve and decision boundary
 
-The loss falls quickly at first, then slowly: the gradient shrinks as the network gets the easy points right.
-The decision boundary is the line where the score is 0. To shade the whole plane we evaluate the network on
+The loss falls fast in the first steps, where a roughly straight boundary gets most points right, then
+levels off for a while, then falls again as the hidden neurons bend the boundary around the tips of the
+moons. The decision boundary is the line where the score is 0. To shade the whole plane we evaluate the network on
 a grid of 3600 points; with `Value`s that alone would take seconds, so `numpy_forward` computes the same
 network with NumPy arrays, from the same weights (section 8 explains the matrix form). First, a check that
 both give the same scores:
@@ -463,7 +477,7 @@ c = 2.5
 lr_one_step = 1 / (2 * c)      # the factor is 0: 0.2
 lr_diverge = 1 / c             # |1 - 2c lr| > 1 once lr > 1/c: 0.4
 ### END SOLUTION
-''', "03.4", 1, "set lr_one_step and lr_diverge")
+''', "03.4", 1, "set lr_one_step and lr_diverge to the two learning rates (numbers) for c = 2.5")
 
 code(r'''
 check("03.4", (lr_one_step, lr_diverge))
@@ -504,9 +518,12 @@ plt.show()
 md(r"""
 A network's loss is not a parabola, but near a minimum it looks like one in every direction, with a
 different $c$ (the curvature) in each. The steepest direction sets the limit: above about $1/c_\text{max}$
-the loss goes up instead of down. The playground below lets you find that edge on the moons. Pick a
-learning rate and a hidden size and press **train** (one run takes about a second): try 0.05, 0.5 and 3;
-try 1 hidden neuron (a single bent line cannot wrap around a moon) and 16.
+the loss goes up instead of down. The playground below lets you find that edge on the moons. It starts
+with the network trained above; pick a learning rate and a hidden size and press **train** (a run takes a
+second or two). Try 0.1 (too small: after 80 steps the boundary is still nearly straight), 1 (faster, but
+the loss starts to jump up now and then) and 3 (too large: the first steps overshoot so far that the $\tanh$
+neurons saturate, their gradients vanish, and the loss gets stuck with a straight boundary). Then try 1 hidden neuron: the score is then a function of a single weighted sum $w_1x_1 + w_2x_2 + b$,
+so the boundary is a straight line, whatever the learning rate.
 """)
 
 code(r'''
@@ -516,7 +533,9 @@ def fit_for_widget(hidden, lr, steps):
     return losses, lambda pts: numpy_forward(weights, pts)
 
 
-training_playground(fit_for_widget, X, Y, lr=0.5, hidden=8, steps=40)
+# starts from the network trained in section 5 (same settings), so building it costs no extra training
+training_playground(fit_for_widget, X, Y, lr=0.7, hidden=8, steps=80,
+                    initial=(losses, lambda pts: numpy_forward(weights, pts)))
 ''')
 
 # ============================================================================ 8. speed
@@ -528,15 +547,15 @@ for its backward pass. Count the nodes of one step's graph:
 """)
 
 code(r'''
-model = MLP([2, 16, 1], np.random.default_rng(0))
+model = MLP([2, 8, 1], np.random.default_rng(0))
 loss = mse_loss(model, xs, ys)
 print(f"one forward pass over {len(xs)} points builds {len(bl.autograd.topo_sort(loss)):,} Values "
       f"for {len(model.parameters())} parameters")
 ''', tags=CHECKED)
 
 md(r"""
-The same network with **arrays**: stack the 60 points as the rows of a matrix $X$ (60×2). A whole layer is one
-matrix product, $H = \tanh(X W_1 + b_1)$ with $W_1$ of shape 2×16, and the backward pass is a few matrix
+The same network with **arrays**: stack the 40 points as the rows of a matrix $X$ (40×2). A whole layer is one
+matrix product, $H = \tanh(X W_1 + b_1)$ with $W_1$ of shape 2×8, and the backward pass is a few matrix
 products too. The lines below are the backward pass written by hand; notebook 04 derives each of them, by
 dimensional analysis (for $Z = HW$: $\partial L/\partial W = H^\top\,\partial L/\partial Z$). First, a check that they give the same
 gradients as the scalar engine:
@@ -545,8 +564,8 @@ gradients as the scalar engine:
 code(r'''
 def numpy_loss_and_grads(weights, X, Y):
     (W1, b1), (W2, b2) = weights
-    H = np.tanh(X @ W1 + b1)                 # (60, 16)
-    S = np.tanh(H @ W2 + b2)[:, 0]           # (60,) scores
+    H = np.tanh(X @ W1 + b1)                 # (40, 8)
+    S = np.tanh(H @ W2 + b2)[:, 0]           # (40,) scores
     loss = np.mean((S - Y) ** 2)
     dS = 2 * (S - Y) / len(Y)                # dL/ds_k
     dZ2 = (dS * (1 - S ** 2))[:, None]       # through the output tanh
@@ -561,7 +580,7 @@ np_loss, np_grads = numpy_loss_and_grads(to_numpy(model), X, Y)
 scalar_grads = np.array([p.grad for p in model.parameters()])
 array_grads = np.concatenate([np.concatenate([dW.T, db[:, None]], axis=1).ravel() for dW, db in np_grads])
 print(f"loss: scalar {loss.data:.10f}, arrays {np_loss:.10f}")
-print(f"largest relative difference of the 65 gradients: "
+print(f"largest relative difference of the {len(scalar_grads)} gradients: "
       f"{np.max(np.abs(scalar_grads - array_grads) / np.maximum(np.abs(array_grads), 1e-12)):.1e}")
 ''')
 
@@ -583,14 +602,14 @@ params = model.parameters()
 weights = to_numpy(model)
 
 
-def numpy_step(lr=0.5):
+def numpy_step(lr=0.7):
     loss, grads = numpy_loss_and_grads(weights, X, Y)
     for (W, b), (dW, db) in zip(weights, grads):
         W -= lr * dW
         b -= lr * db
 
 
-t_scalar = seconds_per_call(lambda: step_fn(params, lambda: mse_loss(model, xs, ys), 0.5))
+t_scalar = seconds_per_call(lambda: step_fn(params, lambda: mse_loss(model, xs, ys), 0.7))
 t_numpy = seconds_per_call(numpy_step)
 print(f"one training step, scalar Values: {t_scalar * 1e3:8.2f} ms")
 print(f"one training step, NumPy arrays:  {t_numpy * 1e3:8.3f} ms")
@@ -598,11 +617,11 @@ print(f"the arrays are about {t_scalar / t_numpy:,.0f} times faster")
 ''')
 
 md(r"""
-Hundreds of times faster, on the same maths, and the gap grows with the network: the 784-64-64-10 MNIST network of a
-later notebook has 55,000 parameters and 60,000 images, about $10^{10}$ multiplications per pass, hopeless one
-Python object at a time and a few seconds as matrix products. The computation is the same; what changes is
-that one NumPy call does a whole matrix of multiply-adds in compiled code, instead of one Python object per
-number.
+Hundreds of times faster, on the same maths, and the gap grows with the network: the 784-64-64-10 MNIST
+network of a later notebook has 55,000 parameters and 60,000 training images, about $3\cdot 10^{9}$
+multiplications for one forward pass over the images: hours one Python object at a time, about a second as
+matrix products. The computation is the same; what changes is that one NumPy call does a whole matrix of
+multiply-adds in compiled code, instead of one Python object per number.
 
 So the next notebooks keep everything we learned, local gradient times upstream gradient, `+=` at forks,
 reverse topological order, and apply it to whole arrays at once. The new question is how a gradient
@@ -624,7 +643,7 @@ md(r"""
 * **Scalars are slow:** one Python object per number. The same step with arrays is hundreds of times faster.
 
 **Next: notebook 04, dimensional analysis.** Backpropagation for matrices: the gradient of $D = W x$ with
-respect to $W$ and $x$, derived by matching shapes, the way seed 002's notes do it.
+respect to $W$ and $x$, derived by matching shapes.
 """)
 
 
