@@ -373,3 +373,26 @@ def test_checks_that_fail_to_import_are_reported_not_raised(lenient, monkeypatch
     monkeypatch.setattr(_core.importlib, "import_module", broken_import)
     result = check("88.1", linear_backward)
     assert result.status == "invalid" and "could not be loaded" in repr(result) and "softmax" in repr(result)
+
+
+def test_use_falls_back_to_the_reference_even_in_strict_mode(monkeypatch, capsys):
+    """`use(..., mode="mine")` is a request: a wrong implementation means the reference, never an error."""
+    from backprop_lab.exercises import use
+
+    monkeypatch.setenv("BACKPROP_LAB_STRICT", "1")
+    assert use(lambda f, x, h: 0.0, "reference", "01.2", mode="mine") == "reference"
+    assert "gives a wrong answer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ("return np.ones((2, 3)) + np.ones((4,))", "shapes do not fit"),
+    ("return np.ones((2, 3)) @ np.ones((2, 3))", "transpose is probably missing"),
+    ("return None + 1", "is a `return` missing"),
+])
+def test_an_error_in_learner_code_comes_with_a_hint(body, fragment, monkeypatch):
+    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
+    namespace = {"np": np}
+    exec(f"def central(f, x, h):\n    {body}\n", namespace)
+    result = check("01.2", namespace["central"], record=False)
+    assert result.status == "error"
+    assert "Traceback" in result.first_problem.error and fragment in result.first_problem.error

@@ -62,6 +62,10 @@ class Exercise:
         """
         return []
 
+    def error_hint(self, exc: BaseException) -> str:
+        """A hint for an exception raised by the learner's code ("" for none); override for sharper ones."""
+        return hints.error_hint(exc)
+
     def describe(self, case: dict) -> str:
         """How a case is shown to the learner (override for a friendlier text)."""
         return hints.short_repr(case)
@@ -152,7 +156,8 @@ def run_case(ex: Exercise, obj: Any, case: dict) -> tuple[str, Any]:
         if tb is None:  # raised by the checker while handling the answer: the answer has the wrong form
             hint = hints.NONE_HINT if "NoneType" in str(exc) else hints.TYPE_HINT
             return "fail", Mismatch(f"your answer could not be used: {type(exc).__name__}: {exc}", hint)
-        return "error", tb
+        hint = ex.error_hint(exc)
+        return "error", f"{tb}\n\nHint: {hint}" if hint else tb
 
 
 def judge(ex: Exercise, case: dict, kind: str, value: Any) -> CaseOutcome:
@@ -339,7 +344,7 @@ def use(mine: Callable | type | None, reference: Any, exercise: str, *, mode: st
     if mode == "reference" or mine is None:
         print(f"Using the reference implementation for exercise {exercise}.")
         return reference
-    result = check(exercise, mine, record=False)
+    result = _check(str(exercise), mine, None)  # never raises, even in strict mode: falling back is the point
     if result.passed:
         print(f"Using YOUR implementation from exercise {exercise} (it passes the check).")
         return mine

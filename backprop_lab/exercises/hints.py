@@ -315,3 +315,20 @@ def _unbroadcast_axes(got_shape: tuple, want_shape: tuple) -> list[int] | None:
         else:
             return None
     return axes or None
+
+
+def error_hint(exc: BaseException) -> str:
+    """A hint for the classic errors in learner code, from the exception's message ("" if none fits)."""
+    text = str(exc)
+    if "could not be broadcast" in text:
+        return ("two arrays' shapes do not fit together: print their .shape just before the failing line. "
+                "A gradient always has the shape of the thing it is the gradient of.")
+    if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
+        return ("the inner dimensions of a matrix product differ: a transpose is probably missing or extra "
+                "(dimensional analysis: dW = dD @ x.T, dx = W.T @ dD).")
+    if "'NoneType'" in text:
+        return "something is None where a value was expected: is a `return` missing from a function?"
+    if isinstance(exc, RecursionError):
+        return "the recursion went too deep: a long graph needs an iterative loop with an explicit stack."
+    return ""
+

@@ -83,6 +83,17 @@ Einstein notation, layers, losses and optimizers on top of it, a gradient checke
 operation is wrong, and a multi-layer perceptron that reads handwritten digits.
 
 Take the notebooks in order: each one uses what the previous ones built.
+
+**Where the course comes from.** It grew out of five short documents, which the notebooks cite as
+"seed 000" to "seed 004" when they use an idea, a table or an example from one of them:
+
+| | what it is | what the course takes from it |
+| --- | --- | --- |
+| seed 000 | notes from building a small backprop engine (`Element`) | its "a-ha"s: no stored Jacobians, Einstein notation, gradients add for repeated terms, sort the graph first; and a transpose bug |
+| seed 001 | a NumPy `Tensor` engine trained on MNIST | the "Math in one page" table of derivative rules, stable cross-entropy, the 784-64-64-10 network and its ≈95% |
+| seed 002 | lecture notes on backpropagation | finite differences, gate patterns (add, mul, max), dimensional analysis of `D = W @ x`, the Jacobian scenarios |
+| seed 003 | a micrograd-style scalar `Value` class | the example f = (a·b)·(a+b) with a = −2, b = 3 |
+| seed 004 | the plan of an autograd engine | the operation base class, `Linear` and MSE with their gradients, and a worked usage example |
 """)
 
 # ============================================================================ running cells
