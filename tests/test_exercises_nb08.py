@@ -59,6 +59,8 @@ PREP_WRONG = {
                      PREP_HINTS["column_major"]),
     "float64": (lambda im: im.reshape(len(im), -1) / 255, "dtype is float64"),
     "by_max": (lambda im: im.reshape(len(im), -1).astype(np.float32) / im.max(), PREP_HINTS["by_max"]),
+    "float16": (lambda im: im.reshape(len(im), -1).astype(np.float16) / 255,
+                "dtype is float16: that type keeps too few"),
 }
 
 
@@ -150,6 +152,7 @@ ACC_WRONG = {
     "argmin": (lambda lg, lb: float((lg.argmin(1) == lb).mean()), ACC_HINTS["argmin"]),
     "max_value": (lambda lg, lb: float((lg.max(1) == lb).mean()), ACC_HINTS["max_value"]),
     "hardcoded": (lambda lg, lb: 0.75, "hard-coded"),
+    "argmax_flat": (lambda lg, lb: float((lg.argmax() == lb).mean()), ACC_HINTS["argmax_flat"]),
 }
 
 
@@ -200,6 +203,16 @@ def loop_sum_loss(model, optimizer, batches):
     return losses
 
 
+def loop_last_loss_only(model, optimizer, batches):
+    loss = None
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = bl.nn.cross_entropy(model(bl.Tensor(x)), y)
+        loss.backward()
+        optimizer.step()
+    return [loss.item()]
+
+
 LOOP_WRONG = {
     "does_nothing": (loop_does_nothing, "never changed"),
     "no_zero_grad": (_wrong_loop("no_zero_grad"), LOOP_HINTS["no_zero_grad"]),
@@ -207,6 +220,7 @@ LOOP_WRONG = {
     "zero_before_step": (_wrong_loop("zero_before_step"), LOOP_HINTS["no_update"]),
     "wrong_losses": (loop_wrong_losses, LOOP_HINTS["losses"]),
     "sum_not_mean": (loop_sum_loss, LOOP_HINTS["first_loss"]),
+    "last_loss_only": (loop_last_loss_only, "there were 3 batches, and you returned 1"),
 }
 
 
@@ -237,3 +251,49 @@ def test_train_epoch_error_in_learner_code_is_reported():
 
     result = run_check("08.4", loop)
     assert result.status == "error" and "backwards" in result.first_problem.error
+
+
+# ----------------------------------------------------------------------------- notebook 08's widgets
+
+def test_digit_mosaic_puts_each_tile_in_its_cell():
+    from backprop_lab.widgets.digit_gallery import _mosaic
+
+    tiles = np.arange(5 * 4 * 4, dtype=float).reshape(5, 4, 4)
+    mosaic, rows, cols, cell_w, cell_h = _mosaic(tiles, ncols=3, gap=2, top=1)
+    assert (rows, cols, cell_w, cell_h) == (2, 3, 6, 7)
+    assert mosaic.shape == (14, 18)
+    np.testing.assert_array_equal(mosaic[1:5, 0:4], tiles[0])
+    np.testing.assert_array_equal(mosaic[8:12, 6:10], tiles[4])     # row 1, column 1
+    assert np.isnan(mosaic[0]).all() and np.isnan(mosaic[7:, 12:]).all()  # title strip; the empty sixth cell
+
+
+def test_show_weights_scales_each_column_to_its_own_range():
+    import matplotlib.pyplot as plt                        # the suite runs with MPLBACKEND=Agg
+
+    from backprop_lab.widgets.digit_gallery import show_weights
+
+    W = np.zeros((784, 3))
+    W[0, 0], W[5, 1], W[7, 2] = 1000.0, -0.001, 0.5
+    fig = show_weights(W, n=3, ncols=3)
+    image = fig.axes[0].get_images()[0].get_array()
+    assert np.nanmax(np.abs(image[:28, :28])) == 1.0 and image[0, 28 + 2 + 5] == -1.0
+    plt.close(fig)
+
+
+def test_training_monitor_redraws_at_most_every_min_interval():
+    from backprop_lab.widgets.training_monitor import TrainingMonitor
+
+    monitor = TrainingMonitor("t", min_interval=60.0)
+    monitor.extend_losses(0, [2.0, 1.0, 0.5])
+    monitor.show()
+    first = monitor._last_draw
+    monitor.show()
+    assert monitor._last_draw == first                    # skipped: within min_interval
+    monitor.show(force=True)
+    assert monitor._last_draw > first
+    monitor.log(3, accuracy=0.5)
+    fig = monitor.figure()
+    assert len(fig.axes) == 2 and list(fig.axes[0].lines[0].get_ydata()) == [2.0, 1.0, 0.5]
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

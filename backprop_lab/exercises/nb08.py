@@ -30,6 +30,8 @@ PREP_HINTS = {
                      "order='F'). Flatten row by row, as reshape does by default."),
     "dtype": ("The values are right but the dtype is {dtype}: the network runs in float32, so return "
               "float32 (x.astype(np.float32) / 255, or np.divide(x, 255, dtype=np.float32))."),
+    "low_precision": ("The values are right to about three digits only, and the dtype is {dtype}: that type keeps too "
+                      "few digits. Compute in float32 and return float32 (x.astype(np.float32) / 255)."),
 }
 
 
@@ -93,6 +95,9 @@ class Preprocess(Exercise):
             if got.dtype != np.float32:
                 return Mismatch(f"values right, dtype {got.dtype}", PREP_HINTS["dtype"].format(dtype=got.dtype))
             return None
+        if got.dtype.itemsize < 4 and np.allclose(g, want, rtol=2e-3, atol=1e-3):
+            return Mismatch(f"values close but not equal, dtype {got.dtype}{hints._worst(g, want.astype(np.float64))}",
+                            PREP_HINTS["low_precision"].format(dtype=got.dtype))
         message = (f"expected {hints.short_repr(want)}, received {hints.short_repr(got)}"
                    f"{hints._worst(g, want.astype(np.float64))}")
         for name, wrong in suspects:
@@ -224,6 +229,8 @@ ACC_HINTS = {
     "argmin": "You picked the class with the *smallest* logit: the prediction is the argmax.",
     "max_value": ("You compared the largest logit itself with the label: the prediction is the *position* of the "
                   "largest logit, argmax, not its value."),
+    "argmax_flat": ("logits.argmax() without an axis returns one index into the flattened array, not one prediction "
+                    "per row: use logits.argmax(axis=1)."),
 }
 
 
@@ -241,7 +248,9 @@ class Accuracy(Exercise):
     # Each case holds several (logits, labels) pairs and the learner's function is called on each, so that
     # the pattern of answers identifies a mistake even where one pair alone would not.
     def cases(self, rng):
-        fixed = (np.array([[2.0, 1.0, 0.1], [0.3, 0.2, 3.0], [1.0, 4.0, 0.5], [0.0, -1.0, -2.0]]), np.array([0, 2, 1, 1]))
+        # the largest logit of the whole array is in row 0, so that a flat argmax() gives a telling answer
+        fixed = (np.array([[5.0, 1.0, 0.1], [0.3, 0.2, 3.0], [1.0, 4.0, 0.5], [0.0, -1.0, -2.0]]),
+                 np.array([0, 2, 1, 1]))
         return [{"sets": [fixed] + [self._random_set(rng, n, c) for n, c in [(40, 40), (60, 3)]]},
                 {"sets": [self._random_set(rng, n, c) for n, c in [(57, 10), (45, 4), (30, 30)]]},
                 {"sets": [self._random_set(rng, n, c) for n, c in [(80, 10), (50, 50), (49, 2)]]}]
@@ -281,6 +290,7 @@ class Accuracy(Exercise):
             out["error_rate"].append(1 - acc)
             out["argmin"].append(float((logits.argmin(axis=1) == labels).mean()))
             out["max_value"].append(float((logits.max(axis=1) == labels).mean()))
+            out["argmax_flat"].append(float((logits.argmax() == labels).mean()))
             square = logits.shape[0] == logits.shape[1]
             out["axis0"].append(float((logits.argmax(axis=0) == labels).mean()) if square else None)
         return out
@@ -315,7 +325,7 @@ LOOP_HINTS = {
                              "loss.backward(). The order is zero_grad → forward → loss → backward → step."),
     "losses": ("The parameters are right but the losses you returned are not: append loss.item() (a float) for each "
                "batch, in order, computed before the update."),
-    "loss_count": "Return one loss per batch: {want} batches, but you returned {got} losses.",
+    "loss_count": "Return one loss per batch, in a list: there were {want} batches, and you returned {got}.",
     "first_loss": ("The loss of the first batch is already wrong: it must be bl.nn.cross_entropy(model(x), y), the "
                    "mean over the batch, computed on that batch's x and y."),
 }
@@ -386,6 +396,10 @@ def _run_loop(loop, case):
     return losses, [p.data.copy() for p in model.parameters()]
 
 
+def _count(n, one, many):
+    return f"{n} {one if n == 1 else many}"
+
+
 def _as_float(v):
     v = v.item() if hasattr(v, "item") else v
     return float(v)
@@ -430,7 +444,7 @@ class TrainEpoch(Exercise):
         params_ok = all(np.allclose(g, w, rtol=self.rtol, atol=self.atol) for g, w in zip(got["params"], want["params"]))
         if params_ok:
             if len(got["losses"]) != len(want["losses"]):
-                return Mismatch(f"{len(got['losses'])} losses for {len(want['losses'])} batches",
+                return Mismatch(f"{_count(len(got['losses']), 'loss', 'losses')} for {len(want['losses'])} batches",
                                 LOOP_HINTS["loss_count"].format(want=len(want["losses"]), got=len(got["losses"])))
             if not np.allclose(got["losses"], want["losses"], rtol=self.rtol, atol=self.atol):
                 return Mismatch(f"losses: expected {hints.short_repr(np.array(want['losses']))}, received "

@@ -35,9 +35,9 @@ def build_graph(parents):
 
 
 TOPO_HINTS = {
-    "recursion": ("RecursionError on a chain of {n} nodes: each nested call of visit() takes a Python frame and "
-                  "Python allows about 1000. Keep your own stack (a list) of nodes still to visit instead of "
-                  "recursing."),
+    "recursion": ("RecursionError on a chain of {n} nodes: each nested call of visit() takes a Python frame, and "
+                  "Python allows only sys.getrecursionlimit() of them (1000 by default, 3000 in Jupyter). Keep "
+                  "your own stack (a list) of nodes still to process instead of recursing."),
     "duplicate": ("Node {node} appears {count} times: it is reachable along two paths. Keep a set of visited "
                   "nodes and skip a node you have seen."),
     "missing": ("Node {node} is missing from the order, although the root depends on it: every ancestor of the root "
@@ -257,6 +257,18 @@ def _mul_no_g(a, b, out):
 
 # ----------------------------------------------------------------------------- 09.3 a forgotten unbroadcast
 
+AFFINE_HINTS = {
+    "first_axis_only": ("x has shape {shape}: gamma and beta were copied along every axis but the last, {lead}, and "
+                        "you summed over axis 0 only. Sum over all of them: axis=tuple(range(x.ndim - 1))."),
+    "mean": ("You averaged the {n} copies (mean) instead of adding them: each copy of gamma (and beta) receives its "
+             "own full share of the gradient, and the shares add up. Use .sum(axis=...)."),
+    "dx_no_gamma": ("dx is missing the factor gamma: y = x * gamma + beta, so dy/dx = gamma and "
+                    "dx = grad_out * gamma."),
+    "dx_times_x": ("dx is grad_out * x, the formula of dgamma: the derivative of x * gamma with respect to x is gamma, "
+                   "so dx = grad_out * gamma."),
+}
+
+
 def broken_affine_backward(x, gamma, beta, grad_out):
     """The notebook's starting point: y = x * gamma + beta, with gamma and beta broadcast along the rows."""
     dx = grad_out * gamma
@@ -298,6 +310,20 @@ class AffineBackward(Exercise):
         return (f"x {case['x'].shape}, gamma {case['gamma'].shape}, beta {case['beta'].shape}, "
                 f"grad_out {case['grad_out'].shape}")
 
+    def suspects(self, case):
+        x, gamma, g = case["x"], case["gamma"], case["grad_out"]
+        lead = tuple(range(x.ndim - 1))
+        dx, dgamma, dbeta = g * gamma, (g * x).sum(axis=lead), g.sum(axis=lead)
+        out = []
+        if x.ndim >= 3:
+            out.append((AFFINE_HINTS["first_axis_only"].format(shape=x.shape, lead=lead),
+                        (dx, (g * x).sum(axis=0), g.sum(axis=0))))
+        n = int(np.prod([x.shape[a] for a in lead]))
+        out.append((AFFINE_HINTS["mean"].format(n=n), (dx, dgamma / n, dbeta / n)))
+        out.append((AFFINE_HINTS["dx_no_gamma"], (g, dgamma, dbeta)))
+        out.append((AFFINE_HINTS["dx_times_x"], (g * x, dgamma, dbeta)))
+        return out
+
 
 # ----------------------------------------------------------------------------- 09.4 in place after the forward pass
 
@@ -308,6 +334,8 @@ INPLACE_HINTS = {
     "grad_of_input": ("The gradient is g * (1 - x²) with x the *input*: the derivative of tanh is 1 - tanh(x)², so "
                       "square the output y = tanh(x) (save y in forward), not the input."),
     "output": "The forward value is wrong: Tanh.forward must return np.tanh(x).",
+    "no_upstream": ("backward returned the local derivative 1 - y² alone: multiply it by the upstream gradient g "
+                    "(chain rule), return g * (1 - y * y)."),
 }
 
 
@@ -372,7 +400,8 @@ class TanhFunction(Exercise):
         m = hints.compare_values(got["output"], want["output"], where="forward output")
         if m is not None:
             return Mismatch(m.message, INPLACE_HINTS["output"])
-        suspects = [(INPLACE_HINTS["grad_of_input"], case["g"] * (1 - case["x"] ** 2))]
+        suspects = [(INPLACE_HINTS["grad_of_input"], case["g"] * (1 - case["x"] ** 2)),
+                    (INPLACE_HINTS["no_upstream"], 1 - np.tanh(case["x"]) ** 2)]
         return hints.compare_values(got["grad"], want["grad"], where="gradient of x", suspects=suspects)
 
 
@@ -388,6 +417,11 @@ SOFTMAX_HINTS = {
                     "use z.max(axis=1, keepdims=True) and .sum(axis=1, keepdims=True)."),
     "no_shift_back": ("You subtracted the maximum but forgot it inside the log-sum-exp (or vice versa): "
                       "log_softmax(z) = (z - m) - log Σ exp(z - m), with the same m in both places."),
+    "log_of_softmax": ("-inf where a logit is far below its row's maximum: you took the log of the softmax, and "
+                       "exp(z - m) underflowed to 0 before the log (log 0 = -inf). Don't divide and then take the "
+                       "log; use the identity log_softmax(z) = (z - m) - log Σ exp(z - m)."),
+    "axis0": ("You normalised each column (axis=0): each row is one example, so take the max and the sum along "
+              "axis=1 (with keepdims=True)."),
 }
 
 
@@ -437,6 +471,8 @@ class LogSoftmax(Exercise):
                 "global_max": (z - z.max()) - np.log(np.exp(z - z.max()).sum(axis=1, keepdims=True)),
                 "softmax": np.exp(reference_log_softmax(z)),
                 "no_shift_back": (z - m) - np.log(np.exp(z).sum(axis=1, keepdims=True)),
+                "log_of_softmax": np.log(np.exp(z - m) / np.exp(z - m).sum(axis=1, keepdims=True)),
+                "axis0": reference_log_softmax(z.T).T,
             }
             if z.shape[0] == z.shape[1]:   # without keepdims, (n,) broadcasts along the rows: runs only when square
                 wrong["no_keepdims"] = (z - z.max(axis=1)) - np.log(np.exp(z - z.max(axis=1)).sum(axis=1))
@@ -444,6 +480,8 @@ class LogSoftmax(Exercise):
             return None
         message = f"expected {hints.short_repr(want)}, received {hints.short_repr(got)}"
         for name, w in wrong.items():
+            if name == "log_of_softmax" and np.all(np.isfinite(w)):
+                continue                   # no underflow in this case: the same numbers as the right answer
             if w.shape == got.shape and np.allclose(got, w, rtol=1e-9, atol=1e-9, equal_nan=True):
                 return Mismatch(message, SOFTMAX_HINTS[name])
         if got.shape == want.shape and not np.all(np.isfinite(got)):
@@ -454,9 +492,9 @@ class LogSoftmax(Exercise):
 # ----------------------------------------------------------------------------- 09.6 initialisation
 
 INIT_HINTS = {
-    "standard": ("Your weights have standard deviation {std:.3g}, about 1: with {n_in} inputs each pre-activation "
-                 "then has a spread of about sqrt({n_in}) = {root:.3g}, so activations explode (or tanh saturates) "
-                 "layer after layer. Scale them: {rule}."),
+    "standard": ("Your weights have standard deviation {std:.3g}, rng.normal's default scale: with {n_in} inputs "
+                 "each pre-activation then has a spread of about sqrt({n_in}) = {root:.3g}, so activations explode "
+                 "(or tanh saturates) layer after layer. Scale them: {rule}."),
     "he_for_tanh": ("Your weights have He's scale, sqrt(2 / n_in), but this layer uses {act}: use Glorot's, "
                     "variance 2 / (n_in + n_out), e.g. uniform(-a, a) with a = sqrt(6 / (n_in + n_out))."),
     "glorot_for_relu": ("Your weights have Glorot's scale but this layer uses ReLU, which zeroes half of its inputs: "
@@ -470,6 +508,9 @@ INIT_HINTS = {
             "(rng.normal(...)), not from np.random or a new generator."),
     "scale": "Your weights have standard deviation {std:.3g}, expected about {want:.3g} ({rule}).",
     "mean": "Your weights have mean {mean:.3g}: draw them centred on 0.",
+    "uniform_bound": ("Your weights have standard deviation {std:.3g}, 1/sqrt(3) of Glorot's: uniform(-a, a) has "
+                      "variance a²/3, not a², so for variance 2 / (n_in + n_out) the bound is "
+                      "a = sqrt(6 / (n_in + n_out))."),
 }
 
 RULES = {"relu": "He: normal with std sqrt(2 / n_in)",
@@ -542,6 +583,8 @@ class InitWeights(Exercise):
                 hint = INIT_HINTS["glorot_for_relu"]
             elif abs(std / target**2 - 1) < 0.05:
                 hint = INIT_HINTS["no_sqrt"].format(std=std)
+            elif act != "relu" and abs(std * np.sqrt(3) / target - 1) < 0.05:
+                hint = INIT_HINTS["uniform_bound"].format(std=std)
             else:
                 hint = INIT_HINTS["scale"].format(std=std, want=target, rule=rule)
             return Mismatch(message, hint)

@@ -59,12 +59,15 @@ fixes it. Most of them you can now recognise from their fingerprints alone.
 4. spot dead ReLUs, NaNs from an unstable softmax, and a learning rate that diverges (and derive the limit);
 5. use `bl.check_graph` to find *which* operation of a graph has a wrong backward.
 
-Each of the six exercises hands you a broken function; you fix it and `check` verifies the fix (it rejects the
-broken original, so you cannot pass by accident). After each one, the notebook carries on with the course's
-fixed version.
+Each of the six exercises starts from a broken function, shown and run just above it; you write the fixed
+version in the exercise cell, and `check` verifies it (the check rejects the broken original, so you cannot pass by
+accident). After each one, the notebook carries on with the course's fixed version, so every later cell runs
+whether or not you have solved it.
 """)
 
 code(r"""
+import inspect
+import sys
 import time
 
 import matplotlib.pyplot as plt
@@ -85,22 +88,14 @@ md(r"""
 
 Backpropagation must visit a node only after every node that *uses* it has handed it its share of the gradient:
 reverse topological order. The textbook way to get that order is a recursive depth-first search (micrograd's
-`build_topo`): visit the parents, then append the node.
+`build_topo`, and notebook 02's exercise): visit the parents, then append the node. The engine keeps that version,
+for this section only:
 """)
 
 code(r"""
-def recursive_topo_sort(root):
-    order, seen = [], set()
-
-    def visit(node):
-        if node not in seen:
-            seen.add(node)
-            for parent in node._prev:
-                visit(parent)
-            order.append(node)
-
-    visit(root)
-    return order
+recursive_topo_sort = bl.autograd.recursive_topo_sort
+print(inspect.getsource(recursive_topo_sort))
+print("this kernel's recursion limit: sys.getrecursionlimit() =", sys.getrecursionlimit())
 """)
 
 md(r"""
@@ -171,7 +166,7 @@ def topo_sort(root):
             stack.extend((p, False) for p in node._prev if p not in seen)
     return order
     ### END SOLUTION
-''', "09.1", 2, "rewrite the topological sort with an explicit stack")
+''', "09.1", 2, "return the nodes parents-first and the root last, using your own stack instead of recursion")
 
 code(r"""
 check("09.1", topo_sort)
@@ -206,7 +201,8 @@ md(r"""
 In a training loop the same mistake (no `zero_grad()`) turns gradient descent into something else. After $k$
 steps the "gradient" used is $G_k = \sum_{j \le k} g_j$: every past gradient, never forgotten. On $L = \tfrac12 w^2$
 (gradient $w$) with learning rate 0.1, proper descent shrinks $w$ by 0.9 each step; with piled-up gradients the
-steps keep growing, $w$ overshoots and oscillates with a growing amplitude:
+step keeps growing as long as $w$ is positive, so $w$ overshoots 0, and then it swings back and forth without
+ever settling:
 """)
 
 code(r"""
@@ -229,8 +225,11 @@ print("without zero_grad: w after 10, 30, 60 steps =", piled[[9, 29, 59]])
 
 md(r"""
 The first line is $0.9^{k}$, as derived. The second is a heavy ball with no friction: the accumulated gradient acts
-like an undamped momentum. The fix is one line at the top of every step, `optimizer.zero_grad()`, which is exactly
-why seed 001's loop starts with it.
+like an undamped momentum. In formulas, $w_{k+1} = w_k - \eta\,G_k$ and $G_{k+1} = G_k + w_{k+1}$: the step from
+$(w_k, G_k)$ to $(w_{k+1}, G_{k+1})$ is a linear map with matrix $\begin{pmatrix}1 & -\eta\\ 1 & 1-\eta\end{pmatrix}$,
+whose determinant is exactly 1, so it shrinks nothing: $|w|$ keeps returning to about 1, as printed, forever. The
+fix is one line at the top of every step, `optimizer.zero_grad()`, which is exactly why seed 001's loop starts
+with it.
 
 ## 3. Fan-out: `=` where `+=` was needed
 
@@ -267,8 +266,9 @@ used more than once. The check's hint says "`=` instead of `+=`" when it sees it
 
 ### Exercise 09.2 — accumulate
 
-Fix `mul_backward(a, b, out)` for `out = a * b`: add each input's share to its `.grad`. The check also hands you
-inputs whose `.grad` already holds a share from another use, which must survive.
+Write the fixed `mul_backward(a, b, out)` for `out = a * b`: add each input's share to its `.grad` (return
+nothing). The check calls it with `a` and `b` the same object, as in `x * x`, and with inputs whose `.grad` already
+holds a share from another use, which must survive.
 """)
 
 exercise(r'''
@@ -278,7 +278,7 @@ def mul_backward(a, b, out):
     a.grad += b.data * out.grad
     b.grad += a.data * out.grad
     ### END SOLUTION
-''', "09.2", 1, "accumulate each input's share with += instead of overwriting")
+''', "09.2", 1, "add each input's share to its .grad with +=, instead of overwriting it with =")
 
 code(r"""
 check("09.2", mul_backward)
@@ -336,8 +336,9 @@ Shapes are the tell: a gradient always has exactly the shape of the thing it is 
 
 ### Exercise 09.3 — sum the copies back
 
-Fix `affine_backward(x, gamma, beta, grad_out)`. `x` may have more than two axes, e.g. $(B, T, D)$ for a batch of
-sequences: then $\gamma$ was copied along every axis but the last, and the sum runs over all of them.
+Write the fixed `affine_backward(x, gamma, beta, grad_out)`: return `(dx, dgamma, dbeta)`, with the shapes of `x`,
+`gamma` and `beta`. `x` may have more than two axes, e.g. $(B, T, D)$ for a batch of sequences: then $\gamma$ was
+copied along every axis but the last, and the sum runs over all of them.
 """)
 
 exercise(r'''
@@ -350,7 +351,7 @@ def affine_backward(x, gamma, beta, grad_out):
     dbeta = grad_out.sum(axis=lead)
     return dx, dgamma, dbeta
     ### END SOLUTION
-''', "09.3", 2, "sum the gradients of gamma and beta over the broadcast axes")
+''', "09.3", 2, "return (dx, dgamma, dbeta), summing dgamma and dbeta over every axis but the last")
 
 code(r"""
 check("09.3", affine_backward)
@@ -417,8 +418,10 @@ print("gradient:", xt.grad, " expected", 1 - np.tanh(x0) ** 2)
 md(r"""
 ### Exercise 09.4 — a Tanh that leaves its input alone
 
-Fix the `Tanh` Function: compute into a new array, and save what the backward needs. (Saving the output $y$ is the
-natural choice, since $\frac{d\tanh x}{dx} = 1 - y^2$.)
+Write both methods of a `Tanh` Function that leaves its input alone: `forward(ctx, x)` returns $\tanh x$ in a
+**new** array, without changing `x`, and saves what the backward needs with `ctx.save_for_backward(...)`;
+`backward(ctx, g)` reads it back from `ctx.saved` and returns `g` times the derivative. (Saving the output $y$ is
+the natural choice, since $\frac{d\tanh x}{dx} = 1 - y^2$.)
 """)
 
 exercise(r'''
@@ -439,7 +442,7 @@ class Tanh(bl.Function):
         (y,) = ctx.saved
         return g * (1 - y * y)
         ### END SOLUTION
-''', "09.4", 2, "compute tanh into a new array and save what backward needs")
+''', "09.4", 2, "forward: tanh into a new array (x untouched), save what backward needs; backward: g times the derivative")
 
 code(r"""
 check("09.4", Tanh)
@@ -489,7 +492,7 @@ with np.errstate(over="ignore", invalid="ignore"):
 md(r"""
 ### Exercise 09.5 — a log-softmax that never overflows
 
-Fix `log_softmax(z)` for `z` of shape $(N, C)$, one row per example. Shift **each row by its own maximum**: rows can
+Write the fixed `log_softmax(z)` for `z` of shape $(N, C)$, one row per example; return an array of the same shape. Shift **each row by its own maximum**: rows can
 differ by thousands, and a shift by the maximum of the whole array would underflow the rows far below it.
 """)
 
@@ -500,7 +503,7 @@ def log_softmax(z):
     shifted = z - z.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     ### END SOLUTION
-''', "09.5", 2, "shift each row by its maximum before exponentiating")
+''', "09.5", 2, "return the log-softmax of each row, shifting each row by its own maximum first")
 
 code(r"""
 check("09.5", log_softmax)
@@ -610,7 +613,8 @@ on top of the weights; that, more than anything, is why hidden layers use tanh o
 
 `init_weights(n_in, n_out, activation, rng)` below draws standard normal weights whatever the layer: fix it to use
 He for `"relu"` and Glorot for `"tanh"` and `"sigmoid"`. Return an array of shape `(n_in, n_out)` (we compute
-`x @ W`), drawn from `rng`. The check measures the standard deviation of your weights (within 5 %).
+`x @ W`), drawn from `rng` (so the same seed gives the same weights). The check measures the standard deviation of
+your weights (within 5 %) and their mean, and calls your function twice with generators of the same seed.
 """)
 
 code(r"""
@@ -631,7 +635,7 @@ def init_weights(n_in, n_out, activation, rng):
     a = np.sqrt(6.0 / (n_in + n_out))
     return rng.uniform(-a, a, size=(n_in, n_out))
     ### END SOLUTION
-''', "09.6", 2, "use He initialisation for ReLU and Glorot for tanh and sigmoid")
+''', "09.6", 2, "return (n_in, n_out) weights drawn from rng: He for relu, Glorot for tanh and sigmoid")
 
 code(r"""
 check("09.6", init_weights)
@@ -697,8 +701,8 @@ print(f"the twin, trained with lr = 0.1 only: {dead_units(twin, xm).mean():.0%} 
 """)
 
 md(r"""
-Almost none of the units the big step killed come back: a dead unit gets no gradient, so a sensible learning rate
-cannot revive it (a unit of the second layer can come back only if the first layer's outputs happen to change
+Few of the units the big step killed come back (the count is printed above): a dead unit gets no gradient, so a
+sensible learning rate cannot revive it (a unit of the second layer can come back only if the first layer's outputs happen to change
 enough; a dead unit of the first layer never can). Worse, the step blew some weights up, and in the steps that
 follow more units die. The twin that never took the big step
 keeps almost all of its units. Symptoms: a network that learns as if it were much smaller, and hidden activations that are exactly 0 for every example of a batch.
@@ -780,8 +784,9 @@ class SloppySigmoid(bl.Function):
 r = np.random.default_rng(0)
 x = bl.Tensor(r.normal(size=(5, 3)))
 layer1, layer2 = bl.nn.Linear(3, 4, rng=r), bl.nn.Linear(4, 2, rng=r)
+target = r.normal(size=(5, 2))
 out = layer2(SloppySigmoid.apply(layer1(x)).tanh())
-loss = bl.nn.mse_loss(out, r.normal(size=(5, 2)))
+loss = bl.nn.mse_loss(out, target)
 
 report = bl.check_graph(loss)
 print("all backward rules right:", report.ok)
@@ -793,9 +798,33 @@ report
 """)
 
 md(r"""
-Everything around it, `MatMul`, `Add`, `Tanh`, the mean squared error, passed; the report points at the one rule to
-fix and shows the analytic and numeric values at the first entry that disagrees. Use it whenever you write a new
-`Function`, before the first training run.
+The report points at the one rule to fix and shows the analytic and numeric values at the first entry that
+disagrees. `check_graph` visits the operations in forward order and stops at the first wrong one: layer 1's
+`MatMul` and `Add`, which come before it, passed; the operations after it (`Tanh`, layer 2, the loss) have not
+been checked yet. So fix the rule and run it again, until the report is clean. The fix is the missing factor:
+""")
+
+code(r"""
+class Sigmoid(bl.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / (1 + np.exp(-x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g * y * (1 - y)              # sigma'(x) = y (1 - y)
+
+
+fixed_loss = bl.nn.mse_loss(layer2(Sigmoid.apply(layer1(x)).tanh()), target)
+print(bl.check_graph(fixed_loss))
+""", tags=CHECK)
+
+md(r"""
+Every operation of the graph, the mean squared error's own pieces included, now agrees with finite differences of
+itself. Use `check_graph` whenever you write a new `Function`, before the first training run.
 
 ## Summary: a debugging checklist
 
@@ -814,6 +843,10 @@ fix and shows the analytic and numeric values at the first entry that disagrees.
 
 And always: **check every new gradient against finite differences**, in float64, with a relative error. That one
 habit, from notebook 01, catches every bug in this notebook's first half before it costs you a training run.
+
+This is the end of the course. Notebook 08's closing sections list what you built along the way and where to go
+from here: a real framework's source, new operations for your engine (each checked with `bl.gradcheck` and
+`bl.check_graph` first), and the GPU.
 """)
 
 code(r"""
