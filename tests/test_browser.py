@@ -95,7 +95,9 @@ def browser():
 def open_and_run_all(browser, lab, notebook, shot_dir, timeout_s=150):
     base, token, _ = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")
+    # a fresh workspace per notebook, so JupyterLab does not reopen the notebooks of an earlier test
+    workspace = notebook.split("_")[0]
+    page.goto(f"{base}/lab/workspaces/w{workspace}/tree/{notebook}?reset&token={token}", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # the status bar reads "Python 3 (ipykernel) | Idle" once the kernel is up
     page.wait_for_function("document.body.innerText.includes('| Idle')", timeout=90_000)
@@ -110,8 +112,9 @@ def open_and_run_all(browser, lab, notebook, shot_dir, timeout_s=150):
     else:
         page.screenshot(path=str(shot_dir / f"{notebook}.timeout.png"))
         prompts = [p.strip() for p in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         pytest.fail(f"{notebook}: the last code cell had not run {timeout_s} s after Run All Cells; "
-                    f"prompts: {prompts}")
+                    f"prompts: {prompts}; errors shown: {[e[-600:] for e in errors.all_inner_texts()]}")
     return page
 
 
