@@ -139,24 +139,27 @@ def main():
     for r in range(args.repeats):
         order = batches(len(x), args.batch, seed=r)
         w_np = init_weights(r)
-        t = time.perf_counter()
-        numpy_epoch(w_np, x, y, order, args.lr)
-        t_np.append(time.perf_counter() - t)
-
         model = bl_model(init_weights(r))
         opt = bl.optim.SGD(model.parameters(), lr=args.lr)
-        t = time.perf_counter()
-        bl_epoch(model, opt, x, y, order)
-        t_bl.append(time.perf_counter() - t)
-
+        # alternate which goes first, so neither always runs on a warmer (or busier) machine
+        for name in (("numpy", "bl") if r % 2 == 0 else ("bl", "numpy")):
+            t = time.perf_counter()
+            if name == "numpy":
+                numpy_epoch(w_np, x, y, order, args.lr)
+                t_np.append(time.perf_counter() - t)
+            else:
+                bl_epoch(model, opt, x, y, order)
+                t_bl.append(time.perf_counter() - t)
         acc_np = (numpy_predict(w_np, xte) == yte).mean()
         acc_bl = (bl_predict(model, xte) == yte).mean()
         print(f"run {r}: numpy {t_np[-1]:.3f} s, backprop_lab {t_bl[-1]:.3f} s; test accuracy numpy {acc_np:.4f}, "
               f"backprop_lab {acc_bl:.4f} (identical: {acc_np == acc_bl})")
+    # PyTorch last: its OpenMP threads keep spinning after each call and would slow whatever runs next
+    for r in range(args.repeats):
         try:
-            t_torch.append(torch_time(init_weights(r), x, y, order, args.lr))
+            t_torch.append(torch_time(init_weights(r), x, y, batches(len(x), args.batch, seed=r), args.lr))
         except ImportError:
-            pass
+            break
     np_med, bl_med = statistics.median(t_np), statistics.median(t_bl)
     print(f"hand-written NumPy : {np_med:.3f} s per epoch (median of {args.repeats})")
     print(f"backprop_lab       : {bl_med:.3f} s per epoch")
