@@ -9,33 +9,15 @@ Cell ids are fixed ("c00-007"), so a rebuild changes only what was edited.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # find nbbuild also when loaded by file path (tests)
+from nbbuild import Notebook  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-SOLUTIONS = HERE.parent
-TARGET = SOLUTIONS / "00_start_here.ipynb"
-NB = "00"
-
-cells = []
-
-
-def md(text, **meta):
-    cells.append(new_markdown_cell(text.strip("\n"), metadata=meta))
-
-
-def code(text, tags=(), **meta):
-    if tags:
-        meta["tags"] = list(tags)
-    cells.append(new_code_cell(text.strip("\n"), metadata=meta))
-
-
-def exercise(text, ex_id, points, task):
-    code(text, tags=["exercise"], backprop_lab={"id": ex_id, "points": points, "task": task})
-
+notebook = Notebook("00", "00_start_here.ipynb")
+md, code, exercise = notebook.md, notebook.code, notebook.exercise
+TARGET = notebook.target
+build = notebook.build
 
 # ============================================================================ welcome
 md(r"""
@@ -430,54 +412,5 @@ cleverly, we compute them the obvious way, by nudging the input, and find out ho
 """)
 
 
-# ============================================================================ build
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"c{NB}-{i:03d}"
-    nbformat.validate(nb)
-    return nb
-
-
-def execute(path: Path) -> float:
-    """Run the notebook in a fresh kernel (cwd solutions/) and save it with its outputs; return seconds.
-
-    The notebook's progress table reads ``.backprop_lab_progress.json`` in its own folder, so the run starts
-    from no progress file there (an existing one is set aside and put back afterwards): the saved table then
-    shows exactly this notebook's three checks, whatever ran before.
-    """
-    import os
-    import shutil
-    import tempfile
-
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    progress = path.parent / ".backprop_lab_progress.json"
-    aside = Path(tempfile.mkdtemp()) / progress.name
-    if progress.exists():
-        shutil.move(progress, aside)
-    env_progress = os.environ.pop("BACKPROP_LAB_PROGRESS", None)   # record beside the notebook, as a learner's would
-    try:
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                       store_widget_state=True, record_timing=False).execute()
-        seconds = time.perf_counter() - start
-    finally:
-        progress.unlink(missing_ok=True)
-        if aside.exists():
-            shutil.move(aside, progress)
-        if env_progress is not None:
-            os.environ["BACKPROP_LAB_PROGRESS"] = env_progress
-    nbformat.write(nb, path)
-    return seconds
-
-
 if __name__ == "__main__":
-    nbformat.write(build(), TARGET)
-    print(f"wrote {TARGET}")
-    if "--execute" in sys.argv:
-        print(f"executed and saved with outputs in {execute(TARGET):.1f} s")
+    notebook.main(sys.argv[1:], progress="beside")

@@ -9,33 +9,15 @@ Cell ids are fixed ("c03-007"), so a rebuild changes only what was edited.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # find nbbuild also when loaded by file path (tests)
+from nbbuild import CHECKED, Notebook  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-SOLUTIONS = HERE.parent
-TARGET = SOLUTIONS / "03_scalar_neural_net.ipynb"
-NB = "03"
-
-cells = []
-
-
-def md(text, **meta):
-    cells.append(new_markdown_cell(text.strip("\n"), metadata=meta))
-
-
-def code(text, tags=(), **meta):
-    if tags:
-        meta["tags"] = list(tags)
-    cells.append(new_code_cell(text.strip("\n"), metadata=meta))
-
-
-def exercise(text, ex_id, points, task):
-    code(text, tags=["exercise"], backprop_lab={"id": ex_id, "points": points, "task": task})
-
+notebook = Notebook("03", "03_scalar_neural_net.ipynb")
+md, code, exercise = notebook.md, notebook.code, notebook.exercise
+TARGET = notebook.target
+build = notebook.build
 
 CHECKED = ["nbval-check-output"]
 
@@ -647,33 +629,5 @@ respect to $W$ and $x$, derived by matching shapes.
 """)
 
 
-# ============================================================================ build
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"c{NB}-{i:03d}"
-    nbformat.validate(nb)
-    return nb
-
-
-def execute(path: Path) -> float:
-    """Run the notebook in a fresh kernel (cwd solutions/) and save it with its outputs; return seconds."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True, record_timing=False).execute()
-    seconds = time.perf_counter() - start
-    nbformat.write(nb, path)
-    return seconds
-
-
 if __name__ == "__main__":
-    nbformat.write(build(), TARGET)
-    print(f"wrote {TARGET}")
-    if "--execute" in sys.argv:
-        print(f"executed and saved with outputs in {execute(TARGET):.1f} s")
+    notebook.main(sys.argv[1:])

@@ -8,37 +8,16 @@ Cell ids are fixed ("c08-007"), so a rebuild changes only what was edited.
 """
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # find nbbuild also when loaded by file path (tests)
+from nbbuild import CHECKED, Notebook  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-SOLUTIONS = HERE.parent
-TARGET = SOLUTIONS / "08_mnist_mlp.ipynb"
-NB = "08"
-
-cells = []
-
-
-def md(text, **meta):
-    cells.append(new_markdown_cell(text.strip("\n"), metadata=meta))
-
-
-def code(text, tags=(), **meta):
-    if tags:
-        meta["tags"] = list(tags)
-    cells.append(new_code_cell(text.strip("\n"), metadata=meta))
-
-
-def exercise(text, ex_id, points, task):
-    code(text, tags=["exercise"], backprop_lab={"id": ex_id, "points": points, "task": task})
-
-
-CHECK = ["nbval-check-output"]
+notebook = Notebook("08", "08_mnist_mlp.ipynb")
+md, code, exercise = notebook.md, notebook.code, notebook.exercise
+TARGET = notebook.target
+build = notebook.build
 
 # ============================================================================ title and goals
 md(r"""
@@ -112,7 +91,7 @@ print("data:", "the full MNIST set" if FULL else "the bundled subset of MNIST")
 print("x_train", x_train.shape, x_train.dtype, " y_train", y_train.shape, y_train.dtype)
 print("x_test ", x_test.shape, x_test.dtype, " y_test ", y_test.shape, y_test.dtype)
 print(f"pixel values from {x_train.min()} to {x_train.max()}; labels {sorted(set(y_train.tolist()))}")
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 Each image is one row of 784 numbers, the 28 rows of the picture laid end to end. Reshaped to 28 × 28,
@@ -127,7 +106,7 @@ plt.show()
 code(r"""
 counts = np.bincount(y_train, minlength=10)
 print("training images per digit:", dict(enumerate(counts.tolist())))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 Some are easy, some would make a human hesitate. The classes are roughly balanced, so a network that always
@@ -195,7 +174,7 @@ prep = bl.exercises.use(preprocess, reference.preprocess, "08.1")
 raw_train = np.rint(x_train * 255).astype(np.uint8).reshape(-1, 28, 28)   # the bytes as stored in the file
 print("raw:", raw_train.shape, raw_train.dtype, "-> preprocessed:", prep(raw_train).shape, prep(raw_train).dtype)
 print("identical to the loader's arrays:", np.array_equal(prep(raw_train), x_train))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 2. minibatches
 md(r"""
@@ -218,7 +197,7 @@ code(r"""
 for n in (60_000, 10_000):
     n_batches = -(-n // 128)                  # ceiling division
     print(f"n = {n:6,}: {n_batches} batches, the last with {n - 128 * (n_batches - 1)} images")
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 ### Exercise 08.2 — a seeded minibatch iterator
@@ -248,7 +227,7 @@ code(r"""
 batches_of = bl.exercises.use(minibatches, reference.minibatches, "08.2")
 sizes = [len(idx) for idx in batches_of(len(x_train), 128, np.random.default_rng(0))]
 print(f"{len(sizes)} batches; sizes {sizes[:3]} ... {sizes[-2:]}; {sum(sizes):,} images in all")
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 3. accuracy
 md(r"""
@@ -295,7 +274,7 @@ def evaluate(model, x, y, batch=2000):
 
 
 print("a tiny example:", acc_fn(np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), np.array([0, 1, 1])))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 4. seed 001
 md(r"""
@@ -421,7 +400,7 @@ print("test accuracy after each epoch:", ", ".join(f"{a:.1%}" for a in seed001_a
 code(r"""
 target = 0.94 if FULL else 0.85
 print(f"seed 001's network reaches {target:.0%} on the test set:", max(seed001_accs) >= target)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 There it is: seed 001's result, from an engine we wrote ourselves. On the full set, three epochs reach about
@@ -476,7 +455,7 @@ print("test accuracy after each epoch:", ", ".join(f"{a:.1%}" for a in recipe_ac
 code(r"""
 target = 0.98 if FULL else 0.95
 print(f"the recipe reaches {target:.0%} on the test set:", recipe_acc >= target)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 The recipe ends well above seed 001's network, and its accuracy climbs steadily instead of bouncing: the
@@ -729,34 +708,5 @@ print(f"notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 """)
 
 
-# ============================================================================ build
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"c{NB}-{i:03d}"
-    nbformat.validate(nb)
-    return nb
-
-
-def execute(path: Path) -> float:
-    """Run the notebook in a fresh kernel (cwd solutions/, offline subset) and save it with outputs; return seconds."""
-    from nbclient import NotebookClient
-
-    os.environ.setdefault("BACKPROP_LAB_OFFLINE", "1")
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True, record_timing=False).execute()
-    seconds = time.perf_counter() - start
-    nbformat.write(nb, path)
-    return seconds
-
-
 if __name__ == "__main__":
-    nbformat.write(build(), TARGET)
-    print(f"wrote {TARGET}")
-    if "--execute" in sys.argv:
-        print(f"executed and saved with outputs in {execute(TARGET):.1f} s")
+    notebook.main(sys.argv[1:], timeout=300, env={"BACKPROP_LAB_OFFLINE": "1"})

@@ -8,37 +8,16 @@ Cell ids are fixed ("c09-007"), so a rebuild changes only what was edited.
 """
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # find nbbuild also when loaded by file path (tests)
+from nbbuild import CHECKED, Notebook  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-SOLUTIONS = HERE.parent
-TARGET = SOLUTIONS / "09_debugging_gradients.ipynb"
-NB = "09"
-
-cells = []
-
-
-def md(text, **meta):
-    cells.append(new_markdown_cell(text.strip("\n"), metadata=meta))
-
-
-def code(text, tags=(), **meta):
-    if tags:
-        meta["tags"] = list(tags)
-    cells.append(new_code_cell(text.strip("\n"), metadata=meta))
-
-
-def exercise(text, ex_id, points, task):
-    code(text, tags=["exercise"], backprop_lab={"id": ex_id, "points": points, "task": task})
-
-
-CHECK = ["nbval-check-output"]
+notebook = Notebook("09", "09_debugging_gradients.ipynb")
+md, code, exercise = notebook.md, notebook.code, notebook.exercise
+TARGET = notebook.target
+build = notebook.build
 
 # ============================================================================ title and goals
 md(r"""
@@ -116,7 +95,7 @@ try:
 except RecursionError:
     print("the recursive sort raised RecursionError")
 print("the engine's iterative topo_sort:", len(bl.autograd.topo_sort(y)), "nodes")
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 The engine's `bl.autograd.topo_sort` has no such limit, so `backward()` works on this chain. A numeric check: by
@@ -137,7 +116,7 @@ def chain(v, n=5000):
 h = 1e-6
 print(f"backprop dy/dx = {x.grad:.4e}")
 print(f"central diff   = {(chain(0.5 + h) - chain(0.5 - h)) / (2 * h):.4e}")
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 (Both are tiny: after 5000 tanhs the output barely depends on the input. Section 6 comes back to that.)
@@ -176,7 +155,7 @@ code(r"""
 sort = bl.exercises.use(topo_sort, reference.topo_sort, "09.1")
 order = sort(y)
 print(len(order), "nodes; the input first:", order[0] is x, "; the output last:", order[-1] is y)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 2. piling up
 md(r"""
@@ -195,7 +174,7 @@ for attempt in range(1, 4):
 w.grad = None                     # what zero_grad() does
 (w * w).sum().backward()
 print("after zeroing, once more:", w.grad)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 In a training loop the same mistake (no `zero_grad()`) turns gradient descent into something else. After $k$
@@ -221,7 +200,7 @@ def descend(zero_grad, steps=60, lr=0.1):
 good, piled = descend(True), descend(False)
 print("with zero_grad   : w after 10, 30, 60 steps =", good[[9, 29, 59]])
 print("without zero_grad: w after 10, 30, 60 steps =", piled[[9, 29, 59]])
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 The first line is $0.9^{k}$, as derived. The second is a heavy ball with no friction: the accumulated gradient acts
@@ -258,7 +237,7 @@ print("broken: d(x*x)/dx at x = 3 is", x.grad, "; it should be 2x =", 2 * x.data
 v = bl.Value(3.0)
 (v * v).backward()
 print("engine's Value:", v.grad)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 The fingerprint: a gradient that is exactly *half* (or another fraction) of the right one, and only for values
@@ -289,7 +268,7 @@ mul_bw = bl.exercises.use(mul_backward, reference.mul_backward, "09.2")
 x = Scalar(3.0)
 mul_bw(x, x, Scalar(9.0, grad=1.0))
 print("d(x*x)/dx at x = 3:", x.grad)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 4. unbroadcast
 md(r"""
@@ -317,7 +296,7 @@ xt, gt, bt = (bl.Tensor(a, requires_grad=True) for a in (x, gamma, beta))
 print("dgamma: formula", (g * x).sum(axis=0), " engine", gt.grad)
 print("dbeta : formula", g.sum(axis=0), " engine", bt.grad)
 print("dx matches:", np.allclose(g * gamma, xt.grad))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 code(r"""
 def broken_affine_backward(x, gamma, beta, grad_out):
@@ -328,7 +307,7 @@ def broken_affine_backward(x, gamma, beta, grad_out):
 
 
 print("shapes of the broken gradients:", [a.shape for a in broken_affine_backward(x, gamma, beta, g)])
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 Shapes are the tell: a gradient always has exactly the shape of the thing it is the gradient of. If a later
@@ -361,7 +340,7 @@ code(r"""
 affine_bw = bl.exercises.use(affine_backward, reference.affine_backward, "09.3")
 x3 = rng.normal(size=(2, 5, 3))
 print("shapes for x of shape (2, 5, 3):", [a.shape for a in affine_bw(x3, gamma, beta, np.ones_like(x3))])
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 5. in place
 md(r"""
@@ -387,7 +366,7 @@ hidden.data[...] = 0.0                   # in place: the very array tanh and * s
 loss.backward()
 print("derivative        :", right)
 print("after the in-place:", xt.grad)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 All zeros, and no error. (PyTorch catches this case with a version counter on every tensor; our engine, like
@@ -413,7 +392,7 @@ xt = bl.Tensor(x0.copy(), requires_grad=True)
 InPlaceTanh.apply(xt).backward(np.ones(3))
 print("x after the forward pass:", xt.data, " (was", x0, ")")
 print("gradient:", xt.grad, " expected", 1 - np.tanh(x0) ** 2)
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 ### Exercise 09.4 — a Tanh that leaves its input alone
@@ -453,7 +432,7 @@ TanhFn = bl.exercises.use(Tanh, reference.Tanh, "09.4")
 xt = bl.Tensor(x0.copy(), requires_grad=True)
 TanhFn.apply(xt).backward(np.ones(3))
 print("x unchanged:", np.array_equal(xt.data, x0), "; gradient right:", np.allclose(xt.grad, 1 - np.tanh(x0) ** 2))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 6. softmax NaN
 md(r"""
@@ -487,7 +466,7 @@ print("small, textbook:", broken_log_softmax(small))
 print("small, shifted :", shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
 with np.errstate(over="ignore", invalid="ignore"):
     print("big, textbook  :", broken_log_softmax(big))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 ### Exercise 09.5 — a log-softmax that never overflows
@@ -512,7 +491,7 @@ check("09.5", log_softmax)
 code(r"""
 log_softmax_ = bl.exercises.use(log_softmax, reference.log_softmax, "09.5")
 print(log_softmax_(np.array([[1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -1003.0]])))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 # ============================================================================ 7. init, vanishing, exploding
 md(r"""
@@ -624,7 +603,7 @@ def broken_init_weights(n_in, n_out, activation, rng):
 
 print("std of the broken weights:", broken_init_weights(784, 256, "relu", np.random.default_rng(0)).std().round(2),
       "; He asks for", round(np.sqrt(2 / 784), 4))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 exercise(r'''
 def init_weights(n_in, n_out, activation, rng):
@@ -731,7 +710,7 @@ for eta in (0.1, 0.45, 0.55):
     for _ in range(50):
         w -= eta * lam * w
     print(f"eta = {eta:4}: 1 - eta*lambda = {1 - eta * lam:+.2f}, w after 50 steps = {w:.3e}")
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 On a real network the limit is not known in advance, but divergence looks the same: within a few steps the loss
@@ -791,7 +770,7 @@ loss = bl.nn.mse_loss(out, target)
 report = bl.check_graph(loss)
 print("all backward rules right:", report.ok)
 print("first wrong op:", report.first_bad.op, "(input", report.first_bad.input_index, ")")
-""", tags=CHECK)
+""", tags=CHECKED)
 
 code(r"""
 report
@@ -820,7 +799,7 @@ class Sigmoid(bl.Function):
 
 fixed_loss = bl.nn.mse_loss(layer2(Sigmoid.apply(layer1(x)).tanh()), target)
 print(bl.check_graph(fixed_loss))
-""", tags=CHECK)
+""", tags=CHECKED)
 
 md(r"""
 Every operation of the graph, the mean squared error's own pieces included, now agrees with finite differences of
@@ -854,34 +833,5 @@ print(f"notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 """)
 
 
-# ============================================================================ build
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"c{NB}-{i:03d}"
-    nbformat.validate(nb)
-    return nb
-
-
-def execute(path: Path) -> float:
-    """Run the notebook in a fresh kernel (cwd solutions/) and save it with its outputs; return seconds."""
-    from nbclient import NotebookClient
-
-    os.environ.setdefault("BACKPROP_LAB_OFFLINE", "1")
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True, record_timing=False).execute()
-    seconds = time.perf_counter() - start
-    nbformat.write(nb, path)
-    return seconds
-
-
 if __name__ == "__main__":
-    nbformat.write(build(), TARGET)
-    print(f"wrote {TARGET}")
-    if "--execute" in sys.argv:
-        print(f"executed and saved with outputs in {execute(TARGET):.1f} s")
+    notebook.main(sys.argv[1:], env={"BACKPROP_LAB_OFFLINE": "1"})
