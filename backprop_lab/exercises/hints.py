@@ -180,11 +180,44 @@ def compare_values(got: Any, want: Any, *, rtol: float = 1e-6, atol: float = 1e-
 
 
 def _match_suspects(g: np.ndarray, suspects, *, rtol: float, atol: float) -> str:
-    for hint, wrong in suspects:
-        s = _to_array(wrong)
-        if s is not None and s.shape == g.shape and np.allclose(g, s, rtol=rtol, atol=atol):
+    return matching_hint(g, suspects, rtol=rtol, atol=atol) or ""
+
+
+def close(got: Any, want: Any, *, rtol: float = 1e-7, atol: float = 1e-12, equal_nan: bool = False) -> bool:
+    """True when ``got`` equals ``want`` in shape and value; False when either is not numeric."""
+    g, w = _to_array(got), _to_array(want)
+    if g is None or w is None or g.shape != w.shape:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def matching_hint(got: Any, variants: Iterable[tuple[str, Any]], *, rtol: float = 1e-6,
+                  atol: float = 1e-8) -> str | None:
+    """The hint of the first known-wrong answer in ``variants`` that ``got`` equals, else None.
+
+    ``variants`` are ``(hint, wrong_answer)`` pairs; a tuple wrong answer must match ``got`` entry by entry.
+    """
+    for hint, wrong in variants:
+        if isinstance(wrong, tuple):
+            if isinstance(got, (tuple, list)) and len(got) == len(wrong) and all(
+                    close(g, w, rtol=rtol, atol=atol) for g, w in zip(got, wrong)):
+                return hint
+        elif close(got, wrong, rtol=rtol, atol=atol):
             return hint
-    return ""
+    return None
+
+
+def expect_tuple(got: Any, names: Iterable[str], hint: str):
+    """None when ``got`` is a tuple or list with one entry per name, else a Mismatch saying what to return."""
+    from ._core import Mismatch
+
+    names = list(names)
+    if isinstance(got, (tuple, list)) and len(got) == len(names):
+        return None
+    listed = ", ".join(names)
+    return Mismatch(f"expected a tuple ({listed}), received {short_repr(got)}",
+                    NONE_HINT if got is None else hint.format(n=len(names), listed=listed))
 
 
 def _worst(g: np.ndarray, w: np.ndarray) -> str:

@@ -50,15 +50,7 @@ TINY = 1e-12
 
 def _close(got, want, rtol=1e-7, atol=1e-12) -> bool:
     """True when ``got`` equals ``want`` in value and shape (used to recognise a known wrong formula)."""
-    try:
-        g = np.asarray(got, dtype=np.float64)
-        w = np.asarray(want, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    if g.shape != w.shape:
-        return False
-    with np.errstate(invalid="ignore"):
-        return bool(np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True))
+    return hints.close(got, want, rtol=rtol, atol=atol, equal_nan=True)
 
 
 def _recognise(got, variants) -> str | None:

@@ -41,12 +41,7 @@ class Node:
 
 
 def _close(got, want, rtol=1e-7, atol=1e-10) -> bool:
-    try:
-        g = np.asarray(got, dtype=np.float64)
-        w = np.asarray(want, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return g.shape == w.shape and bool(np.allclose(g, w, rtol=rtol, atol=atol))
+    return hints.close(got, want, rtol=rtol, atol=atol)
 
 
 def _recognise(got, variants) -> str | None:

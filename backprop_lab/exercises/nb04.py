@@ -34,11 +34,7 @@ def _array(x):
 
 def _pair_or_triple(got, names):
     """A Mismatch unless ``got`` is a tuple/list with one entry per name."""
-    if isinstance(got, (tuple, list)) and len(got) == len(names):
-        return None
-    listed = ", ".join(names)
-    return Mismatch(f"expected a tuple ({listed}), received {hints.short_repr(got)}",
-                    f"Return all {len(names)} gradients, in this order: `return {listed}`.")
+    return hints.expect_tuple(got, names, "Return all {n} gradients, in this order: `return {listed}`.")
 
 
 def grad_mismatch(name, var, got, want, rule):

@@ -23,28 +23,16 @@ def _array(x):
 
 
 def _close(got, want, rtol=1e-6, atol=1e-8) -> bool:
-    g, w = _array(got), _array(want)
-    return g is not None and w is not None and g.shape == w.shape and bool(np.allclose(g, w, rtol=rtol, atol=atol))
+    return hints.close(got, want, rtol=rtol, atol=atol)
 
 
 def _match(got, variants):
     """The hint of the first wrong variant that ``got`` equals (every component), else None."""
-    for hint, wrong in variants:
-        if isinstance(wrong, tuple):
-            if isinstance(got, (tuple, list)) and len(got) == len(wrong) and all(
-                    _close(g, w) for g, w in zip(got, wrong)):
-                return hint
-        elif _close(got, wrong):
-            return hint
-    return None
+    return hints.matching_hint(got, variants, rtol=1e-6, atol=1e-8)
 
 
 def _pair(got, names):
-    if isinstance(got, (tuple, list)) and len(got) == len(names):
-        return None
-    listed = ", ".join(names)
-    return Mismatch(f"expected a tuple ({listed}), received {hints.short_repr(got)}",
-                    hints.NONE_HINT if got is None else f"Return one gradient per input, in order: `return {listed}`.")
+    return hints.expect_tuple(got, names, "Return one gradient per input, in order: `return {listed}`.")
 
 
 # ----------------------------------------------------------------------------- 06.1 Sqrt as a Function

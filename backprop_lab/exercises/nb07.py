@@ -23,32 +23,16 @@ def _array(x):
 
 
 def _close(got, want, rtol=1e-6, atol=1e-10) -> bool:
-    g, w = _array(got), _array(want)
-    if g is None or w is None or g.shape != w.shape:
-        return False
-    with np.errstate(invalid="ignore"):
-        return bool(np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=False))
+    return hints.close(got, want, rtol=rtol, atol=atol)
 
 
 def _match(got, variants):
     """The hint of the first wrong variant that ``got`` equals (all components of a tuple), else None."""
-    for hint, wrong in variants:
-        if isinstance(wrong, tuple):
-            if isinstance(got, (tuple, list)) and len(got) == len(wrong) and all(
-                    _close(g, w) for g, w in zip(got, wrong)):
-                return hint
-        elif _close(got, wrong):
-            return hint
-    return None
+    return hints.matching_hint(got, variants, rtol=1e-6, atol=1e-10)
 
 
 def _tuple(got, names):
-    if isinstance(got, (tuple, list)) and len(got) == len(names):
-        return None
-    listed = ", ".join(names)
-    return Mismatch(f"expected a tuple ({listed}), received {hints.short_repr(got)}",
-                    hints.NONE_HINT if got is None
-                    else f"Return {len(names)} values, in this order: `return {listed}`.")
+    return hints.expect_tuple(got, names, "Return {n} values, in this order: `return {listed}`.")
 
 
 def _all_zero(got) -> bool:
