@@ -5,6 +5,7 @@ commit course/ and backprop_lab/course_notebooks/ with it. Never edit course/ by
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -81,3 +82,18 @@ def test_every_exercise_is_followed_by_its_check():
             assert following is not None and re.search(rf"check\(\s*['\"]{re.escape(str(ex_id))}['\"]",
                                                        following.source), (
                 f"{path.name}, cell {i}: the next code cell should call check({ex_id!r}, ...)")
+
+
+@pytest.mark.parametrize("script", sorted((SOLUTIONS / "_build").glob("build_*.py")), ids=lambda p: p.stem)
+def test_solutions_notebook_matches_its_build_script(script):
+    """solutions/NN_*.ipynb is written by solutions/_build/build_NN.py: edit the script, then rebuild."""
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    saved = nbformat.read(module.TARGET, as_version=4)
+
+    def essence(nb):
+        return [(c.id, c.cell_type, c.source, c.metadata.get("tags", []), c.metadata.get("backprop_lab"))
+                for c in nb.cells]
+
+    assert essence(module.build()) == essence(saved), f"rebuild with: python {script.relative_to(ROOT)} --execute"
