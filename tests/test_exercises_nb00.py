@@ -2,25 +2,11 @@
 import numpy as np
 import pytest
 
-from backprop_lab.exercises import check
 from backprop_lab.exercises.nb00 import (BROADCAST_HINT, COUNT_HINTS, MSE_HINTS, STANDARDIZE_HINTS,
                                          count_parameters_reference)
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
-
-
-def run_check(exercise_id, obj, seed=None):
-    return check(exercise_id, obj, seed=seed, record=False)
-
-
-def assert_rejected(result, hint_fragment, status="fail"):
-    assert result.status == status, repr(result)
-    problem = result.first_problem
-    text = problem.mismatch.hint if problem.mismatch else problem.error
-    assert hint_fragment in text, f"expected a hint containing {hint_fragment!r}, got {text!r}"
+from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
 
 
 # ----------------------------------------------------------------------------- 00.1 mse

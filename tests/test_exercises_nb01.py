@@ -7,21 +7,7 @@ from backprop_lab.exercises.nb01 import (ERROR_HINTS, GRADIENT_HINTS, PYTHON_MAX
                                          SCALAR_HINTS, VECTOR_FUNCTIONS, numerical_gradient_variants, reference)
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    """Inspect results instead of raising (the suite runs with BACKPROP_LAB_STRICT=1)."""
-    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
-
-
-def run_check(exercise_id, obj, seed=None):
-    return check(exercise_id, obj, seed=seed, record=False)
-
-
-def assert_rejected(result, hint_fragment, status="fail"):
-    assert result.status == status, repr(result)
-    problem = result.first_problem
-    text = problem.mismatch.hint if problem.mismatch else problem.error
-    assert hint_fragment in text, f"expected a hint containing {hint_fragment!r}, got:\n{repr(result)}"
+from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
 
 
 # ----------------------------------------------------------------------------- 01.1 forward difference

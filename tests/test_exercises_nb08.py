@@ -3,25 +3,10 @@ import numpy as np
 import pytest
 
 import backprop_lab as bl
-from backprop_lab.exercises import check
 from backprop_lab.exercises.nb08 import (ACC_HINTS, BATCH_HINTS, LOOP_HINTS, PREP_HINTS, _wrong_loop, reference)
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    """Inspect results instead of raising (the suite runs with BACKPROP_LAB_STRICT=1)."""
-    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
-
-
-def run_check(exercise_id, obj, seed=None):
-    return check(exercise_id, obj, seed=seed, record=False)
-
-
-def assert_rejected(result, hint_fragment, status="fail"):
-    assert result.status == status, repr(result)
-    problem = result.first_problem
-    text = problem.mismatch.hint if problem.mismatch else problem.error
-    assert hint_fragment in text, f"expected a hint containing {hint_fragment!r}, got:\n{repr(result)}"
+from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
 
 
 @pytest.mark.parametrize("exercise_id,impl", [("08.1", reference.preprocess), ("08.2", reference.minibatches),

@@ -4,26 +4,11 @@ import numpy as np
 import pytest
 
 from backprop_lab import Function
-from backprop_lab.exercises import check
 from backprop_lab.exercises.nb09 import (AFFINE_HINTS, BROKEN, FANOUT_HINTS, INIT_HINTS, INPLACE_HINTS, SOFTMAX_HINTS,
                                          TOPO_HINTS, reference)
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    """Inspect results instead of raising (the suite runs with BACKPROP_LAB_STRICT=1)."""
-    monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
-
-
-def run_check(exercise_id, obj, seed=None):
-    return check(exercise_id, obj, seed=seed, record=False)
-
-
-def assert_rejected(result, hint_fragment, status="fail"):
-    assert result.status == status, repr(result)
-    problem = result.first_problem
-    text = problem.mismatch.hint if problem.mismatch else problem.error
-    assert hint_fragment in text, f"expected a hint containing {hint_fragment!r}, got:\n{repr(result)}"
+from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
 
 
 REFERENCES = {"09.1": reference.topo_sort, "09.2": reference.mul_backward, "09.3": reference.affine_backward,
