@@ -46,19 +46,14 @@ def test_start_copies_then_never_overwrites(tmp_path):
     assert all(line.startswith("kept") for line in report)
 
 
-def test_start_cli_without_lab(tmp_path):
-    release = make_release(tmp_path / "r", "x")
-    dest = tmp_path / "mine"
+def test_start_cli_without_lab(tmp_path, monkeypatch):
     from backprop_lab import launch
+    from backprop_lab.cli import main
 
-    orig = launch.notebooks_source
-    launch.notebooks_source = lambda: release
-    try:
-        from backprop_lab.cli import main
-
-        assert main(["start", str(dest), "--no-lab"]) == 0
-    finally:
-        launch.notebooks_source = orig
+    release = make_release(tmp_path / "r", "x")
+    monkeypatch.setattr(launch, "notebooks_source", lambda: release)
+    dest = tmp_path / "mine"
+    assert main(["start", str(dest), "--no-lab"]) == 0
     assert (dest / "00_start_here.ipynb").exists()
 
 
