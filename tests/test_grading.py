@@ -26,9 +26,10 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "grading_fixtures", "private_
 SETTINGS = dict(jobs=2, timeout=2.0, grace=1.0, notebook_timeout=60, memory_mb=1536, tests_dir=FIXTURES,
                 progress=False)
 FULL = {"90.1": 2, "90.2": 3, "90.3": 1}
-JAIL = sandbox.jail_available()
-# a fork bomb is only safe to run where something caps it: the pids cgroup of the jail, or RLIMIT_NPROC
-FORK_CONTAINED = (JAIL and os.access(sandbox.CGROUP_ROOT, os.W_OK)) or os.geteuid() != 0
+LEVEL = sandbox.jail_level()[0]
+JAIL = LEVEL != "off"
+# a fork bomb is only safe to run where something caps it: the pids cgroup (root) or RLIMIT_NPROC
+FORK_CONTAINED = JAIL or os.geteuid() != 0
 
 
 def _with(answers=None, **edits):
@@ -135,7 +136,7 @@ EXPECTED = {
     "partial": {"90.1": (0.5, "partial"), "90.2": (3, "pass")},
     "hardcoded": {"90.1": (0.5, "partial"), "90.2": (3, "pass")},
     "cheater": {"90.1": (0, "fail"), "90.2": (3, "pass")},
-    "delegator": {"90.1": (2, "pass"), "90.2": (0, "flagged"), "90.3": (1, "pass")},
+    "delegator": {"90.1": (2, "pass"), "90.2": (3, "review"), "90.3": (1, "pass")},
     "loop_in_function": {"90.1": (0, "timeout"), "90.2": (3, "pass"), "90.3": (1, "pass")},
     "loop_in_cell": {x: (p, "pass") for x, p in FULL.items()},
     "loop_ignoring_alarm": {x: (p, "pass") for x, p in FULL.items()},
@@ -174,7 +175,7 @@ def test_messages_explain(graded):
     msg = {s: rows_of(graded, s) for s in ("deleted", "delegator", "hardcoded", "not_json", "empty", "syntax",
                                             "loop_in_function", "exit_function", "wrong_notebook")}
     assert "missing" in msg["deleted"]["90.2"]["message"]
-    assert "reference engine" in msg["delegator"]["90.2"]["message"]
+    assert "for the instructor's review" in msg["delegator"]["90.2"]["message"]
     assert "backprop_lab.Tensor" in msg["delegator"]["90.2"]["message"]
     assert "not valid JSON" in msg["not_json"]["90.1"]["message"]
     assert "empty" in msg["empty"]["90.1"]["message"]
@@ -208,7 +209,7 @@ def test_gradebook(graded):
     assert set(by) == set(EXPECTED) - ({"fork_bomb"} if not FORK_CONTAINED else set())
     assert list(book[0])[:4] == ["student", "90.1", "90.2", "90.3"]
     assert by["perfect"]["total"] == "6" and by["perfect"]["max_total"] == "6" and by["perfect"]["percent"] == "100.0"
-    assert by["delegator"]["90.2"] == "0" and by["delegator"]["total"] == "3"
+    assert by["delegator"]["90.2"] == "3" and "90.2" in by["delegator"]["notes"]
     assert by["partial"]["total"] == "4.5" and by["fresh"]["total"] == "0"
 
 

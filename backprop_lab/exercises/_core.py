@@ -336,8 +336,14 @@ def use(mine: Callable | type | None, reference: Any, exercise: str, *, mode: st
 
     ``mode`` is "mine" or "reference" (default: the ``BACKPROP_LAB_USE`` environment variable,
     else "reference"). "mine" is honoured only when ``mine`` passes ``check(exercise)``; otherwise
-    the reference is used and the reason printed, so later cells always run.
+    the reference is used and the reason printed, so later cells always run. While a notebook is
+    graded (``BACKPROP_LAB_GRADING=1``) it returns ``mine``, whatever it is.
     """
+    # ---- grading mode (issue 16; set by backprop_lab.grading's worker): graded code never gets the reference.
+    # The grader checks each exercise itself, so the rest of the notebook runs on the learner's own objects.
+    if os.environ.get("BACKPROP_LAB_GRADING") == "1":
+        return mine
+    # ---- end of grading mode
     mode = (mode or os.environ.get("BACKPROP_LAB_USE", "reference")).lower()
     if mode not in ("mine", "reference"):
         raise ValueError(f"use(..., mode={mode!r}): mode must be 'mine' or 'reference'")

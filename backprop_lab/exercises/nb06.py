@@ -553,6 +553,9 @@ def mystery_graph(seed=0):
 
 
 MYSTERY_OPS = ("Square", "Softplus", "LogCosh", "MatMul", "Add", "Neg", "Sum", "Mul")
+# names the notebook itself uses from this module (course material, not answers): the grading worker keeps
+# them while it stubs out everything else here (backprop_lab.grading.worker_checks)
+PROVIDED = ("mystery_graph",)
 
 
 def _normalise_op(answer):

@@ -1,34 +1,36 @@
 """Grade one submitted notebook, and a whole class in parallel.
 
-For one notebook: read it (``submissions``), compare its structure with the release, flag delegation
-(``delegation``), build every exercise's cases here with a seed only the grader knows, run the notebook
-and the cases in a worker (``sandbox``, ``worker``), and judge the plain answers here with the
-exercise's ``expected`` and ``compare``. A worker that dies or hangs is killed with its process group;
-the notebook is then run again without the cell (or the exercise) that killed it, so one fault costs
-only what it touched.
+For one notebook: read it (``submissions``), compare its structure with the release, collect evidence
+of delegation for the instructor's review (``delegation``), build every exercise's cases here with a
+seed only the grader knows, run the notebook and the cases in a worker (``sandbox``, ``worker``), and
+judge the plain answers here with the exercise's ``expected`` and ``compare``. Every message from the
+worker is checked (``protocol.event``) and must come in the order the worker's program sends them; a
+message that breaks the protocol counts as a crash of whatever was running. A worker that dies or
+hangs is killed with everything it started; the notebook is then run again without the cell (or the
+exercise) that killed it, so one fault costs only what it touched.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import delegation, protocol, sandbox, submissions
-from .private_tests import extra_cases_for, load_sources, read_dir
+from .private_tests import extra_cases_for, is_private, load_sources, read_dir, worker_spec
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 GRACE = 3.0            # default seconds the parent waits beyond a worker's own soft limit before killing it
 STARTUP = 60.0         # default seconds a worker may take to start (imports), on top of the notebook limit
 MAX_RESTARTS = 4
-_JAIL_LOCK = threading.Lock()
+
+
+class GraderError(RuntimeError):
+    """Something went wrong on the grader's side (not the submission's): the notebook needs a look."""
 
 
 @dataclass
@@ -41,12 +43,14 @@ class Settings:
     tests_dir: str | None = None
     course: dict = field(default_factory=dict)           # {name: submissions.Released}
     secret: str = "backprop-lab"
-    jail: bool = False
-    jail_checked: bool = False            # whether a failed start has already been traced to the jail or not
+    jail: str = "off"                     # "root", "user" or "off": see sandbox.jail_level
+    groups: object = None                 # cgroups.Groups (root) or None
+    disk_mb: int = 512                    # the worker's writable tmpfs (jail only)
     hide: list = field(default_factory=list)
     max_answer_bytes: int = 64 * 2**20
     private_sources: list = field(default_factory=list)
-    private: dict = field(default_factory=dict)
+    private: dict = field(default_factory=dict)           # key -> instance adding cases to a course exercise
+    private_specs: dict = field(default_factory=dict)     # key or "new:ID" -> what the worker gets of it
 
     def signature(self) -> str:
         course = {k: [v.exercises.__repr__(), v.provided, v.exercise_sources] for k, v in self.course.items()}
@@ -56,8 +60,15 @@ class Settings:
 
 
 def prepare(settings: Settings) -> Settings:
+    from backprop_lab.exercises import _core
+
     settings.private_sources = read_dir(settings.tests_dir)
     settings.private = load_sources(settings.private_sources)
+    settings.private_specs = {key: worker_spec(type(ex), settings.private_sources)
+                              for key, ex in settings.private.items()}
+    for xid, ex in list(_core.REGISTRY.items()):
+        if is_private(ex):
+            settings.private_specs["new:" + xid] = worker_spec(type(ex), settings.private_sources)
     return settings
 
 
@@ -127,7 +138,7 @@ def grade_notebook(student: str, name: str, file_name: str, data: bytes, setting
     from backprop_lab.exercises import _core
 
     rows: dict[str, dict] = {}
-    tasks, plans = [], {}
+    tasks, plans, evidence, private = [], {}, {}, {}
     for info in infos:
         cells = struct.exercise_cells.get(info.id, [])
         if not cells:
@@ -145,23 +156,23 @@ def grade_notebook(student: str, name: str, file_name: str, data: bytes, setting
                                  "error in Jupyter), so it could not run")
             # the cell still runs in the worker: a later cell may define the target
         flagged = []
-        for s in sources:
-            flagged += delegation.check_cell(s, released.exercise_sources.get(info.id) if released else None,
+        for src in sources:
+            flagged += delegation.check_cell(src, released.exercise_sources.get(info.id) if released else None,
                                              all_sources, added, tuple(getattr(ex, "allowed_references", ())))
         if flagged:
-            rows[info.id] = _row(info, "flagged", "this answer hands the work to the reference engine instead "
-                                 f"of implementing it: it uses {'; '.join(sorted(set(flagged))[:4])}. The "
-                                 "exercise asks you to write it yourself, so it earns no points.")
-            continue
+            evidence[info.id] = sorted(set(flagged))
         cases = [("", c) for c in ex.cases(np.random.default_rng(seed_for(settings, student, info.id)))]
         for key, extra in extra_cases_for(settings.private, info.id):
             cases += [(key, c) for c in extra.cases(np.random.default_rng(seed_for(settings, student, info.id, key)))]
         plans[info.id] = (ex, cases)
         tasks.append({"id": info.id, "target": ex.target or info.target,
                       "cases": [[k, protocol.encode(c)] for k, c in cases]})
+        for key in {k for k, _ in cases} | ({"new:" + info.id} if is_private(ex) else set()):
+            if key:
+                private[key] = settings.private_specs[key]
 
     owner = {i: xid for xid, idx in struct.exercise_cells.items() for i in idx}
-    runs = _run_worker(code_cells, tasks, settings, slot, start, owner)
+    runs = _run_worker(code_cells, tasks, private, settings, slot, start, owner)
     result["notes"] += runs["notes"]
     if runs["notebook_timeout"]:
         result["status"] = "timeout"
@@ -174,75 +185,87 @@ def grade_notebook(student: str, name: str, file_name: str, data: bytes, setting
         ex, cases = plans[info.id]
         rows[info.id] = _judge(info, ex, cases, runs, struct.exercise_cells.get(info.id, []), settings,
                                rows.get(info.id))
+        if info.id in evidence:
+            _for_review(rows[info.id], evidence[info.id])
     result["exercises"] = [rows[i.id] for i in infos]
     result["seconds"] = round(time.monotonic() - start, 3)
     return result
 
 
-def _run_worker(code_cells, tasks, settings: Settings, slot: str, start: float, owner: dict) -> dict:
+def _run_worker(code_cells, tasks, private, settings: Settings, slot: str, start: float, owner: dict) -> dict:
     """Run the notebook and the cases, restarting past whatever kills the worker. Collects all events.
 
     ``owner`` maps a cell index to the exercise id it holds: the worker grades the object the exercise
     cell defined, as it was right after that cell ran (a later ``use(...)`` may rebind the name).
+    Raises ``GraderError`` when the worker could not even start (the jail failed, say).
     """
     out = {"cells": {}, "cases": {}, "found": {}, "ex_fault": {}, "notes": [], "notebook_timeout": False}
     skip_cells: set[int] = set()
-    todo = [t for t in tasks]
+    todo = list(tasks)
     deadline = start + settings.notebook_timeout
     restarts = 0
+    group = settings.groups.slot(slot) if settings.groups is not None else None
     while True:
         workdir = tempfile.mkdtemp(prefix="bl-grade-")
-        jailed = settings.jail
         job = {"cells": [{"index": i, "source": s, "exercise": owner.get(i)} for i, s in code_cells
                          if i not in skip_cells],
-               "exercises": todo, "modules": settings.private_sources,
+               "exercises": todo, "private": private,
                "cell_timeout": settings.timeout, "exercise_timeout": settings.timeout,
                "max_message": settings.max_answer_bytes,
                "limits": {"memory_mb": settings.memory_mb, "cpu_seconds": int(settings.notebook_timeout + 30),
-                          "jail": jailed, "hide": settings.hide}}
-        worker = sandbox.Worker(job, workdir, f"w{slot}")
-        phase, where, ready = "start", None, False
+                          "jail": settings.jail, "hide": settings.hide, "disk_mb": settings.disk_mb,
+                          "nproc": None if group is not None else sandbox.PIDS_MAX}}
+        worker = sandbox.Worker(job, workdir, group)
+        state = _Sequence(job)
         phase_deadline = min(deadline, time.monotonic() + settings.startup) if restarts == 0 else deadline
         end = None
         try:
             while True:
-                ev = worker.next_event(min(phase_deadline, deadline + (settings.startup if phase == "start" else 0)),
-                                       settings.max_answer_bytes * 4)
+                ev = worker.next_event(min(phase_deadline, deadline + (settings.startup if state.phase == "start"
+                                                                       else 0)), settings.max_answer_bytes * 4,
+                                       max_line=settings.max_answer_bytes + 2**20)
                 if isinstance(ev, str):
                     end = ev
                     break
-                kind = ev.get("ev")
+                why = state.accept(ev)
+                if why:
+                    worker.bad, end = why, "garbage"
+                    break
+                kind = ev["ev"]
+                if kind == "jail-failed":
+                    raise GraderError(f"the grading worker could not enter its jail: {ev['error']}")
                 if kind == "ready":
-                    ready, phase_deadline = True, deadline
-                elif kind == "cell" and ev.get("phase") == "start":
-                    phase, where = "cell", ev.get("i")
+                    phase_deadline = deadline
+                elif kind == "cell" and ev["phase"] == "start":
                     phase_deadline = min(deadline, time.monotonic() + settings.timeout + settings.grace)
                 elif kind == "cell":
-                    out["cells"][ev.get("i")] = (ev.get("status"), str(ev.get("error", ""))[:2000])
-                    phase, where, phase_deadline = "between", None, deadline
-                elif kind == "ex" and ev.get("phase") == "start":
-                    phase, where = "ex", ev.get("id")
+                    out["cells"][ev["i"]] = (ev["status"], ev["error"][:2000])
+                    phase_deadline = deadline
+                elif kind == "ex" and ev["phase"] == "start":
                     phase_deadline = min(deadline, time.monotonic() + settings.timeout + settings.grace)
                 elif kind == "case":
-                    out["cases"].setdefault(ev.get("id"), {})[ev.get("k")] = ev
+                    out["cases"].setdefault(ev["id"], {})[ev["k"]] = ev
                 elif kind == "ex":
-                    out["found"][ev.get("id")] = bool(ev.get("found"))
-                    phase, where, phase_deadline = "between", None, deadline
+                    out["found"][ev["id"]] = ev["found"]
+                    phase_deadline = deadline
                 elif kind == "done":
                     end = "done"
                     break
         finally:
-            worker.kill()
+            worker.kill(ended=end in ("eof", "done"))
             why = worker.exit_description()
             shutil.rmtree(workdir, ignore_errors=True)
         if end == "done":
             return out
-        if not ready and jailed and jail_failed(settings):
-            continue        # no student code ran yet: the jail itself failed; run again without it
+        phase, where = state.phase, state.where
+        if phase == "start" and end == "eof":
+            raise GraderError(f"the grading worker ended before it was ready (it {why})")
         timed_out = end == "timeout"
         over = time.monotonic() >= deadline
         if end == "flood":
             what = "sent more output than the grader accepts"
+        elif end == "garbage":
+            what = f"sent a message the grader does not accept ({worker.bad[:200]})"
         elif timed_out:
             what = f"ran past its {settings.timeout:g} s limit and was stopped (its whole process group killed)"
         else:
@@ -268,6 +291,68 @@ def _run_worker(code_cells, tasks, settings: Settings, slot: str, start: float, 
             return out
         if not todo and phase == "cell":
             return out
+
+
+class _Sequence:
+    """The order the worker's own program sends its events in; anything else is refused.
+
+    ``phase`` is "start" (before "ready"), "between", "cell" or "ex"; ``where`` the cell index or the
+    exercise id being run.
+    """
+
+    def __init__(self, job: dict):
+        self.cells = [c["index"] for c in job["cells"]]
+        self.cases = {t["id"]: len(t["cases"]) for t in job["exercises"]}
+        self.phase, self.where = "start", None
+        self.next_cell = 0
+        self.exercises_done: set[str] = set()
+        self.seen: set[int] = set()
+
+    def accept(self, ev: dict) -> str:
+        """'' when ``ev`` may come now (and the state moves on), else why not."""
+        kind, phase = ev["ev"], ev.get("phase")
+        if kind in ("jail-failed", "ready"):
+            if self.phase != "start":
+                return f"'{kind}' after the start"
+            self.phase = "between"
+            return ""
+        if self.phase == "start":
+            return f"'{kind}' before the worker was ready"
+        if kind == "cell" and phase == "start":
+            if self.phase != "between" or self.next_cell >= len(self.cells) or ev["i"] != self.cells[self.next_cell]:
+                return f"cell {ev['i']} started out of order"
+            self.phase, self.where = "cell", ev["i"]
+            self.next_cell += 1
+        elif kind == "cell":
+            if self.phase != "cell" or ev["i"] != self.where:
+                return f"cell {ev['i']} ended out of order"
+            self.phase, self.where = "between", None
+        elif kind == "ex" and phase == "start":
+            if self.phase != "between" or ev["id"] not in self.cases or ev["id"] in self.exercises_done:
+                return f"exercise {ev['id'][:20]!r} started out of order"
+            self.phase, self.where, self.seen = "ex", ev["id"], set()
+        elif kind == "case":
+            if self.phase != "ex" or ev["id"] != self.where or not 0 <= ev["k"] < self.cases[self.where] \
+                    or ev["k"] in self.seen:
+                return f"a result for case {ev['k']} of {ev['id'][:20]!r} out of order"
+            self.seen.add(ev["k"])
+        elif kind == "ex":
+            if self.phase != "ex" or ev["id"] != self.where:
+                return f"exercise {ev['id'][:20]!r} ended out of order"
+            self.exercises_done.add(self.where)
+            self.phase, self.where = "between", None
+        elif kind == "done" and self.phase != "between":
+            return "'done' in the middle of a cell or an exercise"
+        return ""
+
+
+def _for_review(row: dict, evidence: list[str]) -> None:
+    """Mark an answer that earned points but uses the engine where the exercise asks for own code."""
+    row["detail"] = dict(row.get("detail") or {}, review=evidence)
+    if row["points"] > 0:
+        row["status"] = "review"
+        row["message"] = (f"{row['message']}; for the instructor's review: the answer uses "
+                          f"{'; '.join(evidence[:4])}, where the exercise asks for your own code")
 
 
 def _judge(info, ex, cases, runs, cells, settings, prior) -> dict:
@@ -367,48 +452,3 @@ def _why_missing(info, ex, cell_status, fault, prior) -> tuple[str, str]:
     if prior:
         return prior["status"], prior["message"]
     return "missing", f"the notebook does not define `{target}` (was it renamed?): the grader looks for that name"
-
-
-def jail_failed(settings: Settings) -> bool:
-    """A jailed worker ended before it was ready: is the jail to blame? Finds out once per run.
-
-    The jail is not tried in advance (that costs a worker start per run); the first worker that dies
-    before any student code ran (an ``unshare`` or a mount refused here) triggers one probe. When the
-    probe fails too, ``settings.jail`` is switched off for the rest of the run and True is returned,
-    so the caller runs its notebook again without the jail.
-    """
-    with _JAIL_LOCK:
-        if not settings.jail:             # another notebook found out already
-            return True
-        if settings.jail_checked:
-            return False
-        settings.jail_checked = True
-        if probe_jail(settings):
-            return False
-        print("backprop-lab grade: the namespace jail could not start here; grading without it "
-              "(resource limits and process-group kills still apply).", file=sys.stderr)
-        settings.jail = False
-        return True
-
-
-def probe_jail(settings: Settings) -> bool:
-    """Run an empty notebook in the jail once; False when the jail does not work on this machine."""
-    workdir = tempfile.mkdtemp(prefix="bl-grade-probe-")
-    job = {"cells": [{"index": 0, "source": "x = 1"}], "exercises": [], "modules": [], "cell_timeout": 30,
-           "exercise_timeout": 30, "max_message": 1 << 20,
-           "limits": {"memory_mb": settings.memory_mb, "jail": True, "hide": settings.hide}}
-    w = sandbox.Worker(job, workdir, "probe")
-    ok = False
-    try:
-        deadline = time.monotonic() + settings.startup
-        while True:
-            ev = w.next_event(deadline, 1 << 20)
-            if isinstance(ev, str):
-                break
-            if ev.get("ev") == "done":
-                ok = True
-                break
-    finally:
-        w.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return ok

@@ -157,68 +157,132 @@ def load_course(course_dir: str | None) -> dict[str, Released]:
     return out
 
 
-def discover(root: str) -> dict[str, dict[str, bytes]]:
-    """``{student: {notebook file name: bytes}}`` from student folders and ``<student>.zip`` files.
+@dataclass
+class Submission:
+    """One student's files: ``student`` is the id used in every output (unique in a run)."""
 
-    Only ``*.ipynb`` files are read (from any depth; checkpoints ignored). A zip's members are read with
-    a size limit, never extracted, so a zip bomb or a ``../`` path cannot do harm.
+    student: str
+    entry: str                                  # the folder or zip it came from ("bob/", "bob.zip")
+    files: dict[str, bytes]                     # path inside the submission -> bytes
+    notes: list[str] = field(default_factory=list)
+
+
+def discover(root: str) -> tuple[list[Submission], list[str]]:
+    """The submissions in ``root`` (one folder or ``<student>.zip`` each), and what was not graded.
+
+    Only ``*.ipynb`` files are read (from any depth). A zip's members are read with a size limit,
+    never extracted, so a zip bomb or a ``../`` path cannot do harm. Nothing is skipped silently: hidden
+    entries (a leading dot) and files that are neither a folder nor a zip at the top are listed in the
+    second value; hidden notebooks inside a submission go into its notes. Two entries that name the
+    same student (``bob/`` and ``bob.zip``; ``alice smith`` and ``alice_smith``) are graded
+    separately, under distinct ids, and each gets a note naming the other.
     """
-    students: dict[str, dict[str, bytes]] = {}
+    problems: list[str] = []
+    found: list[Submission] = []
     for entry in sorted(os.listdir(root)):
         path = os.path.join(root, entry)
         if entry.startswith("."):
+            problems.append(f"hidden entry {entry!r} in {root} was not graded (rename it without the leading dot "
+                            "to grade it)")
             continue
         if os.path.isdir(path):
-            files = {}
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for fn in sorted(filenames):
-                    if fn.endswith(".ipynb") and fn not in files:
-                        full = os.path.join(dirpath, fn)
-                        size = os.path.getsize(full)
-                        with open(full, "rb") as f:
-                            files[fn] = f.read(MAX_NOTEBOOK_BYTES + 1) if size else b""
-            students[_student_name(entry)] = files
+            files, hidden = _read_folder(path)
+            found.append(Submission(_student_name(entry), entry + "/", files))
         elif entry.lower().endswith(".zip"):
-            files = {}
-            try:
-                with zipfile.ZipFile(path) as zf:
-                    for info in zf.infolist():
-                        fn = os.path.basename(info.filename)
-                        if (fn.endswith(".ipynb") and "/." not in "/" + info.filename and fn not in files
-                                and not info.is_dir()):
-                            if info.file_size > MAX_NOTEBOOK_BYTES:
-                                files[fn] = TOO_LARGE
-                            else:
-                                files[fn] = zf.read(info)
-            except (zipfile.BadZipFile, OSError) as exc:
-                files["__bad_zip__"] = str(exc).encode()
-            students[_student_name(entry[:-4])] = files
-    return students
+            files, hidden, problem = _read_zip(path)
+            found.append(Submission(_student_name(entry[:-4]), entry, files, [problem] if problem else []))
+        else:
+            problems.append(f"{entry!r} in {root} is neither a folder nor a .zip: not graded")
+            continue
+        if hidden:
+            found[-1].notes.append(f"hidden notebook{'s' if len(hidden) > 1 else ''} not graded: "
+                                   f"{', '.join(sorted(hidden)[:5])}")
+    _unique_ids(found)
+    return found, problems
+
+
+def _unique_ids(found: list[Submission]) -> None:
+    by_id: dict[str, list[Submission]] = {}
+    for sub in found:
+        by_id.setdefault(sub.student, []).append(sub)
+    taken = set(by_id)
+    for sid, subs in by_id.items():
+        if len(subs) < 2:
+            continue
+        for n, sub in enumerate(subs):
+            if n:
+                alt = _student_name(sub.entry.rstrip("/"))
+                k = 2
+                while alt in taken:
+                    alt, k = f"{sid}-{k}", k + 1
+                taken.add(alt)
+                sub.student = alt
+        entries = " and ".join(repr(s.entry) for s in subs)
+        ids = " and ".join(repr(s.student) for s in subs)
+        for sub in subs:
+            sub.notes.append(f"the submissions {entries} both name student {sid!r}: they were graded separately, "
+                             f"as {ids}; check which is the right one")
+
+
+def _read_folder(path: str) -> tuple[dict[str, bytes], list[str]]:
+    files, hidden = {}, []
+    for dirpath, dirnames, filenames in os.walk(path):
+        rel_dir = os.path.relpath(dirpath, path)
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                hidden += [os.path.normpath(os.path.join(rel_dir, d, f))
+                           for _, _, fs in os.walk(os.path.join(dirpath, d)) for f in fs if f.endswith(".ipynb")]
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            rel = os.path.normpath(os.path.join(rel_dir, fn))
+            if fn.endswith(".ipynb") and fn.startswith("."):
+                hidden.append(rel)
+            elif fn.endswith(".ipynb"):
+                full = os.path.join(dirpath, fn)
+                size = os.path.getsize(full)
+                with open(full, "rb") as f:
+                    files[rel] = f.read(MAX_NOTEBOOK_BYTES + 1) if size else b""
+    return files, hidden
+
+
+def _read_zip(path: str) -> tuple[dict[str, bytes], list[str], str]:
+    files, hidden = {}, []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename.replace("\\", "/")
+                if info.is_dir() or not name.endswith(".ipynb"):
+                    continue
+                parts = [p for p in name.split("/") if p not in ("", ".", "..")]
+                rel = "/".join(parts)
+                if any(p.startswith(".") for p in parts) or parts[0] == "__MACOSX":
+                    hidden.append(rel)
+                elif rel not in files:
+                    files[rel] = TOO_LARGE if info.file_size > MAX_NOTEBOOK_BYTES else zf.read(info)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return files, hidden, f"{os.path.basename(path)} could not be read as a zip ({exc}): nothing in it was graded"
+    return files, hidden, ""
 
 
 def _student_name(name: str) -> str:
     return re.sub(r"[^\w.\-@+]", "_", name).strip("._") or "student"
 
 
-def match_files(files: dict[str, bytes], notebooks: list[str]) -> tuple[dict[str, tuple[str, bytes]], list[str]]:
-    """Map each expected notebook name to (submitted file name, bytes); list the files that match none.
+def match_files(files: dict[str, bytes], notebooks: list[str]) -> tuple[dict[str, list[tuple[str, bytes]]], list[str]]:
+    """For each expected notebook, every file that may be it, the best guess first; and the files that match none.
 
     A file matches by exact name, else by its ``NN_`` prefix (JupyterLab's "-Copy1" and a browser's
-    " (1)" renames still match); the first such file wins.
+    " (1)" renames still match). Several candidates are all graded (the caller keeps the best and says so).
     """
-    out, used = {}, set()
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    used = set()
     for nb in notebooks:
-        if nb in files:
-            out[nb] = (nb, files[nb])
-            used.add(nb)
-    for nb in notebooks:
-        if nb not in out:
-            for fn in sorted(files):
-                if fn not in used and fn[:3] == nb[:3]:
-                    out[nb] = (fn, files[fn])
-                    used.add(fn)
-                    break
+        exact = sorted(p for p in files if os.path.basename(p) == nb)
+        near = sorted(p for p in files if p not in exact and os.path.basename(p)[:3] == nb[:3]
+                      and NB_NAME.match(os.path.basename(p)))
+        if exact or near:
+            out[nb] = [(p, files[p]) for p in exact + near]
+            used.update(exact + near)
     return out, sorted(set(files) - used)
 
 

@@ -1,11 +1,16 @@
 """The grading worker: runs one submission's cells, then the grader's cases on the learner's objects.
 
-Started by ``sandbox.spawn`` as ``python -m backprop_lab.grading.worker FD`` in a fresh temporary
-folder, in its own session. It reads one job (JSON) from stdin, locks itself down (``sandbox.lock_down``),
-runs every cell of the notebook in order in an IPython ``InteractiveShell`` (magics work; a cell that
-raises does not stop the next one), looks up each exercise's ``target`` and calls the exercise's
-``run`` on every case the grader sent. It writes events, one JSON line each, to file descriptor FD:
-the plain outputs only. It never sees an expected answer and never compares anything.
+Started by ``sandbox.Worker`` as ``python -m backprop_lab.grading.worker FD`` in a fresh temporary
+folder, in its own session. In this order, before any student code runs, it reads one job (JSON) from
+stdin; imports what it needs, among them the checks of the job's exercises (their files are masked
+inside the jail); enters the jail and sets its resource limits (``jail``); and seals the checks
+(``worker_checks.seal``): only their ``run`` methods remain, the reference implementations are
+stubs, ``use()`` returns the learner's own object (``BACKPROP_LAB_GRADING=1``). Then it runs every
+cell in order in an IPython ``InteractiveShell`` (magics work; a cell that raises does not stop the
+next one), looks up each exercise's ``target`` and calls the exercise's ``run`` on every case the
+grader sent. It writes events, one JSON line each, to file descriptor FD: the plain outputs only. It
+never sees an expected answer and never compares anything; the grader trusts none of what it sends
+(``protocol.event``).
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import sys
 import time
 import traceback
 
-from . import protocol, sandbox
+from . import protocol
 
 _write = os.write          # bound before any student code runs
 _dumps = protocol.dumps
@@ -85,35 +90,64 @@ def _lookup(ns: dict, dotted: str):
     return obj
 
 
+def _runners(job: dict) -> dict:
+    """``{(private key or "", exercise id): an object with run()}`` for every case of the job."""
+    from backprop_lab.exercises import _core
+
+    from .worker_checks import private_runner
+
+    out = {}
+    for task in job["exercises"]:
+        for key, _ in task["cases"]:
+            if (key, task["id"]) in out:
+                continue
+            spec = job["private"].get(key or "new:" + task["id"])
+            out[key, task["id"]] = private_runner(spec) if spec else _core.get(task["id"])
+    return out
+
+
 def main(fd: int) -> None:
     job = json.loads(sys.stdin.buffer.read())
     sys.stdin.close()
     os.closerange(3, fd)
-
-    me = _getpid()
+    me = [_getpid()]
 
     def send(**msg):
-        if _getpid() != me:      # a process the submission forked must not speak for the worker
+        if _getpid() != me[0]:      # a process the submission forked must not speak for the worker
             _exit(0)
         data = _dumps(msg)
         if len(data) > job["max_message"]:
-            data = _dumps({"ev": msg.get("ev"), "id": msg.get("id"), "k": msg.get("k"), "kind": "too-large",
+            data = _dumps({"ev": "case", "id": msg.get("id"), "k": msg.get("k"), "kind": "too-large", "value": None,
+                           "sec": msg.get("sec", 0.0),
                            "error": f"the answer is {len(data) // 1_000_000} MB of data: too large to grade"})
         view = memoryview(data)
         while view:
             view = view[_write(fd, view):]
 
-    sandbox.lock_down(job["limits"], fd)
+    # imports first: inside the jail the check modules' files are masked
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from . import jail, worker_checks
+
+    runners = _runners(job)
+    limits = job["limits"]
+    if limits.get("jail") in ("root", "user"):
+        if limits.get("nproc"):
+            limits["nproc"] += jail.processes_of(jail.NOBODY if limits["jail"] == "root" else os.getuid())
+        try:
+            jail.enter(limits)
+        except OSError as exc:  # no student code ran yet: say why, so that the grader can tell the instructor
+            me[0] = _getpid()   # before or after the jail's fork: this process is the worker
+            send(ev="jail-failed", error=f"{type(exc).__name__}: {exc}")
+            _exit(71)
+        me[0] = _getpid()
+    elif limits.get("nproc"):
+        limits["nproc"] += jail.processes_of(os.getuid())
+    jail.limit_resources(limits)
+    worker_checks.seal(list(runners.values()))
     sink = Sink()
     sys.stdout = sys.stderr = sink
 
-    from IPython.core.interactiveshell import InteractiveShell
-
-    from backprop_lab.exercises import _core
-
-    from .private_tests import load_sources
-
-    classes = load_sources(job["modules"])
     shell = InteractiveShell.instance(colors="nocolor")
     shell.showtraceback = lambda *a, **k: None          # errors are reported as events instead
     shell.showsyntaxerror = lambda *a, **k: None
@@ -146,7 +180,7 @@ def main(fd: int) -> None:
             _disarm()
             sys.stdout = sys.stderr = sink
         xid = cell.get("exercise")
-        if xid in targets:      # later cells may rebind the name (e.g. to the reference): grade this one
+        if xid in targets:      # later cells may rebind the name: grade the object this cell defined
             try:
                 captured[xid] = (True, _lookup(shell.user_ns, targets[xid]))
             except Exception:
@@ -161,8 +195,8 @@ def main(fd: int) -> None:
             send(ev="ex", id=xid, phase="end", found=False)
             continue
         deadline = _monotonic() + job["exercise_timeout"]
-        for k, (src, enc_case) in enumerate(task["cases"]):
-            ex = classes[src] if src else _core.get(xid)
+        for k, (key, enc_case) in enumerate(task["cases"]):
+            ex = runners[key, xid]
             case = protocol.decode(enc_case)
             start = _monotonic()
             kind, value, error = "ok", None, ""
