@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import backprop_lab as bl
-from backprop_lab.exercises import CheckFailed, Exercise, check, hints, register, use
+from backprop_lab.exercises import CheckFailed, Exercise, check, get, hints, register, use
 from backprop_lab.exercises import _core, render
 
 
@@ -345,15 +345,35 @@ def test_register_rejects_a_second_class_with_the_same_id():
     register(LinearBackward)  # the same class again (a reloaded module) is fine
 
 
-def test_use_switches_to_mine_only_when_it_passes(lenient, capsys, monkeypatch):
-    assert use(linear_backward, "REF", "99.1", mode="mine") is linear_backward
-    assert use(sign_flip, "REF", "99.1", mode="mine") == "REF"
-    assert "wrong answer" in capsys.readouterr().err
-    assert use(linear_backward, "REF", "99.1") == "REF"               # default: the reference
-    monkeypatch.setenv("BACKPROP_LAB_USE", "mine")
-    assert use(linear_backward, "REF", "99.1") is linear_backward
+def central_ok(f, x, h):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def test_use_runs_the_learners_code_once_it_passes(lenient, capsys, monkeypatch):
+    from backprop_lab.references import nb01
+
+    monkeypatch.delenv("BACKPROP_LAB_USE", raising=False)
+    assert use("01.2", central_ok) is central_ok
+    assert "Using your central_difference" in capsys.readouterr().out
+    wrong = lambda f, x, h: (f(x + h) - f(x)) / h  # noqa: E731 - the forward difference
+    assert use("01.2", wrong) is nb01.central_difference
+    out = capsys.readouterr()
+    assert "course's central_difference" in out.out and "does not pass" in out.out and not out.err
+    assert use("01.2", None) is nb01.central_difference and "not done yet" in capsys.readouterr().out
+    assert use("01.2", central_ok, mode="reference") is nb01.central_difference
+    monkeypatch.setenv("BACKPROP_LAB_USE", "reference")
+    assert use("01.2", central_ok) is nb01.central_difference
     with pytest.raises(ValueError, match="mode must be"):
-        use(linear_backward, "REF", "99.1", mode="yours")
+        use("01.2", central_ok, mode="yours")
+    with pytest.raises(ValueError, match="no exercise"):
+        use("77.7", central_ok)
+
+
+def test_use_never_hands_the_reference_to_graded_code(monkeypatch):
+    monkeypatch.setenv("BACKPROP_LAB_GRADING", "1")
+    wrong = lambda f, x, h: 0.0  # noqa: E731
+    assert use("01.2", wrong) is wrong
+    assert use("01.2", None) is None
 
 
 def test_render_survives_objects_whose_repr_raises(lenient):
@@ -371,17 +391,19 @@ def test_checks_that_fail_to_import_are_reported_not_raised(lenient, monkeypatch
         raise ImportError("cannot import name 'softmax' from 'numpy'")
 
     monkeypatch.setattr(_core.importlib, "import_module", broken_import)
-    result = check("88.1", linear_backward)
+    _core._INSTANCES.clear()
+    result = check("01.2", central_ok)
     assert result.status == "invalid" and "could not be loaded" in repr(result) and "softmax" in repr(result)
 
 
 def test_use_falls_back_to_the_reference_even_in_strict_mode(monkeypatch, capsys):
-    """`use(..., mode="mine")` is a request: a wrong implementation means the reference, never an error."""
-    from backprop_lab.exercises import use
+    """A wrong implementation means the course's version, never an error, even in strict mode."""
+    from backprop_lab.references import nb01
 
     monkeypatch.setenv("BACKPROP_LAB_STRICT", "1")
-    assert use(lambda f, x, h: 0.0, "reference", "01.2", mode="mine") == "reference"
-    assert "gives a wrong answer" in capsys.readouterr().err
+    monkeypatch.delenv("BACKPROP_LAB_USE", raising=False)
+    assert use("01.2", lambda f, x, h: 0.0) is nb01.central_difference
+    assert "does not pass its check" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("body,fragment", [
