@@ -366,7 +366,9 @@ def reference_module(nb, pair: Pair) -> str:
         except SyntaxError as exc:
             raise BuildError(f"{where}: an {'exercise' if is_exercise else 'export'} cell must be plain Python "
                              f"(no magics) to go into the reference module: {exc.msg}, line {exc.lineno}") from None
-        parts.append(f"# --- {where}\n{code}\n")
+        meta = exercise_meta(cell)
+        label = f"exercise {meta['id']} ({where})" if meta else where
+        parts.append(f"# --- {label}\n{code}\n")
     return "\n\n".join(parts)
 
 

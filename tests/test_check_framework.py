@@ -418,3 +418,48 @@ def test_an_error_in_learner_code_comes_with_a_hint(body, fragment, monkeypatch)
     result = check("01.2", namespace["central"], record=False)
     assert result.status == "error"
     assert "Traceback" in result.first_problem.error and fragment in result.first_problem.error
+
+
+# ----------------------------------------------------------------------------- reveal, stuck, carried
+
+def test_the_solution_is_shown_only_on_request(lenient):
+    wrong = lambda f, x, h: (f(x + h) - f(x)) / h  # noqa: E731
+    plain = check("01.2", wrong, record=False)
+    assert plain.solution == "" and "Solution:" not in repr(plain) and "def central_difference" not in repr(plain)
+    shown = check("01.2", wrong, record=False, reveal=True)
+    assert shown.solution.startswith("def central_difference(f, x, h):") and "(2 * h)" in shown.solution
+    assert "BEGIN SOLUTION" not in shown.solution and "Solution:" in repr(shown)
+    assert "def central_difference" in render.as_html(shown)
+
+
+def test_after_a_few_failed_attempts_the_result_offers_the_solution(lenient):
+    wrong = lambda f, x, h: 0.0  # noqa: E731
+    results = [check("01.2", wrong) for _ in range(_core.STUCK_AFTER)]
+    assert not any(r.stuck for r in results[:-1]) and results[-1].stuck
+    text = repr(results[-1])
+    assert "Stuck?" in text and 'reveal=True' in text and "def central_difference" not in text
+    assert check("01.2", central_ok).passed and not check("01.2", wrong).stuck   # passed once: no more offers
+
+
+def test_a_passing_answer_is_carried_to_a_later_notebook(lenient):
+    from backprop_lab.exercises import carried
+
+    assert carried("01.2") is None
+    namespace = {}
+    exec("def central_difference(f, x, h):\n    return (f(x + h) - f(x - h)) / (2 * h)\n", namespace)
+    # a function typed in a notebook: IPython keeps its cell in linecache; here the test stands in for that
+    import linecache
+    code = "def central_difference(f, x, h):\n    return (f(x + h) - f(x - h)) / (2 * h)\n"
+    linecache.cache["<cell-01.2>"] = (len(code), None, code.splitlines(True), "<cell-01.2>")
+    exec(compile(code, "<cell-01.2>", "exec"), namespace)
+    assert check("01.2", namespace["central_difference"]).passed
+    again = carried("01.2")
+    assert again is not namespace["central_difference"] and again(lambda x: x ** 2, 3.0, 1e-3) == pytest.approx(6.0)
+    assert use("01.2", again) is again
+
+
+def test_an_answer_that_calls_an_unfinished_earlier_exercise_says_which(lenient):
+    def mean_backward(g, x_shape, axis=None, keepdims=False):
+        raise NotImplementedError("Exercise 04.4: return the gradient of a sum")
+    result = check("04.5", mean_backward, record=False)
+    assert result.status == "todo" and "exercise 04.4, which is not done yet" in result.first_problem.error

@@ -6,6 +6,7 @@ the diagnosis of wrong answers in ``hints``, the HTML/text display in ``render``
 in ``progress``. Each notebook's check classes are in ``nbNN``; checks a course author wrote inside a
 notebook are generated into ``hidden``; the reference solutions into ``backprop_lab.references``.
 """
-from ._core import CheckFailed, CheckResult, Exercise, Mismatch, all_exercises, check, get, register, use
+from ._core import (CheckFailed, CheckResult, Exercise, Mismatch, all_exercises, carried, check, get, register,
+                    use)
 
-__all__ = ["check", "use", "get", "register", "all_exercises", "Exercise", "Mismatch", "CheckResult", "CheckFailed"]
+__all__ = ["check", "use", "carried", "get", "register", "all_exercises", "Exercise", "Mismatch", "CheckResult", "CheckFailed"]

@@ -22,6 +22,7 @@ import copy
 import importlib
 import inspect
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -203,7 +204,11 @@ def run_case(ex: Exercise, obj: Any, case: dict) -> tuple[str, Any]:
     try:
         return "ok", ex.run(obj, copy.deepcopy(case))
     except NotImplementedError as exc:
-        return "todo", str(exc) or f"Exercise {ex.id} is not implemented yet."
+        message = str(exc) or f"Exercise {ex.id} is not implemented yet."
+        other = re.match(r"Exercise (\d+\.\d+)\b", message)
+        if other and other.group(1) != ex.id:   # the answer calls an earlier exercise's unfinished stub
+            message = f"Your answer calls your code for exercise {other.group(1)}, which is not done yet ({message})"
+        return "todo", message
     except Exception as exc:
         tb = learner_traceback(exc, ex)
         if tb is None:  # raised by the checker while handling the answer: the answer has the wrong form
@@ -280,6 +285,8 @@ class CheckResult:
     outcomes: list[CaseOutcome] = field(default_factory=list)
     message: str = ""
     exercise_id: str = ""
+    stuck: bool = False          # failed several times: the result says how to see the solution
+    solution: str = ""           # the course's solution, when asked for with reveal=True
 
     @property
     def passed(self) -> bool:
@@ -313,12 +320,18 @@ class CheckFailed(AssertionError):
     """Raised by ``check`` in strict mode (``BACKPROP_LAB_STRICT=1``, set by the test suite) on a wrong answer."""
 
 
-def check(exercise_id: str, obj: Any, *, seed: int | None = None, record: bool = True) -> CheckResult:
+STUCK_AFTER = 3      # failed attempts after which the result offers the course's solution
+
+
+def check(exercise_id: str, obj: Any, *, seed: int | None = None, record: bool = True,
+          reveal: bool = False) -> CheckResult:
     """Check the learner's ``obj`` for exercise ``exercise_id`` ("NN.K") and show the result.
 
     Runs fixed cases first, then random ones; stops at the first failing case and shows its
     inputs, the expected and the received answer, and a hint naming the likely mistake.
-    Records the result in the progress file beside the notebook unless ``record=False``.
+    Records the result in the progress file beside the notebook unless ``record=False`` (with the
+    source of a passing answer, which ``carried`` hands to later notebooks). After a few failed
+    attempts the result says how to see the course's solution; ``reveal=True`` shows it.
     Never raises, except in strict mode (``BACKPROP_LAB_STRICT=1``) where a wrong answer, an
     error or an unknown exercise raises ``CheckFailed``.
     """
@@ -327,12 +340,76 @@ def check(exercise_id: str, obj: Any, *, seed: int | None = None, record: bool =
         try:
             from .progress import record_result
 
-            record_result(result.exercise, result.status)
+            entry = record_result(result.exercise, result.status, source=source_of(obj) if result.passed else None)
+            result.stuck = bool(entry) and not entry.get("passed") and entry.get("attempts", 0) >= STUCK_AFTER
         except Exception as exc:  # the progress file is a convenience: never let it break a check
             print(f"(could not record progress: {exc})", file=sys.stderr)
+    if reveal and result.exercise is not None:
+        result.solution = solution_text(result.exercise)
     if result.status in ("fail", "error", "invalid") and os.environ.get("BACKPROP_LAB_STRICT") == "1":
         raise CheckFailed(repr(result))
     return result
+
+
+def solution_text(ex: Exercise) -> str:
+    """The course's solution of exercise ``ex``: its cell, as the instructor notebook has it."""
+    try:
+        module = importlib.import_module(f"backprop_lab.references.nb{ex.id.split('.')[0]}")
+        text = inspect.getsource(module)
+    except Exception:  # noqa: BLE001 - no reference at hand (e.g. while grading): say so, do not fail
+        return "(the course's solution is not available here)"
+    start = text.find(f"# --- exercise {ex.id} (")
+    if start < 0:
+        return "(the course's solution is not available here)"
+    body = text[text.index("\n", start) + 1:]
+    end = body.find("\n# --- ")
+    return (body if end < 0 else body[:end]).strip("\n")
+
+
+def source_of(obj: Any) -> str | None:
+    """The source code of a learner's function or class (a notebook cell's too), or None."""
+    if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+        return None
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        pass
+    import linecache          # a class defined in a notebook: inspect cannot find its cell, its methods can
+
+    for member in vars(obj).values():
+        code = getattr(getattr(member, "__func__", member), "__code__", None)
+        if code is not None:
+            lines = linecache.getlines(code.co_filename)
+            if lines:
+                return "".join(lines)
+    return None
+
+
+def carried(exercise_id: str) -> Any:
+    """Your passing answer to exercise ``exercise_id`` from an earlier notebook, or None.
+
+    When ``check`` passes it records the answer's source in the progress file; a later notebook in the same
+    folder gets it back with ``carried("07.1")``, run afresh in a namespace that has ``math``, ``np`` and ``bl``.
+    Pass it to ``use`` (``use("07.1", carried("07.1"))``), which checks it again and falls back to the course's
+    version if it is missing or no longer passes.
+    """
+    from .progress import load
+
+    exercise_id = str(exercise_id)
+    entry = load()["exercises"].get(exercise_id) or {}
+    source = entry.get("source")
+    if not source:
+        return None
+    try:
+        ex = get(exercise_id)
+        namespace = {"__name__": f"carried_{exercise_id.replace('.', '_')}"}
+        exec("import math\nimport numpy as np\nimport backprop_lab as bl\n", namespace)
+        exec(compile(source, f"<your exercise {exercise_id}>", "exec"), namespace)
+        names = [n.strip() for n in ex.target.strip("()").split(",") if n.strip()]
+        return namespace[names[0]] if len(names) == 1 else tuple(namespace[n] for n in names)
+    except Exception as exc:  # noqa: BLE001 - a saved answer that no longer runs: use() will fall back
+        print(f"(your saved answer to exercise {exercise_id} could not be loaded: {type(exc).__name__}: {exc})")
+        return None
 
 
 def _check(exercise_id: str, obj: Any, seed: int | None) -> CheckResult:

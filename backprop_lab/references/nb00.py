@@ -11,19 +11,19 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/00_start_here.md, cell 7
+# --- exercise 00.1 (solutions/00_start_here.md, cell 7)
 def mse(pred, target):
     """Mean of (pred - target)**2 over all entries of two arrays of the same shape: one number."""
     return np.mean((pred - target) ** 2)
 
 
-# --- solutions/00_start_here.md, cell 12
+# --- exercise 00.2 (solutions/00_start_here.md, cell 12)
 def standardize(X):
     """Shift and scale every column of X (shape (N, D)) to mean 0 and standard deviation 1."""
     return (X - X.mean(axis=0)) / X.std(axis=0)
 
 
-# --- solutions/00_start_here.md, cell 17
+# --- exercise 00.3 (solutions/00_start_here.md, cell 17)
 def count_parameters(sizes):
     """Number of weights and biases in an MLP whose layer sizes are `sizes`, e.g. [784, 64, 64, 10]."""
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))

@@ -11,19 +11,19 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/01_finite_differences.md, cell 7
+# --- exercise 01.1 (solutions/01_finite_differences.md, cell 7)
 def forward_difference(f, x, h):
     """Estimate f'(x) by the slope of the secant from x to x + h."""
     return (f(x + h) - f(x)) / h
 
 
-# --- solutions/01_finite_differences.md, cell 14
+# --- exercise 01.2 (solutions/01_finite_differences.md, cell 14)
 def central_difference(f, x, h):
     """Estimate f'(x) by the slope of the secant from x - h to x + h."""
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
-# --- solutions/01_finite_differences.md, cell 27
+# --- exercise 01.3 (solutions/01_finite_differences.md, cell 27)
 def numerical_gradient(f, x, h=1e-5):
     """Central-difference gradient of a scalar function f at the float array x (same shape as x)."""
     x = np.array(x, dtype=np.float64)       # our own copy: the caller's array stays as it was
@@ -39,7 +39,7 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 
 
-# --- solutions/01_finite_differences.md, cell 32
+# --- exercise 01.4 (solutions/01_finite_differences.md, cell 32)
 def relative_error(a, b):
     """Elementwise |a - b| / max(|a|, |b|, 1e-12)."""
     return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)

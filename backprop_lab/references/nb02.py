@@ -11,7 +11,7 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/02_scalar_chain_rule.md, cell 18
+# --- exercise 02.1 (solutions/02_scalar_chain_rule.md, cell 18)
 dL_dw, dL_dx = None, None
 z = -3 * 2 + 1              # forward: z = w x + b = -5
 dL_dz = 2 * z               # d(z^2)/dz = 2z = -10: the upstream gradient at z
@@ -94,7 +94,7 @@ def add(a, b):
     return out
 
 
-# --- solutions/02_scalar_chain_rule.md, cell 32
+# --- exercise 02.2 (solutions/02_scalar_chain_rule.md, cell 32)
 def mul(a, b):
     """out = a * b, with its _backward: a gets b * out.grad, b gets a * out.grad (added with +=)."""
     out = MyValue(a.data * b.data, (a, b), "*")
@@ -106,7 +106,7 @@ def mul(a, b):
     return out
 
 
-# --- solutions/02_scalar_chain_rule.md, cell 41
+# --- exercise 02.3 (solutions/02_scalar_chain_rule.md, cell 41)
 def tanh(a):
     """out = tanh(a), with its _backward: a gets (1 - t**2) * out.grad, where t = out.data."""
     t = math.tanh(a.data)
@@ -118,7 +118,7 @@ def tanh(a):
     return out
 
 
-# --- solutions/02_scalar_chain_rule.md, cell 48
+# --- exercise 02.4 (solutions/02_scalar_chain_rule.md, cell 48)
 def power(a, k):
     """out = a ** k for a number k, with its _backward: a gets k * a.data**(k-1) * out.grad."""
     out = MyValue(a.data ** k, (a,), f"**{k}")
@@ -129,7 +129,7 @@ def power(a, k):
     return out
 
 
-# --- solutions/02_scalar_chain_rule.md, cell 57
+# --- exercise 02.5 (solutions/02_scalar_chain_rule.md, cell 57)
 def div(a, b):
     """out = a / b, with its _backward: a gets out.grad / b, b gets -a / b**2 * out.grad (both with +=)."""
     out = MyValue(a.data / b.data, (a, b), "/")
@@ -141,7 +141,7 @@ def div(a, b):
     return out
 
 
-# --- solutions/02_scalar_chain_rule.md, cell 64
+# --- exercise 02.6 (solutions/02_scalar_chain_rule.md, cell 64)
 def topo_sort(root):
     """Every node that root depends on, each after all of its inputs (root last). Recursive."""
     order, visited = [], set()
@@ -157,7 +157,7 @@ def topo_sort(root):
     return order
 
 
-# --- solutions/02_scalar_chain_rule.md, cell 71
+# --- exercise 02.7 (solutions/02_scalar_chain_rule.md, cell 71)
 def backward(root):
     """Fill .grad of every node that root depends on: root.grad = 1, then _backward in reversed topological order."""
     order = topo_sort(root)

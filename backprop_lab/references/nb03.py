@@ -11,7 +11,7 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/03_scalar_neural_net.md, cell 6
+# --- exercise 03.1 (solutions/03_scalar_neural_net.md, cell 6)
 def neuron_forward(w, b, x):
     """tanh(w[0]*x[0] + w[1]*x[1] + ... + b), as a Value."""
     z = b
@@ -20,7 +20,7 @@ def neuron_forward(w, b, x):
     return z.tanh()
 
 
-# --- solutions/03_scalar_neural_net.md, cell 13
+# --- exercise 03.2 (solutions/03_scalar_neural_net.md, cell 13)
 def collect_parameters(model):
     """Every weight and bias of the model (the Value objects), each once, in one flat list."""
     params = []
@@ -31,7 +31,7 @@ def collect_parameters(model):
     return params
 
 
-# --- solutions/03_scalar_neural_net.md, cell 21
+# --- exercise 03.3 (solutions/03_scalar_neural_net.md, cell 21)
 def train_step(params, loss_fn, lr):
     """Zero the grads, forward (loss_fn()), backward, update p.data -= lr * p.grad; return the loss (a number)."""
     for p in params:
@@ -43,7 +43,7 @@ def train_step(params, loss_fn, lr):
     return loss.data
 
 
-# --- solutions/03_scalar_neural_net.md, cell 30
+# --- exercise 03.4 (solutions/03_scalar_neural_net.md, cell 30)
 lr_one_step, lr_diverge = None, None
 c = 2.5
 # L'(w) = 2c (w - w*), so w_new - w* = (1 - 2c lr)(w - w*)

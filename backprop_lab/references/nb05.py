@@ -11,19 +11,19 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/05_einstein_notation.md, cell 6
+# --- exercise 05.1 (solutions/05_einstein_notation.md, cell 6)
 einsum_specs = {"matmul": None, "batched_matmul": None, "transpose": None, "trace": None,
                 "outer": None, "bilinear": None, "attention_scores": None}
 einsum_specs = {"matmul": "ij,jk->ik", "batched_matmul": "nij,njk->nik", "transpose": "ij->ji",
                 "trace": "ii->", "outer": "i,j->ij", "bilinear": "i,ij,j->", "attention_scores": "ntd,nsd->nts"}
 
 
-# --- solutions/05_einstein_notation.md, cell 11
+# --- exercise 05.2 (solutions/05_einstein_notation.md, cell 11)
 matmul_backward_specs = None
 matmul_backward_specs = ("ik,jk->ij", "ij,ik->jk")
 
 
-# --- solutions/05_einstein_notation.md, cell 18
+# --- exercise 05.3 (solutions/05_einstein_notation.md, cell 18)
 def quadratic_form_grad(A, x):
     """Return (df/dA, df/dx) for f = x_i A_ij x_j."""
     dA = np.einsum("i,j->ij", x, x)
@@ -31,7 +31,7 @@ def quadratic_form_grad(A, x):
     return dA, dx
 
 
-# --- solutions/05_einstein_notation.md, cell 26
+# --- exercise 05.4 (solutions/05_einstein_notation.md, cell 26)
 def einsum_backward(spec, operands, grad, i):
     """dL/d(operands[i]) for out = np.einsum(spec, *operands), given grad = dL/d(out)."""
     lhs, output = spec.split("->")
@@ -46,7 +46,7 @@ def einsum_backward(spec, operands, grad, i):
     return np.broadcast_to(g.reshape(shape), operands[i].shape)
 
 
-# --- solutions/05_einstein_notation.md, cell 33
+# --- exercise 05.5 (solutions/05_einstein_notation.md, cell 33)
 import string
 
 

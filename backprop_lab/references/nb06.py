@@ -11,7 +11,7 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/06_tensor_engine.md, cell 17
+# --- exercise 06.1 (solutions/06_tensor_engine.md, cell 17)
 class Sqrt(bl.Function):
     """y = sqrt(x), with dL/dx = g / (2 y)."""
 
@@ -27,14 +27,14 @@ class Sqrt(bl.Function):
         return g / (2 * y)
 
 
-# --- solutions/06_tensor_engine.md, cell 30
+# --- exercise 06.2 (solutions/06_tensor_engine.md, cell 30)
 def maximum_backward(x, y, g):
     """Gradients (dx, dy) of z = maximum(x, y) given g = dL/dz; a tie x == y sends g to x."""
     x_wins = x >= y
     return g * x_wins, g * ~x_wins
 
 
-# --- solutions/06_tensor_engine.md, cell 35
+# --- exercise 06.3 (solutions/06_tensor_engine.md, cell 35)
 def max_backward(x, g, axis=None):
     """dL/dx for m = x.max(axis=axis), given g = dL/dm: g goes to the first maximal entry of each slice."""
     if axis is None:
@@ -47,7 +47,7 @@ def max_backward(x, g, axis=None):
     return np.expand_dims(g, axis) * mask
 
 
-# --- solutions/06_tensor_engine.md, cell 50
+# --- exercise 06.4 (solutions/06_tensor_engine.md, cell 50)
 def backward(root):
     """Backpropagate from a one-element Tensor: fill .grad of every tensor root depends on."""
     order, seen = [], set()
@@ -80,7 +80,7 @@ from backprop_lab.exercises.nb06 import mystery_graph
 loss_m, params_m = mystery_graph()
 
 
-# --- solutions/06_tensor_engine.md, cell 71
+# --- exercise 06.5 (solutions/06_tensor_engine.md, cell 71)
 buggy_op = None
 report_m = bl.check_graph(loss_m)
 buggy_op = report_m.first_bad.op

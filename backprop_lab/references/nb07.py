@@ -11,7 +11,7 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/07_layers_losses_optimizers.md, cell 13
+# --- exercise 07.1 (solutions/07_layers_losses_optimizers.md, cell 13)
 class LinearFn(bl.Function):
     """y = x @ W + b as one operation."""
 
@@ -26,14 +26,14 @@ class LinearFn(bl.Function):
         return g @ W.T, x.T @ g, g.sum(axis=0)
 
 
-# --- solutions/07_layers_losses_optimizers.md, cell 24
+# --- exercise 07.2 (solutions/07_layers_losses_optimizers.md, cell 24)
 def mse_forward_backward(pred, target):
     """(L, dL/dpred) for L = mean((pred - target)**2) over all entries."""
     diff = pred - target
     return float(np.mean(diff ** 2)), 2 * diff / diff.size
 
 
-# --- solutions/07_layers_losses_optimizers.md, cell 35
+# --- exercise 07.3 (solutions/07_layers_losses_optimizers.md, cell 35)
 def cross_entropy(logits, labels):
     """Mean over the batch of -log softmax(logits)[label], computed with the max shift (log-sum-exp)."""
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -41,14 +41,14 @@ def cross_entropy(logits, labels):
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
-# --- solutions/07_layers_losses_optimizers.md, cell 42
+# --- exercise 07.4 (solutions/07_layers_losses_optimizers.md, cell 42)
 def momentum_step(p, grad, v, lr, momentum):
     """One step of SGD with momentum: v = momentum * v + grad, then p = p - lr * v."""
     v = momentum * v + grad
     return p - lr * v, v
 
 
-# --- solutions/07_layers_losses_optimizers.md, cell 45
+# --- exercise 07.5 (solutions/07_layers_losses_optimizers.md, cell 45)
 def adam_step(p, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     """One Adam update (Kingma & Ba, Algorithm 1), with bias correction; t = 1 on the first step."""
     m = beta1 * m + (1 - beta1) * grad

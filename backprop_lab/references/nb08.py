@@ -11,14 +11,14 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/08_mnist_mlp.md, cell 11
+# --- exercise 08.1 (solutions/08_mnist_mlp.md, cell 11)
 def preprocess(images):
     """uint8 images (n, h, w), values 0..255 -> float32 array (n, h*w), values in [0, 1]."""
     images = np.asarray(images)
     return np.divide(images.reshape(len(images), -1), 255, dtype=np.float32)
 
 
-# --- solutions/08_mnist_mlp.md, cell 18
+# --- exercise 08.2 (solutions/08_mnist_mlp.md, cell 18)
 def minibatches(n, batch_size, rng):
     """Yield index arrays that cover range(n) once, in a fresh random order drawn from rng."""
     order = rng.permutation(n)
@@ -26,13 +26,13 @@ def minibatches(n, batch_size, rng):
         yield order[start:start + batch_size]
 
 
-# --- solutions/08_mnist_mlp.md, cell 22
+# --- exercise 08.3 (solutions/08_mnist_mlp.md, cell 22)
 def accuracy(logits, labels):
     """The fraction of rows of logits whose largest entry is at the position given by labels."""
     return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
 
 
-# --- solutions/08_mnist_mlp.md, cell 28
+# --- exercise 08.4 (solutions/08_mnist_mlp.md, cell 28)
 def train_epoch(model, optimizer, batches):
     """For each (x, y) in batches: zero grad, forward, loss, backward, step. Return the losses (floats)."""
     losses = []

@@ -11,7 +11,7 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- solutions/09_debugging_gradients.md, cell 10
+# --- exercise 09.1 (solutions/09_debugging_gradients.md, cell 10)
 def topo_sort(root):
     """All nodes root depends on (via ._prev), parents before children, root last; no recursion."""
     order, seen = [], set()
@@ -27,14 +27,14 @@ def topo_sort(root):
     return order
 
 
-# --- solutions/09_debugging_gradients.md, cell 20
+# --- exercise 09.2 (solutions/09_debugging_gradients.md, cell 20)
 def mul_backward(a, b, out):
     """out = a * b: add d(out)/da * out.grad to a.grad and d(out)/db * out.grad to b.grad."""
     a.grad += b.data * out.grad
     b.grad += a.data * out.grad
 
 
-# --- solutions/09_debugging_gradients.md, cell 27
+# --- exercise 09.3 (solutions/09_debugging_gradients.md, cell 27)
 def affine_backward(x, gamma, beta, grad_out):
     """Gradients (dx, dgamma, dbeta) of y = x * gamma + beta; gamma and beta have shape (D,)."""
     lead = tuple(range(x.ndim - 1))
@@ -44,7 +44,7 @@ def affine_backward(x, gamma, beta, grad_out):
     return dx, dgamma, dbeta
 
 
-# --- solutions/09_debugging_gradients.md, cell 35
+# --- exercise 09.4 (solutions/09_debugging_gradients.md, cell 35)
 class Tanh(bl.Function):
     """y = tanh(x), without modifying x; backward returns g * dy/dx."""
 
@@ -60,14 +60,14 @@ class Tanh(bl.Function):
         return g * (1 - y * y)
 
 
-# --- solutions/09_debugging_gradients.md, cell 41
+# --- exercise 09.5 (solutions/09_debugging_gradients.md, cell 41)
 def log_softmax(z):
     """log softmax of each row of z (shape (N, C)), finite for any finite z."""
     shifted = z - z.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-# --- solutions/09_debugging_gradients.md, cell 50
+# --- exercise 09.6 (solutions/09_debugging_gradients.md, cell 50)
 def init_weights(n_in, n_out, activation, rng):
     """Weights (n_in, n_out): He (std sqrt(2/n_in)) for "relu", Glorot (var 2/(n_in+n_out)) for "tanh"/"sigmoid"."""
     if activation == "relu":
