@@ -41,7 +41,7 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 over a copy of course/, with a random token."""
     if not any(COURSE.glob("0*.ipynb")):
-        pytest.skip("course/ has no notebooks yet: run backprop-lab release")
+        pytest.skip("course/ has no notebooks yet: run backprop-lab build")
     root = tmp_path_factory.mktemp("lab")
     for nb in COURSE.glob("*.ipynb"):
         shutil.copy(nb, root / nb.name)

@@ -89,12 +89,24 @@ def details(result) -> list[tuple[str, str]]:
     return rows
 
 
+def extras(result) -> list[tuple[str, str]]:
+    """The offer of the solution after several failed attempts, and the solution itself when asked for."""
+    rows = []
+    if result.stuck and not result.solution and result.exercise is not None:
+        target = result.exercise.target or "..."
+        rows.append(("Stuck?", f'Read the hint again, then try once more. To see the course\'s solution, run '
+                               f'check("{result.exercise.id}", {target}, reveal=True).'))
+    if result.solution:
+        rows.append(("Solution", result.solution))
+    return rows
+
+
 def as_text(result) -> str:
     """Plain text (terminals, the grader's log, strict-mode exceptions)."""
     lines = [f"{ICONS.get(result.status, '')} {headline(result)}"]
     if result.status == "pass":
         lines += [f"  - {v}" for v in verified(result)]
-    for label, text in details(result):
+    for label, text in details(result) + extras(result):
         body = text.replace("\n", "\n    ")
         sep = "\n    " if "\n" in text else " "
         lines.append(f"  {label}:{sep}{body}")
@@ -113,11 +125,11 @@ def as_html(result) -> str:
     if result.status == "pass":
         items = "".join(f"<li><code>{escape(v)}</code></li>" for v in verified(result))
         parts.append(f'<div>Verified on:</div><ul style="margin:2px 0 0 0">{items}</ul>')
-    rows = details(result)
+    rows = details(result) + extras(result)
     if rows:
         parts.append('<table style="border-collapse:collapse;margin-top:4px;color:inherit;background:transparent">')
         for label, text in rows:
-            if label == "Your code raised":
+            if label in ("Your code raised", "Solution"):
                 cell = (f'<pre style="margin:0;white-space:pre-wrap;color:inherit;background:transparent">'
                         f'{escape(text)}</pre>')
             elif label in ("Inputs", "Expected", "Received"):
