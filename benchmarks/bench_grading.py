@@ -72,19 +72,12 @@ def main() -> None:
         n = summary["notebooks"]
         per_student = sorted(summary["student_seconds"].values())
         print(f"{args.students} students x {n // max(args.students, 1)} notebooks = {n} submissions, -j {args.jobs}, "
-              f"{os.cpu_count()} CPUs, jail={summary['jail'] if 'jail' in summary else ('on' if _jail() else 'off')}")
+              f"{os.cpu_count()} CPUs, sandbox: {summary['jail']}")
         print(f"total {total:.1f} s; {total / n:.2f} s per submission (wall); "
               f"{sum(per_student) / len(per_student):.2f} s per student of worker time "
               f"(median {per_student[len(per_student) // 2]:.2f} s, max {per_student[-1]:.2f} s)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _jail() -> bool:
-    """Whether the jail is on (for the grader before issue 16, which had no summary["jail"])."""
-    from backprop_lab.grading import sandbox
-
-    return sandbox.jail_available()
 
 
 if __name__ == "__main__":

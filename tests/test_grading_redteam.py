@@ -127,37 +127,38 @@ for o in gc.get_objects():
 """
 
 READ_SOURCE = """
-import os, backprop_lab.exercises as E
-NS = {"__name__": "backprop_lab.exercises.stolen", "__package__": "backprop_lab.exercises"}
-exec(open(os.path.join(os.path.dirname(E.__file__), "nb01.py")).read(), NS)
-REF = NS["reference"]
+import os, backprop_lab
+NS = {"__name__": "stolen"}
+exec(open(os.path.join(os.path.dirname(backprop_lab.__file__), "references", "nb01.py")).read(), NS)
+class REF:
+    pass
+REF = REF()
+REF.__dict__.update(NS)
 """
 
 SPEC_FROM_FILE = """
-import importlib.util, os, backprop_lab.exercises as E
-spec = importlib.util.spec_from_file_location("backprop_lab.exercises.stolen", os.path.join(os.path.dirname(E.__file__), "nb01.py"))
-M = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(M)
-REF = M.reference
+import importlib.util, os, backprop_lab
+path = os.path.join(os.path.dirname(backprop_lab.__file__), "references", "nb01.py")
+spec = importlib.util.spec_from_file_location("stolen", path)
+REF = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(REF)
 """
 
 PYCACHE = """
-import glob, marshal, os, backprop_lab.exercises as E
-REF = None
-for path in glob.glob(os.path.join(os.path.dirname(E.__file__), "__pycache__", "nb01*.pyc")):
-    NS = {"__name__": "backprop_lab.exercises.stolen", "__package__": "backprop_lab.exercises"}
+import glob, marshal, os, types, backprop_lab
+REF = types.SimpleNamespace()
+for path in glob.glob(os.path.join(os.path.dirname(backprop_lab.__file__), "references", "__pycache__", "nb01*.pyc")):
+    NS = {"__name__": "stolen"}
     exec(marshal.loads(open(path, "rb").read()[16:]), NS)
-    REF = NS["reference"]
+    REF.__dict__.update(NS)
 """
 
 GC_SCAN = """
 import gc, types
 FOUND = {}
 for o in gc.get_objects():
-    if isinstance(o, types.FunctionType) and "reference" in o.__qualname__:
+    if isinstance(o, types.FunctionType) and (o.__module__ or "").startswith("backprop_lab.references"):
         FOUND[o.__name__] = o
-    if isinstance(o, type) and o.__name__ == "reference":
-        FOUND.update({k: getattr(o, k) for k in vars(o) if not k.startswith("_")})
 class REF:
     def __getattr__(self, name):
         return FOUND[name]
@@ -165,13 +166,22 @@ REF = REF()
 """
 
 GETSOURCE = """
-import inspect
-NS = {"np": __import__("numpy"), "TINY": 1e-12}
-exec(inspect.getsource(reference), NS)
-REF = NS["reference"]
+import inspect, types
+import backprop_lab.references.nb01 as M
+NS = {}
+exec(inspect.getsource(M), NS)
+REF = types.SimpleNamespace(**NS)
 """
 
-B64 = base64.b64encode(b"from backprop_lab.exercises.nb01 import reference as HIDDEN").decode()
+REVEAL = """
+import types
+NS = {"np": __import__("numpy")}
+for xid in ("01.1", "01.2", "01.3", "01.4"):
+    exec(bl.exercises.check(xid, None, reveal=True).solution, NS)
+REF = types.SimpleNamespace(**NS)
+"""
+
+B64 = base64.b64encode(b"from backprop_lab.references import nb01 as HIDDEN").decode()
 
 MALFORMED = """def central_difference(f, x, h):
     import json, os, sys
@@ -218,37 +228,42 @@ CATALOGUE = [
          "returns check.expected(case)", lambda: {NB01: every(FRAME_WALK)}, {NB01: "zero"}),
     Case("replace_run_with_expected", "an added cell replaces every check's run with its expected",
          lambda: {NB01: added(blank(), REPLACE_RUN)}, {NB01: "zero"}),
-    Case("exec_check_source", "an added cell reads the check module's source from disk and executes it for its "
-         "reference", lambda: {NB01: via("REF", added(blank(), READ_SOURCE))}, {NB01: "zero"}, jail=True),
-    Case("import_check_file", "an added cell imports the check module's file anew (importlib spec_from_file_location)",
+    Case("exec_reference_source", "an added cell reads the reference solutions' file from disk and executes it",
+         lambda: {NB01: via("REF", added(blank(), READ_SOURCE))}, {NB01: "zero"}, jail=True),
+    Case("import_reference_file", "an added cell imports the reference file anew (importlib spec_from_file_location)",
          lambda: {NB01: via("REF", added(blank(), SPEC_FROM_FILE))}, {NB01: "zero"}, jail=True),
-    Case("load_check_bytecode", "an added cell loads the check module's byte code from __pycache__",
-         lambda: {NB01: via("REF", added(blank(), PYCACHE))}, {NB01: "zero"}, jail=True),
+    Case("load_reference_bytecode", "an added cell loads the reference solutions' byte code from __pycache__ "
+         "(the fixture makes sure it is there)",
+         lambda: {NB01: via("REF", added(blank(), PYCACHE))}, {NB01: "zero"}, jail=True, extra={"bytecode": True}),
     Case("gc_scan_for_reference", "an added cell scans every object in memory for the reference functions",
          lambda: {NB01: via("REF", added(blank(), GC_SCAN))}, {NB01: "zero"}),
-    Case("getsource_exec", "inspect.getsource(reference) + exec", lambda: {NB01: via("REF", added(blank(), GETSOURCE))},
-         {NB01: "zero"}),
+    Case("getsource_exec", "inspect.getsource(backprop_lab.references.nb01) + exec",
+         lambda: {NB01: via("REF", added(blank(), GETSOURCE))}, {NB01: "zero"}),
+    Case("reveal_solution", "check(..., reveal=True).solution, executed",
+         lambda: {NB01: via("REF", added(blank(), REVEAL))}, {NB01: "zero"}),
     # ---- delegation through names: no reference is reachable while grading
-    Case("alias_in_added_cell", "R = reference in an added cell; the exercises call R",
-         lambda: {NB01: via("R", added(blank(), "R = reference"))}, {NB01: "zero"}),
-    Case("sys_modules", "sys.modules['backprop_lab.exercises.nb01'].reference",
-         lambda: {NB01: via("__import__('sys').modules['backprop_lab.exercises.nb01'].reference")}, {NB01: "zero"}),
-    Case("built_strings", "getattr(__import__('backprop_lab.exercises.nb' + '01'), 'refer' + 'ence')",
-         lambda: {NB01: via("getattr(__import__('backprop_lab.exercises.nb' + '01', fromlist=['x']), 'refer' + 'ence')")},
-         {NB01: "zero"}),
+    Case("alias_in_added_cell", "from backprop_lab.references import nb01 as R in an added cell; the exercises call R",
+         lambda: {NB01: via("R", added(blank(), "from backprop_lab.references import nb01 as R"))}, {NB01: "zero"}),
+    Case("check_reference_attribute", "each exercise calls its own check's .reference (bl.exercises.get(id))",
+         lambda: {NB01: _own_check_reference()}, {NB01: "zero"}),
+    Case("sys_modules", "sys.modules['backprop_lab.references.nb01'], imported in an added cell",
+         lambda: {NB01: via("__import__('sys').modules['backprop_lab.references.nb01']",
+                            added(blank(), "import backprop_lab.references.nb01"))}, {NB01: "zero"}),
+    Case("built_strings", "getattr(__import__('backprop_lab.refer' + 'ences.nb01'), ...)",
+         lambda: {NB01: via("__import__('backprop_lab.refer' + 'ences.nb' + '01', fromlist=['x'])")}, {NB01: "zero"}),
     Case("vars_builtins", "vars(builtins)['__import__'] to import the reference",
-         lambda: {NB01: via("vars(__import__('builtins'))['__import__']('backprop_lab.exercises.nb01', "
-                            "fromlist=['reference']).reference")}, {NB01: "zero"}),
+         lambda: {NB01: via("vars(__import__('builtins'))['__import__']('backprop_lab.references.nb01', "
+                            "fromlist=['x'])")}, {NB01: "zero"}),
     Case("base64_exec", "exec(base64.b64decode(...)) of an import of the reference",
          lambda: {NB01: via("HIDDEN", added(blank(), f"import base64\nexec(base64.b64decode({B64!r}).decode())"))},
          {NB01: "zero"}),
     Case("later_use_cell", "the exercises call the names that later use() cells define (forward, central, ...): "
          "in grading use() returns the learner's own function", lambda: {NB01: _later_use()}, {NB01: "zero"}),
-    Case("references_package", "from backprop_lab.references.nb01 import ... (issue 14's generated package)",
-         lambda: {NB01: via("__import__('backprop_lab.references.nb01', fromlist=['x'])")}, {NB01: "zero"}),
-    Case("reload_check_module", "importlib.reload of the check module, then its reference",
-         lambda: {NB01: via("REF", added(blank(), "import importlib, sys\nM = importlib.reload(sys.modules["
-                                               "'backprop_lab.exercises.nb01'])\nREF = M.reference"))},
+    Case("check_module_reference", "the check module's own namespace (backprop_lab.exercises.nb01.reference)",
+         lambda: {NB01: via("__import__('backprop_lab.exercises.nb01', fromlist=['x']).reference")}, {NB01: "zero"}),
+    Case("reload_reference_module", "importlib.reload of the reference module, then its functions",
+         lambda: {NB01: via("REF", added(blank(), "import importlib\nimport backprop_lab.references.nb01 as M\n"
+                                               "try:\n    REF = importlib.reload(M)\nexcept Exception:\n    REF = M"))},
          {NB01: "zero"}),
     Case("grading_flag_flipped", "os.environ['BACKPROP_LAB_GRADING'] = '0', then use(..., mode='reference')",
          lambda: {NB01: _flag_flipped()}, {NB01: "zero"}),
@@ -306,6 +321,12 @@ CATALOGUE = [
 HIDDEN_ENTRY = ".dave"          # a hidden student folder: not graded, but reported
 
 
+def _bytecode() -> str:
+    import importlib.util
+
+    return importlib.util.cache_from_source(os.path.join(ROOT, "backprop_lab", "references", "nb01.py"))
+
+
 def _msg(**fields):
     base = {"ev": "case", "id": "01.2", "k": 0, "kind": "ok", "value": 0.5, "error": "", "sec": 0.0}
     return repr(dict(base, **fields))
@@ -320,12 +341,19 @@ def _later_use():
     return nb
 
 
+def _own_check_reference():
+    nb = blank()
+    for xid, (name, args) in EX01.items():
+        call = ", ".join(a.split("=")[0] for a in args.split(", "))
+        answer(nb, xid, f"def {name}({args}):\n    return bl.exercises.get({xid!r}).reference({call})\n")
+    return nb
+
+
 def _flag_flipped():
     nb = added(blank(), "import os\nos.environ['BACKPROP_LAB_GRADING'] = '0'\nos.environ['BACKPROP_LAB_USE'] = 'reference'")
     for xid, (name, args) in EX01.items():
         call = ", ".join(a.split("=")[0] for a in args.split(", "))
-        answer(nb, xid, f"def {name}({args}):\n    return bl.exercises.use(None, reference.{name}, {xid!r}, "
-                        f"mode='reference')({call})\n")
+        answer(nb, xid, f"def {name}({args}):\n    return bl.exercises.use({xid!r}, None, mode='reference')({call})\n")
     return nb
 
 
@@ -364,6 +392,14 @@ def graded(tmp_path_factory):
     course.mkdir()
     shutil.copy(os.path.join(ROOT, "course", NB01), course / NB01)
     (course / N.NAME).write_text(N.dumps(N.released()))
+    import importlib.util
+    import py_compile
+
+    import backprop_lab.references.nb01 as ref01
+    try:                                # for the byte-code attack: there must be byte code to steal
+        py_compile.compile(ref01.__file__, cfile=importlib.util.cache_from_source(ref01.__file__), doraise=True)
+    except (OSError, py_compile.PyCompileError):
+        pass
     subs = root / "subs"
     PATHS.update(private=os.path.join(PRIVATE, "exercises_fixture.py"), solutions=os.path.join(ROOT, "solutions", NB01),
                  other=str(subs / "perfect" / NB01), secret=str(root / "out" / ".secret"))
@@ -394,6 +430,8 @@ def _rows(graded, student, notebook):
 def test_catalogue(graded, case):
     if case.jail and not JAILED:
         pytest.skip("this attack reads the checks from disk: only the jail hides them (see README)")
+    if case.extra.get("bytecode") and not os.path.exists(_bytecode()):
+        pytest.skip("no byte code of the reference solutions here to steal (the package folder is not writable)")
     for notebook, want in case.expect.items():
         got = _rows(graded, case.id, notebook)
         assert got, f"{case.name}: no rows for {notebook}"

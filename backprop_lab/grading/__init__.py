@@ -153,7 +153,7 @@ def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.
     groups = None
     if level == "root":
         try:
-            groups = cgroups.Groups(memory_mb)
+            groups = cgroups.Groups(memory_mb, slots=jobs)
         except OSError as exc:
             attention.append(f"no cgroup for the workers ({exc}): memory is limited per process, processes by "
                              "RLIMIT_NPROC, and CPU not at all")

@@ -6,8 +6,9 @@ jail (``jail.enter``), so every process it or the submission starts is counted t
 * ``memory``: the worker's whole tree (every fork, and the files it writes to its tmpfs) may use at most
   ``--memory`` MB, without swap; past it the kernel's OOM killer ends a process of that tree only;
 * ``pids``: at most ``PIDS_MAX`` processes and threads (a fork bomb stops there);
-* ``cpu``: at most one CPU's worth of time (``CPU_QUOTA``), however many processes it forks, so a
-  submission that burns CPU cannot slow the notebooks graded beside it.
+* ``cpu``: at most one CPU's worth of time (``CPU_QUOTA_US``), however many processes it forks, so a
+  submission that burns CPU cannot slow the notebooks graded beside it; the run as a whole weighs as
+  much as its slots would as separate processes, so confining it does not cost it CPU on a shared machine.
 
 Both cgroup v2 (one unified hierarchy, ``/sys/fs/cgroup/cgroup.controllers``) and the v1 hierarchies
 (``/sys/fs/cgroup/{memory,pids,cpu}``) are supported; the groups are made inside the grader's own
@@ -113,7 +114,7 @@ class Slot:
 class Groups:
     """The grader's groups: one folder per run, one ``Slot`` per worker slot inside it."""
 
-    def __init__(self, memory_mb: int, pids_max: int = PIDS_MAX):
+    def __init__(self, memory_mb: int, pids_max: int = PIDS_MAX, slots: int = 1):
         if os.geteuid() != 0:
             raise Unavailable(errno.EPERM, "cgroups need root")
         self.memory_mb, self.pids_max = memory_mb, pids_max
@@ -132,6 +133,11 @@ class Groups:
                 base = os.path.join(ROOT, c, own[c].lstrip("/"), name)
                 os.makedirs(base, exist_ok=True)
                 self.bases.append(base)
+        # The run's group competes for CPU with the machine's other processes as one entity: give it the
+        # weight of ``slots`` processes, which is what as many unconfined workers would have had.
+        share = ("cpu.weight", str(min(10000, 100 * max(1, slots)))) if self.v2 else \
+            ("cpu.shares", str(1024 * max(1, slots)))
+        _write(os.path.join(self.bases[0] if self.v2 else self.bases[2], share[0]), share[1])
 
     @staticmethod
     def _v2_base(own: str, name: str) -> str:

@@ -78,20 +78,19 @@ def seed_for(settings: Settings, student: str, exercise: str, key: str = "") -> 
 
 
 def expected_exercises(name: str, settings: Settings) -> list[submissions.ExerciseInfo]:
-    """The exercises of notebook ``name``: from the release when known, else from the registry."""
+    """The exercises of notebook ``name``: from the release when known, else from the course's catalog."""
     from backprop_lab.exercises import _core
 
     rel = settings.course.get(name)
     if rel is not None:
         infos = [submissions.ExerciseInfo(x.id, x.points, x.task) for x in rel.exercises]
     else:
-        _core.all_exercises()
-        infos = [submissions.ExerciseInfo(x.id, float(x.points), x.title)
-                 for xid, x in sorted(_core.REGISTRY.items()) if xid.split(".")[0] == name[:2]]
+        infos = [submissions.ExerciseInfo(xid, float(x.points), x.title)
+                 for xid, x in _core.all_exercises().items() if xid.split(".")[0] == name[:2]]
     for info in infos:
         try:
             info.target = _core.get(info.id).target
-        except KeyError:
+        except (KeyError, LookupError):
             info.target = ""
     return infos
 
@@ -147,7 +146,7 @@ def grade_notebook(student: str, name: str, file_name: str, data: bytes, setting
             continue
         try:
             ex = _core.get(info.id)
-        except KeyError:
+        except (KeyError, LookupError):
             rows[info.id] = _row(info, "ungraded", f"the grader has no check for exercise {info.id}")
             continue
         sources = [nb.cells[i].source for i in cells]

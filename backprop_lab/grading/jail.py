@@ -100,13 +100,14 @@ def visible_paths(package_dir: str) -> list[str]:
 
 def package_secrets(package_dir: str) -> list[str]:
     """What of the package a worker must not read, hidden by the jail whatever the grader lists: the
-    reference package ``references/`` (issue 14) and the check modules' files (``exercises/nbNN.py`` and
-    their byte code), which hold reference code too (the worker has loaded what it needs of them)."""
+    reference solutions ``references/``, and the checks' files (``exercises/nbNN.py``, the notebooks'
+    hidden checks ``exercises/hidden/``, their byte code), which know right answers too (the worker has
+    loaded what it needs of them before the jail hides them)."""
     import glob
 
     exercises = os.path.join(package_dir, "exercises")
-    return [os.path.join(package_dir, "references"), os.path.join(exercises, "__pycache__")] + \
-        sorted(glob.glob(os.path.join(exercises, "nb*.py")))
+    return [os.path.join(package_dir, "references"), os.path.join(exercises, "hidden"),
+            os.path.join(exercises, "__pycache__")] + sorted(glob.glob(os.path.join(exercises, "nb*.py")))
 
 
 def _inside(path: str, root: str) -> bool:
@@ -210,6 +211,22 @@ def _build_root(limits: dict, visible: list[str], libc) -> None:
     new = workdir                            # the empty host folder becomes the mount point of the new root
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=8m,mode=0755")
+    # the worker's own folder, in a size-limited tmpfs at /tmp (its disk quota); first, so that a visible
+    # tree under /tmp (a package installed there) is bound on top of it, not covered by it
+    owner = NOBODY if limits["jail"] == "root" else 0
+    tmp = new + "/tmp"
+    _makedirs(tmp)
+    mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(limits.get('disk_mb', 512))}m,mode=0700,"
+          f"uid={owner},gid={owner}")
+    if _inside(workdir, "/tmp"):
+        os.makedirs(new + workdir, mode=0o700)
+        path = new + workdir
+        while path != tmp:
+            os.chown(path, owner, owner)
+            path = os.path.dirname(path)
+    else:
+        _makedirs(new + workdir)
+        mount(tmp, new + workdir, None, MS_BIND)
     for path in SYSTEM:
         _bind(new, path)
     _makedirs(new + "/etc")
@@ -235,21 +252,6 @@ def _build_root(limits: dict, visible: list[str], libc) -> None:
     _makedirs(new + "/sys")
     mount("tmpfs", new + "/sys", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755")
     _bind(new, "/sys/devices/system/cpu", recursive=False)
-    # the worker's own folder, in a size-limited tmpfs at /tmp (its disk quota)
-    owner = NOBODY if limits["jail"] == "root" else 0
-    tmp = new + "/tmp"
-    _makedirs(tmp)
-    mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(limits.get('disk_mb', 512))}m,mode=0700,"
-          f"uid={owner},gid={owner}")
-    if _inside(workdir, "/tmp"):
-        os.makedirs(new + workdir, mode=0o700)
-        path = new + workdir
-        while path != tmp:
-            os.chown(path, owner, owner)
-            path = os.path.dirname(path)
-    else:
-        _makedirs(new + workdir)
-        mount(tmp, new + workdir, None, MS_BIND)
     _hide(new, list(limits.get("hide") or []) + package_secrets(limits["package_dir"]))
     writable = {new + workdir, tmp, new + "/dev/shm", new + "/proc", new}
     for point in _mountinfo():

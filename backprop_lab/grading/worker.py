@@ -131,9 +131,11 @@ def main(fd: int) -> None:
 
     runners = _runners(job)
     limits = job["limits"]
+    # RLIMIT_NPROC counts all the processes of the real uid (uid 65534 for all root-jailed workers), but only
+    # those inside its user namespace for a user-jailed worker
+    if limits.get("nproc") and limits.get("jail") != "user":
+        limits["nproc"] += jail.processes_of(jail.NOBODY if limits.get("jail") == "root" else os.getuid())
     if limits.get("jail") in ("root", "user"):
-        if limits.get("nproc"):
-            limits["nproc"] += jail.processes_of(jail.NOBODY if limits["jail"] == "root" else os.getuid())
         try:
             jail.enter(limits)
         except OSError as exc:  # no student code ran yet: say why, so that the grader can tell the instructor
@@ -141,8 +143,6 @@ def main(fd: int) -> None:
             send(ev="jail-failed", error=f"{type(exc).__name__}: {exc}")
             _exit(71)
         me[0] = _getpid()
-    elif limits.get("nproc"):
-        limits["nproc"] += jail.processes_of(os.getuid())
     jail.limit_resources(limits)
     worker_checks.seal(list(runners.values()))
     sink = Sink()

@@ -11,10 +11,12 @@ implementations know the answers and stay in the grader. Before the first cell r
   module and from the exercise classes (``expected``, ``compare``, ``cases``, the ``reference``
   class, hint helpers that compute right answers...) and collected, so no object in the worker's
   memory holds it any more;
-* turns every other check module and ``backprop_lab.references`` (issue 14's generated reference
-  package) into stubs: importing them works, so a notebook's import cell still runs, but every name
-  they hold is a ``Placeholder`` that raises ``NotAvailableWhileGrading`` when used;
-* empties the exercise registry and makes ``check()`` a no-op that says the grader checks this.
+* turns every other check module (``backprop_lab.exercises.nbNN``, the notebooks' own hidden checks
+  ``backprop_lab.exercises.hidden.nbNN``) and the reference solutions ``backprop_lab.references``
+  into stubs: importing them works, so a notebook's import cell still runs, but every name they hold
+  is a ``Placeholder`` that raises ``NotAvailableWhileGrading`` when used (so does a check's
+  ``reference`` and, through it, its default ``expected``);
+* empties the checks' caches and makes ``check()`` a no-op that says the grader checks this.
 
 Together with the jail, which masks the files of the check modules and of the reference package
 (so they cannot be read or imported again from disk), this makes the grader's answers unreachable
@@ -31,7 +33,8 @@ import linecache
 import sys
 import types
 
-CHECK_MODULES = ("backprop_lab.exercises.nb", "backprop_lab.references", "backprop_lab_private_tests")
+CHECK_MODULES = ("backprop_lab.exercises.nb", "backprop_lab.exercises.hidden", "backprop_lab.references",
+                 "backprop_lab_private_tests")
 ANSWER_SIDE = {"cases", "expected", "compare", "suspects"}      # never kept, whatever ``run`` names
 KEPT_ATTRIBUTES = {"id", "target", "points", "title", "run"}
 
@@ -87,7 +90,7 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Imports of check modules not loaded for grading, and of the reference package, give stubs."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.startswith(CHECK_MODULES[:2]):
+        if fullname.startswith(CHECK_MODULES[:3]):
             return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
         return None
 
@@ -224,6 +227,7 @@ def seal(exercises: list) -> None:
     if "backprop_lab.references" not in sys.modules:
         sys.modules["backprop_lab.references"] = stub_module("backprop_lab.references")
     _core.REGISTRY.clear()
+    _core._INSTANCES.clear()
     import backprop_lab.exercises as package
 
     package.check = _core.check = grading_check
