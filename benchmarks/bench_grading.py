@@ -5,12 +5,15 @@
 The class is synthetic: each student submits the first three solutions/ notebooks (falling back to the
 test fixture notebook under three names when solutions/ has fewer), and every third student gets an
 exercise answer broken (wrong sign) so that failing checks, hints and feedback are part of the cost.
-Prints the total seconds and the seconds per submission and per student.
+Prints the total seconds and the seconds per submission and per student, and the CPU seconds per submission
+of the grading workers (those the grader waited for: all of them when it ends normally), a figure that a busy
+machine changes far less than the wall-clock ones.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import re
 import shutil
 import sys
@@ -65,17 +68,21 @@ def main() -> None:
         subs, course, tests = build(tmp, args.students)
         from backprop_lab.grading import grade
 
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         summary = grade(subs, os.path.join(tmp, "out"), jobs=args.jobs, course_dir=course, tests_dir=tests,
                         progress=False)
         total = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
         n = summary["notebooks"]
         per_student = sorted(summary["student_seconds"].values())
         print(f"{args.students} students x {n // max(args.students, 1)} notebooks = {n} submissions, -j {args.jobs}, "
               f"{os.cpu_count()} CPUs, sandbox: {summary['jail']}")
         print(f"total {total:.1f} s; {total / n:.2f} s per submission (wall); "
               f"{sum(per_student) / len(per_student):.2f} s per student of worker time "
-              f"(median {per_student[len(per_student) // 2]:.2f} s, max {per_student[-1]:.2f} s)")
+              f"(median {per_student[len(per_student) // 2]:.2f} s, max {per_student[-1]:.2f} s); "
+              f"{cpu / n:.2f} s of worker CPU per submission")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
