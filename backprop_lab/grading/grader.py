@@ -210,7 +210,7 @@ def _run_worker(code_cells, tasks, private, settings: Settings, slot: str, start
                          if i not in skip_cells],
                "exercises": todo, "private": private,
                "cell_timeout": settings.timeout, "exercise_timeout": settings.timeout,
-               "max_message": settings.max_answer_bytes,
+               "max_message": settings.max_answer_bytes, "fonts": sandbox.font_cache(),
                "limits": {"memory_mb": settings.memory_mb, "cpu_seconds": int(settings.notebook_timeout + 30),
                           "jail": settings.jail, "hide": settings.hide, "disk_mb": settings.disk_mb,
                           "nproc": None if group is not None else sandbox.PIDS_MAX}}
