@@ -8,8 +8,8 @@ implementations know the answers and stay in the grader. Before the first cell r
   (and the names it lists in ``PROVIDED``: course material the notebook itself uses),
   computed from their bytecode (the global and attribute names their code objects use, followed
   through the functions and classes of check modules they name); everything else is deleted from the
-  module and from the exercise classes (``expected``, ``compare``, ``cases``, the ``reference``
-  class, hint helpers that compute right answers...) and collected, so no object in the worker's
+  module and from the exercise classes (``expected``, ``compare``, ``cases``, hint helpers that
+  compute right answers...) and collected, so no object in the worker's
   memory holds it any more;
 * turns every other check module (``backprop_lab.exercises.nbNN``, the notebooks' own hidden checks
   ``backprop_lab.exercises.hidden.nbNN``) and the reference solutions ``backprop_lab.references``
@@ -61,7 +61,7 @@ class Placeholder:
     __rtruediv__ = __pow__ = __neg__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = _refuse
 
     def __getattr__(self, attr: str):
-        if attr.startswith("__") and attr.endswith("__"):
+        if attr.startswith("_"):        # dunders, and the hooks IPython probes for (_repr_html_, ...)
             raise AttributeError(attr)
         return Placeholder(f"{self._name}.{attr}")
 
