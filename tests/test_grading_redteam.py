@@ -79,12 +79,16 @@ def via(reach: str, nb=None):
     return nb
 
 
+USE_NAMES = {"01.1": "forward", "01.2": "central", "01.3": "gradient", "01.4": "rel_error"}   # the use() cells'
+
+
 def every(template: str, nb=None):
-    """Every exercise of notebook 01 answered by ``template`` (``{name}``, ``{args}``, ``{call}`` filled in)."""
+    """Every exercise of notebook 01 answered by ``template``: ``{name}``, ``{args}``, ``{call}``, ``{xid}``
+    and ``{use_name}`` (the name the notebook's later use() cell gives it) filled in."""
     nb = nb or blank()
     for xid, (name, args) in EX01.items():
         call = ", ".join(a.split("=")[0] for a in args.split(", "))
-        answer(nb, xid, template.format(name=name, args=args, call=call))
+        answer(nb, xid, template.format(name=name, args=args, call=call, xid=repr(xid), use_name=USE_NAMES[xid]))
     return nb
 
 
@@ -245,7 +249,8 @@ CATALOGUE = [
     Case("alias_in_added_cell", "from backprop_lab.references import nb01 as R in an added cell; the exercises call R",
          lambda: {NB01: via("R", added(blank(), "from backprop_lab.references import nb01 as R"))}, {NB01: "zero"}),
     Case("check_reference_attribute", "each exercise calls its own check's .reference (bl.exercises.get(id))",
-         lambda: {NB01: _own_check_reference()}, {NB01: "zero"}),
+         lambda: {NB01: every("def {name}({args}):\n    return bl.exercises.get({xid}).reference({call})\n")},
+         {NB01: "zero"}),
     Case("sys_modules", "sys.modules['backprop_lab.references.nb01'], imported in an added cell",
          lambda: {NB01: via("__import__('sys').modules['backprop_lab.references.nb01']",
                             added(blank(), "import backprop_lab.references.nb01"))}, {NB01: "zero"}),
@@ -258,7 +263,8 @@ CATALOGUE = [
          lambda: {NB01: via("HIDDEN", added(blank(), f"import base64\nexec(base64.b64decode({B64!r}).decode())"))},
          {NB01: "zero"}),
     Case("later_use_cell", "the exercises call the names that later use() cells define (forward, central, ...): "
-         "in grading use() returns the learner's own function", lambda: {NB01: _later_use()}, {NB01: "zero"}),
+         "in grading use() returns the learner's own function",
+         lambda: {NB01: every("def {name}({args}):\n    return {use_name}({call})\n")}, {NB01: "zero"}),
     Case("check_module_reference", "the check module's own namespace (backprop_lab.exercises.nb01.reference)",
          lambda: {NB01: via("__import__('backprop_lab.exercises.nb01', fromlist=['x']).reference")}, {NB01: "zero"}),
     Case("reload_reference_module", "importlib.reload of the reference module, then its functions",
@@ -266,7 +272,8 @@ CATALOGUE = [
                                                "try:\n    REF = importlib.reload(M)\nexcept Exception:\n    REF = M"))},
          {NB01: "zero"}),
     Case("grading_flag_flipped", "os.environ['BACKPROP_LAB_GRADING'] = '0', then use(..., mode='reference')",
-         lambda: {NB01: _flag_flipped()}, {NB01: "zero"}),
+         lambda: {NB01: every("def {name}({args}):\n    return bl.exercises.use({xid}, None, mode='reference')({call})\n",
+                              added(blank(), "import os\nos.environ['BACKPROP_LAB_GRADING'] = '0'"))}, {NB01: "zero"}),
     # ---- the result channel: a bad message costs only that notebook (here: only that exercise)
     Case("malformed_value", "an exercise writes a case message whose value is {'__dict__': []} to the pipe",
          lambda: {NB01: answer(solved(), "01.2", MALFORMED.format(message=_msg(value={"__dict__": []})))},
@@ -330,31 +337,6 @@ def _bytecode() -> str:
 def _msg(**fields):
     base = {"ev": "case", "id": "01.2", "k": 0, "kind": "ok", "value": 0.5, "error": "", "sec": 0.0}
     return repr(dict(base, **fields))
-
-
-def _later_use():
-    nb = blank()
-    names = {"01.1": "forward", "01.2": "central", "01.3": "gradient", "01.4": "rel_error"}
-    for xid, (name, args) in EX01.items():
-        call = ", ".join(a.split("=")[0] for a in args.split(", "))
-        answer(nb, xid, f"def {name}({args}):\n    return {names[xid]}({call})\n")
-    return nb
-
-
-def _own_check_reference():
-    nb = blank()
-    for xid, (name, args) in EX01.items():
-        call = ", ".join(a.split("=")[0] for a in args.split(", "))
-        answer(nb, xid, f"def {name}({args}):\n    return bl.exercises.get({xid!r}).reference({call})\n")
-    return nb
-
-
-def _flag_flipped():
-    nb = added(blank(), "import os\nos.environ['BACKPROP_LAB_GRADING'] = '0'\nos.environ['BACKPROP_LAB_USE'] = 'reference'")
-    for xid, (name, args) in EX01.items():
-        call = ", ".join(a.split("=")[0] for a in args.split(", "))
-        answer(nb, xid, f"def {name}({args}):\n    return bl.exercises.use({xid!r}, None, mode='reference')({call})\n")
-    return nb
 
 
 def _locals_like_aliases():

@@ -30,8 +30,18 @@ each_level = pytest.mark.parametrize("level", LEVELS or [pytest.param("none", ma
 ROOT_JAIL = pytest.mark.skipif("root" not in LEVELS, reason="cgroups need the grader to run as root (on Linux)")
 
 
-def _status(result: dict) -> dict:
-    return {i: s for i, (s, _) in result["cells"].items()}
+@pytest.fixture
+def cgroup_slot():
+    """``cgroup_slot(memory_mb)``: a worker slot's cgroup of a fresh ``Groups`` (removed after the test)."""
+    made = []
+
+    def make(memory_mb: int = 1024):
+        made.append(cgroups.Groups(memory_mb=memory_mb))
+        return made[-1].slot("test")
+
+    yield make
+    for groups in made:
+        groups.remove()
 
 
 @each_level
@@ -228,23 +238,19 @@ def _comm_processes(token: str) -> list[int]:
 
 
 @ROOT_JAIL
-def test_memory_limit_holds_for_the_whole_process_tree():
+def test_memory_limit_holds_for_the_whole_process_tree(cgroup_slot):
     """Four forks x 200 MB under a 512 MB limit: the tree never holds more than the limit; the kernel
     ends processes of that tree only (the worker reports what happened to its children)."""
-    groups = cgroups.Groups(memory_mb=512)
-    try:
-        slot = groups.slot("mem")
-        cell = ("import os\nkids = []\n"
-                "for _ in range(4):\n    pid = os.fork()\n    if pid == 0:\n"
-                "        b = bytearray(200 * 2**20)\n        for i in range(0, len(b), 4096):\n            b[i] = 1\n"
-                "        import time; time.sleep(2)\n        os._exit(0)\n    kids.append(pid)\n"
-                "probe = sorted(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids)")
-        r = run_cells([cell], jail="root", group=slot, memory_mb=512)
-        peak = _peak_bytes(slot)
-        assert -9 in r["probe"], r                          # at least one child was OOM-killed
-        assert peak is None or peak <= 512 * 2**20 * 1.02, peak
-    finally:
-        groups.remove()
+    slot = cgroup_slot(512)
+    cell = ("import os\nkids = []\n"
+            "for _ in range(4):\n    pid = os.fork()\n    if pid == 0:\n"
+            "        b = bytearray(200 * 2**20)\n        for i in range(0, len(b), 4096):\n            b[i] = 1\n"
+            "        import time; time.sleep(2)\n        os._exit(0)\n    kids.append(pid)\n"
+            "probe = sorted(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids)")
+    r = run_cells([cell], jail="root", group=slot, memory_mb=512)
+    peak = _peak_bytes(slot)
+    assert -9 in r["probe"], r                          # at least one child was OOM-killed
+    assert peak is None or peak <= 512 * 2**20 * 1.02, peak
 
 
 def _peak_bytes(slot) -> int | None:
@@ -259,40 +265,31 @@ def _peak_bytes(slot) -> int | None:
 
 
 @ROOT_JAIL
-def test_cpu_use_is_capped_at_one_cpu_however_many_processes():
+def test_cpu_use_is_capped_at_one_cpu_however_many_processes(cgroup_slot):
     """Three processes spinning for 1.5 s get at most one CPU's worth of time between them, so a hog
     cannot slow the notebook graded beside it (the measure is an upper bound: a busy machine only
     lowers it)."""
-    groups = cgroups.Groups(memory_mb=1024)
-    try:
-        slot = groups.slot("cpu")
-        cell = ("import os, time\nkids = []\nt0 = time.monotonic()\n"
-                "for _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
-                "        while time.monotonic() - t0 < 1.5:\n            pass\n        os._exit(0)\n    kids.append(pid)\n"
-                "for p in kids:\n    os.waitpid(p, 0)\n"
-                "t = os.times()\nprobe = {'cpu': t.children_user + t.children_system, 'wall': time.monotonic() - t0}")
-        r = run_cells([cell], jail="root", group=slot)
-        quota = " ".join(_read(os.path.join(d, n)) or "" for d in slot.dirs for n in ("cpu.max", "cpu.cfs_quota_us"))
-        assert re.search(r"\b100000\b", quota), quota
-        assert r["probe"]["cpu"] <= 1.0 * r["probe"]["wall"] + 0.3, r["probe"]
-    finally:
-        groups.remove()
+    slot = cgroup_slot()
+    cell = ("import os, time\nkids = []\nt0 = time.monotonic()\n"
+            "for _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
+            "        while time.monotonic() - t0 < 1.5:\n            pass\n        os._exit(0)\n    kids.append(pid)\n"
+            "for p in kids:\n    os.waitpid(p, 0)\n"
+            "t = os.times()\nprobe = {'cpu': t.children_user + t.children_system, 'wall': time.monotonic() - t0}")
+    r = run_cells([cell], jail="root", group=slot)
+    quota = " ".join(_read(os.path.join(d, n)) or "" for d in slot.dirs for n in ("cpu.max", "cpu.cfs_quota_us"))
+    assert re.search(r"\b100000\b", quota), quota
+    assert r["probe"]["cpu"] <= 1.0 * r["probe"]["wall"] + 0.3, r["probe"]
 
 
 @each_level
-def test_the_number_of_processes_is_capped(level):
+def test_the_number_of_processes_is_capped(level, cgroup_slot):
     """A fork bomb stops at 64 processes: the pids cgroup as root, RLIMIT_NPROC (counted inside the worker's
     user namespace) without root."""
     if level == "user" and os.geteuid() == 0:
         pytest.skip("the kernel exempts uid 0 from RLIMIT_NPROC: this runs when the tests run as another user")
-    groups = cgroups.Groups(memory_mb=1024) if level == "root" else None
-    try:
-        cell = ("import os, signal, time\nkids = []\n"
-                "try:\n    for _ in range(300):\n        pid = os.fork()\n        if pid == 0:\n"
-                "            time.sleep(30)\n            os._exit(0)\n        kids.append(pid)\nexcept OSError:\n    pass\n"
-                "for pid in kids:\n    os.kill(pid, signal.SIGKILL)\n    os.waitpid(pid, 0)\nprobe = len(kids)")
-        r = run_cells([cell], jail=level, group=groups.slot("pids") if groups else None)
-        assert 0 < r["probe"] < sandbox.PIDS_MAX, r
-    finally:
-        if groups:
-            groups.remove()
+    cell = ("import os, signal, time\nkids = []\n"
+            "try:\n    for _ in range(300):\n        pid = os.fork()\n        if pid == 0:\n"
+            "            time.sleep(30)\n            os._exit(0)\n        kids.append(pid)\nexcept OSError:\n    pass\n"
+            "for pid in kids:\n    os.kill(pid, signal.SIGKILL)\n    os.waitpid(pid, 0)\nprobe = len(kids)")
+    r = run_cells([cell], jail=level, group=cgroup_slot() if level == "root" else None)
+    assert 0 < r["probe"] < sandbox.PIDS_MAX, r
