@@ -104,10 +104,10 @@ def test_backward_specs_wrong_rejected(name):
 
 QUAD_WRONG = {
     "zeros": (lambda A, x: (np.zeros_like(A), np.zeros_like(x)), "all zeros"),
-    "first term only": (lambda A, x: (np.outer(x, x), A @ x), "only the first term"),
-    "second term only": (lambda A, x: (np.outer(x, x), A.T @ x), "only the second term"),
+    "first term only": (lambda A, x: (np.outer(x, x), A @ x), "only the term of the first appearance"),
+    "second term only": (lambda A, x: (np.outer(x, x), A.T @ x), "only the term of the second appearance"),
     "assumes symmetric": (lambda A, x: (np.outer(x, x), 2 * A @ x), "only when A is symmetric"),
-    "dA doubled": (lambda A, x: (2 * np.outer(x, x), (A + A.T) @ x), "without a factor 2"),
+    "dA doubled": (lambda A, x: (2 * np.outer(x, x), (A + A.T) @ x), "no factor 2"),
     "sign": (lambda A, x: (np.outer(x, x), -(A + A.T) @ x), "wrong sign"),
 }
 
@@ -250,7 +250,7 @@ def test_live_check_and_widget_build():
 def test_backward_spec_with_g_first_is_told_the_operand_order():
     """Section 4 writes dB's spec G-first ('ik,ij->jk'); the exercise passes (A, G): the hint must say so."""
     status, hint, _ = verdict("05.2", ("ik,jk->ij", "ik,ij->jk"))
-    assert status == "fail" and "other order" in hint and "'ij,ik->jk'" in hint
+    assert status == "fail" and "other order" in hint and "'ij,ik->jk'" not in hint
 
 
 def test_quadratic_form_inner_instead_of_outer_product():
@@ -261,3 +261,104 @@ def test_quadratic_form_inner_instead_of_outer_product():
 def test_quadratic_form_elementwise_instead_of_matrix_vector():
     status, hint, _ = verdict("05.3", lambda A, x: (np.outer(x, x), (A + A.T) * x))
     assert status == "fail" and "matrix-vector product" in hint
+
+
+# ----------------------------------------------------------------------------- traps added for issue 15
+
+@pytest.mark.parametrize("name, spec", [("matmul", "ij,jk"), ("outer", "i,j"), ("attention_scores", "ntd,nsd->nts")])
+def test_specs_must_have_an_explicit_output(name, spec):
+    """Issue 15: 'ij,jk' gives the matmul's values (NumPy's implicit output), but the text asks for '->'."""
+    status, hint, _ = verdict("05.1", {**SPECS, name: spec})
+    if "->" in spec:
+        assert status == "pass"
+    else:
+        assert status == "fail" and "explicit output" in hint
+
+
+def test_quadratic_form_swapped_tuple_is_named():
+    """Issue 15: (dx, dA) was told about `A * x`."""
+    status, hint, _ = verdict("05.3", lambda A, x: ref05.quadratic_form_grad(A, x)[::-1])
+    assert status == "fail" and "You returned (dx, dA)" in hint and "A * x" not in hint
+
+
+def raises_key_error(spec, operands, grad, i):
+    sizes = {}
+    return sizes[spec]                       # a learner's bug: KeyError
+
+
+@pytest.mark.parametrize("exercise_id", ["05.4", "05.5"])
+def test_einsum_backward_learner_exceptions_get_their_traceback(exercise_id):
+    """Issue 15: any exception in learner code crashed the check ("this is a bug in backprop-lab")."""
+    result = check(exercise_id, raises_key_error, record=False)
+    assert result.status == "error", repr(result)
+    text = result.first_problem.error
+    assert "Traceback" in text and "raises_key_error" in text and "KeyError" in text and "Hint:" in text
+    assert "bug in backprop-lab" not in repr(result)
+
+
+def pass_the_original_operand(spec, operands, grad, i):
+    """05.5 through 05.4 with the spec rewritten to the distinct letters, but the original (n, n) operand passed."""
+    lhs, output = spec.split("->")
+    inputs = lhs.split(",")
+    target = inputs[i]
+    unique = "".join(dict.fromkeys(target))
+    flat = ",".join(inputs[:i] + [unique] + inputs[i + 1:]) + "->" + output
+    g = einsum_backward(flat, operands, grad, i)
+    fresh = iter(c for c in string.ascii_letters if c not in spec)
+    subs, deltas, seen = "", [], set()
+    for c in target:
+        if c in seen:
+            new = next(fresh)
+            subs += new
+            deltas.append((c + new, np.eye(operands[i].shape[target.index(c)])))
+        else:
+            seen.add(c)
+            subs += c
+    return np.einsum(",".join([unique] + [d for d, _ in deltas]) + "->" + subs, g, *[e for _, e in deltas])
+
+
+def test_passing_the_original_operand_is_named_not_told_to_reorder():
+    """Issue 15: this route was told to reorder the spec's subscripts."""
+    status, hint, _ = verdict("05.5", pass_the_original_operand)
+    assert status == "fail" and "one axis per distinct letter" in hint and "lists grad's subscripts" not in hint
+
+
+# ----------------------------------------------------------------------------- no answer before the check
+
+from answer_leaks import course_notebook, leaks, plant, seen_before_check, shown_for  # noqa: E402
+
+ANSWERS = {     # each exercise's key solution expressions
+    "05.1": ["'ij,jk->ik'", "'nij,njk->nik'", "'ij->ji'", "'ii->'", "\"ii->\"", "'i,j->ij'", "'i,ij,j->'",
+             "'ntd,nsd->nts'", "\"ij,jk->ik\"", "\"ntd,nsd->nts\"", "\"i,ij,j->\""],
+    "05.2": ["ij,ik->jk", "ik,ij->jk"],
+    "05.3": ["(A + A^\\top)x", "(A + Aᵀ) x", "A + A.T", "np.outer(x, x)", "x_i x_j", "A_{kj}x_j + x_i A_{ik}",
+             "Σ_j A_kj x_j + Σ_i x_i A_ik", "einsum('i,j->ij', x, x)"],
+    "05.4": ["\",\".join([output] + others)", "np.broadcast_to(g.reshape(shape)", "available = set(output)"],
+    "05.5": ["np.eye(sizes[c])", "fresh = iter(", "import string", "einsum('i,iI->iI', g, np.eye(n))",
+             "getsource(operand_grad)"],
+}
+CATALOGUES = {
+    "05.1": [answer for answer, _ in SPECS_WRONG.values()] + [{**SPECS, "matmul": "ij,jk"}],
+    "05.2": [answer for answer, _ in BACKSPEC_WRONG.values()] + [("ik,jk->ij", "ik,ij->jk")],
+    "05.3": [impl for impl, _ in QUAD_WRONG.values()] + [lambda A, x: (x @ x.T, (A + A.T) @ x),
+                                                        lambda A, x: (np.outer(x, x), (A + A.T) * x)],
+    "05.4": [impl for impl, _, _ in EINSUM_BACKWARD_WRONG.values()] + [raises_key_error],
+    "05.5": [impl for impl, _ in REPEATED_WRONG.values()] + [raises_key_error, pass_the_original_operand],
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(ANSWERS))
+def test_no_answer_in_the_course_before_the_check(exercise_id):
+    assert leaks(seen_before_check(course_notebook("05"), exercise_id), ANSWERS[exercise_id]) == []
+
+
+@pytest.mark.parametrize("exercise_id", sorted(ANSWERS))
+def test_no_answer_in_the_hints(exercise_id):
+    texts = [shown_for(exercise_id, wrong) for wrong in CATALOGUES[exercise_id]]
+    assert all(texts) and [t for t in texts if leaks(t, ANSWERS[exercise_id])] == []
+
+
+@pytest.mark.parametrize("where", ["task", "source"])
+def test_the_scan_finds_a_planted_answer(where):
+    planted = plant(course_notebook("05"), "05.1", "e.g. 'ij->ji'", where)
+    assert leaks(seen_before_check(planted, "05.1"), ANSWERS["05.1"]) == ["'ij->ji'"]

@@ -28,7 +28,8 @@ from typing import Any, Iterable
 import numpy as np
 
 TRANSPOSE = ("Your answer is the transpose of the expected one: a transpose is missing or extra. "
-             "Check the shapes by dimensional analysis: for D = W @ x, dW = dD @ x.T and dx = W.T @ dD.")
+             "Check the shapes by dimensional analysis: a gradient has the shape of its variable, and usually only "
+             "one product of the arrays at hand has it.")
 SIGN = ("Every value has the right size but the wrong sign: look for a missing minus (or one too many), "
         "e.g. d(-x)/dx = -1, d(1/x)/dx = -1/x², or a - b where b - a was meant.")
 ZEROS = ("Your answer is all zeros: the gradient was never written (or was reset after it was). "
@@ -358,7 +359,8 @@ def error_hint(exc: BaseException) -> str:
                 "A gradient always has the shape of the thing it is the gradient of.")
     if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
         return ("the inner dimensions of a matrix product differ: a transpose is probably missing or extra "
-                "(dimensional analysis: dW = dD @ x.T, dx = W.T @ dD).")
+                "(dimensional analysis: a gradient has the shape of its variable; which product of the arrays at "
+                "hand has it?).")
     if "'NoneType'" in text:
         return "something is None where a value was expected: is a `return` missing from a function?"
     if isinstance(exc, RecursionError):
