@@ -53,6 +53,7 @@ NEURON_WRONG = {
     "first_only": (lambda w, b, x: (w[0] * x[0] + b).tanh(), NEURON_HINTS["first_only"]),
     "last_only": (lambda w, b, x: (w[-1] * x[-1] + b).tanh(), NEURON_HINTS["last_only"]),
     "none": (lambda w, b, x: None, "return"),
+    "two inputs hard-coded": (lambda w, b, x: (w[0] * x[0] + w[1] * x[1] + b).tanh(), "Only the first 2 of the 3"),
 }
 
 
@@ -161,6 +162,18 @@ PARAM_WRONG = {
 def test_parameters_rejects(name):
     impl, hint = PARAM_WRONG[name]
     assert_rejected(run_check("03.2", impl), hint)
+
+
+def params_adding_the_bias_to_the_list(model):
+    params = []
+    for layer in model.layers:
+        for neuron in layer.neurons:
+            params += neuron.w + neuron.b        # list + Value
+    return params
+
+
+def test_parameters_list_plus_value_error_gets_a_hint():
+    assert_rejected(run_check("03.2", params_adding_the_bias_to_the_list), "A list and a Value met", status="error")
 
 
 def test_parameters_any_order_passes():

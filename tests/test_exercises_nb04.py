@@ -54,7 +54,7 @@ def test_matmul_wrong_rejected(name):
 def test_matmul_transpose_hint_names_shapes_and_rule():
     status, hint, message = verdict("04.1", MATMUL_WRONG["dW transposed"][0])
     assert "(10, 5)" in message and "(5, 10)" in message
-    assert "which product of dD (5, 3) and x (10, 3)" in hint and "dD @ x.T" not in hint
+    assert "Which product of dD (5, 3) and x (10, 3)" in hint and "dD @ x.T" not in hint
 
 
 def test_matmul_square_case_catches_equal_shape_transpose():
@@ -77,7 +77,7 @@ LINEAR_WRONG = {
     "bias wrong axis": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.sum(axis=1)), "lie along the batch axis"),
     "bias mean": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.mean(axis=0)), "SUM them, do not average"),
     "dW transposed": (lambda x, W, b, dy: (dy @ W.T, dy.T @ x, dy.sum(axis=0)), "shapes are swapped"),
-    "dx transposed": (lambda x, W, b, dy: (W @ dy.T, x.T @ dy, dy.sum(axis=0)), "which product of dy"),
+    "dx transposed": (lambda x, W, b, dy: (W @ dy.T, x.T @ dy, dy.sum(axis=0)), "Which product of dy"),
 }
 
 

@@ -362,3 +362,20 @@ def test_no_answer_in_the_hints(exercise_id):
 def test_the_scan_finds_a_planted_answer(where):
     planted = plant(course_notebook("05"), "05.1", "e.g. 'ij->ji'", where)
     assert leaks(seen_before_check(planted, "05.1"), ANSWERS["05.1"]) == ["'ij->ji'"]
+
+
+def broadcast_without_reshape(spec, operands, grad, i):
+    """Leaves a summed-away letter out, then broadcasts without putting a size-1 axis in its place."""
+    lhs, output = spec.split("->")
+    inputs = lhs.split(",")
+    others = [s for j, s in enumerate(inputs) if j != i]
+    available = set(output).union(*others)
+    kept = "".join(c for c in inputs[i] if c in available)
+    g = np.einsum(",".join([output] + others) + "->" + kept, grad, *[a for j, a in enumerate(operands) if j != i])
+    return np.broadcast_to(g, operands[i].shape)
+
+
+def test_broadcast_without_a_size_one_axis_is_named():
+    result = check("05.4", broadcast_without_reshape, record=False)
+    assert result.status == "error" and "aligns shapes from the right" in result.first_problem.error
+CATALOGUES["05.4"].append(broadcast_without_reshape)

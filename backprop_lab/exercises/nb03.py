@@ -79,6 +79,8 @@ NEURON_HINTS = {
     "sum_w": ("Each weight multiplies its own input (w[0] with x[0], w[1] with x[1], ...); yours multiplies sums, or "
               "leaves x out."),
     "first_only": "Only the first product counts in your sum: every w[i] * x[i] belongs in it.",
+    "prefix": ("Only the first {k} of the {n} products count in your sum: every w[i] * x[i] belongs in it, and a "
+               "neuron has as many as w has entries (the check uses neurons with 1 to 4 inputs)."),
     "last_only": ("Only the last product counts in your sum: each pass of the loop replaced the running sum instead of "
                   "adding to it."),
     "mutated": ("Your function changed its inputs ({what}). neuron_forward is given the model's own weight list and "
@@ -102,7 +104,8 @@ def _neuron_variants(w, b, x):
         (math.tanh(sum(w) + b), NEURON_HINTS["sum_w"]),
         (math.tanh(w[0] * x[0] + b), NEURON_HINTS["first_only"]),
         (math.tanh(w[-1] * x[-1] + b), NEURON_HINTS["last_only"]),
-    ]
+    ] + [(math.tanh(sum(wi * xi for wi, xi in zip(w[:k], x[:k])) + b), NEURON_HINTS["prefix"].format(k=k, n=len(w)))
+         for k in range(2, len(w))]
 
 
 class NeuronForward(Exercise):
@@ -110,7 +113,7 @@ class NeuronForward(Exercise):
 
     def cases(self, rng):
         fixed = [{"w": [0.5, -1.0], "b": 0.25, "x": [-2.0, 0.8]},
-                 {"w": [1.5, 0.5, -0.5], "b": -0.5, "x": [0.2, -1.0, 0.4]},
+                 {"w": [1.5, 0.5, -0.5], "b": -0.5, "x": [0.2, -1.0, 0.6]},
                  {"w": [0.75], "b": 0.5, "x": [-1.5]}]                     # one input: a loop of length 1
         rand = []
         for n in (2, 3, 4):
@@ -247,6 +250,12 @@ def _what_changed(before, after):
 
 
 class CollectParameters(Exercise):
+
+    def error_hint(self, exc):
+        if "'list'" in str(exc) or "list" in str(exc) and "Value" in str(exc):
+            return ("A list and a Value met in one operation: neuron.w is a list of Values, neuron.b a single Value, "
+                    "and `+` joins a list only to another list.")
+        return hints.error_hint(exc)
 
     def cases(self, rng):
         fixed = [{"sizes": [2, 3, 1], "seed": 0}, {"sizes": [3, 4, 4, 2], "seed": 1}]

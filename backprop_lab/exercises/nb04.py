@@ -94,19 +94,19 @@ def grad_mismatch(name, var, got, want, rule):
         msg = f"{name} has shape {g.shape}, but {var} has shape {w.shape}"
         if g.ndim == w.ndim == 2 and g.shape == w.shape[::-1]:
             return Mismatch(msg, f"The shapes are swapped: {g.shape} is {var}'s shape {w.shape} transposed, so a "
-                                 f"transpose is missing or extra (or the factors are in the wrong order). {rule}.")
-        return Mismatch(msg, f"A gradient always has the shape of its variable: {name} must be {w.shape}. {rule}.")
+                                 f"transpose is missing or extra (or the factors are in the wrong order). {rule}")
+        return Mismatch(msg, f"A gradient always has the shape of its variable: {name} must be {w.shape}. {rule}")
     if np.allclose(g, w, rtol=1e-6, atol=1e-8):
         return None
     hint = hints.diagnose(g, w)
     if hint in ("", hints.CLOSE, hints.TRANSPOSE):
-        hint = (hint + " " if hint else "") + f"Derive it from the shapes: {rule}"
+        hint = (hint + " " if hint else "") + f"Derive it from the shapes. {rule}"
     return Mismatch(f"{name}: expected {hints.short_repr(w)}, received {hints.short_repr(g)}", hint)
 
 
 def fit_question(a, a_shape, b, b_shape, var, var_shape, extra=""):
     """The dimensional-analysis question for one gradient, with this case's shapes (never its answer)."""
-    return (f"which product of {a} {a_shape} and {b} {b_shape}, either one transposed or not, in either order, has "
+    return (f"Which product of {a} {a_shape} and {b} {b_shape}, either one transposed or not, in either order, has "
             f"{var}'s shape {var_shape}{extra}?")
 
 

@@ -317,8 +317,13 @@ def make_case(rng, spec, i):
 
 
 AXES_MISMATCH = re.compile(r"more dimensions than subscripts|too many subscripts|fewer dimensions|"
-                           r"cannot reshape|not enough dimensions|operands could not be broadcast|"
-                           r"input operand has more dimensions")
+                           r"cannot reshape|not enough dimensions|input operand has more dimensions")
+SIZE_MISMATCH = re.compile(r"remapped shapes")              # np.einsum: one letter, axes of different sizes
+BROADCAST_MISMATCH = re.compile(r"requested shape")     # np.broadcast_to (its message says "remapped" too)
+SIZE_HINT = ("In the einsum your code built, one letter names axes of different sizes: check that each group of "
+             "letters belongs to the array passed in its place (grad's group first, if grad is passed first).")
+BROADCAST_HINT = ("np.broadcast_to aligns shapes from the right, like every broadcast: to spread a result along a "
+                  "letter that is not the last one, the result first needs a size-1 axis in that letter's place.")
 
 
 class _EinsumBackward(Exercise):
@@ -390,6 +395,10 @@ class _EinsumBackward(Exercise):
         text = str(exc)
         if AXES_MISMATCH.search(text):
             return self.axes_hint()
+        if BROADCAST_MISMATCH.search(text):
+            return BROADCAST_HINT
+        if SIZE_MISMATCH.search(text):
+            return SIZE_HINT
         return hints.error_hint(exc) or ("Print the spec your code builds and the shapes of the arrays you pass "
                                          "it, for the failing case shown above.")
 
@@ -411,6 +420,8 @@ class _EinsumBackward(Exercise):
                     "gradient, so the result can be computed without it and spread back along it.")
         if AXES_MISMATCH.search(error):
             return self.axes_hint()
+        if SIZE_MISMATCH.search(error):
+            return SIZE_HINT
         return ("Check the backward spec's input groups: grad's subscripts first, then the other operands', in the "
                 "order the arrays are passed, each group with one letter per axis of its array.")
 
