@@ -83,3 +83,24 @@ def plant(nb: dict, exercise_id: str, text: str, where: str) -> dict:
                 before["source"] = "".join(before["source"]) + "\n" + text
             return nb
     raise AssertionError(f"no exercise cell {exercise_id} in the notebook")
+
+
+# ----------------------------------------------------------------------------- the three checks each notebook runs
+
+def assert_no_answer_before_check(number: str, exercise_id: str, fragments) -> None:
+    """Nothing a learner sees before the check of ``exercise_id`` (cells, stub, task) holds one of ``fragments``."""
+    found = leaks(seen_before_check(course_notebook(number), exercise_id), fragments)
+    assert found == [], f"the answer of {exercise_id} is on screen before its check: {found}"
+
+
+def assert_no_answer_in_hints(exercise_id: str, wrong_answers, fragments) -> None:
+    """Each wrong answer gets a hint (never none), and no hint holds one of ``fragments``."""
+    texts = [shown_for(exercise_id, wrong) for wrong in wrong_answers]
+    assert all(texts), f"a wrong answer to {exercise_id} got no hint"
+    assert [t for t in texts if leaks(t, fragments)] == []
+
+
+def assert_scan_finds(number: str, exercise_id: str, planted: str, fragments, where: str) -> None:
+    """The scan finds ``planted`` (an answer fragment) once it is put into the task or the cell before the exercise."""
+    nb = plant(course_notebook(number), exercise_id, planted, where)
+    assert leaks(seen_before_check(nb, exercise_id), fragments) != []

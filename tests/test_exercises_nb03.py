@@ -186,18 +186,19 @@ def test_probe_mlp_counts_like_the_formula():
 
 # ----------------------------------------------------------------------------- 03.3 one training step
 
-def step(zero=True, sign=-1.0, use_lr=True, update_first=False, loss_after=False):
+def step(zero=True, sign=-1.0, use_lr=True, update_first=False, loss_after=False, only_first=False):
     def train_step(params, loss_fn, lr):
+        moved = params[:1] if only_first else params      # only_first: a `return` inside the update loop
         if zero:
             for p in params:
                 p.grad = 0.0
         if update_first:
-            for p in params:
+            for p in moved:
                 p.data += sign * (lr if use_lr else 1.0) * p.grad
         loss = loss_fn()
         loss.backward()
         if not update_first:
-            for p in params:
+            for p in moved:
                 p.data += sign * (lr if use_lr else 1.0) * p.grad
         return loss_fn().data if loss_after else loss.data
     return train_step
@@ -249,14 +250,11 @@ def test_step_stale_update_is_named():
 
 
 def step_returning(what):
+    """The course's train_step, returning what(loss) for the loss Value instead of its number."""
     def train_step(params, loss_fn, lr):
-        for p in params:
-            p.grad = 0.0
-        loss = loss_fn()
-        loss.backward()
-        for p in params:
-            p.data -= lr * p.grad
-        return what(loss)
+        losses = []
+        reference.train_step(params, lambda: losses.append(loss_fn()) or losses[-1], lr)
+        return what(losses[0])
     return train_step
 
 
@@ -279,14 +277,7 @@ def test_step_returning_a_numpy_float_passes():
     assert run_check("03.3", step_returning(lambda loss: np.float64(loss.data))).passed
 
 
-def step_first_only(params, loss_fn, lr):
-    for p in params:
-        p.grad = 0.0
-    loss = loss_fn()
-    loss.backward()
-    for p in params:
-        p.data -= lr * p.grad
-        return loss.data            # a return inside the loop: only the first parameter moves
+step_first_only = step(only_first=True)
 
 
 def test_step_updating_only_some_parameters_is_named():
@@ -360,7 +351,7 @@ def test_training_playground_shows_an_initial_model_without_training(monkeypatch
 
 # ----------------------------------------------------------------------------- no answer before the check
 
-from answer_leaks import course_notebook, leaks, plant, seen_before_check, shown_for  # noqa: E402
+from answer_leaks import assert_no_answer_before_check, assert_no_answer_in_hints, assert_scan_finds  # noqa: E402,E501
 
 ANSWERS = {     # each exercise's key solution expressions, in the forms prose and code would write them
     "03.1": ["z = z + wi * xi", "z = z + w[i] * x[i]", "sum(wi * xi", "sum(w[i] * x[i]", "(z + b).tanh()",
@@ -380,20 +371,25 @@ CATALOGUES = {"03.1": [impl for impl, _ in NEURON_WRONG.values()],
 
 @pytest.mark.parametrize("exercise_id", sorted(ANSWERS))
 def test_no_answer_in_the_course_before_the_check(exercise_id):
-    """Cells before the check (the stub and its docstring included) and the task never show the answer."""
-    assert leaks(seen_before_check(course_notebook("03"), exercise_id), ANSWERS[exercise_id]) == []
+    """Cells before the check (stub, docstring and printed engine source included) and the task never show it."""
+    assert_no_answer_before_check("03", exercise_id, ANSWERS[exercise_id])
 
 
 @pytest.mark.parametrize("exercise_id", sorted(ANSWERS))
 def test_no_answer_in_the_hints(exercise_id):
-    from backprop_lab.exercises.nb03 import LR_HINTS as lr_hints
-
-    texts = [shown_for(exercise_id, wrong) for wrong in CATALOGUES[exercise_id]]
-    texts += {"03.1": NEURON_HINTS, "03.2": PARAM_HINTS, "03.3": STEP_HINTS, "03.4": lr_hints}[exercise_id].values()
-    assert [t for t in texts if leaks(t, ANSWERS[exercise_id])] == []
+    assert_no_answer_in_hints(exercise_id, CATALOGUES[exercise_id], ANSWERS[exercise_id])
 
 
 @pytest.mark.parametrize("where", ["task", "source"])
 def test_the_scan_finds_a_planted_answer(where):
-    planted = plant(course_notebook("03"), "03.3", "then p.data -= lr * p.grad", where)
-    assert leaks(seen_before_check(planted, "03.3"), ANSWERS["03.3"]) == ["p.data -= lr * p.grad"]
+    assert_scan_finds("03", "03.3", "then p.data -= lr * p.grad", ANSWERS["03.3"], where)
+
+@pytest.mark.parametrize("exercise_id", sorted(ANSWERS))
+def test_no_answer_in_the_hint_tables(exercise_id):
+    """Every hint the module can give, including those no catalogue entry triggers yet."""
+    from answer_leaks import leaks
+
+    from backprop_lab.exercises.nb03 import LR_HINTS as lr_hints
+
+    table = {"03.1": NEURON_HINTS, "03.2": PARAM_HINTS, "03.3": STEP_HINTS, "03.4": lr_hints}[exercise_id]
+    assert [h for h in table.values() if leaks(h, ANSWERS[exercise_id])] == []

@@ -367,7 +367,7 @@ def test_engine_functions_keep_float32():
 
 # ----------------------------------------------------------------------------- no answer before the check
 
-from answer_leaks import course_notebook, leaks, plant, seen_before_check, shown_for  # noqa: E402
+from answer_leaks import assert_no_answer_before_check, assert_no_answer_in_hints, assert_scan_finds  # noqa: E402,E501
 
 ANSWERS = {     # each exercise's key solution expressions, as code and as the notebook's LaTeX would write them
     "04.1": ["dD @ x.T", "W.T @ dD", "dD\\,x^\\top", "W^\\top dD", "dD x^T", "W^T dD", "(dD x^\\top)",
@@ -397,16 +397,14 @@ CATALOGUES = {
 @pytest.mark.parametrize("exercise_id", sorted(ANSWERS))
 def test_no_answer_in_the_course_before_the_check(exercise_id):
     """Cells before the check (stub, docstring and printed engine source included) and the task never show it."""
-    assert leaks(seen_before_check(course_notebook("04"), exercise_id), ANSWERS[exercise_id]) == []
+    assert_no_answer_before_check("04", exercise_id, ANSWERS[exercise_id])
 
 
 @pytest.mark.parametrize("exercise_id", sorted(ANSWERS))
 def test_no_answer_in_the_hints(exercise_id):
-    texts = [shown_for(exercise_id, wrong) for wrong in CATALOGUES[exercise_id]]
-    assert all(texts) and [t for t in texts if leaks(t, ANSWERS[exercise_id])] == []
+    assert_no_answer_in_hints(exercise_id, CATALOGUES[exercise_id], ANSWERS[exercise_id])
 
 
 @pytest.mark.parametrize("where", ["task", "source"])
 def test_the_scan_finds_a_planted_answer(where):
-    planted = plant(course_notebook("04"), "04.1", "hint: dW = dD @ x.T", where)
-    assert leaks(seen_before_check(planted, "04.1"), ANSWERS["04.1"]) == ["dD @ x.T"]
+    assert_scan_finds("04", "04.1", "hint: dW = dD @ x.T", ANSWERS["04.1"], where)

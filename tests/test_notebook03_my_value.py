@@ -5,7 +5,6 @@ instructor notebook's exercise cells are passing answers, so running it beside a
 exactly that learner: every ``use`` must pick the learner's object, and every cell must run.
 """
 import inspect
-import os
 import shutil
 from pathlib import Path
 

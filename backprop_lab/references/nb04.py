@@ -50,7 +50,7 @@ def sum_backward(g, x_shape, axis=None, keepdims=False):
     return np.broadcast_to(g, x_shape).copy()
 
 
-# --- exercise 04.5 (solutions/04_dimensional_analysis.md, cell 52)
+# --- exercise 04.5 (solutions/04_dimensional_analysis.md, cell 54)
 def mean_backward(g, x_shape, axis=None, keepdims=False):
     """Gradient of x.mean(axis, keepdims) with respect to x (shape x_shape), given the upstream gradient g."""
     axes = range(len(x_shape)) if axis is None else np.atleast_1d(axis)
@@ -58,7 +58,7 @@ def mean_backward(g, x_shape, axis=None, keepdims=False):
     return sum_backward(g, x_shape, axis=axis, keepdims=keepdims) / n
 
 
-# --- exercise 04.6 (solutions/04_dimensional_analysis.md, cell 61)
+# --- exercise 04.6 (solutions/04_dimensional_analysis.md, cell 63)
 def softmax_backward(s, g):
     """dL/dz for s = softmax(z, axis=-1), given s and g = dL/ds (same shape)."""
     return s * (g - (g * s).sum(axis=-1, keepdims=True))
