@@ -2,17 +2,18 @@
 import numpy as np
 import pytest
 
-from backprop_lab.exercises.nb00 import BROADCAST_HINT, COUNT_HINTS, MSE_HINTS, STANDARDIZE_HINTS
-from backprop_lab.references.nb00 import count_parameters as count_parameters_reference
+from backprop_lab.exercises.nb00 import (BROADCAST_HINT, CHANGED_HINT, COUNT_HINTS, INPLACE_CAST_HINT, MSE_HINTS,
+                                         STANDARDIZE_HINTS)
+from backprop_lab.references import nb00 as reference
+
+mse, standardize, count_parameters = reference.mse, reference.standardize, reference.count_parameters
+count_parameters_reference = count_parameters
 
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
 
 
 # ----------------------------------------------------------------------------- 00.1 mse
-
-def mse(pred, target):
-    return np.mean((pred - target) ** 2)
 
 
 @pytest.mark.parametrize("seed", [None, 0, 1])
@@ -39,9 +40,6 @@ def test_mse_rejects(name):
 
 
 # ----------------------------------------------------------------------------- 00.2 standardize
-
-def standardize(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
 
 
 @pytest.mark.parametrize("seed", [None, 0, 1])
@@ -77,9 +75,6 @@ def test_standardize_rows_without_keepdims_gets_a_broadcasting_hint():
 
 
 # ----------------------------------------------------------------------------- 00.3 count_parameters
-
-def count_parameters(sizes):
-    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
 @pytest.mark.parametrize("seed", [None, 0, 1])
@@ -143,3 +138,59 @@ def test_a_wrong_number_never_gets_a_graph_hint(exercise_id, impl):
     assert result.status == "fail"
     hint = result.first_problem.mismatch.hint
     assert "+=" not in hint and "times the expected" not in hint and ".grad" not in hint, hint
+
+
+# ----------------------------------------------------------------------------- inputs changed in place
+
+def _mse_in_place(pred, target):
+    pred -= target                     # right value, but the caller's pred is now the differences
+    return np.mean(pred ** 2)
+
+
+def _standardize_in_place(X):
+    X -= X.mean(axis=0)                # right values for a float X, returned in the caller's own array
+    X /= X.std(axis=0)
+    return X
+
+
+def _standardize_in_place_on_a_float_copy_of_ints(X):
+    if X.dtype.kind != "f":
+        X = X.astype(float)            # copies an int array, then works in place on float ones
+    return _standardize_in_place(X)
+
+
+def _count_by_popping(sizes):
+    total = 0
+    while len(sizes) > 1:
+        n_in = sizes.pop(0)            # empties the caller's list
+        total += n_in * sizes[0] + sizes[0]
+    return total
+
+
+def test_standardize_in_place_on_ints_gets_the_in_place_hint():
+    """The text's example has integer entries: `X -= ...` cannot store floats in it and raises in the learner's code."""
+    result = run_check("00.2", _standardize_in_place)
+    assert result.status == "error", repr(result)
+    assert INPLACE_CAST_HINT in result.first_problem.error and "_standardize_in_place" in result.first_problem.error
+
+
+@pytest.mark.parametrize("exercise_id, impl, what", [
+    ("00.1", _mse_in_place, "pred and target"),
+    ("00.2", _standardize_in_place_on_a_float_copy_of_ints, "array X"),
+    ("00.3", _count_by_popping, "list sizes"),
+])
+def test_an_answer_that_changes_its_input_is_rejected(exercise_id, impl, what):
+    result = run_check(exercise_id, impl)
+    assert_rejected(result, CHANGED_HINT.format(what=what if what != "pred and target" else "arrays pred and target"))
+    assert "changed the" in result.first_problem.mismatch.message
+
+
+def test_standardize_square_input_rows_without_keepdims_named():
+    """On a square X, row statistics without keepdims broadcast along the wrong axis without an error."""
+    from backprop_lab.exercises import get
+    from backprop_lab.exercises._core import judge, run_case
+
+    ex = get("00.2")
+    case = next(c for c in ex.cases(np.random.default_rng(0)) if c["X"].shape[0] == c["X"].shape[1])
+    outcome = judge(ex, case, *run_case(ex, lambda X: (X - X.mean(axis=1)) / X.std(axis=1), case))
+    assert outcome.status == "fail" and outcome.mismatch.hint == STANDARDIZE_HINTS["rows"]
