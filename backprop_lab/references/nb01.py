@@ -41,5 +41,5 @@ def numerical_gradient(f, x, h=1e-5):
 
 # --- exercise 01.4 (solutions/01_finite_differences.md, cell 34)
 def relative_error(a, b):
-    """Elementwise |a - b| / max(|a|, |b|, 1e-12)."""
+    """The relative error of a and b, entry by entry (the formula above, with tiny = 1e-12)."""
     return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
