@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from backprop_lab.exercises import hints
 from backprop_lab.exercises.nb00 import (BROADCAST_HINT, CHANGED_HINT, COUNT_HINTS, INPLACE_CAST_HINT, MSE_HINTS,
                                          STANDARDIZE_HINTS)
 from backprop_lab.references import nb00 as reference
@@ -22,7 +23,7 @@ def test_mse_reference_passes(seed):
 
 
 MSE_WRONG = {
-    "zeros": (lambda p, t: 0.0, "all zeros"),
+    "zeros": (lambda p, t: 0.0, "looks hard-coded"),          # the same 0 for every input
     "sum": (lambda p, t: np.sum((p - t) ** 2), MSE_HINTS["sum"]),
     "no_square": (lambda p, t: np.mean(p - t), MSE_HINTS["no_square"]),
     "abs": (lambda p, t: np.mean(np.abs(p - t)), MSE_HINTS["abs"]),
@@ -48,7 +49,7 @@ def test_standardize_reference_passes(seed):
 
 
 STANDARDIZE_WRONG = {
-    "zeros": (lambda X: np.zeros_like(X), "all zeros"),
+    "zeros": (lambda X: np.zeros_like(X), hints.PLAIN_ZEROS),
     "rows": (lambda X: (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True),
              STANDARDIZE_HINTS["rows"]),
     "global": (lambda X: (X - X.mean()) / X.std(), STANDARDIZE_HINTS["global"]),
@@ -92,13 +93,17 @@ def test_count_matches_the_engine():
 
 
 COUNT_WRONG = {
-    "zeros": (lambda s: 0, "all zeros"),
+    "zeros": (lambda s: 0, "looks hard-coded"),
     "no_bias": (lambda s: sum(i * o for i, o in zip(s[:-1], s[1:])), COUNT_HINTS["no_bias"]),
     "only_bias": (lambda s: sum(s[1:]), COUNT_HINTS["only_bias"]),
     "add_not_mul": (lambda s: sum(i + o + o for i, o in zip(s[:-1], s[1:])), COUNT_HINTS["add_not_mul"]),
     "all_biases": (lambda s: count_parameters(s) + s[0], COUNT_HINTS["all_biases"]),
     "float": (lambda s: float(count_parameters(s)), COUNT_HINTS["not_int"]),
-    "hardcoded": (lambda s: 13, "hard-coded"),
+    "hardcoded": (lambda s: 337, "hard-coded"),           # the text's worked example
+    "missing_last_layer": (lambda s: count_parameters(s[:-1]), COUNT_HINTS["missing_layer"]),
+    "missing_first_layer": (lambda s: count_parameters(s[1:]), COUNT_HINTS["missing_layer"]),
+    "range_off_by_one": (lambda s: sum(s[i] * s[i + 1] + s[i + 1] for i in range(len(s) - 2)),
+                         COUNT_HINTS["missing_layer"]),
 }
 
 
@@ -194,3 +199,9 @@ def test_standardize_square_input_rows_without_keepdims_named():
     case = next(c for c in ex.cases(np.random.default_rng(0)) if c["X"].shape[0] == c["X"].shape[1])
     outcome = judge(ex, case, *run_case(ex, lambda X: (X - X.mean(axis=1)) / X.std(axis=1), case))
     assert outcome.status == "fail" and outcome.mismatch.hint == STANDARDIZE_HINTS["rows"]
+
+
+def test_a_plain_value_is_never_told_about_gradients():
+    """A zero where a number is expected is a missing result, not "a gradient never written"."""
+    result = run_check("00.1", lambda p, t: np.mean((p - t) ** 2) if p.ndim == 1 else 0.0)
+    assert_rejected(result, hints.PLAIN_ZEROS)

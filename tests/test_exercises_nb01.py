@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from backprop_lab.exercises import CheckFailed, check, get
+from backprop_lab.exercises import CheckFailed, check, get, hints
 from backprop_lab.exercises.nb01 import (ERROR_HINTS, GRADIENT_HINTS, PYTHON_MAX_HINT, SCALAR_FUNCTIONS,
                                          SCALAR_HINTS, VECTOR_FUNCTIONS, numerical_gradient_variants)
 from backprop_lab.references import nb01 as reference
@@ -24,7 +24,7 @@ def test_forward_reference_passes_any_seed(seed):
 
 
 FORWARD_WRONG = {
-    "zeros": (lambda f, x, h: 0.0, "all zeros"),
+    "zeros": (lambda f, x, h: 0.0, "looks hard-coded"),       # the same 0 for every input
     "central": (lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h), SCALAR_HINTS["forward_is_central"]),
     "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["backward"]),
     "no_division": (lambda f, x, h: f(x + h) - f(x), SCALAR_HINTS["no_division"]),
@@ -79,7 +79,7 @@ def test_central_accepts_an_equivalent_formula():
 
 
 CENTRAL_WRONG = {
-    "zeros": (lambda f, x, h: 0.0, "all zeros"),
+    "zeros": (lambda f, x, h: 0.0, "looks hard-coded"),
     "forward": (lambda f, x, h: (f(x + h) - f(x)) / h, "that is the forward difference"),
     "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["central_is_backward"]),
     "h_not_2h": (lambda f, x, h: (f(x + h) - f(x - h)) / h, SCALAR_HINTS["h_not_2h"]),
@@ -175,7 +175,7 @@ def _not_restored_but_right(f, x, h):
 
 
 GRADIENT_WRONG = {
-    "zeros": (lambda f, x, h: np.zeros_like(x), "all zeros"),
+    "zeros": (lambda f, x, h: np.zeros_like(x), hints.PLAIN_ZEROS),
     "forward": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(_e(x, i, h)) - f(x)) / h),
                 GRADIENT_HINTS["forward"]),
     "h_not_2h": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(_e(x, i, h)) - f(_e(x, i, -h))) / h),
@@ -399,3 +399,9 @@ def test_gradient_float64_copy_of_a_float32_input_passes():
     def numerical_gradient(f, x, h=1e-5):
         return _gradient_in_the_input_dtype(f, np.asarray(x, dtype=np.float64), h).astype(x.dtype)
     assert run_check("01.3", numerical_gradient).passed
+
+
+@pytest.mark.parametrize("exercise_id, method", [("01.1", "forward"), ("01.2", "central")])
+def test_an_answer_that_ignores_h_is_told_so(exercise_id, method):
+    own_step = (lambda f, x, h: (f(x + 1e-6) - f(x - 1e-6)) / 2e-6)
+    assert_rejected(run_check(exercise_id, own_step), SCALAR_HINTS["ignores_h"].format(method=method))

@@ -548,3 +548,48 @@ def test_probe_node_has_the_graph_interface_only():
     assert (n.data, n.grad, n._prev, n._op, n.label) == (2.0, 0.0, (), "", "a")
     with pytest.raises(TypeError):
         n * 2.0
+
+
+# ----------------------------------------------------------------------------- slips found in the learner walk-through
+
+def test_hand_unrecognised_numbers_still_get_a_hint():
+    assert_rejected(run_check("02.1", (-20.0, 31.0)), HAND_HINTS["other"])
+
+
+def test_math_on_a_node_is_explained():
+    def tanh(a):
+        return RefValue(math.tanh(a), (a,), "tanh")        # a is a node: its number is a.data
+    result = run_check("02.3", tanh)
+    assert result.status == "error" and NODE_HINTS["arithmetic"] in result.first_problem.error
+
+
+def test_mul_that_divides_by_an_input_fails_on_a_zero_input():
+    def mul(a, b):
+        def bw(out):
+            a.grad += out.data / a.data * out.grad       # right, unless a.data == 0
+            b.grad += out.data / b.data * out.grad
+        return node(a.data * b.data, (a, b), "*", bw)
+    result = run_check("02.2", mul)
+    assert result.status == "error" and "ZeroDivisionError" in result.first_problem.error
+
+
+def test_div_with_lines_swapped_and_a_overwritten_is_named():
+    def div(a, b):
+        def bw(out):
+            b.grad += (-a.data / b.data ** 2) * out.grad
+            a.grad = (1 / b.data) * out.grad
+        return node(a.data / b.data, (a, b), "/", bw)
+    assert_rejected(run_check("02.5", div), DIV_HINTS["overwrite_a"])
+
+
+def backward_restarts_at_children(self):
+    """micrograd's recursion through node.backward(): each call starts the chain rule again (grad = 1)."""
+    self.grad = 1.0
+    self._backward()
+    for child in self._prev:
+        child.backward()
+
+
+def test_class_backward_restarted_at_every_node_is_named():
+    assert_rejected(run_check("02.7", value_class(backward=backward_restarts_at_children)),
+                    CLASS_HINTS["restarted"].split(":")[0])

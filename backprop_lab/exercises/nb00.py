@@ -18,15 +18,6 @@ def _recognise(got, variants) -> str | None:
     return next((hint for value, hint in variants if _close(got, value)), None)
 
 
-def value_hint(generic: str, fallback: str) -> str:
-    """``hints.diagnose`` speaks of gradients in a graph (`+=` at forks, ``.grad``, "exactly r times" -- and
-    any two single numbers have *some* ratio). For these plain-value warm-ups that misleads, so such a
-    hint is replaced by the exercise's own ``fallback``; shape, sign, zeros, NaN and "hard-coded" hints stay."""
-    if generic == hints.ZEROS:  # kept as it is: the "hard-coded" verdict must not replace it
-        return generic
-    if not generic or generic == hints.CLOSE or "`+=`" in generic or "times the expected" in generic or ".grad" in generic:
-        return fallback
-    return generic
 
 
 def _as_data(value):
@@ -95,7 +86,7 @@ class MeanSquaredError(Exercise):
         ])
         if hint is None and isinstance(got, np.ndarray) and got.ndim >= 1:
             hint = MSE_HINTS["axis"]
-        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, MSE_HINTS["other"]))
+        return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, MSE_HINTS["other"]))
 
 
 # ----------------------------------------------------------------------------- changed inputs (00.1-00.3)
@@ -192,7 +183,7 @@ class Standardize(Exercise):
         if X.shape[0] == X.shape[1]:  # a square X broadcasts row statistics along the wrong axis without an error
             variants.append(((X - m1.ravel()) / s1.ravel(), STANDARDIZE_HINTS["rows"]))
         hint = _recognise(got, variants)
-        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, STANDARDIZE_HINTS["other"]))
+        return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, STANDARDIZE_HINTS["other"]))
 
     def describe(self, case):
         return f"X = {hints.short_repr(case['X'])}"
@@ -209,6 +200,8 @@ COUNT_HINTS = {
     "all_biases": ("You gave the input layer biases too: the inputs are data, not neurons. Biases belong to "
                    "the neurons a layer computes."),
     "not_int": "Return a whole number (an int): you cannot learn half a parameter.",
+    "missing_layer": ("You left out a layer: a list of k sizes describes k - 1 layers, one per pair of consecutive "
+                      "sizes, the first and the last pair included."),
     "input_bias": ("You gave each layer one bias per INPUT; a bias belongs to each output neuron of the "
                    "layer."),
     "other": ("Count by hand for [2, 3, 1] (13) and [2, 16, 16, 1] (337, worked out in the text) and compare with "
@@ -220,7 +213,8 @@ class CountParameters(Exercise):
     rtol, atol = 0.0, 0.0
 
     def cases(self, rng):
-        fixed = [{"sizes": [2, 3, 1]}, {"sizes": [784, 64, 64, 10]}, {"sizes": [3, 5]}]
+        # the text's worked example first: on it a missing layer and missing biases give different counts
+        fixed = [{"sizes": [2, 16, 16, 1]}, {"sizes": [2, 3, 1]}, {"sizes": [784, 64, 64, 10]}, {"sizes": [3, 5]}]
         rand = [{"sizes": [int(v) for v in rng.integers(1, 50, size=n)]} for n in (2, 4, 5)]
         return fixed + rand
 
@@ -244,8 +238,10 @@ class CountParameters(Exercise):
                 (sum(i + o + o for i, o in pairs), COUNT_HINTS["add_not_mul"]),
                 (want + s[0], COUNT_HINTS["all_biases"]),
                 (sum(i * o + i for i, o in pairs), COUNT_HINTS["input_bias"]),
+                (sum(i * o + o for i, o in pairs[:-1]), COUNT_HINTS["missing_layer"]),
+                (sum(i * o + o for i, o in pairs[1:]), COUNT_HINTS["missing_layer"]),
             ])
-            return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, COUNT_HINTS["other"]))
+            return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, COUNT_HINTS["other"]))
         if not isinstance(got, (int, np.integer)):
             return Mismatch(f"expected the int {want}, received {type(got).__name__} {got!r}", COUNT_HINTS["not_int"])
         return None

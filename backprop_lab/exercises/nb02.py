@@ -73,6 +73,8 @@ HAND_HINTS = {
     "sign": "The sign is wrong: compute the forward value z first; its sign carries into dL/dz.",
     "forward": "That is a forward value (z or L), not a derivative: the question asks for dL/dw and dL/dx.",
     "pair": "Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings or lists.",
+    "other": ("Work it again one step at a time, writing each number down: the forward value z, the upstream "
+              "gradient dL/dz, the local gradients dz/dw and dz/dx, and the products along each path."),
 }
 
 HAND_CASE = {"w": -3.0, "x": 2.0, "b": 1.0}
@@ -113,7 +115,7 @@ class ChainRuleByHand(Exercise):
             hint = HAND_HINTS["forward"]
         message = (f"expected dL_dw = {want[0]:g}, dL_dx = {want[1]:g}; received dL_dw = {got[0]:g}, "
                    f"dL_dx = {got[1]:g}")
-        return Mismatch(message, hint or hints.diagnose(np.array(got), np.array(want)))
+        return Mismatch(message, hint or hints.diagnose(np.array(got), np.array(want)) or HAND_HINTS["other"])
 
     def describe(self, case):
         return "L = (w*x + b)**2 with w = -3, x = 2, b = 1"
@@ -129,6 +131,8 @@ NODE_HINTS = {
     "prev": ("out._prev should hold exactly the inputs of the operation ({want}); it holds {got}. Pass them as "
              "the children: MyValue(data, (a, b), '*'). backward() follows _prev to find every node."),
     "no_backward": "out._backward is not a function: define `def _backward(): ...` and assign `out._backward = _backward`.",
+    "arithmetic": ("Your code did arithmetic on a node, or passed one to `math`, where a number belongs: the "
+                   "inputs are nodes, and their numbers are in `.data` (the gradient flowing in, in `out.grad`)."),
     "untouched": ("Your _backward did not change any input's .grad. Did you define `_backward` but forget "
                   "`out._backward = _backward`, or only compute the gradient without adding it to `.grad`?"),
     "zeros": ("The inputs' .grad are all zero after your _backward: the gradient was reset or never written. "
@@ -255,7 +259,10 @@ class _NodeOp(Exercise):
         variants = [([0.0] * len(names), NODE_HINTS["zeros"]), (list(case["grads0"]), NODE_HINTS["untouched"])]
         overwrite = self._grads(case, local, overwrite=True)
         if case.get("same") and not had:
-            variants.append((overwrite, NODE_HINTS["overwrite_fork"].format(expr=self.expr(case))))
+            hint = NODE_HINTS["overwrite_fork"].format(expr=self.expr(case))
+            variants.append((overwrite, hint))
+            # the lines in the other order: the first input's share written last, with `=`
+            variants.append((self._grads(case, local[::-1], overwrite=True), hint))
         elif had:
             variants.append((overwrite, NODE_HINTS["overwrite"].format(before=_fmt(case["grads0"]))))
         variants.append((self._grads(case, local, upstream=1.0), NODE_HINTS["no_upstream"].format(g=g)))
@@ -269,6 +276,11 @@ class _NodeOp(Exercise):
 
     def data_hint(self, case, data) -> str:
         return "compute it from the inputs' .data."
+
+    def error_hint(self, exc):
+        if isinstance(exc, TypeError) and "Node" in str(exc):
+            return NODE_HINTS["arithmetic"]
+        return super().error_hint(exc)
 
     def extra_hint(self, case, got) -> str | None:
         return None
@@ -311,7 +323,10 @@ class Mul(_NodeOp):
     arity, symbol = 2, "*"
 
     def cases(self, rng):
-        return _node_cases(rng, 2)
+        cases = _node_cases(rng, 2)
+        # an input of 0 (a ReLU's output, say): a local gradient recovered as out.data / a.data divides by zero
+        cases.insert(3, {"inputs": [0.0, 2.5], "grads0": [0.5, -0.25], "upstream": 1.25, "same": False})
+        return cases
 
     def wrong_locals(self, xs, case):
         a, b = xs
@@ -406,6 +421,8 @@ class Power(_NodeOp):
 DIV_HINTS = {
     "original": ("That is still the original bug: b's line overwrites the gradient b already had (for a / a, "
                  "the share the same node just got as the numerator) instead of adding its own share to it."),
+    "overwrite_a": ("a's line now overwrites the gradient a already had (for a / a, the share the same node just "
+                    "got as the denominator) instead of adding its own share to it. Both lines must add."),
     "b_sign": ("The gradient of b has the wrong sign: d(a/b)/db = -a / b², negative for positive a and b. "
                "(Dividing by a bigger b makes a/b smaller.)"),
     "b_local": "d(a/b)/db = -a / b² (b squared): check the local gradient of b.",
@@ -432,7 +449,13 @@ class DivFanOut(_NodeOp):
             buggy = [local_b * g]
         else:
             buggy = [g0[0] + local_a * g, local_b * g]
-        return DIV_HINTS["original"] if _close(got["grads"], buggy) else None
+        if _close(got["grads"], buggy):
+            return DIV_HINTS["original"]
+        if case.get("same"):
+            a_last = [local_a * g]            # the lines swapped, a's with `=`: b's share is lost
+        else:
+            a_last = [local_a * g, g0[1] + local_b * g]
+        return DIV_HINTS["overwrite_a"] if _close(got["grads"], a_last) else None
 
     def data_hint(self, case, data):
         return "the forward value is given: keep div's first line as it is."
@@ -601,6 +624,9 @@ CLASS_HINTS = {
               "it. In {expr} a computed node is used more than once, and your backward reached it before its "
               "last user had given it its share. Every node must come after ALL of the nodes that use it "
               "(section 9), and every node of the graph must be visited."),
+    "restarted": ("Every input's gradient is exactly 1: the chain rule was started afresh at other nodes (calling "
+                  "backward() on a node's inputs runs backward(root) for them, which sets THEIR gradient as if "
+                  "each were the output). backward(root) must start the chain rule once, at root."),
     "repeated": ("Some gradients are too large: in {expr} a computed node used more than once handed its gradient "
                  "on once per use, each time with everything it had received so far. Each node must hand on its "
                  "gradient exactly once, after it has received all of it (section 9)."),
@@ -772,7 +798,8 @@ class WholeValue(Exercise):
             return Mismatch(message, hints.TYPE_HINT)
         if bad_ops:
             return Mismatch(message, self._bad_ops_hint(bad_ops))
-        hint = _recognise(got["grads"], [([0.0] * len(want["grads"]), CLASS_HINTS["zeros"])] + [
+        hint = _recognise(got["grads"], [([0.0] * len(want["grads"]), CLASS_HINTS["zeros"]),
+                                         ([1.0] * len(want["grads"]), CLASS_HINTS["restarted"])] + [
             (_reference_pass(case, name)[1], CLASS_HINTS[key].format(expr=expr)) for name, key, _ in WRONG_ORDERS])
         if hint is None:
             ratio = hints.diagnose(np.array(got["grads"]), np.array(want["grads"]))
