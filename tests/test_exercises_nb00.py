@@ -205,3 +205,9 @@ def test_a_plain_value_is_never_told_about_gradients():
     """A zero where a number is expected is a missing result, not "a gradient never written"."""
     result = run_check("00.1", lambda p, t: np.mean((p - t) ** 2) if p.ndim == 1 else 0.0)
     assert_rejected(result, hints.PLAIN_ZEROS)
+
+
+def test_standardize_returning_a_list_is_rejected():
+    """The cell after the check calls Z.mean(axis=0): a list would pass the numbers and crash there."""
+    from backprop_lab.exercises.nb00 import ARRAY_TYPE_HINT
+    assert_rejected(run_check("00.2", lambda X: standardize(X).tolist()), ARRAY_TYPE_HINT.format(type="list"))

@@ -405,3 +405,13 @@ def test_gradient_float64_copy_of_a_float32_input_passes():
 def test_an_answer_that_ignores_h_is_told_so(exercise_id, method):
     own_step = (lambda f, x, h: (f(x + 1e-6) - f(x - 1e-6)) / 2e-6)
     assert_rejected(run_check(exercise_id, own_step), SCALAR_HINTS["ignores_h"].format(method=method))
+
+
+@pytest.mark.parametrize("exercise_id, impl", [
+    ("01.3", lambda f, x, h=1e-5: reference.numerical_gradient(f, x, h).tolist()),
+    ("01.4", lambda a, b: np.atleast_1d(reference.relative_error(a, b)).tolist()),
+])
+def test_a_list_where_the_notebooks_need_an_array_is_rejected(exercise_id, impl):
+    """Later cells call .max() and .round() on these answers: a list would pass the numbers and crash there."""
+    from backprop_lab.exercises.nb01 import ARRAY_TYPE_HINT
+    assert_rejected(run_check(exercise_id, impl), ARRAY_TYPE_HINT.format(type="list"))

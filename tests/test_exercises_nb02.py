@@ -3,6 +3,8 @@ import inspect
 import math
 import types
 
+import numpy as np
+
 import pytest
 
 import backprop_lab as bl
@@ -593,3 +595,9 @@ def backward_restarts_at_children(self):
 def test_class_backward_restarted_at_every_node_is_named():
     assert_rejected(run_check("02.7", value_class(backward=backward_restarts_at_children)),
                     CLASS_HINTS["restarted"].split(":")[0])
+
+
+def test_hand_values_must_be_plain_numbers():
+    """The cell after the check turns them into an array of floats: Values would pass the numbers and crash there."""
+    assert_rejected(run_check("02.1", (bl.Value(-20.0), bl.Value(30.0))), HAND_HINTS["pair"])
+    assert run_check("02.1", (-20, 30)).passed and run_check("02.1", (np.float64(-20), 30.0)).passed

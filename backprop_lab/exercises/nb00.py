@@ -109,6 +109,10 @@ def _is_changed(got) -> bool:
     return isinstance(got, dict) and got.get("changed_input") is True
 
 
+ARRAY_TYPE_HINT = ("Return a NumPy array, not a {type}: the notebook computes with your answer afterwards "
+                   "(the means and standard deviations of its columns), which a {type} cannot do.")
+
+
 # ----------------------------------------------------------------------------- 00.2
 
 STANDARDIZE_HINTS = {
@@ -149,7 +153,10 @@ class Standardize(Exercise):
     def run(self, obj, case):
         X = case["X"].copy()
         try:
-            out = _as_data(obj(X))
+            raw = obj(X)
+            if isinstance(raw, (list, tuple)):
+                return {"wrong_type": type(raw).__name__}
+            out = _as_data(raw)
         except ValueError as exc:
             if "broadcast" in str(exc):
                 exc.args = (f"{exc.args[0]}\n{BROADCAST_HINT}",)
@@ -164,6 +171,9 @@ class Standardize(Exercise):
     def compare(self, got, want, case):
         if _is_changed(got):
             return Mismatch("standardize changed the array X it was given", CHANGED_HINT.format(what="array X"))
+        if isinstance(got, dict) and "wrong_type" in got:
+            return Mismatch(f"expected a NumPy array, received a {got['wrong_type']}",
+                            ARRAY_TYPE_HINT.format(type=got["wrong_type"]))
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
         if mismatch is None:
             return None

@@ -247,6 +247,10 @@ GRADIENT_HINTS = {
 }
 
 
+ARRAY_TYPE_HINT = ("Return a NumPy array, not a {type}: the notebooks compute with your answer afterwards "
+                   "(.max(), .round(), arithmetic), which a {type} does not support.")
+
+
 def _basis_step(x, idx, step):
     y = x.copy()
     y[idx] += step
@@ -294,12 +298,17 @@ class NumericalGradient(Exercise):
         x = np.array(case["x"], dtype=case.get("dtype", "float64"))
         given = x.copy()
         grad = obj(VECTOR_FUNCTIONS[case["f"]], given, case["h"])
+        if isinstance(grad, (list, tuple)):
+            return {"wrong_type": type(grad).__name__}
         # nudging and restoring an entry in place (+h, -2h, +h) may round in its last digit: that is restored
         tol = 1e-6 if x.dtype == np.float32 else 1e-12
         restored = bool(np.allclose(given, x, rtol=tol, atol=tol * 1e-3))
         return {"grad": _plain_number(grad), "x_restored": restored}
 
     def compare(self, got, want, case):
+        if isinstance(got, dict) and "wrong_type" in got:
+            return Mismatch(f"expected a NumPy array, received a {got['wrong_type']}",
+                            ARRAY_TYPE_HINT.format(type=got["wrong_type"]))
         if not isinstance(got, dict) or "grad" not in got:
             return Mismatch(f"could not read the answer {hints.short_repr(got)}", hints.TYPE_HINT)
         g, w = got["grad"], want["grad"]
@@ -411,7 +420,10 @@ class RelativeError(Exercise):
 
     def run(self, obj, case):
         try:
-            return _plain_number(obj(case["a"], case["b"]))
+            raw = obj(case["a"], case["b"])
+            if isinstance(raw, (list, tuple)):
+                return {"wrong_type": type(raw).__name__}
+            return _plain_number(raw)
         except (ValueError, TypeError) as exc:  # `max(abs(a), ...)` / `np.max(a, b)` on arrays
             text = str(exc)
             if "ambiguous" in text:
@@ -421,6 +433,9 @@ class RelativeError(Exercise):
             raise
 
     def compare(self, got, want, case):
+        if isinstance(got, dict) and "wrong_type" in got:
+            return Mismatch(f"expected a NumPy array, received a {got['wrong_type']}",
+                            ARRAY_TYPE_HINT.format(type=got["wrong_type"]))
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
         if mismatch is None:
             return None

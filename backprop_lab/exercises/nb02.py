@@ -72,7 +72,8 @@ HAND_HINTS = {
         "(dz/dw = x) and the gradient of x carries w (dz/dx = w)."),
     "sign": "The sign is wrong: compute the forward value z first; its sign carries into dL/dz.",
     "forward": "That is a forward value (z or L), not a derivative: the question asks for dL/dw and dL/dx.",
-    "pair": "Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings or lists.",
+    "pair": ("Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings, lists "
+             "or Values."),
     "other": ("Work it again one step at a time, writing each number down: the forward value z, the upstream "
               "gradient dL/dz, the local gradients dz/dw and dz/dx, and the products along each path."),
 }
@@ -94,7 +95,8 @@ class ChainRuleByHand(Exercise):
             raise NotImplementedError(f"Exercise 02.1 is not done yet: {' and '.join(missing)} "
                                       f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
         values = [_number(v) for v in obj]
-        if None in values:
+        plain = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in obj)
+        if None in values or not plain:  # a Value, a 1-element array ...: the notebook needs plain numbers
             return {"problem": "pair", "got": hints.short_repr(obj)}
         return values
 
