@@ -110,3 +110,10 @@ def shown_values(solved_nb, exercise_id: str, regexes: list[str]) -> list[str]:
                 if re.search(rx, text):
                     found.append(f"{exercise_id}: {rx!r} shown in cell {i}: {text[:120]!r}")
     return found
+
+
+def task_leaks(nb, exercise_id: str, task: str, patterns: dict[str, list[str]]) -> list[str]:
+    """What ``leaks`` finds in exercise ``exercise_id``'s task if it were ``task`` (to test the scan itself)."""
+    index, _, _ = exercises(nb)[exercise_id]
+    nb.cells[index].metadata["backprop_lab"]["task"] = task
+    return [f for f in leaks(nb, patterns, []) if f.startswith(exercise_id) and "task" in f]

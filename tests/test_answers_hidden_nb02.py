@@ -3,7 +3,7 @@
 Code patterns of each solution (tests/answer_scan.py) must not appear before the check, in the task or in a
 hint; exercise 02.1's numbers must not be printed after it, nor stated outside a collapsed <details> block.
 """
-from answer_scan import exercises, hint_strings, leaks, notebook, shown_values
+from answer_scan import exercises, hint_strings, leaks, notebook, shown_values, task_leaks
 from backprop_lab.exercises import hints, nb02
 
 KEY_EXPRESSIONS = {
@@ -45,8 +45,5 @@ def test_the_scan_finds_the_old_printout_of_02_1():
 
 
 def test_the_scan_finds_the_old_task_of_02_7():
-    nb = notebook("02")
-    index, _, _ = exercises(nb)["02.7"]
-    nb.cells[index].metadata["backprop_lab"]["task"] = ("set root.grad = 1.0, then call _backward on every node in "
-                                                        "reversed(topo_sort(root))")
-    assert any(f.startswith("02.7") and "task" in f for f in leaks(nb, KEY_EXPRESSIONS, []))
+    old = "set root.grad = 1.0, then call _backward on every node in reversed(topo_sort(root))"
+    assert task_leaks(notebook("02"), "02.7", old, KEY_EXPRESSIONS)

@@ -424,32 +424,24 @@ def backward_recursive(self):
     visit(self)
 
 
-def backward_recursive_once(self):
+def backward_recursive_once_with(reverse):
     """The same with a visited set: each node once, but possibly before all its users handed it its share."""
-    seen = set()
+    def backward(self):
+        seen = set()
 
-    def visit(node):
-        if node not in seen:
-            seen.add(node)
-            node._backward()
-            for child in node._prev:
-                visit(child)
-    self.grad = 1.0
-    visit(self)
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                node._backward()
+                for child in (reversed(node._prev) if reverse else node._prev):
+                    visit(child)
+        self.grad = 1.0
+        visit(self)
+    return backward
 
 
-def backward_recursive_once_reversed(self):
-    """The same, visiting the inputs in the other order."""
-    seen = set()
-
-    def visit(node):
-        if node not in seen:
-            seen.add(node)
-            node._backward()
-            for child in reversed(node._prev):
-                visit(child)
-    self.grad = 1.0
-    visit(self)
+backward_recursive_once, backward_recursive_once_reversed = (backward_recursive_once_with(False),
+                                                             backward_recursive_once_with(True))
 
 
 def backward_breadth_first(self):
