@@ -117,3 +117,27 @@ def task_leaks(nb, exercise_id: str, task: str, patterns: dict[str, list[str]]) 
     index, _, _ = exercises(nb)[exercise_id]
     nb.cells[index].metadata["backprop_lab"]["task"] = task
     return [f for f in leaks(nb, patterns, []) if f.startswith(exercise_id) and "task" in f]
+
+
+def hint_leaks(exercise_id: str, wrong_answers, patterns: list[str]) -> list[str]:
+    """Run each known-wrong answer through ``check`` and report every hint shown that matches a key expression
+    (hints built from the case at run time, which ``hint_strings`` cannot see), and every answer given no hint.
+
+    For an exception in the learner's code only the text from "Hint:" on is the course's: the traceback above it
+    quotes the learner's own lines.
+    """
+    from backprop_lab.exercises import check
+
+    found = []
+    for k, answer in enumerate(wrong_answers):
+        problem = check(exercise_id, answer, record=False).first_problem
+        if problem is None:
+            found.append(f"{exercise_id}: wrong answer {k} passed")
+            continue
+        error = problem.error or ""
+        text = problem.mismatch.hint if problem.mismatch else error[error.find("Hint:"):] if "Hint:" in error else ""
+        if not text.strip():
+            found.append(f"{exercise_id}: wrong answer {k} got no hint")
+        found += [f"{exercise_id}: {rx!r} in the hint for wrong answer {k}: {text[:80]!r}"
+                  for rx in patterns if re.search(rx, squash(text))]
+    return found
