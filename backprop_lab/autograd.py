@@ -10,12 +10,18 @@ from __future__ import annotations
 import contextlib
 import threading
 
-_state = threading.local()
+
+
+class _GradMode(threading.local):
+    enabled = True  # each thread starts with grad mode on
+
+
+_state = _GradMode()
 
 
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()``."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 @contextlib.contextmanager
@@ -26,8 +32,12 @@ def no_grad():
     built there can be backpropagated through (results have ``requires_grad=False``).
     The previous mode is restored on exit, so ``no_grad`` blocks nest.
 
+    >>> from backprop_lab import Tensor
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
     >>> with no_grad():
-    ...     y = w * 2        # y.requires_grad is False, y._prev == ()
+    ...     y = w * 2
+    >>> y.requires_grad, y._prev
+    (False, ())
     """
     previous = is_grad_enabled()
     _state.enabled = False
@@ -41,23 +51,23 @@ def topo_sort(root) -> list:
     """Every node that ``root`` depends on, parents before children (root last).
 
     Works on any object with a ``_prev`` tuple of parent nodes (``Value`` and
-    ``Tensor`` both). Iterative depth-first search: each node is pushed once to
-    be expanded and once more to be emitted after all its parents.
+    ``Tensor`` both). Iterative depth-first search: the stack holds each node being
+    visited with an iterator over its parents (last parent first); step into the next
+    parent not seen yet, and when none is left, the node's parents are all listed, so
+    list the node. Nodes are kept in a set, which hashes them by identity.
     """
-    order, seen = [], set()
-    stack = [(root, False)]
+    order, seen = [], {root}
+    stack = [(root, reversed(root._prev))]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for parent in node._prev:
+        node, parents = stack[-1]
+        for parent in parents:
             if parent not in seen:
-                stack.append((parent, False))
+                seen.add(parent)
+                stack.append((parent, reversed(parent._prev)))
+                break
+        else:  # every parent is listed
+            stack.pop()
+            order.append(node)
     return order
 
 
