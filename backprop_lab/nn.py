@@ -153,7 +153,7 @@ class Linear(Module):
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.W.dtype)
-        if x.shape[-1] != self.in_features:
+        if x.data.shape[-1:] != (self.in_features,):
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape {x.shape}, its last "
                              f"axis must be {self.in_features} (one row per example, one column per feature)")
         y = x @ self.W
@@ -352,20 +352,33 @@ def cross_entropy(logits, labels, reduction="mean", ignore_index=-100, label_smo
     if labels.shape != want:
         raise ValueError(f"cross_entropy: labels must have shape {want} to match logits {logits.shape}, "
                          f"got {labels.shape}")
-    valid = labels != ignore_index
-    if labels.size and valid.any() and (labels[valid].min() < 0 or labels[valid].max() >= n_classes):
-        raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}), found "
-                         f"{labels[valid].min()}..{labels[valid].max()}")
-    if logits.ndim == 2 and reduction == "mean" and not label_smoothing and valid.all() and len(labels):
+    ignored = _check_class_ids(labels, n_classes, ignore_index, "cross_entropy")
+    if logits.ndim == 2 and reduction == "mean" and not label_smoothing and not ignored and len(labels):
         from .rules import SoftmaxCrossEntropy  # fused for speed; same value as -log_softmax[range(N), y].mean()
 
         return SoftmaxCrossEntropy.apply(logits, labels=labels)
+    valid = labels != ignore_index
     log_p = logits.log_softmax(axis=c_axis)
     losses = nll_loss(log_p, labels, reduction="none", ignore_index=ignore_index)
     if label_smoothing:
         uniform = -log_p.sum(axis=c_axis) * (1.0 / n_classes) * logits._lift(valid)
         losses = losses * (1.0 - label_smoothing) + uniform * label_smoothing
     return _reduce(losses, reduction, "cross_entropy", count=int(valid.sum()))
+
+
+def _check_class_ids(labels, n_classes, ignore_index, name):
+    """Raise unless every label is in [0, n_classes) or equal to ignore_index; True if some are ignored."""
+    if not labels.size:
+        return False
+    low, high = labels.min(), labels.max()
+    ignored = bool(low <= ignore_index <= high) and bool((labels == ignore_index).any())
+    if ignored:
+        kept = labels[labels != ignore_index]
+        low, high = (kept.min(), kept.max()) if kept.size else (0, 0)
+    if low < 0 or high >= n_classes:
+        raise ValueError(f"{name}: labels must lie in [0, {n_classes}) (or equal ignore_index={ignore_index}), "
+                         f"found {low}..{high}")
+    return ignored
 
 
 def _soft_cross_entropy(logits, target, reduction, label_smoothing):
@@ -391,6 +404,7 @@ def nll_loss(log_probs, labels, reduction="mean", ignore_index=-100):
         raise ValueError(f"nll_loss: labels must have shape {want} to match {log_probs.shape}, got {labels.shape}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"nll_loss(reduction={reduction!r}): use one of {REDUCTIONS}")
+    _check_class_ids(labels, log_probs.shape[c_axis], ignore_index, "nll_loss")
     valid = labels != ignore_index
     safe = np.where(valid, labels, 0)
     index = tuple(np.indices(want, sparse=True))

@@ -294,7 +294,7 @@ def _erf(x):
         from cupyx.scipy.special import erf
 
         return erf(x)
-    return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=x.dtype)
 
 
 class Maximum(Function):
@@ -382,7 +382,7 @@ def _reduced_last(x, axis):
     """x with the reduced axes moved to the end and flattened into one, and how to undo that."""
     axes = _reduced_axes(axis, x.ndim)
     kept = tuple(a for a in range(x.ndim) if a not in axes)
-    moved = x.transpose(kept + axes).reshape([x.shape[a] for a in kept] + [-1])
+    moved = x.transpose(kept + axes).reshape([x.shape[a] for a in kept] + [math.prod(x.shape[a] for a in axes)])
     return moved, kept, axes
 
 

@@ -50,9 +50,8 @@ def unbroadcast(grad, shape):
     extra = grad.ndim - len(shape)
     if extra:
         grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+    if grad.shape != shape:  # some axes of size 1 were stretched
+        grad = grad.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1), keepdims=True)
     return grad
 
 
@@ -98,11 +97,15 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        tensors = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
-        needs = tuple([t.requires_grad for t in tensors])
-        ctx = Context(needs, kwargs)
+        tensors, arrays, needs = [], [], []
+        for x in inputs:
+            t = x if isinstance(x, Tensor) else Tensor(x)
+            tensors.append(t)
+            arrays.append(t.data)
+            needs.append(t.requires_grad)
+        ctx = Context(tuple(needs), kwargs)
         try:
-            data = cls.forward(ctx, *[t.data for t in tensors], **kwargs)
+            data = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as exc:
             if "broadcast" not in str(exc):
                 raise
@@ -111,8 +114,8 @@ class Function:
                 f"{cls.__name__.lower()}: shapes {shapes} cannot be broadcast together. Broadcasting aligns "
                 "shapes from the right; each pair of sizes must be equal or one of them 1. Reshape an "
                 "operand (e.g. b.reshape(-1, 1)) or transpose it.") from None
-        if True in needs and is_grad_enabled():
-            return Tensor._make(data, tensors, cls, ctx)
+        if True in needs and is_grad_enabled():  # record the graph only when someone needs a gradient
+            return Tensor._make(data, tuple(tensors), cls, ctx)
         return Tensor._make(data, (), None, None)
 
 
@@ -278,7 +281,7 @@ class Tensor:
                 raise RuntimeError(f"backward(): the output has shape {self.shape}, not one element; pass the "
                                    "upstream gradient, e.g. y.backward(np.ones_like(y.data)), or reduce first "
                                    "(y.sum().backward())")
-            grad = xp.ones(self.data.shape, self.data.dtype)
+            grad = xp.asarray(1, dtype=self.data.dtype).reshape(self.data.shape)  # d(self)/d(self) = 1
         else:
             grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
@@ -698,7 +701,7 @@ class Tensor:
         last, so spell out the pairs.
         """
         widths = _pad_widths(pad_width, self.ndim)
-        return rules.Pad.apply(self, pad_width=widths, value=value)
+        return rules.Pad.apply(self, pad_width=widths, value=value) if self.ndim else self
 
     def tile(self, reps):
         """NumPy's ``tile``: repeat the whole tensor ``reps`` times along each axis."""
