@@ -337,11 +337,13 @@ def cross_entropy(logits, labels, reduction="mean", ignore_index=-100, label_smo
     the target with the uniform distribution: (1 - ε) onehot + ε / C. ``reduction``: "mean", "sum" or
     "none" (one loss per example).
     """
-    labels = _class_ids(labels)
     if logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have shape (N, C) (or (C,)), got a 0-d tensor")
-    if labels.dtype.kind == "f" and labels.shape == logits.shape:  # class probabilities
+    if np.shape(labels.data if isinstance(labels, Tensor) else labels) == logits.shape and \
+            np.asarray(labels.data if isinstance(labels, Tensor) else labels).dtype.kind == "f":
+        # class probabilities (a Tensor of them gets its gradient too, as in PyTorch)
         return _soft_cross_entropy(logits, logits._lift(labels), reduction, label_smoothing)
+    labels = _class_ids(labels)
     c_axis = 1 if logits.ndim > 1 else 0
     n_classes = logits.shape[c_axis]
     want = logits.shape[:c_axis] + logits.shape[c_axis + 1:]
