@@ -1,28 +1,14 @@
 """The docstring examples of the package run as doctests: an example that has gone stale fails here."""
 import doctest
 import importlib
-import pkgutil
 
 import numpy as np
 import pytest
 
-import backprop_lab as bl
+from tests.package_modules import import_all
 
-
-def modules_with_examples():
-    names = ["backprop_lab"] + [m.name for m in pkgutil.walk_packages(bl.__path__, "backprop_lab.")]
-    found = []
-    for name in names:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # an optional dependency is missing (CuPy, ...)
-            continue
-        if any(t.examples for t in doctest.DocTestFinder().find(module)):
-            found.append(name)
-    return found
-
-
-MODULES = modules_with_examples()
+MODULES = sorted(name for name, module in import_all().items()
+                 if any(t.examples for t in doctest.DocTestFinder().find(module)))
 
 
 def test_the_engine_modules_have_examples():

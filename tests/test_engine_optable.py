@@ -75,14 +75,14 @@ def unary(domain="real", min_side=0):
     return draw
 
 
-def binary(domain_a="real", domain_b="real", separated=False):
+def binary(domain_a="real", domain_b="real", separated=False, swap=True):
     def draw(data):
         shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=MAX_SIDE))
         rng = rng_of(data)
         a, b = values(rng, shapes.input_shapes[0], domain_a), values(rng, shapes.input_shapes[1], domain_b)
         if separated:  # maximum/minimum: no pair within finite-difference reach of a tie
             assume(not np.any(np.abs(np.subtract(a, b)) < 1e-3))
-        if data.draw(st.booleans(), label="swap"):
+        if swap and data.draw(st.booleans(), label="swap"):
             a, b = b, a
         return Case([a, b])
     return draw
@@ -191,7 +191,7 @@ op("Tensor.__truediv__", lambda a, b: a / b, np.divide, binary("real", "away"), 
 op("Tensor.__rtruediv__", lambda a: 2.0 / a, lambda a: 2.0 / a, unary("away"), lambda a: 2.0 / a)
 op("Tensor.__neg__", lambda a: -a, np.negative, unary(), lambda a: -a)
 op("Tensor.__pos__", lambda a: +a, np.positive, unary(), lambda a: +a)
-op("Tensor.__pow__", lambda a, b: a ** b, np.power, binary("positive", "real"), lambda a, b: a ** b)
+op("Tensor.__pow__", lambda a, b: a ** b, np.power, binary("positive", "real", swap=False), lambda a, b: a ** b)
 
 
 def pow_scalar(data):

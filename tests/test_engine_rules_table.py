@@ -1,9 +1,5 @@
 """rules.py is seed 001's "Math in one page" table made executable: every Function of the engine has a row
 in that table and a gradient check here, and nothing else has a row."""
-import importlib
-import pkgutil
-import re
-
 import numpy as np
 import pytest
 
@@ -11,26 +7,20 @@ import backprop_lab as bl
 from backprop_lab import rules
 from backprop_lab.tensor import Function
 
+from tests.package_modules import import_all
+
 COURSE_SIDE = ("backprop_lab.exercises", "backprop_lab.grading", "backprop_lab.widgets", "backprop_lab.render")
 
 
-def engine_modules():
-    """Every module of the package except the course side (exercises build deliberately wrong Functions)."""
-    names = [m.name for m in pkgutil.walk_packages(bl.__path__, "backprop_lab.")]
-    return [n for n in names if not n.startswith(COURSE_SIDE) and n not in ("backprop_lab.__main__",)]
-
-
 def engine_functions():
-    for name in engine_modules():
-        try:
-            importlib.import_module(name)
-        except ImportError:  # an optional dependency (CuPy) is missing: it defines no rule
-            continue
+    """Every Function subclass defined in the package, except on the course side (exercises build
+    deliberately wrong Functions)."""
+    engine = import_all(skip_prefixes=COURSE_SIDE)
     found, stack = set(), list(Function.__subclasses__())
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls.__module__ in engine_modules():
+        if cls.__module__ in engine:
             found.add(cls)
     return sorted(found, key=lambda c: c.__name__)
 
