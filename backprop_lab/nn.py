@@ -153,7 +153,7 @@ class Linear(Module):
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.W.dtype)
-        if x.data.shape[-1:] != (self.in_features,):
+        if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape {x.shape}, its last "
                              f"axis must be {self.in_features} (one row per example, one column per feature)")
         y = x @ self.W
@@ -337,16 +337,17 @@ def cross_entropy(logits, labels, reduction="mean", ignore_index=-100, label_smo
     the target with the uniform distribution: (1 - ε) onehot + ε / C. ``reduction``: "mean", "sum" or
     "none" (one loss per example).
     """
-    if logits.ndim == 0:
+    shape = logits.data.shape
+    if not shape:
         raise ValueError("cross_entropy: logits must have shape (N, C) (or (C,)), got a 0-d tensor")
-    if np.shape(labels.data if isinstance(labels, Tensor) else labels) == logits.shape and \
-            np.asarray(labels.data if isinstance(labels, Tensor) else labels).dtype.kind == "f":
+    targets = _class_ids(labels)
+    if targets.dtype.kind == "f" and targets.shape == shape:
         # class probabilities (a Tensor of them gets its gradient too, as in PyTorch)
         return _soft_cross_entropy(logits, logits._lift(labels), reduction, label_smoothing)
-    labels = _class_ids(labels)
-    c_axis = 1 if logits.ndim > 1 else 0
-    n_classes = logits.shape[c_axis]
-    want = logits.shape[:c_axis] + logits.shape[c_axis + 1:]
+    labels = targets
+    c_axis = 1 if len(shape) > 1 else 0
+    n_classes = shape[c_axis]
+    want = shape[:c_axis] + shape[c_axis + 1:]
     if labels.dtype.kind not in "iu":
         hint = " — or give class probabilities with the logits' shape" if labels.ndim == logits.ndim else ""
         raise TypeError(f"cross_entropy: labels must be integer class ids of shape {want}, got dtype "
@@ -355,7 +356,7 @@ def cross_entropy(logits, labels, reduction="mean", ignore_index=-100, label_smo
         raise ValueError(f"cross_entropy: labels must have shape {want} to match logits {logits.shape}, "
                          f"got {labels.shape}")
     ignored = _check_class_ids(labels, n_classes, ignore_index, "cross_entropy")
-    if logits.ndim == 2 and reduction == "mean" and not label_smoothing and not ignored and len(labels):
+    if len(shape) == 2 and reduction == "mean" and not label_smoothing and not ignored and len(labels):
         from .rules import SoftmaxCrossEntropy  # fused for speed; same value as -log_softmax[range(N), y].mean()
 
         return SoftmaxCrossEntropy.apply(logits, labels=labels)

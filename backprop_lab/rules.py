@@ -635,7 +635,7 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, labels):
         xp = array_module(x)
-        labels = xp.asarray(labels)
+        labels = xp.asarray(labels)  # on the GPU when x is
         rows = xp.arange(len(labels))
         shifted = x - x.max(axis=1, keepdims=True)
         p = np.exp(shifted)
@@ -647,7 +647,7 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         p, rows, labels = ctx.saved
-        scale = g / len(labels)
+        scale = g.item() / len(labels)  # g is one number
         d = p * scale
         d[rows, labels] -= scale
         return d

@@ -81,7 +81,9 @@ class Function:
 
     - ``forward(ctx, *arrays, **kwargs) -> array``
     - ``backward(ctx, grad) -> one gradient per input array`` (a tuple, or a bare
-      array when there is one input; ``None`` where no gradient is needed)
+      array when there is one input; ``None`` where no gradient is needed). Return
+      new arrays, views, or ``grad`` itself, never an array kept elsewhere (such as
+      one saved in ctx): the driver hands new arrays to leaves without copying them.
 
     and are used through ``apply``, which unwraps Tensors, runs ``forward``, and
     records the graph (unless grad mode is off or no input requires a gradient).
@@ -307,16 +309,23 @@ class Tensor:
         grads = self._fn.backward(self._ctx, self.grad)
         if not isinstance(grads, tuple):
             grads = (grads,)
+        handed = []
         for parent, g in zip(self._prev, grads):
             if g is None or not parent.requires_grad:
                 continue
-            if g.shape != parent.data.shape:
-                g = unbroadcast(g, parent.data.shape)
-            if g.dtype != parent.data.dtype:  # undo dtype promotion too: a gradient has the dtype of its data
-                g = g.astype(parent.data.dtype)
+            data = parent.data
+            if g.shape != data.shape:
+                g = unbroadcast(g, data.shape)
+            if g.dtype is not data.dtype:  # undo dtype promotion too: a gradient has the dtype of its data
+                g = g.astype(data.dtype, copy=False)
             if parent.grad is None:
-                # a leaf's .grad is the user's: give it its own writable array; others are read-only to us
-                parent.grad = g.copy() if parent._fn is None else g
+                # a leaf's .grad is the user's: it gets an array of its own. A new array a rule just made
+                # is already one; the upstream gradient itself, a view, or an array already handed to
+                # another input could be shared, so those are copied. (Other nodes' grads are ours.)
+                if parent._fn is None and (g is self.grad or g.base is not None or any(g is h for h in handed)):
+                    g = g.copy()
+                parent.grad = g
+                handed.append(g)
             else:
                 parent.grad = parent.grad + g  # accumulate at forks, never overwrite
 

@@ -234,3 +234,33 @@ def test_truth_value_of_a_multi_element_comparison_says_what_to_do():
 def test_comparison_of_unbroadcastable_shapes_names_them():
     with pytest.raises(ValueError, match=r"t == u: shapes \(2,\) and \(3,\) cannot be broadcast.*use `is`"):
         T([1.0, 2.0]) == T([1.0, 2.0, 3.0])
+
+
+# -- the driver hands leaves new arrays without copying them (speed), but never a shared one --------------------
+
+def test_leaf_gradients_never_share_memory_with_each_other_or_the_graph():
+    class Twice(bl.Function):  # a custom rule that hands one new array to both of its inputs
+        @staticmethod
+        def forward(ctx, x, y):
+            return x + y
+
+        @staticmethod
+        def backward(ctx, g):
+            d = g * 1.0
+            return d, d
+
+    a, b, c = T(np.ones((2, 3))), T(np.ones((2, 3))), T(np.ones(6))
+    s = a + b                        # Add hands its upstream gradient itself to both inputs
+    r = c.reshape(2, 3)              # Reshape hands back a view
+    t = Twice.apply(s, r)
+    u = Twice.apply(T(np.ones(2)), T(np.ones(2)))
+    (t * 2.0).sum().backward()
+    u.sum().backward()
+    leaves = [a, b, c, u._prev[0], u._prev[1]]
+    for i, x in enumerate(leaves):
+        assert x.grad.base is None and x.grad.flags.writeable
+        assert not np.shares_memory(x.grad, t.grad) and not np.shares_memory(x.grad, s.grad)
+        for y in leaves[i + 1:]:
+            assert not np.shares_memory(x.grad, y.grad)
+    a.grad *= 0  # the user's to change in place
+    np.testing.assert_array_equal(b.grad, 2 * np.ones((2, 3)))
