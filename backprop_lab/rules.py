@@ -587,7 +587,7 @@ class Concatenate(Function):
 
     @staticmethod
     def forward(ctx, *xs, axis):
-        ctx.save_for_backward(np.cumsum([x.shape[axis] for x in xs])[:-1])
+        ctx.save_for_backward(np.cumsum([x.shape[axis] for x in xs])[:-1].tolist())  # where each input starts
         return array_module(*xs).concatenate(xs, axis=axis)
 
     @staticmethod
