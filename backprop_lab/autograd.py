@@ -11,7 +11,6 @@ import contextlib
 import threading
 
 
-
 class _GradMode(threading.local):
     enabled = True  # each thread starts with grad mode on
 
@@ -51,23 +50,24 @@ def topo_sort(root) -> list:
     """Every node that ``root`` depends on, parents before children (root last).
 
     Works on any object with a ``_prev`` tuple of parent nodes (``Value`` and
-    ``Tensor`` both). Iterative depth-first search: the stack holds each node being
-    visited with an iterator over its parents (last parent first); step into the next
-    parent not seen yet, and when none is left, the node's parents are all listed, so
-    list the node. Nodes are kept in a set, which hashes them by identity.
+    ``Tensor`` both). Iterative depth-first search: each node is pushed once to be
+    expanded and once more to be emitted after all its parents. The ``seen`` set
+    hashes nodes by identity (a Tensor's ``==`` compares values, element-wise).
     """
-    order, seen = [], {root}
-    stack = [(root, reversed(root._prev))]
+    order, seen = [], set()
+    stack = [(root, False)]
     while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append((parent, reversed(parent._prev)))
-                break
-        else:  # every parent is listed
-            stack.pop()
+        node, parents_done = stack.pop()
+        if parents_done:
             order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for parent in node._prev:
+            if parent not in seen:
+                stack.append((parent, False))
     return order
 
 

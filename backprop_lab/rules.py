@@ -199,7 +199,8 @@ class Sigmoid(Function):
     A rule rather than the composite 1/(1 + exp(-x)) for two reasons. Stability: in float32 exp(-x)
     overflows below x = -88, and the composite's backward then computes 0 * inf = NaN; here the forward
     uses exp(-|x|) <= 1 only, and the backward never sees an inf. Speed: the stable composite
-    (through softplus) records 9 operations; this is one (timed by
+    exp(-softplus(-x)) records 8 operations, this rule one, and forward + backward on a 128 x 64 float32
+    batch take 84 us against 646 us (7.7x; 7.7-11.5x over three runs on the shared 2-core machine:
     ``python benchmarks/bench_rules.py sigmoid``).
     """
 
