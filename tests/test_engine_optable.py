@@ -1039,6 +1039,8 @@ def public_operations():
         elif not attr.startswith("_"):
             names.add(f"Tensor.{attr}")
     for attr in bl.__all__:
+        if attr not in vars(bl):  # loaded lazily (datasets, viz, doctor, ...): not engine operations
+            continue
         obj = getattr(bl, attr)
         if inspect.isfunction(obj) and obj.__module__ in ("backprop_lab.tensor", "backprop_lab.creation",
                                                           "backprop_lab.einsum"):
