@@ -32,5 +32,5 @@ def __getattr__(name):
     if name in ("datasets", "exercises", "viz", "widgets"):
         return importlib.import_module(f"backprop_lab.{name}")
     if name == "doctor":
-        return importlib.import_module("backprop_lab.doctor").doctor
+        return importlib.import_module("backprop_lab.diagnosis").doctor
     raise AttributeError(f"module 'backprop_lab' has no attribute {name!r}")
