@@ -50,18 +50,31 @@ def make_sqrt(backward, forward=None, on_class=False):
 
 SQRT_WRONG = {
     "zeros": (make_sqrt(lambda x, y, g: np.zeros_like(x)), "all zeros"),
-    "state on the class": (make_sqrt(lambda x, y, g: g / (2 * y), on_class=True), "ctx.save_for_backward"),
+    "state on the class": (make_sqrt(lambda x, y, g: g / (2 * y), on_class=True), "keep what backward needs on ctx"),
     "forgot g": (make_sqrt(lambda x, y, g: 1 / (2 * y)), "ignores the upstream gradient g"),
     "forgot the 1/2": (make_sqrt(lambda x, y, g: g / y), "exactly 2 times too big"),
     "power rule slip": (make_sqrt(lambda x, y, g: g * 0.5 * y), "Power rule slip"),
     "sign": (make_sqrt(lambda x, y, g: -g / (2 * y)), "wrong sign"),
-    "backward returns None": (make_sqrt(lambda x, y, g: None), "returned None"),
+    "backward returns None": (make_sqrt(lambda x, y, g: None), "`return` missing"),
     "forward squares": (make_sqrt(lambda x, y, g: g * 2 * x, forward=lambda x: x * x), "forward pass is wrong"),
     "an instance, not the class": (reference.Sqrt(), "Give the class itself"),
-    "ctx.saved not unpacked": (None, "`(y,) = ctx.saved`"),            # built below: y = ctx.saved keeps the tuple
+    "ctx.saved not unpacked": (None, "unpack it first"),            # built below: y = ctx.saved keeps the tuple
     "save_for_backward assigned": (None, "ASSIGNED to ctx.save_for_backward"),
-    "ctx.saved set to an array": (None, "ctx.saved is a tuple"),
+    "ctx.saved set to an array": (None, "ctx.saved is the tuple"),
+    "forward without return": (None, "forward returned None"),       # issue 15: was called "hard-coded"
 }
+
+
+class _SqrtNoReturnInForward(bl.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g / (2 * y)
 
 
 class _SqrtTupleNotUnpacked(bl.Function):
@@ -106,6 +119,7 @@ class _SqrtSetsSaved(bl.Function):
 SQRT_WRONG["ctx.saved not unpacked"] = (_SqrtTupleNotUnpacked, SQRT_WRONG["ctx.saved not unpacked"][1])
 SQRT_WRONG["save_for_backward assigned"] = (_SqrtAssignsSave, SQRT_WRONG["save_for_backward assigned"][1])
 SQRT_WRONG["ctx.saved set to an array"] = (_SqrtSetsSaved, SQRT_WRONG["ctx.saved set to an array"][1])
+SQRT_WRONG["forward without return"] = (_SqrtNoReturnInForward, SQRT_WRONG["forward without return"][1])
 
 
 def test_sqrt_reference_passes():
@@ -127,7 +141,47 @@ def test_sqrt_raising_backward_is_reported_as_the_learners_error():
     assert status == "error" and "my bug" in text
 
 
+class _SqrtSavesNothing(bl.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g / (2 * y)
+
+
+class _SqrtUnpacksTooFew(bl.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g / (2 * y)
+
+
+@pytest.mark.parametrize("impl, expected", [(_SqrtSavesNothing, "saved nothing on its context"),
+                                            (_SqrtUnpacksTooFew, "different number of values")])
+def test_sqrt_unpacking_ctx_saved_wrongly_gets_the_traceback_and_a_hint(impl, expected):
+    """Issue 15: an empty ctx.saved gave a bare traceback."""
+    status, text = verdict("06.1", impl)
+    assert status == "error"
+    assert "Traceback" in text and "values to unpack" in text      # the learner's own traceback ...
+    assert "Hint: " in text and expected in text                    # ... and a hint naming the mistake
+
+
 # ----------------------------------------------------------------------------- 06.2 maximum backward
+
+def _maximum_masks_g_in_place(x, y, g):
+    dy = g * (x < y)
+    g[x < y] = 0          # right numbers, but the caller's g is changed
+    return g, dy
+
 
 MAXIMUM_WRONG = {
     "zeros": (lambda x, y, g: (np.zeros_like(x), np.zeros_like(y)), "all zeros"),
@@ -135,9 +189,10 @@ MAXIMUM_WRONG = {
     "tie to neither": (lambda x, y, g: (g * (x > y), g * (x < y)), "sent g to NEITHER"),
     "tie to y": (lambda x, y, g: (g * (x > y), g * (x <= y)), "you sent g to y"),
     "tie split": (lambda x, y, g: (g * ((x > y) + 0.5 * (x == y)), g * ((x < y) + 0.5 * (x == y))), "split g evenly"),
-    "masks only": (lambda x, y, g: (1.0 * (x >= y), 1.0 * (x < y)), "multiply them by the upstream gradient"),
+    "masks only": (lambda x, y, g: (1.0 * (x >= y), 1.0 * (x < y)), "multiplies each local derivative"),
     "swapped": (lambda x, y, g: (g * (x < y), g * (x >= y)), "You returned (dy, dx)"),
     "one output": (lambda x, y, g: g * (x >= y), "one gradient per input"),
+    "g changed in place": (_maximum_masks_g_in_place, "changed its input g in place"),
 }
 
 
@@ -176,6 +231,25 @@ def _last(x, axis):
     return np.flip(nb06._first_max_mask(np.flip(x, axis=axis), axis), axis=axis)
 
 
+def _max_no_none_case(x, g, axis=None):
+    if axis is not None:
+        return np.expand_dims(g, axis) * nb06._first_max_mask(x, axis)
+
+
+def _max_expand_dims_of_none(x, g, axis=None):
+    first = np.expand_dims(np.argmax(x, axis=axis), axis)
+    mask = np.zeros_like(x)
+    np.put_along_axis(mask, first, 1.0, axis=axis)
+    return np.expand_dims(g, axis) * mask
+
+
+def _max_into_x(x, g, axis=None):
+    mask = nb06._first_max_mask(x, axis)
+    x *= 0                 # reuses the caller's x as the output
+    x += _expand(g, axis) * mask
+    return x
+
+
 MAX_WRONG = {
     "zeros": (lambda x, g, axis=None: np.zeros_like(x), "all zeros"),
     "every tie": (lambda x, g, axis=None: _expand(g, axis) * _ties(x, axis), "Every maximal entry"),
@@ -184,8 +258,17 @@ MAX_WRONG = {
     "last maximum": (lambda x, g, axis=None: _expand(g, axis) * _last(x, axis), "LAST maximal entry"),
     "mask only": (lambda x, g, axis=None: nb06._first_max_mask(x, axis), "0/1 mask"),
     "g always re-inserted last": (lambda x, g, axis=None: (g if axis is None else np.expand_dims(g, -1))
-                                 * nb06._first_max_mask(x, axis), "re-insert the reduced axis"),
+                                 * nb06._first_max_mask(x, axis), "the reduced axis back"),
+    "axis=None returns None": (_max_no_none_case, "returned None for axis=None"),   # issue 15: "a missing return"
+    "x changed in place": (_max_into_x, "changed its input x in place"),
 }
+
+
+def test_max_expand_dims_of_axis_none_gets_a_hint():
+    """Issue 15: np.expand_dims(g, None) gave a bare traceback (and a hint about a missing return)."""
+    status, text = verdict("06.3", _max_expand_dims_of_none)
+    assert status == "error" and "Traceback" in text
+    assert "handle axis=None as a case of its own" in text and "`return` missing" not in text
 
 
 def test_max_reference_passes():
@@ -226,10 +309,14 @@ def topo(root, dedupe=True):
 
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
-                skip_none=True, wrap=True):
+                skip_none=True, wrap=True, seed_dtype=True, in_place=False, copy_read_only=False, zero_first=False,
+                none_check=True):
     def backward(root):
+        if zero_first:    # "start every .grad at zero", which also wipes a leaf's earlier gradient
+            for node in topo(root):
+                node.grad = np.zeros_like(node.data)
         if seed:
-            root.grad = np.ones_like(root.data)
+            root.grad = np.ones_like(root.data) if seed_dtype else np.ones(root.shape)
         for node in order(root):
             if node._fn is None or (skip_none and node.grad is None):
                 continue
@@ -241,7 +328,11 @@ def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroa
                     continue
                 if unbroadcast:
                     g = bl.unbroadcast(g, parent.shape)
-                if accumulate and parent.grad is not None:
+                if copy_read_only and not g.flags.writeable:
+                    g = g.copy()
+                if in_place and (parent.grad is not None or not none_check):
+                    parent.grad += g
+                elif accumulate and parent.grad is not None:
                     parent.grad = parent.grad + g
                 else:
                     parent.grad = g
@@ -267,17 +358,23 @@ def private_backward_shortcut(root):
 DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     "zeros": (zeros_driver, "fail", "all zeros"),
     "does nothing": (lambda root: None, "fail", "still None after your backward"),
-    "forward order": (make_driver(order=topo, skip_none=False), "error", "REVERSE topological order"),
-    "forward order, skipping None": (make_driver(order=topo), "fail", "REVERSE topological order"),
+    "forward order": (make_driver(order=topo, skip_none=False), "error", "reverse topological order"),
+    "forward order, skipping None": (make_driver(order=topo), "fail", "reverse topological order"),
     "= instead of +=": (make_driver(accumulate=False), "fail", "Accumulate with `+=`"),
-    "no unbroadcast": (make_driver(unbroadcast=False), "fail", "bl.unbroadcast(g, parent.shape)"),
-    "root not seeded": (make_driver(seed=False, skip_none=False), "error", "root.grad = np.ones_like"),
+    "no unbroadcast": (make_driver(unbroadcast=False), "fail", "must be un-broadcast"),
+    "root not seeded": (make_driver(seed=False, skip_none=False), "error", "dL/dL = 1"),
     "no seen set": (make_driver(order=lambda root: list(reversed(topo(root, dedupe=False)))), "error",
-                    "`seen` set"),
+                    "listed once"),
     "calls Tensor.backward": (engine_shortcut, "error", "Tensor.backward()"),
     "calls node._backward": (private_backward_shortcut, "error", "node._backward()"),
     "None gradients not skipped": (make_driver(skip_none=False), "error", "NoneType"),
-    "one-input rule's array not wrapped": (make_driver(wrap=False), "error", "grads = (grads,)"),
+    "one-input rule's array not wrapped": (make_driver(wrap=False), "error", "bare array, not a tuple"),
+    # issue 15: `+=` into the rule's own (read-only) array gave a bare NumPy error
+    "+= into a rule's array": (make_driver(in_place=True), "error", "does not own"),
+    "+= into a shared array": (make_driver(in_place=True, copy_read_only=True), "fail", "are the SAME array"),
+    "+= onto None": (make_driver(in_place=True, none_check=False), "error", "None cannot be added to"),
+    "every .grad zeroed first": (make_driver(zero_first=True, in_place=True), "fail", "already held a gradient"),
+    "float64 seed for float32 data": (make_driver(seed_dtype=False), "fail", "dtype of its tensor"),
 }
 
 
@@ -331,8 +428,8 @@ FIND_WRONG = {
     "another custom op": ("LogCosh", "agrees with finite differences"),
     "an engine op": ("MatMul", "agrees with finite differences"),
     "None": (None, "not done yet"),
-    "the whole report": ("report", "the string in its .op"),
-    "the BadOp": ("first_bad", "the string in its .op"),
+    "the whole report": ("report", "the op's name, a string"),
+    "the BadOp": ("first_bad", "the op's name, a string"),
 }
 
 
@@ -347,6 +444,16 @@ def test_find_the_bug_wrong_rejected(name):
         assert result.status == "todo" and expected in result.first_problem.error
     else:
         assert result.status == "fail" and expected in result.hint
+
+
+@pytest.mark.parametrize("answer", ["LogCosh", "Mul", 0, "", "softmax"])
+def test_find_the_bug_never_shows_the_answer(answer):
+    """Issue 15: a wrong guess was shown "Expected: 'Softplus'". Neither the text nor the HTML may name it."""
+    result = check("06.5", answer, record=False)
+    assert result.status == "fail"
+    for shown in (repr(result), result._repr_html_()):
+        assert "softplus" not in shown.lower()
+        assert "Received" in shown
 
 
 # ----------------------------------------------------------------------------- the step-through on notebook 06's graphs

@@ -52,13 +52,14 @@ LINEAR_WRONG = {
     "zeros": (make_linear(backward=lambda x, W, g: (np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[1]))),
               "all zeros"),
     "no bias in forward": (make_linear(forward=lambda x, W, b: x @ W), "lacks the bias"),
-    "dW transposed": (make_linear(backward=lambda x, W, g: (g @ W.T, g.T @ x, g)), "dW = x.T @ g"),
-    "db averaged": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g, g.mean(axis=0))), "SUM of their gradients"),
-    "db over features": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g, g.sum(axis=1))), "summed over axis 1"),
+    "dW transposed": (make_linear(backward=lambda x, W, g: (g @ W.T, g.T @ x, g)), "W transposed"),
+    "db averaged": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g, g.mean(axis=0))), "SUM of the rows'"),
+    "db over features": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g, g.sum(axis=1))),
+                         "reduced over the features"),
     "dx without transpose": (make_linear(backward=lambda x, W, g: (g @ W if W.shape[0] == W.shape[1] else g @ W.T,
-                                                                   x.T @ g, g)), "dx = g @ W.T"),
+                                                                   x.T @ g, g)), "must have x's shape"),
     "two gradients only": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g)), "must return three gradients"),
-    "state on the class": (make_linear(on_class=True), "ctx.save_for_backward(x, W)"),
+    "state on the class": (make_linear(on_class=True), "keep what backward needs on the ctx"),
     "an instance": (reference.LinearFn(), "Give the class itself"),
 }
 
@@ -91,6 +92,19 @@ MSE_WRONG = {
     "gradient only": (lambda p, t: 2 * (p - t) / p.size, "Return 2 values"),
     "(gradient, loss)": (lambda p, t: (2 * (p - t) / p.size, float(np.mean((p - t) ** 2))), "the order is (loss, gradient)"),
 }
+
+
+def _mse_in_place(p, t):
+    p -= t                                      # right numbers, but the caller's pred is changed
+    return float(np.mean(p ** 2)), 2 * p / p.size
+
+
+MSE_WRONG.update({
+    "pred changed in place": (_mse_in_place, "changed its argument pred in place"),
+    "loss as a Tensor": (lambda p, t: (bl.nn.mse_loss(bl.Tensor(p), t), 2 * (p - t) / p.size), "plain number (a float)"),
+    "gradient as a Tensor": (lambda p, t: (float(np.mean((p - t) ** 2)), bl.Tensor(2 * (p - t) / p.size)),
+                             "NumPy array"),
+})
 
 
 def test_mse_reference_passes():
@@ -132,19 +146,31 @@ def rows_ce(z, y):
 CE_WRONG = {
     "zeros": (lambda z, y: 0.0, "hard-coded"),   # a constant 0 for every batch
     "naive softmax (overflow)": (naive_ce, "overflowed"),
-    "one max for the whole batch": (global_shift_ce, "EACH ROW by its own max"),
+    "one max for the whole batch": (global_shift_ce, "for EACH ROW"),
     "sum over the batch": (lambda z, y: float(rows_ce(z, y).sum()), "MEAN over the batch"),
     "per-example losses": (rows_ce, "one loss per example"),
     "label logit unshifted": (lambda z, y: float((np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1))
-                                                  - z[np.arange(len(y)), y]).mean()), "add the max back"),
+                                                  - z[np.arange(len(y)), y]).mean()), "both parts get the same"),
     "z[:, labels]": (lambda z, y: float((z.max(axis=1)[:, None] + np.log(np.exp(z - z.max(axis=1, keepdims=True))
                                                                           .sum(axis=1))[:, None] - z[:, y]).mean()),
-                     "np.arange(N), labels"),
+                     "ONE logit per example"),
     "sign": (lambda z, y: -float(rows_ce(z, y).mean()), "wrong sign"),
     "normalised over the whole batch": (lambda z, y: float(np.mean(np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum())
                                                        - (z - z.max(axis=1, keepdims=True))[np.arange(len(y)), y])),
                                         "whole batch"),
 }
+
+
+def _ce_shifting_in_place(z, y):
+    z -= z.max(axis=1, keepdims=True)          # right value, but the caller's logits are changed
+    return float((np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]).mean())
+
+
+CE_WRONG.update({
+    "logits changed in place": (_ce_shifting_in_place, "changed its argument logits in place"),
+    "a Tensor, not a float": (lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y), "plain number (a float)"),
+    "a 0-d array, not a float": (lambda z, y: rows_ce(z, y).mean(keepdims=True).reshape(()), "plain number"),
+})
 
 
 def test_ce_reference_passes():
@@ -171,6 +197,11 @@ def test_ce_wrong_rejected(name):
     assert expected in problem.hint + " " + problem.message
 
 
+def test_ce_engine_item_passes():
+    """The engine's loss, as a number, is a right answer (a float): only the type was wrong above."""
+    assert verdict("07.3", lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y).item()) == ("pass", "")
+
+
 # ----------------------------------------------------------------------------- 07.4 momentum
 
 MOMENTUM_WRONG = {
@@ -183,6 +214,16 @@ MOMENTUM_WRONG = {
     "lr twice": (lambda p, g, v, lr, mu: (p - lr * (mu * v + lr * g), mu * v + lr * g), "applied twice"),
     "order": (lambda p, g, v, lr, mu: (mu * v + g, p - lr * (mu * v + g)), "(p_new, v_new)"),
 }
+
+
+def _momentum_in_place(p, g, v, lr, mu):
+    v *= mu                                     # right numbers, but the caller's v and p are changed
+    v += g
+    p -= lr * v
+    return p, v
+
+
+MOMENTUM_WRONG["updates in place"] = (_momentum_in_place, "changed its argument p and v in place")
 
 
 def test_momentum_reference_passes():
@@ -236,6 +277,17 @@ ADAM_WRONG = {
     "sign": (adam_variant(sign=-1), "goes UP the gradient"),
     "corrected moments returned": (adam_variant(corrected_state=True), "raw moments"),
 }
+
+
+def _adam_in_place(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m *= beta1                                  # right numbers, but the caller's m and v are changed
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps), m, v
+
+
+ADAM_WRONG["moments updated in place"] = (_adam_in_place, "changed its argument m and v in place")
 
 
 def test_adam_reference_passes():
@@ -323,3 +375,165 @@ def test_optimizer_paths_widget_redraws_once_per_choice(monkeypatch):
     calls.clear()
     lr.value = 0.05
     assert len(calls) == 3 and calls[0] == ("rosenbrock", "Adam", pytest.approx(0.05, rel=0.13))
+
+
+# ----------------------------------------------------------------------------- 07.6 capstone: the whole backward pass
+
+def make_two_layer(loss_sum=False, naive=False, p_in_place=False, loss_type=None, logits=None, W2=None, b2=None,
+                   h=None, z1=None, W1=None, b1=None, X=None, keys=None, as_tensors=False, mutate=False,
+                   use_engine=False, structure=False):
+    """A hand-written backward pass with the named mistakes (each switch names one; None: done right)."""
+    def backward(Xa, labels, W1a, b1a, W2a, b2a):
+        n, c = len(labels), W2a.shape[1]
+        if use_engine:
+            t = bl.Tensor(W2a, requires_grad=True)
+            (bl.Tensor(Xa) @ bl.Tensor(W1a)).tanh().__matmul__(t).sum().backward()
+        z1a = Xa @ W1a + b1a
+        ha = np.tanh(z1a)
+        lg = ha @ W2a + b2a
+        onehot = np.eye(c)[labels]
+        if naive:
+            p = np.exp(lg) / np.exp(lg).sum(axis=1, keepdims=True)
+        else:
+            p = np.exp(lg - lg.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+        d = p                                    # p_in_place: the gradient IS p, changed before the loss
+        if p_in_place:
+            d[np.arange(n), labels] -= 1
+            d /= n
+        with np.errstate(all="ignore"):
+            losses = -np.log(p[np.arange(n), labels])
+        loss = float(losses.sum() if loss_sum else losses.mean())
+        if loss_type == "tensor":
+            loss = bl.Tensor(loss)
+        dlog = {None: (p - onehot) / n if not p_in_place else d, "no mean": p - onehot, "entries": (p - onehot) / (n * c),
+                "no onehot": p / n, "sign": (onehot - p) / n}[logits]
+        dW2 = {None: ha.T @ dlog, "transposed": dlog.T @ ha, "z1": z1a.T @ dlog, "twice": ha.T @ dlog / n}[W2]
+        db2 = {None: dlog.sum(axis=0), "rows": dlog, "mean": dlog.mean(axis=0), "axis 1": dlog.sum(axis=1)}[b2]
+        dh = dlog @ W2a.T
+        if h == "with tanh'":
+            dh = dh * (1 - ha ** 2)
+        dz1 = {None: dh * (1 - ha ** 2), "from z1": dh * (1 - z1a ** 2), "no square": dh * (1 - ha),
+               "sigmoid": dh * ha * (1 - ha), "tanh twice": dh * (1 - np.tanh(ha) ** 2), "local only": 1 - ha ** 2,
+               "skipped": dh}[z1]
+        dW1 = {None: Xa.T @ dz1, "transposed": dz1.T @ Xa, "from dh": Xa.T @ dh}[W1]
+        db1 = {None: dz1.sum(axis=0), "from dh": dh.sum(axis=0), "rows": dz1}[b1]
+        dX = {None: lambda: dz1 @ W1a.T, "from dh": lambda: dh @ W1a.T, "no transpose": lambda: dz1 @ W1a}[X]()
+        if mutate:
+            W1a -= 0.1 * dW1                     # an "update" that changes the caller's weights
+        grads = {"logits": dlog, "W2": dW2, "b2": db2, "h": dh, "z1": dz1, "W1": dW1, "b1": db1, "X": dX}
+        if keys is not None:
+            grads = {k: grads[k] for k in keys}
+        if as_tensors:
+            grads = {k: bl.Tensor(v) for k, v in grads.items()}
+        if structure:
+            return loss, grads, "extra"
+        return loss, grads
+    return backward
+
+
+TWO_LAYER_WRONG = {  # name: (implementation, expected status, text in the hint or error)
+    "zeros": (lambda X, y, W1, b1, W2, b2: (reference.two_layer_backward(X, y, W1, b1, W2, b2)[0],
+                                            {k: np.zeros_like(v) for k, v in
+                                             reference.two_layer_backward(X, y, W1, b1, W2, b2)[1].items()}),
+              "fail", "dlogits is all zeros"),
+    "loss summed": (make_two_layer(loss_sum=True), "fail", "the loss is the MEAN over the batch's examples"),
+    "naive softmax": (make_two_layer(naive=True), "fail", "np.exp overflowed"),
+    "p changed in place before the loss": (make_two_layer(p_in_place=True), "fail", "IN PLACE"),
+    "loss as a Tensor": (make_two_layer(loss_type="tensor"), "fail", "plain number (a float)"),
+    "three things returned": (make_two_layer(structure=True), "fail", "Return a pair (loss, grads)"),
+    "parameters only": (make_two_layer(keys=["W1", "b1", "W2", "b2"]), "fail", "the intermediate ones"),
+    "gradients as Tensors": (make_two_layer(as_tensors=True), "fail", "NumPy array"),
+    "d logits without 1/N": (make_two_layer(logits="no mean"), "fail", "carries a factor 1/N"),
+    "d logits over N*C": (make_two_layer(logits="entries"), "fail", "number of ENTRIES"),
+    "softmax without the one-hot": (make_two_layer(logits="no onehot"), "fail", "softmax minus one-hot"),
+    "d logits sign": (make_two_layer(logits="sign"), "fail", "wrong sign"),
+    "dW2 transposed": (make_two_layer(W2="transposed"), "fail", "yours is its transpose"),
+    "dW2 from z1": (make_two_layer(W2="z1"), "fail", "the tanh's OUTPUT"),
+    "dW2 divided by N again": (make_two_layer(W2="twice"), "fail", "counts it twice"),
+    "db2 not summed over the batch": (make_two_layer(b2="rows"), "fail", "SUM of the rows' gradients"),
+    "db2 averaged": (make_two_layer(b2="mean"), "fail", "MEAN of the rows' gradients"),
+    "db2 over the classes": (make_two_layer(b2="axis 1"), "fail", "the wrong axis"),
+    "dh with tanh's derivative": (make_two_layer(h="with tanh'"), "fail", "that is the gradient of z1"),
+    "tanh' from the input": (make_two_layer(z1="from z1"), "fail", "the tanh's INPUT"),
+    "tanh' without the square": (make_two_layer(z1="no square"), "fail", "with a square"),
+    "sigmoid's derivative": (make_two_layer(z1="sigmoid"), "fail", "SIGMOID's derivative"),
+    "tanh applied twice": (make_two_layer(z1="tanh twice"), "fail", "already IS tanh(z1)"),
+    "tanh' alone": (make_two_layer(z1="local only"), "fail", "multiplies it by the upstream"),
+    "tanh' skipped": (make_two_layer(z1="skipped"), "fail", "the tanh's derivative is missing"),
+    "dW1 transposed": (make_two_layer(W1="transposed"), "fail", "yours is its transpose"),
+    "dW1 from dh": (make_two_layer(W1="from dh"), "fail", "BEFORE the tanh"),
+    "db1 from dh": (make_two_layer(b1="from dh"), "fail", "BEFORE the tanh"),
+    "db1 not summed": (make_two_layer(b1="rows"), "fail", "SUM of the rows' gradients"),
+    "dX from dh": (make_two_layer(X="from dh"), "fail", "BEFORE the tanh"),
+    "dX without the transpose": (make_two_layer(X="no transpose"), "error", "a transpose is missing or extra"),
+    "weights updated in place": (make_two_layer(mutate=True), "fail", "changed its argument W1 in place"),
+    "the engine used": (make_two_layer(use_engine=True), "error", "by hand, in NumPy"),
+}
+
+
+def test_two_layer_reference_passes():
+    assert verdict("07.6", reference.two_layer_backward) == ("pass", "")
+
+
+@pytest.mark.parametrize("name", TWO_LAYER_WRONG)
+def test_two_layer_wrong_rejected(name):
+    impl, expected_status, expected_text = TWO_LAYER_WRONG[name]
+    status, hint = verdict("07.6", impl)
+    assert status == expected_status, (status, hint)
+    assert expected_text in hint
+
+
+def test_two_layer_names_the_first_wrong_tensor_and_what_was_right():
+    result = check("07.6", make_two_layer(z1="from z1"), record=False)
+    message = result.first_problem.mismatch.message
+    assert message.startswith("dL/dz1") and "right so far: loss, dlogits, dW2, db2, dh" in message
+
+
+def test_two_layer_expected_is_the_engine_on_the_whole_graph_and_central_differences():
+    """The check's stage-by-stage answers equal one engine pass through the whole network, and central differences."""
+    from backprop_lab.exercises import get
+
+    ex = get("07.6")
+    for case in ex.cases(np.random.default_rng(3)):
+        want = ex.expected(case)
+        t = {k: bl.Tensor(case[k], requires_grad=True) for k in ("X", "W1", "b1", "W2", "b2")}
+        z1 = t["X"] @ t["W1"] + t["b1"]
+        h = z1.tanh()
+        logits = h @ t["W2"] + t["b2"]
+        loss = bl.nn.cross_entropy(logits, case["labels"])
+        loss.backward()
+        whole = {"logits": logits.grad, "h": h.grad, "z1": z1.grad, **{k: v.grad for k, v in t.items()}}
+        assert np.isclose(want["loss"], loss.item())
+        for k, g in whole.items():
+            assert np.allclose(want["grads"][k], g), k
+        if np.abs(logits.data).max() < 50:           # central differences in float64, away from saturation
+            def f(W1):
+                z = np.tanh(case["X"] @ W1 + case["b1"]) @ case["W2"] + case["b2"]
+                z = z - z.max(axis=1, keepdims=True)
+                return float((np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(case["labels"])), case["labels"]]).mean())
+            W1 = case["W1"].astype(float).copy()
+            numeric = np.zeros_like(W1)
+            for i in np.ndindex(*W1.shape):
+                old = W1[i]
+                W1[i] = old + 1e-6
+                plus = f(W1)
+                W1[i] = old - 1e-6
+                minus = f(W1)
+                W1[i] = old
+                numeric[i] = (plus - minus) / 2e-6
+            assert np.allclose(want["grads"]["W1"], numeric, atol=1e-6)
+
+
+def test_two_layer_cases_cover_the_traps():
+    """Sizes all different (transposes cannot fit by accident), one example alone, and logits too big for exp."""
+    from backprop_lab.exercises import get
+    from backprop_lab.exercises.nb07 import _two_layer_forward
+
+    cases = get("07.6").cases(np.random.default_rng(0))
+    for case in cases:
+        n, d = case["X"].shape
+        h, c = case["W2"].shape
+        assert len({n, d, h, c}) == 4 or n == 1, (n, d, h, c)
+    assert any(len(c["labels"]) == 1 for c in cases)
+    assert any(np.abs(_two_layer_forward(c)[2]).max() > 710 for c in cases)
