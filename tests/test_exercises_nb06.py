@@ -486,3 +486,66 @@ def test_viz_steps_show_unbroadcast_shares():
     steps = viz.backward_steps(root)
     (share,) = steps[-1].shares                                 # the constant gets no share
     assert share.parent is b and share.contribution.shape == (3,) and np.allclose(share.after, 4.0)
+
+
+# ----------------------------------------------------------------------------- nothing gives an answer away too early
+# (issue 15 §1) Before each exercise's check the learner sees the released notebook's cells, what the cells printed,
+# the task, and, on a wrong answer, the check's hints. None of these may hold the answer's key expression. Each
+# pattern is also shown to match the course's own solution (or the engine source that implements it), so a
+# pattern that no longer matches anything cannot make the test pass silently.
+
+from shown_before_check import learner_view, leaks  # noqa: E402
+
+STEM = "06_tensor_engine"
+ANSWERS = {  # exercise: regular expressions of its answer (matched with whitespace removed)
+    "06.1": [r"g/\(2", r"1/\(2\*?y", r"\\frac\{1\}\{2y\}", r"\\frac\{g\}\{2y\}", r"0\.5\*g", r"x\^\{-1/2\}"],
+    "06.2": [r"g\*\(?x>=?y", r"g\*~", r"g\*\[x>=?y\]", r"\\cdot\[x[<>]", r"g\*x_wins"],
+    "06.3": [r"put_along_axis\(mask", r"expand_dims\(g", r"expand_dims\(np\.argmax", r"operatorname\{argmax\}",
+             r"mask\[np\.argmax"],
+    "06.4": [r"node\._fn\.backward\(node\._ctx,node\.grad\)", r"reversed\(order\)", r"unbroadcast\(g,parent\.shape\)",
+             r"parent\.grad\+g", r"root\.grad=np\.ones_like", r"defbackward\(self,grad=None", r"def_backward\(self\)"],
+    "06.5": [r"(?i)softplus", r"check_graph\(loss_m\)"],
+}
+ENGINE_SOURCE = {  # printed engine source that implements an exercise: no cell before its check may print it
+    "06.2": [r"getsource\(rules\.Maximum", r"rules\.__doc__"],
+    "06.3": [r"getsource\(rules\.Max\b", r"rules\.__doc__"],
+    "06.4": [r"getsource\(bl\.Tensor\.backward", r"getsource\(bl\.Tensor\._backward", r"getsource\(bl\.autograd"],
+}
+
+
+def _without_the_op_list(texts):
+    """06.5 lists every op of the mystery graph (the culprit among them) on one line: that line is no answer."""
+    return [(w, "\n".join(line for line in t.splitlines() if not line.startswith("ops in the graph:")))
+            for w, t in texts]
+
+
+@pytest.mark.parametrize("exercise_id", ANSWERS)
+def test_no_answer_before_the_check(exercise_id):
+    view = learner_view(STEM, exercise_id)
+    shown = _without_the_op_list(view["before"]) + view["task"] + view["hints"]
+    assert not leaks(shown, ANSWERS[exercise_id] + ENGINE_SOURCE.get(exercise_id, []))
+
+
+@pytest.mark.parametrize("exercise_id", ANSWERS)
+def test_the_answer_patterns_match_the_solution(exercise_id):
+    """The patterns are live: they find the course's solution in the reference module."""
+    from backprop_lab.exercises._core import solution_text
+
+    from backprop_lab.exercises import get
+
+    text = solution_text(get(exercise_id))
+    assert leaks([("solution", text)], ANSWERS[exercise_id]), exercise_id
+
+
+def test_the_culprit_is_named_nowhere_in_the_released_notebook():
+    """06.5: no cell of the course notebook, before or after the check, names the buggy op or finds it."""
+    view = learner_view(STEM, "06.5")
+    sources = [(w, t) for w, t in view["before"] + view["after"] if w.endswith("source")]
+    assert not leaks(sources, ANSWERS["06.5"])
+
+
+def test_engine_driver_source_is_printed_after_the_check():
+    """The patterns for the printed engine driver are live: its source is shown, after 06.4's check."""
+    view = learner_view(STEM, "06.4")
+    assert leaks(view["after"], [r"defbackward\(self,grad=None"])
+    assert leaks(view["after"], ENGINE_SOURCE["06.4"])

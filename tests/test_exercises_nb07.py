@@ -64,6 +64,14 @@ LINEAR_WRONG = {
 }
 
 
+def test_linear_matmul_error_gets_a_hint_without_the_answer():
+    # W.T missing in dx: right on the first case (a square W), a shape error on the next one
+    status, text = verdict("07.1", make_linear(backward=lambda x, W, g: (g @ W.T if W.shape[0] == W.shape[1] else g @ W,
+                                                                        x.T @ g, g)))
+    assert status == "error" and "Traceback" in text and "a transpose is missing or extra" in text
+    assert "W.T" not in text.split("Hint:")[1]
+
+
 def test_linear_reference_passes():
     assert verdict("07.1", reference.LinearFn) == ("pass", "")
 
@@ -537,3 +545,105 @@ def test_two_layer_cases_cover_the_traps():
         assert len({n, d, h, c}) == 4 or n == 1, (n, d, h, c)
     assert any(len(c["labels"]) == 1 for c in cases)
     assert any(np.abs(_two_layer_forward(c)[2]).max() > 710 for c in cases)
+
+
+# ----------------------------------------------------------------------------- nothing gives an answer away too early
+# (issue 15 §1) Before each exercise's check the learner sees the released notebook's cells, what the cells printed,
+# the task, and, on a wrong answer, the check's hints: none of these may hold the answer's key expression. The
+# definitions the exercises implement (the MSE, the momentum and Adam updates, as formulas) are the exercises'
+# statements, not their answers; the patterns are code. Each pattern set is shown to match the course's solution.
+
+from shown_before_check import learner_view, leaks  # noqa: E402
+
+STEM = "07_layers_losses_optimizers"
+ANSWERS = {  # exercise: regular expressions of its answer (matched with whitespace removed)
+    "07.1": [r"g@W\.T", r"x\.T@g", r"g\.sum\(axis=0\)", r"save_for_backward\(x,W\)"],
+    "07.2": [r"2\*diff", r"2\*\(pred-target\)", r"2\(pred-target\)", r"\\frac\{2\}\{n\}", r"/diff\.size",
+             r"/pred\.size", r"2\(\\haty"],
+    "07.3": [r"max\(axis=1,keepdims=True\)", r"max\(axis=-1,keepdims=True\)", r"np\.log\(np\.exp", r"\(z_y-m\)",
+             r"c=m=", r"defstable_log_softmax", r"\[np\.arange\(len\(labels\)\),labels\]"],
+    "07.4": [r"momentum\*v\+grad", r"p-lr\*v", r"mu\*v\+g\b"],
+    "07.5": [r"m/\(1-beta1\*\*t\)", r"np\.sqrt\(v_hat\)\+eps", r"beta1\*m\+\(1-beta1\)\*grad",
+             r"beta2\*v\+\(1-beta2\)\*grad\*\*2"],
+    "07.6": [r"h\.T@d", r"@W2\.T", r"1\.?0?-h\*\*2", r"X\.T@d", r"@W1\.T", r"labels\]-=1"],
+}
+
+
+@pytest.mark.parametrize("exercise_id", ANSWERS)
+def test_no_answer_before_the_check(exercise_id):
+    view = learner_view(STEM, exercise_id)
+    assert not leaks(view["before"] + view["task"] + view["hints"], ANSWERS[exercise_id])
+
+
+@pytest.mark.parametrize("exercise_id", ANSWERS)
+def test_the_answer_patterns_match_the_solution(exercise_id):
+    from backprop_lab.exercises import get
+    from backprop_lab.exercises._core import solution_text
+
+    assert leaks([("solution", solution_text(get(exercise_id)))], ANSWERS[exercise_id]), exercise_id
+
+
+# ----------------------------------------------------------------------------- what notebook 08 can rely on
+# Notebook 08 trains with the learner's pieces: bl.exercises.use("07.1", bl.exercises.carried("07.1")) and so on.
+# carried() re-runs the source that a passing check recorded, in a namespace with only math, np and bl. This plays
+# it for real: a kernel runs 07's exercise cells as a learner who solved them has them, and their checks; then
+# carried() and use() bring each answer back here, and it must work as notebook 08 uses it.
+
+CARRIED = ("07.1", "07.2", "07.3", "07.4", "07.5", "07.6")
+
+
+def _learner_notebook():
+    """A notebook of 07's exercise cells as a passing learner has them (the solutions), each followed by its check."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from shown_before_check import ROOT, check_cell_index
+
+    source = nbformat.read(str(ROOT / "solutions" / f"{STEM}.ipynb"), as_version=4).cells
+    cells = [new_code_cell("import numpy as np\nimport backprop_lab as bl\nfrom backprop_lab.exercises import check")]
+    for exercise_id in CARRIED:
+        at = check_cell_index(source, exercise_id)
+        cells += [new_code_cell(source[at - 1].source), new_code_cell(source[at].source)]
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})
+
+
+def test_notebook_08_gets_the_learners_07_answers_back(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    from backprop_lab.exercises import carried, use
+
+    progress = tmp_path / ".backprop_lab_progress.json"
+    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(progress))
+    monkeypatch.setenv("BACKPROP_LAB_STRICT", "1")           # a failing check fails the kernel run
+    NotebookClient(_learner_notebook(), timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    monkeypatch.setenv("BACKPROP_LAB_STRICT", "0")
+    got = {}
+    for exercise_id in CARRIED:
+        mine = carried(exercise_id)
+        assert mine is not None, exercise_id
+        got[exercise_id] = use(exercise_id, mine)
+        assert got[exercise_id] is mine, exercise_id                     # the learner's, not the course's
+        assert got[exercise_id] is not get_reference(exercise_id)
+
+    rng = np.random.default_rng(0)
+    x, W, b = rng.normal(size=(5, 4)), bl.Tensor(rng.normal(size=(4, 3)), requires_grad=True), \
+        bl.Tensor(rng.normal(size=3), requires_grad=True)
+    y = got["07.1"].apply(bl.Tensor(x), W, b)                            # 07.1: a bl.Function for y = x @ W + b
+    assert isinstance(y, bl.Tensor) and y.shape == (5, 3)
+    bl.nn.cross_entropy(y, np.array([0, 1, 2, 0, 1])).backward()         # ... that the engine differentiates
+    assert W.grad.shape == (4, 3) and b.grad.shape == (3,)
+    loss = got["07.3"](y.data, np.array([0, 1, 2, 0, 1]))                 # 07.3: a float, the engine's value
+    assert isinstance(loss, float) and np.isclose(loss, bl.nn.cross_entropy(y.data, np.array([0, 1, 2, 0, 1])).item())
+    p, grad = W.data.copy(), W.grad.copy()
+    p_new, v_new = got["07.4"](p, grad, np.zeros_like(p), 0.1, 0.9)      # 07.4: new arrays, arguments unchanged
+    assert np.array_equal(p, W.data) and np.allclose(p_new, p - 0.1 * grad)
+    p_new, m_new, v_new = got["07.5"](p, grad, np.zeros_like(p), np.zeros_like(p), 1, lr=0.01)
+    assert np.array_equal(p, W.data) and p_new.shape == p.shape           # 07.5: (p_new, m_new, v_new)
+
+
+def get_reference(exercise_id):
+    from backprop_lab.exercises import get
+
+    return get(exercise_id).reference

@@ -97,6 +97,9 @@ LINEAR_HINTS = {
                     "backward needs on the ctx that forward receives, not on the class or in globals."),
     "not_function": ("Give the class itself, a subclass of bl.Function with @staticmethods forward(ctx, x, W, b) and "
                      "backward(ctx, g): check(\"07.1\", LinearFn)."),
+    "matmul": ("The factors of a matrix product do not fit: a transpose is missing or extra. Each gradient has the "
+               "shape of its input, dx (N, in) and dW (in, out): write the shapes of the factors next to each "
+               "product."),
 }
 
 
@@ -131,6 +134,12 @@ class LinearFunction(Exercise):
     def describe(self, case):
         return ", ".join(f"{k} = {hints.short_repr(case[k], 70)}" for k in ("x", "W", "b", "g"))
 
+    def error_hint(self, exc):
+        text = str(exc)
+        if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
+            return LINEAR_HINTS["matmul"]
+        return super().error_hint(exc)
+
     def compare(self, got, want, case):
         if not isinstance(got, dict) or got.get("problem") == "not_function":
             return Mismatch("the answer is not a subclass of bl.Function", LINEAR_HINTS["not_function"])
@@ -156,8 +165,8 @@ class LinearFunction(Exercise):
                     return Mismatch(m.message, LINEAR_HINTS["dW_T"])
                 if name == "db" and np.shape(got[name]) == (x.shape[0],) and x.shape[0] != b.shape[0]:
                     return Mismatch(m.message, LINEAR_HINTS["db_axis"])
-                if m.hint in ("", hints.CLOSE) and fallback:
-                    return Mismatch(m.message, fallback)
+                if m.hint in ("", hints.CLOSE, hints.TRANSPOSE) and fallback:   # (the generic transpose hint
+                    return Mismatch(m.message, fallback)                           # is notebook 04's product)
                 return m
         return None
 
@@ -530,8 +539,8 @@ TWO_LAYER_HINTS = {
                    "1 - tanh(z1)**2: a function of its OUTPUT h, which the forward pass has already computed."),
     "z1_no_square": "d z1 uses 1 - h: tanh's derivative is 1 - tanh(z1)**2, with a square.",
     "z1_sigmoid": "d z1 uses h * (1 - h), the SIGMOID's derivative. tanh's derivative is 1 - tanh(z1)**2.",
-    "z1_tanh_twice": ("d z1 applies tanh to h again: h already IS tanh(z1), so its derivative is 1 - h**2, not "
-                      "1 - tanh(h)**2."),
+    "z1_tanh_twice": ("d z1 applies tanh to h again: h already IS tanh(z1). Written through the output, tanh's "
+                      "derivative uses h itself, not tanh(h)."),
     "z1_local_only": ("d z1 is the tanh's local derivative alone: the chain rule multiplies it by the upstream "
                       "gradient, d h, entry by entry."),
     "z1_skipped": ("d z1 equals d h: the tanh's derivative is missing. Going back through h = tanh(z1) multiplies "
