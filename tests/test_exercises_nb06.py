@@ -54,6 +54,9 @@ SQRT_WRONG = {
     "forgot g": (make_sqrt(lambda x, y, g: 1 / (2 * y)), "ignores the upstream gradient g"),
     "forgot the 1/2": (make_sqrt(lambda x, y, g: g / y), "exactly 2 times too big"),
     "power rule slip": (make_sqrt(lambda x, y, g: g * 0.5 * y), "Power rule slip"),
+    "g / 2 * y (precedence)": (make_sqrt(lambda x, y, g: g / 2 * y), "Power rule slip"),
+    "upside down": (make_sqrt(lambda x, y, g: g * 2 * y), "reciprocal of the right one"),
+    "divided by x": (make_sqrt(lambda x, y, g: g / (2 * y ** 2)), "square ROOT"),
     "sign": (make_sqrt(lambda x, y, g: -g / (2 * y)), "wrong sign"),
     "backward returns None": (make_sqrt(lambda x, y, g: None), "`return` missing"),
     "forward squares": (make_sqrt(lambda x, y, g: g * 2 * x, forward=lambda x: x * x), "forward pass is wrong"),
@@ -264,6 +267,20 @@ MAX_WRONG = {
 }
 
 
+def _max_g_not_expanded(x, g, axis=None):
+    out = np.zeros_like(x)
+    if axis is None:
+        out.flat[np.argmax(x)] = g
+        return out
+    np.put_along_axis(out, np.expand_dims(np.argmax(x, axis=axis), axis), g, axis=axis)
+    return out
+
+
+def test_max_g_without_its_axis_gets_a_hint_about_the_reduced_axis():
+    status, text = verdict("06.3", _max_g_not_expanded)
+    assert status == "error" and "Traceback" in text and "WITHOUT the reduced axis" in text
+
+
 def test_max_expand_dims_of_axis_none_gets_a_hint():
     """Issue 15: np.expand_dims(g, None) gave a bare traceback (and a hint about a missing return)."""
     status, text = verdict("06.3", _max_expand_dims_of_none)
@@ -339,6 +356,44 @@ def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroa
     return backward
 
 
+def micrograd_recursion(root):
+    """Each node runs its rule, then recurses into its inputs at once: no topological order."""
+    root.grad = np.ones_like(root.data)
+
+    def visit(node):
+        if node._fn is None:
+            return
+        grads = node._fn.backward(node._ctx, node.grad)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        for parent, g in zip(node._prev, grads):
+            if g is not None:
+                g = bl.unbroadcast(g, parent.shape)
+                parent.grad = g if parent.grad is None else parent.grad + g
+                visit(parent)
+    visit(root)
+
+
+def breadth_first(root):
+    """Nodes in order of their distance from the root: not a topological order when paths differ in length."""
+    from collections import deque
+
+    root.grad = np.ones_like(root.data)
+    queue, seen = deque([root]), {root}
+    while queue:
+        node = queue.popleft()
+        if node._fn is None or node.grad is None:
+            continue
+        grads = node._fn.backward(node._ctx, node.grad)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        for parent, g in zip(node._prev, grads):
+            if g is not None:
+                g = bl.unbroadcast(g, parent.shape)
+                parent.grad = g if parent.grad is None else parent.grad + g
+                if parent not in seen:
+                    seen.add(parent)
+                    queue.append(parent)
+
+
 def zeros_driver(root):
     for node in topo(root):
         node.grad = np.zeros_like(node.data)
@@ -357,6 +412,8 @@ def private_backward_shortcut(root):
 
 DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     "zeros": (zeros_driver, "fail", "all zeros"),
+    "micrograd's rule-then-recurse": (micrograd_recursion, "error", "reverse topological order"),
+    "breadth-first order": (breadth_first, "error", "reverse topological order"),
     "does nothing": (lambda root: None, "fail", "still None after your backward"),
     "forward order": (make_driver(order=topo, skip_none=False), "error", "reverse topological order"),
     "forward order, skipping None": (make_driver(order=topo), "fail", "reverse topological order"),
@@ -430,15 +487,16 @@ FIND_WRONG = {
     "None": (None, "not done yet"),
     "the whole report": ("report", "the op's name, a string"),
     "the BadOp": ("first_bad", "the op's name, a string"),
+    "the Function class": ("class", "the op's NAME, a string"),
 }
 
 
 @pytest.mark.parametrize("name", FIND_WRONG)
 def test_find_the_bug_wrong_rejected(name):
     answer, expected = FIND_WRONG[name]
-    if answer in ("report", "first_bad"):
+    if answer in ("report", "first_bad", "class"):
         report = bl.check_graph(nb06.mystery_graph(0)[0])
-        answer = report if answer == "report" else report.first_bad
+        answer = {"report": report, "first_bad": report.first_bad, "class": report.first_bad.node._fn}[answer]
     result = check("06.5", answer, record=False)
     if answer is None:
         assert result.status == "todo" and expected in result.first_problem.error

@@ -72,6 +72,22 @@ def test_linear_matmul_error_gets_a_hint_without_the_answer():
     assert "W.T" not in text.split("Hint:")[1]
 
 
+class _LinearSavesNothing(bl.Function):
+    @staticmethod
+    def forward(ctx, x, W, b):
+        return x @ W + b
+
+    @staticmethod
+    def backward(ctx, g):
+        x, W = ctx.saved
+        return g @ W.T, x.T @ g, g
+
+
+def test_linear_unpacking_an_empty_ctx_saved_gets_a_hint():
+    status, text = verdict("07.1", _LinearSavesNothing)
+    assert status == "error" and "values to unpack" in text and "saved nothing on its context" in text
+
+
 def test_linear_reference_passes():
     assert verdict("07.1", reference.LinearFn) == ("pass", "")
 

@@ -79,6 +79,10 @@ SQRT_HINTS = {
                   "with x's shape (the engine's driver summed the extra axes away, which hid the mistake and gave "
                   "these numbers). A common cause: ctx.saved is a TUPLE of the saved arrays, (y,), and arithmetic "
                   "on the tuple itself is not arithmetic on y: unpack it first."),
+    "inverted": ("Your local derivative is the reciprocal of the right one: the power rule's exponent, -1/2, puts "
+                 "sqrt(x), and the factor with it, in the DENOMINATOR."),
+    "over_x": ("Your gradient divides by x (y squared) where the power rule's x^(-1/2) divides by the square ROOT "
+               "of x."),
     "empty_saved": ("ctx.saved is empty when your backward reads it: your forward saved nothing on its context. "
                     "What backward needs must be saved in forward, on the ctx it receives."),
     "unpack_count": ("Your backward unpacks a different number of values than your forward saved: ctx.saved holds "
@@ -168,7 +172,9 @@ class SqrtFunction(Exercise):
         suspects = [(SQRT_HINTS["class_state"], g / (2 * np.sqrt(other))),
                     (SQRT_HINTS["no_g"], 1 / (2 * np.sqrt(x))),
                     (SQRT_HINTS["no_half"], g / np.sqrt(x)),
-                    (SQRT_HINTS["power"], g * 0.5 * np.sqrt(x))]
+                    (SQRT_HINTS["power"], g * 0.5 * np.sqrt(x)),
+                    (SQRT_HINTS["inverted"], g * 2 * np.sqrt(x)),
+                    (SQRT_HINTS["over_x"], g / (2 * x))]
         m = hints.compare_values(got["dx"], want["dx"], where="gradient x.grad", suspects=suspects)
         raw = got.get("raw_shape")
         if m is not None and raw is not None and tuple(raw) != x.shape:
@@ -245,6 +251,9 @@ MAX_HINTS = {
     "none_case": ("Your function returned None for axis=None, the maximum over ALL entries (g is then a single "
                   "number): that case needs handling of its own, and every path through the function must return "
                   "dx."),
+    "g_shape_error": ("g has the shape of the result, WITHOUT the reduced axis; broadcasting lines axes up from the "
+                      "right, so g only lines up with x (or with anything indexed along that axis) once the reduced "
+                      "axis is back at its own position."),
     "none_axis_error": ("axis is None here: the maximum over ALL entries, with g a single number. A NumPy function "
                         "that needs an axis index cannot take None: handle axis=None as a case of its own."),
 }
@@ -288,6 +297,8 @@ class MaxBackward(Exercise):
         if "'NoneType' object cannot be interpreted as an integer" in str(exc) or (
                 "axis" in str(exc) and "None" in str(exc)):
             return MAX_HINTS["none_axis_error"]
+        if "could not be broadcast" in str(exc) or "shape mismatch" in str(exc):
+            return MAX_HINTS["g_shape_error"]
         return super().error_hint(exc)
 
     def compare(self, got, want, case):
@@ -348,6 +359,11 @@ def _graph_constant(t):
     return (t["x"] * t["c"] + 2.0).sum()
 
 
+def _graph_uneven(t):
+    a = t["x"].tanh()
+    return (a + a.exp().tanh()).sum()
+
+
 def _graph_alias(t):
     x = t["x"]
     return (x.exp() + (x + t["y"]).tanh()).sum()
@@ -364,6 +380,8 @@ GRAPHS = {
     "shared": (_graph_shared, "((x @ W).relu() @ W).sum()  (W used twice)", {"x": ((2, 3), True), "W": ((3, 3), True)}),
     "constant": (_graph_constant, "(x * c + 2.0).sum()  (c is a constant: requires_grad=False)",
                  {"x": ((2, 2), True), "c": ((2, 2), False)}),
+    "uneven": (_graph_uneven, "a = x.tanh(); (a + a.exp().tanh()).sum()  (two paths of different lengths to a)",
+               {"x": ((4,), True)}),
     "alias": (_graph_alias, "(x.exp() + (x + y).tanh()).sum()  (Add hands one array to both x and y)",
               {"x": ((3,), True), "y": ((3,), True)}),
 }
@@ -501,13 +519,14 @@ class BackwardDriver(Exercise):
 
     def cases(self, rng):
         cases = [{"graph": "fan-out", "x": np.array([1.0, -2.0, 0.5])}]
-        for name in ["diamond", "linear", "shift", "shared", "constant", "alias", "fan-out", "linear", "fan-out"]:
+        for name in ["uneven", "diamond", "linear", "shift", "shared", "constant", "alias", "fan-out", "linear",
+                     "fan-out"]:
             case = {"graph": name}
             for k, (shape, _) in GRAPHS[name][2].items():
                 case[k] = rng.normal(size=shape).round(3)
             cases.append(case)
-        cases[7]["preset"] = {"x": rng.normal(size=3).round(3)}      # a gradient left from an earlier pass
-        cases[8]["dtype"] = "float32"
+        cases[8]["preset"] = {"x": rng.normal(size=3).round(3)}      # a gradient left from an earlier pass
+        cases[9]["dtype"] = "float32"
         return cases
 
     def run(self, obj, case):
@@ -519,7 +538,7 @@ class BackwardDriver(Exercise):
                  for k, (_, rg) in spec.items() if rg}
         dtypes = {k: str(np.asarray(leaves[k].grad).dtype) for k in grads if grads[k] is not None}
         return {"grads": grads, "uncalled": uncalled(), "shape_hints": leaf_shape_hints(), "dtypes": dtypes,
-                "aliased": aliased()}
+                "aliased": aliased(), "graph": case["graph"]}   # the graph: a missing gradient is no hard-coded one
 
     def expected(self, case):
         builder, _, spec = GRAPHS[case["graph"]]
@@ -668,6 +687,8 @@ class FindTheBug(Exercise):
     def run(self, obj, case):
         if isinstance(obj, str):
             return obj
+        if isinstance(obj, type):
+            return {"not_a_string": f"the class {obj.__name__}", "a_class": True}
         op = getattr(obj, "op", None) or getattr(getattr(obj, "first_bad", None), "op", None)
         return {"not_a_string": obj if isinstance(obj, (int, float)) else f"a {type(obj).__name__} object",
                 "has_op": isinstance(op, str)}
@@ -684,6 +705,9 @@ class FindTheBug(Exercise):
         if not isinstance(got, str):
             value = got.get("not_a_string") if isinstance(got, dict) else got
             received = value if isinstance(value, str) else hints.short_repr(value)
+            if isinstance(got, dict) and got.get("a_class"):
+                return Mismatch(f"expected the op's name as a string, received {received}",
+                                "You gave a class; the answer is the op's NAME, a string, as check_graph prints it.")
             if isinstance(got, dict) and got.get("has_op"):
                 return Mismatch(f"expected the op's name as a string, received {received}",
                                 "You gave the whole report (or its first_bad); the answer is the op's name, a "

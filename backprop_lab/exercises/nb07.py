@@ -11,7 +11,7 @@ import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
-from .nb06 import call_watching
+from .nb06 import call_watching, saved_unpack_hint
 
 
 def _array(x):
@@ -138,7 +138,7 @@ class LinearFunction(Exercise):
         text = str(exc)
         if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
             return LINEAR_HINTS["matmul"]
-        return super().error_hint(exc)
+        return saved_unpack_hint(exc) or super().error_hint(exc)
 
     def compare(self, got, want, case):
         if not isinstance(got, dict) or got.get("problem") == "not_function":
