@@ -61,68 +61,68 @@ SQRT_WRONG = {
     "backward returns None": (make_sqrt(lambda x, y, g: None), "`return` missing"),
     "forward squares": (make_sqrt(lambda x, y, g: g * 2 * x, forward=lambda x: x * x), "forward pass is wrong"),
     "an instance, not the class": (reference.Sqrt(), "Give the class itself"),
-    "ctx.saved not unpacked": (None, "unpack it first"),            # built below: y = ctx.saved keeps the tuple
+    "ctx.saved not unpacked": (None, "unpack it first"),
     "save_for_backward assigned": (None, "ASSIGNED to ctx.save_for_backward"),
     "ctx.saved set to an array": (None, "ctx.saved is the tuple"),
     "forward without return": (None, "forward returned None"),       # issue 15: was called "hard-coded"
 }
 
 
-class _SqrtNoReturnInForward(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward(y)
+# Sqrt Functions whose mistake is in how they use ctx, written as a learner writes them: two static methods.
 
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g / (2 * y)
+def _backward_from_y(ctx, g):
+    (y,) = ctx.saved
+    return g / (2 * y)
 
 
-class _SqrtTupleNotUnpacked(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved          # the tuple (y,): 2 * (y,) is (y, y), and g / that has an extra axis
-        return g / (2 * y)
+def sqrt_function(forward, backward=_backward_from_y):
+    return type("Sqrt", (bl.Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
-class _SqrtAssignsSave(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward = y
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g / (2 * y)
+def _forward_right(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward(y)
+    return y
 
 
-class _SqrtSetsSaved(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.saved = y
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g / (2 * y)
+def _forward_no_return(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward(y)
 
 
-SQRT_WRONG["ctx.saved not unpacked"] = (_SqrtTupleNotUnpacked, SQRT_WRONG["ctx.saved not unpacked"][1])
-SQRT_WRONG["save_for_backward assigned"] = (_SqrtAssignsSave, SQRT_WRONG["save_for_backward assigned"][1])
-SQRT_WRONG["ctx.saved set to an array"] = (_SqrtSetsSaved, SQRT_WRONG["ctx.saved set to an array"][1])
-SQRT_WRONG["forward without return"] = (_SqrtNoReturnInForward, SQRT_WRONG["forward without return"][1])
+def _forward_assigns_save(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward = y
+    return y
+
+
+def _forward_sets_saved(ctx, x):
+    y = np.sqrt(x)
+    ctx.saved = y
+    return y
+
+
+def _forward_saves_nothing(ctx, x):
+    return np.sqrt(x)
+
+
+def _forward_saves_x_and_y(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward(x, y)
+    return y
+
+
+def _backward_keeps_the_tuple(ctx, g):
+    y = ctx.saved          # the tuple (y,): 2 * (y,) is (y, y), and g / that has an extra axis
+    return g / (2 * y)
+
+
+SQRT_WRONG["ctx.saved not unpacked"] = (sqrt_function(_forward_right, _backward_keeps_the_tuple),
+                                        SQRT_WRONG["ctx.saved not unpacked"][1])
+SQRT_WRONG["save_for_backward assigned"] = (sqrt_function(_forward_assigns_save),
+                                            SQRT_WRONG["save_for_backward assigned"][1])
+SQRT_WRONG["ctx.saved set to an array"] = (sqrt_function(_forward_sets_saved), SQRT_WRONG["ctx.saved set to an array"][1])
+SQRT_WRONG["forward without return"] = (sqrt_function(_forward_no_return), SQRT_WRONG["forward without return"][1])
 
 
 def test_sqrt_reference_passes():
@@ -144,32 +144,8 @@ def test_sqrt_raising_backward_is_reported_as_the_learners_error():
     assert status == "error" and "my bug" in text
 
 
-class _SqrtSavesNothing(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return np.sqrt(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g / (2 * y)
-
-
-class _SqrtUnpacksTooFew(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward(x, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g / (2 * y)
-
-
-@pytest.mark.parametrize("impl, expected", [(_SqrtSavesNothing, "saved nothing on its context"),
-                                            (_SqrtUnpacksTooFew, "different number of values")])
+@pytest.mark.parametrize("impl, expected", [(sqrt_function(_forward_saves_nothing), "saved nothing on its context"),
+                                            (sqrt_function(_forward_saves_x_and_y), "different number of values")])
 def test_sqrt_unpacking_ctx_saved_wrongly_gets_the_traceback_and_a_hint(impl, expected):
     """Issue 15: an empty ctx.saved gave a bare traceback."""
     status, text = verdict("06.1", impl)
@@ -356,19 +332,24 @@ def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroa
     return backward
 
 
+def _pass_on(node):
+    """Run node's rule and add each share to its input's .grad (the step is right; the order is the mistake)."""
+    grads = node._fn.backward(node._ctx, node.grad)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    for parent, g in zip(node._prev, grads):
+        if g is not None:
+            g = bl.unbroadcast(g, parent.shape)
+            parent.grad = g if parent.grad is None else parent.grad + g
+            yield parent
+
+
 def micrograd_recursion(root):
     """Each node runs its rule, then recurses into its inputs at once: no topological order."""
     root.grad = np.ones_like(root.data)
 
     def visit(node):
-        if node._fn is None:
-            return
-        grads = node._fn.backward(node._ctx, node.grad)
-        grads = grads if isinstance(grads, tuple) else (grads,)
-        for parent, g in zip(node._prev, grads):
-            if g is not None:
-                g = bl.unbroadcast(g, parent.shape)
-                parent.grad = g if parent.grad is None else parent.grad + g
+        if node._fn is not None:
+            for parent in _pass_on(node):
                 visit(parent)
     visit(root)
 
@@ -383,15 +364,10 @@ def breadth_first(root):
         node = queue.popleft()
         if node._fn is None or node.grad is None:
             continue
-        grads = node._fn.backward(node._ctx, node.grad)
-        grads = grads if isinstance(grads, tuple) else (grads,)
-        for parent, g in zip(node._prev, grads):
-            if g is not None:
-                g = bl.unbroadcast(g, parent.shape)
-                parent.grad = g if parent.grad is None else parent.grad + g
-                if parent not in seen:
-                    seen.add(parent)
-                    queue.append(parent)
+        for parent in _pass_on(node):
+            if parent not in seen:
+                seen.add(parent)
+                queue.append(parent)
 
 
 def zeros_driver(root):
