@@ -61,6 +61,8 @@ LINEAR_WRONG = {
     "two gradients only": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g)), "must return three gradients"),
     "state on the class": (make_linear(on_class=True), "keep what backward needs on the ctx"),
     "an instance": (reference.LinearFn(), "Give the class itself"),
+    "db made float64": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g, np.ones(len(g)) @ g)),
+                        "float64 for float32 inputs"),
 }
 
 
@@ -248,6 +250,10 @@ def _momentum_in_place(p, g, v, lr, mu):
 
 
 MOMENTUM_WRONG["updates in place"] = (_momentum_in_place, "changed its argument p and v in place")
+MOMENTUM_WRONG["float64 scalar"] = (lambda p, g, v, lr, mu: (p - np.float64(lr) * (mu * v + g), mu * v + g),
+                                    "NumPy float64 SCALAR")
+MOMENTUM_WRONG["lists"] = (lambda p, g, v, lr, mu: ((p - lr * (mu * v + g)).tolist(), (mu * v + g).tolist()),
+                           "returns NumPy arrays")
 
 
 def test_momentum_reference_passes():
@@ -312,6 +318,18 @@ def _adam_in_place(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
 
 
 ADAM_WRONG["moments updated in place"] = (_adam_in_place, "changed its argument m and v in place")
+
+
+def _adam_np_power(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - np.power(beta1, t)), v / (1 - np.power(beta2, t))   # np.float64 scalars
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+ADAM_WRONG["np.power's float64 scalars"] = (_adam_np_power, "NumPy float64 SCALAR")
+ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in reference.adam_step(p, g, m, v, t, **kw)),
+                         "returns NumPy arrays")
 
 
 def test_adam_reference_passes():

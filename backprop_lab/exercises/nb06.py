@@ -38,7 +38,7 @@ MUTATED = ("Your function changed its input {names} in place. A backward rule's 
 
 def call_watching(fn, arrays: dict, *args):
     """``fn(*copies of arrays, *args)``, and the names of the arrays it changed in place (a sorted list)."""
-    copies = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
+    copies = {k: np.array(v, copy=True) for k, v in arrays.items()}      # same dtype, own memory
     out = fn(*copies.values(), *args)
     changed = sorted(k for k, v in copies.items() if not np.array_equal(v, arrays[k], equal_nan=True))
     return out, changed

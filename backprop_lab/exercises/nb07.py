@@ -64,6 +64,45 @@ def _kind(x) -> str:
 NOT_A_FLOAT = ("The loss must be returned as a plain number (a float); yours is {kind}. The code that uses the loss "
                "formats, compares and averages it as a number, and a Tensor or an array would break it there.")
 NOT_AN_ARRAY = ("A gradient must be returned as a NumPy array of its tensor's shape; yours is {kind}.")
+STEP_TYPES = ("An optimizer step returns NumPy arrays of the parameter's shape (the caller does array arithmetic "
+              "with them, in place too); yours returned {kinds}.")
+DTYPE = ("Your {what} float64 for float32 inputs: results keep the dtype of the arrays they come from (notebook 08 "
+         "trains in float32). In NumPy 2 a NumPy float64 SCALAR (from np.power, np.sqrt or np.float64 of plain "
+         "numbers) turns a float32 array float64, where a plain Python float does not.")
+
+
+def _float32(rng, case, keys):
+    """``case`` with its arrays ``keys`` as float32 (the dtype notebook 08 trains in)."""
+    return dict(case, **{k: np.asarray(case[k], dtype=np.float32) for k in keys}, dtype="float32")
+
+
+def _step_output(out, changed, case):
+    """What ``run`` returns for an optimizer step: the tuple of new arrays, or a dict naming what is wrong."""
+    if changed:
+        return {"mutated": changed, "p": case["p"]}
+    if not isinstance(out, (tuple, list)):
+        return out
+    if not all(isinstance(o, np.ndarray) for o in out):
+        return {"kinds": [_kind(o) for o in out], "p": case["p"]}
+    dtypes = [str(o.dtype) for o in out]
+    if case.get("dtype") and any(d != case["dtype"] for d in dtypes):
+        return {"dtypes": dtypes, "p": case["p"]}
+    return tuple(out)
+
+
+def _step_problem(got):
+    """A Mismatch for an optimizer step's output of the wrong kind (mutation, not arrays, dtype), else None."""
+    if not isinstance(got, dict):
+        return None
+    if got.get("mutated"):
+        return _mutation(got)
+    if "kinds" in got:
+        return Mismatch(f"expected NumPy arrays, received {', '.join(got['kinds'])}",
+                        STEP_TYPES.format(kinds=", ".join(got["kinds"])))
+    if "dtypes" in got:
+        return Mismatch(f"the inputs were float32; your step returned {', '.join(got['dtypes'])}",
+                        DTYPE.format(what="step returned"))
+    return None
 
 MUTATED = ("Your function changed its argument {names} in place. It returns new values, and its caller still holds "
            "the arrays it passed (the engine's parameters and gradients, the logits of a batch): leave them as they "
@@ -112,14 +151,14 @@ class LinearFunction(Exercise):
         for n, i, o in [(4, 3, 2), (5, 2, 3), (3, 3, 3), (1, 4, 2)]:
             rand.append({"x": rng.normal(size=(n, i)), "W": rng.normal(size=(i, o)), "b": rng.normal(size=o),
                          "g": rng.normal(size=(n, o))})
-        return fixed + rand
+        return fixed + rand + [_float32(rng, rand[1], ("x", "W", "b", "g"))]   # notebook 08 trains in float32
 
     def run(self, obj, case):
         from ..tensor import Function, Tensor
 
         if not (isinstance(obj, type) and issubclass(obj, Function)):
             return {"problem": "not_function", "x": case["x"]}
-        ts = {k: Tensor(np.array(case[k]), requires_grad=True) for k in ("x", "W", "b")}
+        ts = {k: Tensor(np.array(case[k]), requires_grad=True) for k in ("x", "W", "b")}   # float32 stays float32
         y = obj.apply(ts["x"], ts["W"], ts["b"])
         obj.apply(Tensor(case["x"] + 1.0, requires_grad=True), Tensor(case["W"] - 1.0, requires_grad=True),
                   Tensor(case["b"], requires_grad=True))   # a second use before backward: state must be on ctx
@@ -129,6 +168,8 @@ class LinearFunction(Exercise):
         y.backward(case["g"])
         for k, name in (("x", "dx"), ("W", "dW"), ("b", "db")):
             out[name] = None if ts[k].grad is None else np.array(ts[k].grad)
+        if case.get("dtype"):
+            out["dtypes"] = {name: str(out[name].dtype) for name in ("dx", "dW", "db") if out[name] is not None}
         return out
 
     def describe(self, case):
@@ -150,6 +191,14 @@ class LinearFunction(Exercise):
         for name in ("dx", "dW", "db"):
             if got.get(name) is None:
                 return Mismatch(f"{name} is None after backward", LINEAR_HINTS["none"].format(name=name[1:]))
+        wrong_dtype = {k: d for k, d in got.get("dtypes", {}).items() if d != case.get("dtype")}
+        if wrong_dtype:
+            return Mismatch(f"the inputs were float32; your gradients are " +
+                            ", ".join(f"{k} {d}" for k, d in wrong_dtype.items()),
+                            DTYPE.format(what="gradients are"))
+        if case.get("dtype") == "float32":
+            return hints.compare_values({k: got[k] for k in ("dx", "dW", "db")},
+                                        {k: want[k] for k in ("dx", "dW", "db")}, rtol=1e-5, atol=1e-6)
         x2, W2 = x + 1.0, W - 1.0
         checks = [("dx", [(LINEAR_HINTS["class_state"], g @ W2.T)], LINEAR_HINTS["dx"]),
                   ("dW", [(LINEAR_HINTS["class_state"], x2.T @ g), (LINEAR_HINTS["dW_T"], g.T @ x)],
@@ -360,19 +409,18 @@ class MomentumStep(Exercise):
         rand = [{"p": rng.normal(size=s), "grad": rng.normal(size=s), "v": rng.normal(size=s),
                  "lr": float(rng.choice([0.01, 0.05, 0.3])), "momentum": float(rng.choice([0.5, 0.8, 0.95]))}
                 for s in [(3,), (2, 3), (4,)]]
-        return fixed + rand
+        return fixed + rand + [_float32(rng, rand[1], ("p", "grad", "v"))]   # notebook 08's parameters are float32
 
     def run(self, obj, case):
         out, changed = call_watching(obj, {k: case[k] for k in ("p", "grad", "v")}, case["lr"], case["momentum"])
-        if changed:
-            return {"mutated": changed, "p": case["p"]}
-        return tuple(out) if isinstance(out, (tuple, list)) else out
+        return _step_output(out, changed, case)
 
     def compare(self, got, want, case):
-        bad = _mutation(got) or _tuple(got, ["p_new", "v_new"])
+        bad = _step_problem(got) or _tuple(got, ["p_new", "v_new"])
         if bad:
             return bad
-        m = hints.compare_values(got, want, where="(p_new, v_new)")
+        rtol, atol = (1e-5, 1e-6) if case.get("dtype") == "float32" else (self.rtol, self.atol)
+        m = hints.compare_values(got, want, where="(p_new, v_new)", rtol=rtol, atol=atol)
         if m is None:
             return None
         if _all_zero(got):
@@ -426,22 +474,21 @@ class AdamStep(Exercise):
                          "v": rng.uniform(0.001, 0.1, size=s), "t": t, "lr": float(rng.choice([0.001, 0.01, 0.1])),
                          "beta1": float(rng.choice([0.9, 0.8])), "beta2": float(rng.choice([0.999, 0.99])),
                          "eps": 1e-8})
-        return fixed + rand
+        return fixed + rand + [_float32(rng, rand[1], ("p", "grad", "m", "v"))]   # notebook 08 trains in float32
 
     def run(self, obj, case):
         out, changed = call_watching(
             lambda p, grad, m, v: obj(p, grad, m, v, case["t"], lr=case["lr"], beta1=case["beta1"],
                                       beta2=case["beta2"], eps=case["eps"]),
             {k: case[k] for k in ("p", "grad", "m", "v")})
-        if changed:
-            return {"mutated": changed, "p": case["p"]}
-        return tuple(out) if isinstance(out, (tuple, list)) else out
+        return _step_output(out, changed, case)
 
     def compare(self, got, want, case):
-        bad = _mutation(got) or _tuple(got, ["p_new", "m_new", "v_new"])
+        bad = _step_problem(got) or _tuple(got, ["p_new", "m_new", "v_new"])
         if bad:
             return bad
-        m_ = hints.compare_values(got, want, where="(p_new, m_new, v_new)", rtol=self.rtol, atol=self.atol)
+        rtol, atol = (1e-5, 1e-6) if case.get("dtype") == "float32" else (self.rtol, self.atol)
+        m_ = hints.compare_values(got, want, where="(p_new, m_new, v_new)", rtol=rtol, atol=atol)
         if m_ is None:
             return None
         if _all_zero(got):
