@@ -581,42 +581,6 @@ def test_two_layer_cases_cover_the_traps():
     assert any(np.abs(_two_layer_forward(c)[2]).max() > 710 for c in cases)
 
 
-# ----------------------------------------------------------------------------- nothing gives an answer away too early
-# (issue 15 §1) Before each exercise's check the learner sees the released notebook's cells, what the cells printed,
-# the task, and, on a wrong answer, the check's hints: none of these may hold the answer's key expression. The
-# definitions the exercises implement (the MSE, the momentum and Adam updates, as formulas) are the exercises'
-# statements, not their answers; the patterns are code. Each pattern set is shown to match the course's solution.
-
-from shown_before_check import learner_view, leaks  # noqa: E402
-
-STEM = "07_layers_losses_optimizers"
-ANSWERS = {  # exercise: regular expressions of its answer (matched with whitespace removed)
-    "07.1": [r"g@W\.T", r"x\.T@g", r"g\.sum\(axis=0\)", r"save_for_backward\(x,W\)"],
-    "07.2": [r"2\*diff", r"2\*\(pred-target\)", r"2\(pred-target\)", r"\\frac\{2\}\{n\}", r"/diff\.size",
-             r"/pred\.size", r"2\(\\haty"],
-    "07.3": [r"max\(axis=1,keepdims=True\)", r"max\(axis=-1,keepdims=True\)", r"np\.log\(np\.exp", r"\(z_y-m\)",
-             r"c=m=", r"defstable_log_softmax", r"\[np\.arange\(len\(labels\)\),labels\]"],
-    "07.4": [r"momentum\*v\+grad", r"p-lr\*v", r"mu\*v\+g\b"],
-    "07.5": [r"m/\(1-beta1\*\*t\)", r"np\.sqrt\(v_hat\)\+eps", r"beta1\*m\+\(1-beta1\)\*grad",
-             r"beta2\*v\+\(1-beta2\)\*grad\*\*2"],
-    "07.6": [r"h\.T@d", r"@W2\.T", r"1\.?0?-h\*\*2", r"X\.T@d", r"@W1\.T", r"labels\]-=1"],
-}
-
-
-@pytest.mark.parametrize("exercise_id", ANSWERS)
-def test_no_answer_before_the_check(exercise_id):
-    view = learner_view(STEM, exercise_id)
-    assert not leaks(view["before"] + view["task"] + view["hints"], ANSWERS[exercise_id])
-
-
-@pytest.mark.parametrize("exercise_id", ANSWERS)
-def test_the_answer_patterns_match_the_solution(exercise_id):
-    from backprop_lab.exercises import get
-    from backprop_lab.exercises._core import solution_text
-
-    assert leaks([("solution", solution_text(get(exercise_id)))], ANSWERS[exercise_id]), exercise_id
-
-
 # ----------------------------------------------------------------------------- what notebook 08 can rely on
 # Notebook 08 trains with the learner's pieces: bl.exercises.use("07.1", bl.exercises.carried("07.1")) and so on.
 # carried() re-runs the source that a passing check recorded, in a namespace with only math, np and bl. This plays
@@ -628,16 +592,16 @@ CARRIED = ("07.1", "07.2", "07.3", "07.4", "07.5", "07.6")
 
 def _learner_notebook():
     """A notebook of 07's exercise cells as a passing learner has them (the solutions), each followed by its check."""
-    import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from shown_before_check import ROOT, check_cell_index
+    from answer_scan import exercises, notebook
 
-    source = nbformat.read(str(ROOT / "solutions" / f"{STEM}.ipynb"), as_version=4).cells
+    solved = notebook("07", folder="solutions")
+    spans = exercises(solved)
     cells = [new_code_cell("import numpy as np\nimport backprop_lab as bl\nfrom backprop_lab.exercises import check")]
     for exercise_id in CARRIED:
-        at = check_cell_index(source, exercise_id)
-        cells += [new_code_cell(source[at - 1].source), new_code_cell(source[at].source)]
+        at, check_at, _ = spans[exercise_id]
+        cells += [new_code_cell(solved.cells[at].source), new_code_cell(solved.cells[check_at].source)]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                               "language": "python"}})
 
