@@ -250,6 +250,8 @@ def _momentum_in_place(p, g, v, lr, mu):
 
 
 MOMENTUM_WRONG["updates in place"] = (_momentum_in_place, "changed its argument p and v in place")
+MOMENTUM_WRONG["momentum on the gradient"] = (lambda p, g, v, lr, mu: (p - lr * (v + mu * g), v + mu * g),
+                                              "one term at a time")
 MOMENTUM_WRONG["float64 scalar"] = (lambda p, g, v, lr, mu: (p - np.float64(lr) * (mu * v + g), mu * v + g),
                                     "NumPy float64 SCALAR")
 MOMENTUM_WRONG["lists"] = (lambda p, g, v, lr, mu: ((p - lr * (mu * v + g)).tolist(), (mu * v + g).tolist()),
@@ -327,6 +329,13 @@ def _adam_np_power(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
+def _adam_one_beta(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta1 ** t)) + eps), m, v   # beta1 in v's correction
+
+
+ADAM_WRONG["beta1 in v's correction"] = (_adam_one_beta, "one line at a time")
 ADAM_WRONG["np.power's float64 scalars"] = (_adam_np_power, "NumPy float64 SCALAR")
 ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in reference.adam_step(p, g, m, v, t, **kw)),
                          "returns NumPy arrays")

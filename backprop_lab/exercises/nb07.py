@@ -398,6 +398,8 @@ MOMENTUM_HINTS = {
     "lr_in_v": ("The learning rate is applied twice: once inside the velocity and once in the step. It belongs in "
                 "the step only."),
     "order": "Return (p_new, v_new) in that order.",
+    "generic": ("Compare your step with the definition in section 6, one term at a time: the new velocity first, "
+                "then the parameter moved by the learning rate times the new velocity."),
 }
 
 
@@ -434,7 +436,7 @@ class MomentumStep(Exercise):
                     (MOMENTUM_HINTS["dampened"], (p - lr * (mu * v0 + (1 - mu) * g), mu * v0 + (1 - mu) * g)),
                     (MOMENTUM_HINTS["convention"], (p + mu * v0 - lr * g, mu * v0 - lr * g)),
                     (MOMENTUM_HINTS["lr_in_v"], (p - lr * (mu * v0 + lr * g), mu * v0 + lr * g))]
-        return Mismatch(m.message, _match(got, variants) or m.hint)
+        return Mismatch(m.message, _match(got, variants) or hints.plain_value_hint(m.hint, MOMENTUM_HINTS["generic"]))
 
 
 # ----------------------------------------------------------------------------- 07.5 Adam
@@ -454,6 +456,9 @@ ADAM_HINTS = {
     "corrected_state": ("Return the raw moments m and v (the optimizer's state for the next step), not the "
                         "bias-corrected m_hat and v_hat: the correction is applied afresh at every step."),
     "order": "Return (p_new, m_new, v_new) in that order.",
+    "generic": ("Compare your step with Algorithm 1 in section 6, one line at a time: the two moments, their bias "
+                "corrections with this step's t, then the parameter's update (check m_new and v_new first: they "
+                "are returned, so the check tells which part differs)."),
 }
 
 
@@ -530,7 +535,7 @@ class AdamStep(Exercise):
                         break
             elif not _close(got[2], v) and _close(got[2], vb):
                 hint = ADAM_HINTS["v_not_squared"]
-        return Mismatch(m_.message, hint or m_.hint)
+        return Mismatch(m_.message, hint or hints.plain_value_hint(m_.hint, ADAM_HINTS["generic"]))
 
 
 
