@@ -10,7 +10,9 @@ occurs:
 - any string constant of the module of checks and of ``hints.py`` (every hint the learner can be shown).
 
 ``shown_values`` looks for a value exercise's answer in what the executed instructor notebook *prints*
-between the exercise and the next one, and in prose there outside a collapsed ``<details>`` block.
+between the exercise and the next one, and in prose there outside a collapsed ``<details>`` block;
+``printed_before_check`` for an exercise's key expression in what it prints before the exercise's check
+(engine source that implements the exercise, say).
 
 Math in LaTeX does not match code patterns, by design: a notebook derives a formula before the learner codes
 it; what it must not show is the code.
@@ -87,6 +89,11 @@ def leaks(nb, patterns: dict[str, list[str]], strings: list[tuple[str, str]]) ->
     return found
 
 
+def printed(output) -> str:
+    """The text of one output of an executed cell (a stream, or a result's text forms)."""
+    return output.get("text", "") or "".join(str(v) for k, v in output.get("data", {}).items() if k.startswith("text"))
+
+
 DETAILS = re.compile(r"<details>.*?</details>", re.S)
 
 
@@ -103,12 +110,25 @@ def shown_values(solved_nb, exercise_id: str, regexes: list[str]) -> list[str]:
         if cell.cell_type == "markdown":
             texts = [DETAILS.sub("", cell.source)]
         else:
-            texts = [o.get("text", "") or "".join(str(v) for k, v in o.get("data", {}).items() if k.startswith("text"))
-                     for o in cell.get("outputs", [])]
+            texts = [printed(o) for o in cell.get("outputs", [])]
         for text in texts:
             for rx in regexes:
                 if re.search(rx, text):
                     found.append(f"{exercise_id}: {rx!r} shown in cell {i}: {text[:120]!r}")
+    return found
+
+
+def printed_before_check(solved_nb, patterns: dict[str, list[str]]) -> list[str]:
+    """Where the executed instructor notebook *prints* an exercise's key expression before the exercise's check
+    (engine source or a docstring that implements it): what Run All shows above the learner's first attempt."""
+    spans = exercises(solved_nb)
+    found = []
+    for xid, regexes in patterns.items():
+        _, check_at, _ = spans[xid]
+        for i in range(check_at):
+            for o in solved_nb.cells[i].get("outputs", []):
+                found += [f"{xid}: {rx!r} printed by cell {i} (before its check, cell {check_at})"
+                          for rx in regexes if re.search(rx, squash(printed(o)))]
     return found
 
 

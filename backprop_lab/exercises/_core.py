@@ -49,6 +49,7 @@ class Exercise:
     notebook: str = ""      # "04_dimensional_analysis"
     rtol: float = 1e-6
     atol: float = 1e-8
+    show_expected: bool = True   # False for a value exercise whose expected value is the answer (06.5's op name)
 
     @property
     def title(self) -> str:
