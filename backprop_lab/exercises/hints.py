@@ -61,6 +61,24 @@ CLOSE = ("Close, but not within tolerance: look for an off-by-one, a step size h
 
 
 
+PLAIN_ZEROS = ("Your answer is all zeros where the expected one is not: is the result computed but never "
+               "returned, or is a placeholder left in?")
+
+
+def plain_value_hint(generic: str, fallback: str) -> str:
+    """``diagnose``'s hint for an exercise whose answer is a plain value, not a gradient in a graph.
+
+    ``diagnose`` speaks of gradients (`+=` at forks, ``.grad``, "exactly r times" -- and any two single numbers
+    have *some* ratio). For a plain formula that misleads, so such a hint is replaced by the exercise's own
+    ``fallback`` (all zeros by ``PLAIN_ZEROS``); shape, sign, NaN and "hard-coded" hints stay.
+    """
+    if generic == ZEROS:
+        return PLAIN_ZEROS
+    if not generic or generic == CLOSE or "`+=`" in generic or "times the expected" in generic or ".grad" in generic:
+        return fallback
+    return generic
+
+
 def is_specific(hint: str) -> bool:
     """True for hints that already name a concrete mistake a "hard-coded" verdict must not replace."""
     concrete = (ZEROS, NAN, NONE_HINT, TRANSPOSE, TYPE_HINT, ALL_AXES)
