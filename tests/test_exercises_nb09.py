@@ -561,39 +561,6 @@ def test_the_in_place_tanh_is_silent_in_training_but_caught_by_the_tools(lab_dat
     assert bl.check_graph(loss).first_bad.op == "Tanh"
 
 
-# ----------------------------------------------------------------------------- no answer on screen before the check
-
-# each exercise's key solution expressions: in its solution region, and nowhere a learner sees before its check
-KEYS = {"09.1": ["unbroadcast(", "topo_sort(", "parent.grad + g"],
-        "09.2": ["1 - y * y", "y = np.tanh(z)", "logits - logits.max(axis=1, keepdims=True)"],
-        "09.3": ["np.sqrt(2.0 / n_in)", "np.sqrt(6.0 / (n_in + n_out))"],
-        "09.4": ["p.grad = None"]}
-
-
-def test_the_keys_are_the_solutions():
-    solution = {(c.metadata.get("backprop_lab") or {}).get("id"): c.source
-                for c in nbformat.read(str(NOTEBOOK), as_version=4).cells}
-    for xid, keys in KEYS.items():
-        for key in keys:
-            assert key in solution[xid], (xid, key)
-
-
-def test_no_answer_is_on_screen_before_its_check():
-    from backprop_lab.exercises import get
-    from backprop_lab.exercises import nb09 as checks
-
-    course = nbformat.read(str(NOTEBOOK.parent.parent / "course" / NOTEBOOK.name), as_version=4)
-    hint_texts = [v for d in (checks.BACKWARD_HINTS, checks.OPS_HINTS, checks.INIT_HINTS, checks.TRAIN_HINTS)
-                  for v in d.values()]
-    for xid, keys in KEYS.items():
-        check_cell = next(i for i, c in enumerate(course.cells) if f'check("{xid}"' in c.source)
-        before = "\n".join(c.source for c in course.cells[:check_cell])
-        for key in keys:
-            assert key not in before, f"{key!r} appears before the check of {xid}"
-            assert key not in get(xid).task
-            assert all(key not in h for h in hint_texts), f"{key!r} appears in a hint"
-
-
 # ----------------------------------------------------------------------------- the layer-statistics instrument
 
 def test_summarize_counts_dead_and_saturated_units_and_measures_the_gradients():

@@ -26,6 +26,8 @@ PREP_HINTS = {
                "same pixel value always gives the same input whatever else is in the batch."),
     "int_division": ("The values are only 0 and 1: `//` is integer (floor) division, which throws the fraction "
                      "away."),
+    "tensor": ("You returned a Tensor: preprocessing prepares the data, a NumPy array of float32 rows; the model "
+               "wraps each batch in a Tensor when it needs one."),
     "one_row": ("You flattened everything into one long row: the result must keep one row per image, shape "
                 "(n, h*w)."),
     "not_flat": "Each image must become one row of h*w pixels: the result has shape (n, h*w).",
@@ -56,7 +58,9 @@ class Preprocess(Exercise):
 
     def run(self, obj, case):
         out = obj(case["images"])
-        return np.asarray(out.data if hasattr(out, "requires_grad") else out)
+        if hasattr(out, "requires_grad"):
+            return {"tensor": list(out.shape)}          # the shape: a wrong type is not a hard-coded answer
+        return np.asarray(out)
 
     def describe(self, case):
         im = case["images"]
@@ -65,6 +69,8 @@ class Preprocess(Exercise):
     def compare(self, got, want, case):
         im = case["images"].astype(np.float64)
         n, h, w = im.shape
+        if isinstance(got, dict):
+            return Mismatch("received a Tensor", PREP_HINTS["tensor"])
         if got.dtype.kind not in "fiu":
             return Mismatch(f"expected a float32 array, received dtype {got.dtype}", hints.TYPE_HINT)
         g = got.astype(np.float64)
@@ -121,7 +127,8 @@ BATCH_HINTS = {
 class Minibatches(Exercise):
 
     def cases(self, rng):
-        fixed = [{"n": 10, "batch_size": 4, "seed": 0}, {"n": 12, "batch_size": 3, "seed": 1}]
+        fixed = [{"n": 10, "batch_size": 4, "seed": 0}, {"n": 12, "batch_size": 3, "seed": 1},
+                 {"n": 5, "batch_size": 8, "seed": 2}]
         return fixed + [{"n": int(rng.integers(20, 200)), "batch_size": int(rng.integers(3, 17)),
                          "seed": int(rng.integers(1 << 30))} for _ in range(2)]
 
@@ -201,6 +208,8 @@ class Minibatches(Exercise):
 # ----------------------------------------------------------------------------- 08.3 accuracy
 
 ACC_HINTS = {
+    "not_a_number": ("accuracy returned a {what}, not a number: return a Python float (the notebook formats it as a "
+                     "percentage and compares it with targets, which a {what} does not support)."),
     "count": "You returned the number of correct predictions: divide by the number of examples to get a fraction.",
     "percent": "You returned a percentage: return the fraction in [0, 1] (the notebook multiplies by 100 to print it).",
     "error_rate": "You returned the error rate, 1 - accuracy: count the predictions that *equal* the label.",
@@ -240,7 +249,9 @@ class Accuracy(Exercise):
         out = []
         for logits, labels in case["sets"]:
             value = obj(logits, labels)
-            value = value.item() if hasattr(value, "item") else value
+            if not isinstance(value, (int, float, np.integer, np.floating)):
+                data = np.asarray(getattr(value, "data", value), dtype=float).reshape(-1)
+                return {"not_a_number": type(value).__name__, "value": data.tolist()}
             out.append(float(value))
         return out
 
@@ -264,6 +275,9 @@ class Accuracy(Exercise):
         return out
 
     def compare(self, got, want, case):
+        if isinstance(got, dict):
+            what = got["not_a_number"]
+            return Mismatch(f"accuracy returned a {what}", ACC_HINTS["not_a_number"].format(what=what))
         if not isinstance(got, list) or len(got) != len(want):
             return Mismatch(f"expected one number per call, received {hints.short_repr(got)}", hints.TYPE_HINT)
         if np.allclose(got, want, rtol=0, atol=1e-9):
