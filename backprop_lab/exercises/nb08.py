@@ -365,10 +365,69 @@ def _count(n, one, many):
     return f"{n} {one if n == 1 else many}"
 
 
-class TrainEpoch(Exercise):
+class TrainingLoopCheck(Exercise):
+    """What the checks of a training loop share (08.4 here, 09.4 in notebook 09): the learner's loop runs on small
+    cases; its losses must be floats, one per batch; every parameter after the loop is compared with the course's.
+
+    A subclass gives ``HINTS`` (keys: carry_over, no_update, losses, loss_count, not_floats, one_step),
+    ``initial_params(case)``, and may name a mistake its cases can tell apart in ``variant(got, case)``. Its first
+    case must be a single step, so that a later case that fails says something carries over between steps.
+    """
+    HINTS: dict = {}
+    rtol, atol = 1e-7, 1e-10
+
+    @staticmethod
+    def result(losses, params):
+        """What ``run`` returns: the losses as numbers (None when they are not all floats), their types, the
+        parameters after the loop."""
+        if not isinstance(losses, (list, tuple)):
+            return {"returned": type(losses).__name__, "params": params}
+        floats = all(isinstance(v, (float, np.floating)) for v in losses)
+        return {"losses": [float(v) for v in losses] if floats else None,
+                "kinds": sorted({type(v).__name__ for v in losses}), "params": params}
+
+    def initial_params(self, case):
+        raise NotImplementedError
+
+    def variant(self, got, case):
+        """The hint for a mistake this check's cases can tell apart, else None."""
+        return None
+
+    def compare(self, got, want, case):
+        if not isinstance(got, dict):
+            return Mismatch(f"expected losses and parameters, received {hints.short_repr(got)}", hints.TYPE_HINT)
+        k = len(case["xs"])
+        if "returned" in got:
+            hint = hints.NONE_HINT if got["returned"] == "NoneType" else self.HINTS["loss_count"].format(
+                want=k, got=f"a {got['returned']}")
+            return Mismatch(f"the loop returned a {got['returned']}, not a list of losses", hint)
+        if got["losses"] is None:
+            what = ", ".join(got["kinds"])
+            return Mismatch(f"the losses are of type {what}", self.HINTS["not_floats"].format(what=what))
+        close = [np.allclose(g, w, rtol=self.rtol, atol=self.atol) for g, w in zip(got["params"], want["params"])]
+        if all(close):
+            if len(got["losses"]) != len(want["losses"]):
+                return Mismatch(f"{_count(len(got['losses']), 'loss', 'losses')} for {k} batches",
+                                self.HINTS["loss_count"].format(want=k, got=len(got["losses"])))
+            if not np.allclose(got["losses"], want["losses"], rtol=self.rtol, atol=self.atol):
+                return Mismatch(f"losses: expected {hints.short_repr(np.array(want['losses']))}, received "
+                                f"{hints.short_repr(np.array(got['losses']))}", self.HINTS["losses"])
+            return None
+        worst = max(range(len(want["params"])), key=lambda i: float(np.max(np.abs(got["params"][i] - want["params"][i]))))
+        message = (f"parameter {worst} after {_count(k, 'step', 'steps')}: expected "
+                   f"{hints.short_repr(want['params'][worst])}, received {hints.short_repr(got['params'][worst])}")
+        if all(np.allclose(g, p) for g, p in zip(got["params"], self.initial_params(case))):
+            return Mismatch(message + " (they never changed)", self.HINTS["no_update"])
+        hint = self.variant(got, case)
+        if hint:
+            return Mismatch(message, hint)
+        return Mismatch(message, self.HINTS["carry_over"].format(k=k) if k > 1 else self.HINTS["one_step"])
+
+
+class TrainEpoch(TrainingLoopCheck):
     # the exercise is the loop; the engine's Tensor is the tool it is meant to use
     allowed_references = ("backprop_lab.Tensor",)
-    rtol, atol = 1e-7, 1e-10
+    HINTS = LOOP_HINTS
 
     def cases(self, rng):
         cases = []
@@ -385,52 +444,22 @@ class TrainEpoch(Exercise):
         return cases
 
     def run(self, obj, case):
-        losses, params = _run_loop(obj, case)
-        if not isinstance(losses, (list, tuple)):
-            return {"returned": type(losses).__name__, "params": params}
-        kinds = sorted({type(v).__name__ for v in losses})
-        floats = all(isinstance(v, (float, np.floating)) for v in losses)
-        values = [float(np.asarray(getattr(v, "data", v))) for v in losses] if floats else None
-        return {"losses": values, "kinds": kinds, "params": params}
+        return self.result(*_run_loop(obj, case))
 
     def describe(self, case):
         return (f"MLP {case['sizes']}, {case['optimizer'].upper()} lr={case['lr']}, loss_fn={case['loss']}, "
                 f"{_count(len(case['xs']), 'batch', 'batches')} of {len(case['ys'][0])} random examples; compares "
                 "the losses and every parameter after the loop")
 
-    def compare(self, got, want, case):
-        if not isinstance(got, dict):
-            return Mismatch(f"expected losses and parameters, received {hints.short_repr(got)}", hints.TYPE_HINT)
-        k = len(case["xs"])
-        if "returned" in got:
-            hint = hints.NONE_HINT if got["returned"] == "NoneType" else LOOP_HINTS["loss_count"].format(
-                want=k, got=f"a {got['returned']}")
-            return Mismatch(f"train_epoch returned a {got['returned']}, not a list of losses", hint)
-        if got["losses"] is None:
-            what = ", ".join(got["kinds"])
-            return Mismatch(f"the losses are of type {what}", LOOP_HINTS["not_floats"].format(what=what))
-        params_ok = all(np.allclose(g, w, rtol=self.rtol, atol=self.atol) for g, w in zip(got["params"], want["params"]))
-        if params_ok:
-            if len(got["losses"]) != len(want["losses"]):
-                return Mismatch(f"{_count(len(got['losses']), 'loss', 'losses')} for {k} batches",
-                                LOOP_HINTS["loss_count"].format(want=k, got=len(got["losses"])))
-            if not np.allclose(got["losses"], want["losses"], rtol=self.rtol, atol=self.atol):
-                return Mismatch(f"losses: expected {hints.short_repr(np.array(want['losses']))}, received "
-                                f"{hints.short_repr(np.array(got['losses']))}", LOOP_HINTS["losses"])
-            return None
-        worst = max(range(len(want["params"])), key=lambda i: float(np.max(np.abs(got["params"][i] - want["params"][i]))))
-        message = (f"parameter {worst} after {_count(k, 'step', 'steps')}: expected "
-                   f"{hints.short_repr(want['params'][worst])}, received {hints.short_repr(got['params'][worst])}")
-        initial = [p.data for p in make_model(case).parameters()]
-        if all(np.allclose(g, p) for g, p in zip(got["params"], initial)):
-            return Mismatch(message + " (they never changed)", LOOP_HINTS["no_update"])
+    def initial_params(self, case):
+        return [p.data for p in make_model(case).parameters()]
+
+    def variant(self, got, case):
         if case["loss"] != "cross_entropy":
             other = self.expected(dict(case, loss="cross_entropy"))["params"]
             if all(np.allclose(g, p, rtol=1e-7, atol=1e-10) for g, p in zip(got["params"], other)):
-                return Mismatch(message, LOOP_HINTS["ignored_loss"])
-        if got["losses"] and want["losses"] and not np.isclose(got["losses"][0], want["losses"][0], rtol=1e-7):
-            return Mismatch(message + f"; first loss expected {want['losses'][0]:.6g}, received {got['losses'][0]:.6g}",
-                            LOOP_HINTS["first_loss"])
-        if k > 1:
-            return Mismatch(message, LOOP_HINTS["carry_over"].format(k=k))
-        return Mismatch(message, LOOP_HINTS["one_step"])
+                return LOOP_HINTS["ignored_loss"]
+        want = self.expected(case)["losses"]
+        if got["losses"] and want and not np.isclose(got["losses"][0], want[0], rtol=1e-7):
+            return LOOP_HINTS["first_loss"]
+        return None

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
+from .nb08 import TrainingLoopCheck
 
 
 def _reference():
@@ -356,6 +357,8 @@ def _ce_variants(case):
 
 
 class LabOps(Exercise):
+    # the lab's operations are Functions: subclassing bl.Function is the exercise, not a hand-off to the engine
+    allowed_references = ("backprop_lab.Function", "backprop_lab.tensor.Function")
     rtol, atol = 1e-6, 1e-9
 
     def cases(self, rng):
@@ -564,7 +567,7 @@ TRAIN_HINTS = {
     "not_floats": ("train must return the losses as floats (one per step), received {what}. A Tensor keeps the whole "
                    "graph of its step alive (every activation of the batch), and the code that prints and plots the "
                    "losses needs numbers."),
-    "count": "Return one loss per step, in a list: there were {want} batches, and you returned {got} losses.",
+    "loss_count": "Return one loss per step, in a list: there were {want} batches, and you returned {got}.",
     "no_update": ("The parameters never changed: each step must update every parameter with the gradient that this "
                   "step's backprop(loss) computed."),
     "carry_over": ("After one step your parameters are right (the previous case passed); after {k} steps they are "
@@ -592,7 +595,8 @@ def _make_net(case, dtype=np.float64):
     return net
 
 
-class LabTrain(Exercise):
+class LabTrain(TrainingLoopCheck):
+    HINTS = TRAIN_HINTS
     rtol, atol = 1e-9, 1e-12
 
     def cases(self, rng):
@@ -611,11 +615,7 @@ class LabTrain(Exercise):
         net = _make_net(case)
         batches = [(x, y) for x, y in zip(case["xs"], case["ys"])]
         losses = obj(net, batches, case["lr"], case["weight_decay"], _reference().lab_backward)
-        kinds = [type(v).__name__ for v in (losses if isinstance(losses, (list, tuple)) else [])]
-        floats = isinstance(losses, (list, tuple)) and all(isinstance(v, (float, np.floating)) for v in losses)
-        values = [float(getattr(v, "data", v)) for v in losses] if isinstance(losses, (list, tuple)) else None
-        return {"losses": values, "kinds": kinds, "floats": floats, "returned": type(losses).__name__,
-                "params": [np.array(p.data, dtype=np.float64) for p in net.parameters()]}
+        return self.result(losses, [np.array(p.data, dtype=np.float64) for p in net.parameters()])
 
     def error_hint(self, exc):
         if "NoneType" in str(exc):
@@ -627,36 +627,12 @@ class LabTrain(Exercise):
                 f"{len(case['xs'])} batch(es) of {len(case['ys'][0])} random examples; compares every parameter "
                 "after the loop, and the losses")
 
-    def compare(self, got, want, case):
-        if not isinstance(got, dict):
-            return Mismatch(f"received {hints.short_repr(got)}", hints.TYPE_HINT)
-        k = len(case["xs"])
-        if got["losses"] is None:
-            return Mismatch(f"train returned {got['returned']}, not a list of losses",
-                            hints.NONE_HINT if got["returned"] == "NoneType" else TRAIN_HINTS["count"].format(
-                                want=k, got=got["returned"]))
-        if not got["floats"]:
-            what = ", ".join(sorted(set(got["kinds"]))) or "nothing"
-            return Mismatch(f"the losses are of type {what}", TRAIN_HINTS["not_floats"].format(what=what))
-        params_ok = all(np.allclose(g, w, rtol=self.rtol, atol=self.atol) for g, w in zip(got["params"], want["params"]))
-        if params_ok:
-            if len(got["losses"]) != len(want["losses"]):
-                return Mismatch(f"{len(got['losses'])} losses for {k} batches",
-                                TRAIN_HINTS["count"].format(want=k, got=len(got["losses"])))
-            if not np.allclose(got["losses"], want["losses"], rtol=self.rtol, atol=self.atol):
-                return Mismatch(f"losses: expected {hints.short_repr(np.array(want['losses']))}, received "
-                                f"{hints.short_repr(np.array(got['losses']))}", TRAIN_HINTS["losses"])
-            return None
-        worst = max(range(len(want["params"])), key=lambda i: float(np.max(np.abs(got["params"][i] - want["params"][i]))))
-        message = (f"parameter {worst} after {k} step(s): expected {hints.short_repr(want['params'][worst])}, "
-                   f"received {hints.short_repr(got['params'][worst])}")
-        initial = [np.array(p.data, dtype=np.float64) for p in _make_net(case).parameters()]
-        if all(np.allclose(g, p) for g, p in zip(got["params"], initial)):
-            return Mismatch(message + " (they never changed)", TRAIN_HINTS["no_update"])
+    def initial_params(self, case):
+        return [np.array(p.data, dtype=np.float64) for p in _make_net(case).parameters()]
+
+    def variant(self, got, case):
         if case["weight_decay"]:
             plain = self.expected(dict(case, weight_decay=0.0))["params"]
             if all(np.allclose(g, p, rtol=1e-9, atol=1e-12) for g, p in zip(got["params"], plain)):
-                return Mismatch(message, TRAIN_HINTS["no_penalty"])
-        if k > 1:
-            return Mismatch(message, TRAIN_HINTS["carry_over"].format(k=k))
-        return Mismatch(message, TRAIN_HINTS["one_step"])
+                return TRAIN_HINTS["no_penalty"]
+        return None
