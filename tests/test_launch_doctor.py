@@ -70,7 +70,7 @@ def test_doctor_reports_every_check_with_fixes():
 
 
 def test_doctor_names_missing_package_and_fix(monkeypatch):
-    from backprop_lab import doctor
+    from backprop_lab import diagnosis as doctor
 
     monkeypatch.setattr(doctor, "_version", lambda module: None if module == "ipywidgets" else "9.0")
     finding = doctor.check_required("ipywidgets", "ipywidgets", 8, "ipywidgets")
@@ -95,3 +95,14 @@ def test_cli_help_lists_subcommands():
 def test_unknown_device_names(device):
     with pytest.raises(ValueError, match="unknown device"):
         bl.backend.normalize_device(device)
+
+
+def test_bl_doctor_is_the_function_however_often_it_is_used():
+    """The package's lazy ``bl.doctor`` is the function, also after the command's module was imported."""
+    import importlib
+
+    import backprop_lab as bl
+
+    importlib.import_module("backprop_lab.diagnosis")
+    assert callable(bl.doctor) and bl.doctor.__name__ == "doctor"
+    assert bl.doctor is bl.doctor
