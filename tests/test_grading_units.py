@@ -330,3 +330,34 @@ def test_private_tests_reach_the_worker_as_run_only(monkeypatch, tmp_path):
                                      "    def run(self, obj, case):\n        return helper(obj(case['x']))\n")
     with pytest.raises(ValueError, match="Bad.run uses helper"):
         grader.prepare(grader.Settings(tests_dir=str(tmp_path)))
+
+
+def test_a_check_that_runs_reference_code_is_graded_in_a_worker_of_its_own():
+    """09.4 runs the learner's training loop with the course's backward pass and layers, the solutions of 09.1
+    and 09.2: its worker holds those (cut down to what its run names) but never 09.4's own solution, and the
+    worker that grades 09.1-09.3 holds no reference code at all (fresh processes, as the grader's workers)."""
+    import subprocess
+
+    from backprop_lab.exercises import _core, catalog
+    from backprop_lab.grading import worker_checks
+
+    late = {xid for xid in catalog.load() if worker_checks.references_of(_core.get(xid))}
+    assert late == {"09.4"}
+    code = r"""
+import gc, sys, types
+from backprop_lab.exercises import _core
+from backprop_lab.grading import worker_checks
+exs = [_core.get(x) for x in sys.argv[1].split(",")]
+worker_checks.load(exs)
+worker_checks.seal(exs)
+print(sorted({o.__qualname__ for o in gc.get_objects() if isinstance(o, (types.FunctionType, type))
+              and (getattr(o, "__module__", None) or "") == "backprop_lab.references.nb09"}))
+"""
+    ids = sorted(x for x in catalog.load() if x.startswith("09."))
+    early = subprocess.run([sys.executable, "-c", code, ",".join(x for x in ids if x not in late)],
+                           capture_output=True, text=True, timeout=120)
+    assert early.stdout.strip() == "[]", early.stdout + early.stderr
+    own = subprocess.run([sys.executable, "-c", code, "09.4"], capture_output=True, text=True, timeout=120)
+    kept = own.stdout
+    assert "'backward'" in kept and "'Linear'" in kept and "'Net'" in kept, kept + own.stderr
+    assert "'train'" not in kept and "'init_weights'" not in kept, kept

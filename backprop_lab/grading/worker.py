@@ -138,6 +138,7 @@ def main(fd: int) -> None:
     from . import jail, worker_checks
 
     runners = _runners(job)
+    worker_checks.load(list(runners.values()))     # reference code a run needs (only in a worker of its own)
     limits = job["limits"]
     fonts = _read(job.get("fonts"))       # matplotlib's font list, built once by the grader
     # RLIMIT_NPROC counts all the processes of the real uid (uid 65534 for all root-jailed workers), but only

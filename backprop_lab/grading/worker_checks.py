@@ -18,6 +18,12 @@ implementations know the answers and stay in the grader. Before the first cell r
   ``reference`` and, through it, its default ``expected``);
 * empties the checks' caches and makes ``check()`` a no-op that says the grader checks this.
 
+One exception, by construction too: a check whose ``run`` needs reference code (09.4 runs the
+learner's training loop with the course's backward pass and layers, the solutions of 09.1 and 09.2)
+is graded in a worker of its own (``references_of``, ``grader``), which loads (``load``, before the
+jail) the reference modules it names, cut down like a check module and never holding the solution of
+an exercise graded there; the exercises whose solutions it holds are graded in another worker.
+
 Together with the jail, which masks the files of the check modules and of the reference package
 (so they cannot be read or imported again from disk), this makes the grader's answers unreachable
 from the worker by construction. Private tests (``--tests``) reach the worker only as the source of
@@ -35,6 +41,7 @@ import types
 
 CHECK_MODULES = ("backprop_lab.exercises.nb", "backprop_lab.exercises.hidden", "backprop_lab.references",
                  "backprop_lab_private_tests")
+REFERENCES = "backprop_lab.references"
 ANSWER_SIDE = {"cases", "expected", "compare", "suspects"}      # never kept, whatever ``run`` names
 KEPT_ATTRIBUTES = {"id", "target", "points", "title", "run"}
 
@@ -131,10 +138,14 @@ class Needs:
     ``modules[name]``: the globals kept of a check module; ``whole``: functions and classes of check
     modules reached as a whole (a helper ``run`` calls, a ``Node`` class it builds). Every name any
     kept code of the same module uses (``names``) keeps the attribute of that name of the exercise
-    classes there (and of their bases), but never one of ``ANSWER_SIDE``.
+    classes there (and of their bases), but never one of ``ANSWER_SIDE``. ``references``: the reference
+    modules (``backprop_lab.references.nbNN``) the kept code names, as a module or as a string to import;
+    ``protected``: objects never kept (the solutions of the exercises being graded).
     """
 
-    def __init__(self):
+    def __init__(self, protected=()):
+        self.protected = {id(p) for p in protected}
+        self.references: set[str] = set()
         self.names: set[str] = set()
         self.names_by_module: dict[str, set[str]] = {}
         self.classes: dict[type, set[str]] = {}
@@ -143,7 +154,7 @@ class Needs:
         self.whole: dict[int, object] = {}
         self._done: set[int] = set()
 
-    def add_exercise(self, ex) -> None:
+    def add(self, ex) -> "Needs":
         for klass in type(ex).__mro__:
             if _is_check(klass):
                 self.classes.setdefault(klass, set()).update(KEPT_ATTRIBUTES & set(vars(klass)))
@@ -152,11 +163,16 @@ class Needs:
                 for name in getattr(module, "PROVIDED", ()):     # course material the notebook uses
                     self.modules[klass.__module__].add(name)
                     self._reach(getattr(module, name))
+        return self
 
     def _reach(self, value) -> None:
+        if id(value) in self.protected:
+            return
         if isinstance(value, types.ModuleType):
             if _is_check(value):
                 self.module_objects[value.__name__] = value
+                if value.__name__.startswith(REFERENCES):
+                    self.references.add(value.__name__)
         elif isinstance(value, (type, types.FunctionType)) and _is_check(value) and value not in self.classes:
             self.whole.setdefault(id(value), value)
 
@@ -173,9 +189,9 @@ class Needs:
                     if attr in keep:
                         funcs += _functions(value)
                         self._reach(value)
-            for name, module in self.module_objects.items():
+            for name, module in list(self.module_objects.items()):
                 for attr, value in vars(module).items():
-                    if attr in self.names:
+                    if attr in self.names and id(value) not in self.protected:
                         self.modules.setdefault(name, set()).add(attr)
                         self._reach(value)
             for obj in list(self.whole.values()):
@@ -203,6 +219,36 @@ class Needs:
                 cells = [c.cell_contents for c in f.__closure__ or () if _cell_full(c)]
                 for value in list(f.__defaults__ or ()) + cells:
                     self._reach(value)
+                for text in _code_strings(f.__code__):      # importlib.import_module("backprop_lab.references.nb09")
+                    if text.startswith(REFERENCES + "."):
+                        self.references.add(text)
+                        if text in sys.modules:
+                            self._reach(sys.modules[text])
+
+
+def _code_strings(code: types.CodeType) -> list[str]:
+    out = [c for c in code.co_consts if isinstance(c, str)]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            out += _code_strings(const)
+    return out
+
+
+def references_of(ex) -> set[str]:
+    """The reference modules an exercise's ``run`` needs (the grader grades such an exercise in a worker of
+    its own, where the other exercises' results cannot be touched)."""
+    return Needs().add(ex).solve().references
+
+
+def load(exercises: list) -> None:
+    """Before the jail hides their files: import the reference modules the ``run`` methods need."""
+    import importlib
+
+    needs = Needs()
+    for ex in exercises:
+        needs.add(ex)
+    for name in sorted(needs.solve().references):
+        importlib.import_module(name)
 
 
 def _cell_full(cell) -> bool:
@@ -219,9 +265,9 @@ def seal(exercises: list) -> None:
     """Cut the loaded checks down to what ``exercises``' ``run`` methods need; stub the rest (see above)."""
     from backprop_lab.exercises import _core
 
-    needs = Needs()
+    needs = Needs(protected=_solutions(exercises))
     for ex in exercises:
-        needs.add_exercise(ex)
+        needs.add(ex)
     _prune(needs.solve())
     sys.meta_path.insert(0, _StubFinder())
     if "backprop_lab.references" not in sys.modules:
@@ -233,6 +279,18 @@ def seal(exercises: list) -> None:
     package.check = _core.check = grading_check
     linecache.clearcache()
     gc.collect()        # what was cut off lives in reference cycles (classes): free it now
+
+
+def _solutions(exercises: list) -> list:
+    """The reference solutions of ``exercises`` among the loaded reference modules: never kept."""
+    out = []
+    for ex in exercises:
+        module = sys.modules.get(f"{REFERENCES}.nb{str(getattr(ex, 'id', '')).split('.')[0]}")
+        for name in str(getattr(ex, "target", "")).strip("()").split(","):
+            value = getattr(module, name.strip(), None) if module is not None and name.strip() else None
+            if value is not None:
+                out.append(value)
+    return out
 
 
 def _prune(needs: Needs) -> None:
@@ -248,7 +306,8 @@ def _prune(needs: Needs) -> None:
             if parent in sys.modules:
                 setattr(sys.modules[parent], child, sys.modules[name])
             continue
-        for attr in [a for a, v in vars(module).items() if not _dunder(a) and a not in keep and not (
+        for attr in [a for a, v in vars(module).items() if not _dunder(a) and (a not in keep or id(v) in
+                                                                               needs.protected) and not (
                 isinstance(v, types.ModuleType) and not _is_check(v))]:
             delattr(module, attr)
         module.__getattr__ = stub_module(name).__getattr__
