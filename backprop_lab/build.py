@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -43,6 +44,7 @@ from pathlib import Path
 from .atomic import write_atomic
 
 FORMAT = "md:myst"
+KERNEL = "backprop-lab-build"
 EXPORT_TAG = "export"
 EXERCISE_TAG = "exercise"
 NAME = re.compile(r"^(\d{2})_[A-Za-z0-9_]+$")
@@ -412,10 +414,18 @@ def execute(nb, pair: Pair, timeout: int = 300):
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):   # unless set otherwise: small
         if var not in os.environ:                                               # arrays run fastest on one thread
             env[var] = "1"
+    # this Python's own kernel, whatever kernelspecs the user has installed (a "python3" spec in
+    # ~/.local/share/jupyter can point at another environment)
+    spec_dir = scratch / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "backprop-lab build", "language": "python"}))
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(scratch), os.environ.get("JUPYTER_PATH")]))
     try:
         with _environ(env):
             start = time.perf_counter()
-            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+            NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
                            resources={"metadata": {"path": str(pair.folder)}},
                            store_widget_state=True, record_timing=False).execute()
             return time.perf_counter() - start
