@@ -179,15 +179,22 @@ def test_standardize_in_place_on_ints_gets_the_in_place_hint():
     assert INPLACE_CAST_HINT in result.first_problem.error and "_standardize_in_place" in result.first_problem.error
 
 
+def _mse_in_place_both(pred, target):
+    pred -= target.mean()
+    target -= target.mean()
+    return np.mean((pred - target) ** 2)
+
+
 @pytest.mark.parametrize("exercise_id, impl, what", [
-    ("00.1", _mse_in_place, "pred and target"),
+    ("00.1", _mse_in_place, "array pred"),             # only the array that changed is named
+    ("00.1", _mse_in_place_both, "arrays pred and target"),
     ("00.2", _standardize_in_place_on_a_float_copy_of_ints, "array X"),
     ("00.3", _count_by_popping, "list sizes"),
 ])
 def test_an_answer_that_changes_its_input_is_rejected(exercise_id, impl, what):
     result = run_check(exercise_id, impl)
-    assert_rejected(result, CHANGED_HINT.format(what=what if what != "pred and target" else "arrays pred and target"))
-    assert "changed the" in result.first_problem.mismatch.message
+    assert_rejected(result, CHANGED_HINT.format(what=what))
+    assert f"changed the {what} it was given" in result.first_problem.mismatch.message
 
 
 def test_standardize_square_input_rows_without_keepdims_named():
@@ -211,3 +218,38 @@ def test_standardize_returning_a_list_is_rejected():
     """The cell after the check calls Z.mean(axis=0): a list would pass the numbers and crash there."""
     from backprop_lab.exercises.nb00 import ARRAY_TYPE_HINT
     assert_rejected(run_check("00.2", lambda X: standardize(X).tolist()), ARRAY_TYPE_HINT.format(type="list"))
+
+
+# ----------------------------------------------------------------------------- slips found by a learner's walkthrough
+
+def _standardize_into_empty_like(X):
+    Z = np.empty_like(X)               # X's dtype: for the text's integer X, every result is cut to an integer
+    for d in range(X.shape[1]):
+        Z[:, d] = (X[:, d] - X[:, d].mean()) / X[:, d].std()
+    return Z
+
+
+WALK_WRONG = {
+    "00.1 divided by len": (lambda p, t: np.sum((p - t) ** 2) / len(p), MSE_HINTS["rows"]),
+    "00.1 no mean": (lambda p, t: (p - t) ** 2, MSE_HINTS["unreduced"]),
+    "00.2 precedence": (lambda X: X - X.mean(axis=0) / X.std(axis=0), STANDARDIZE_HINTS["precedence"]),
+    "00.2 integer result array": (_standardize_into_empty_like, STANDARDIZE_HINTS["truncated"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WALK_WRONG))
+def test_walkthrough_slips_get_their_own_hint(name):
+    impl, hint = WALK_WRONG[name]
+    assert_rejected(run_check(name.split()[0], impl), hint)
+
+
+def test_the_broadcasting_error_of_00_2_gets_one_hint_only():
+    """The exercise's own hint is in the learner's traceback; the generic one (about gradients) is not added."""
+    result = run_check("00.2", lambda X: (X - X.mean(axis=1)) / X.std(axis=1))
+    assert result.status == "error"
+    assert result.first_problem.error.count("Hint:") == 1 and "gradient" not in result.first_problem.error
+
+
+def test_a_wrong_count_is_shown_as_a_whole_number():
+    result = run_check("00.3", COUNT_WRONG["no_bias"][0])
+    assert result.first_problem.mismatch.message == "answer: expected 337, received 304"

@@ -405,3 +405,71 @@ def test_a_list_where_the_notebooks_need_an_array_is_rejected(exercise_id, impl)
     """Later cells call .max() and .round() on these answers: a list would pass the numbers and crash there."""
     from backprop_lab.exercises.nb01 import ARRAY_TYPE_HINT
     assert_rejected(run_check(exercise_id, impl), ARRAY_TYPE_HINT.format(type="list"))
+
+
+# ----------------------------------------------------------------------------- slips found by a learner's walkthrough
+
+from backprop_lab.exercises.nb01 import NP_MAXIMUM_3_HINT, SCALAR_INPUT_HINT  # noqa: E402
+
+
+def _gradient_two_names_for_one_array(f, x, h=1e-5):
+    x, grad = np.array(x, dtype=float), np.zeros(np.shape(x))
+    for idx in np.ndindex(x.shape):
+        x_plus = x                                 # not a copy: x_plus and x_minus are the same array
+        x_minus = x
+        x_plus[idx] += h
+        x_minus[idx] -= h
+        grad[idx] = (f(x_plus) - f(x_minus)) / (2 * h)
+    return grad
+
+
+def _relative_error_by_index(a, b):
+    out = np.zeros(a.shape)                        # a plain number has no .shape
+    for i in np.ndindex(a.shape):
+        out[i] = abs(a[i] - b[i]) / max(abs(a[i]), abs(b[i]), 1e-12)
+    return out
+
+
+def _relative_error_max_of_three(a, b):
+    return np.abs(a - b) / np.maximum(np.abs(a), np.abs(b), 1e-12)   # the third argument is `out`
+
+
+WALK_WRONG = {
+    "01.1 over 2h": (lambda f, x, h: (f(x + h) - f(x)) / (2 * h), SCALAR_HINTS["forward_2h"]),
+    "01.1 an array of one": (lambda f, x, h: np.array([(f(x + h) - f(x)) / h]), SCALAR_HINTS["one_number"]),
+    "01.2 an array of one": (lambda f, x, h: np.atleast_1d((f(x + h) - f(x - h)) / (2 * h)),
+                             SCALAR_HINTS["one_number"]),
+    "01.3 two names for one array": (_gradient_two_names_for_one_array, "`xp = x` does not copy"),
+    "01.4 floor too large": (_ew(lambda a, b: np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-8)),
+                             ERROR_HINTS["floor"]),
+    "01.4 floor added": (_ew(lambda a, b: np.abs(a - b) / (np.maximum(np.abs(a), np.abs(b)) + 1e-12)),
+                         ERROR_HINTS["floor"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WALK_WRONG))
+def test_walkthrough_slips_get_their_own_hint(name):
+    impl, hint = WALK_WRONG[name]
+    assert_rejected(run_check(name.split()[0], impl), hint)
+
+
+def test_a_zero_gradient_without_evaluating_f_is_still_a_placeholder():
+    """The aliasing hint needs f to have been evaluated; a bare np.zeros_like(x) keeps the placeholder hint."""
+    assert_rejected(run_check("01.3", lambda f, x, h=1e-5: np.zeros_like(x)), hints.PLAIN_ZEROS)
+
+
+@pytest.mark.filterwarnings("ignore:Passing more than 2 positional arguments:DeprecationWarning")
+@pytest.mark.parametrize("impl, hint, case", [(_relative_error_max_of_three, NP_MAXIMUM_3_HINT, 1),
+                                              (_relative_error_by_index, SCALAR_INPUT_HINT, 2)])
+def test_relative_error_errors_get_a_hint(impl, hint, case):
+    result = run_check("01.4", impl)
+    assert result.status == "error" and len(result.outcomes) == case, repr(result)
+    assert hint in result.first_problem.error, repr(result)
+
+
+def test_relative_error_inputs_show_the_digits_that_differ():
+    """1 + 1e-7 must not be shown as 1., nor 1e-11 as 0.: the learner has to see why the answers differ."""
+    ex = get("01.4")
+    shown = [ex.describe(c) for c in ex.cases(np.random.default_rng(0))]
+    assert any("1.0000001" in text for text in shown), shown
+    assert any("3.e-11" in text and "1.e-11" in text for text in shown), shown

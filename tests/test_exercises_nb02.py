@@ -132,7 +132,7 @@ MUL_WRONG = {
     "overwrite": (mul_overwrite, "`+=`"),
     "no_upstream": (mul_no_upstream, NODE_HINTS["no_upstream"].split("(here")[0]),
     "sign": (mul_sign, "wrong sign"),
-    "no_children": (mul_no_children, "out._prev should hold exactly the inputs"),
+    "no_children": (mul_no_children, "out._prev should hold exactly the nodes the result was computed from"),
     "add_rule": (mul_add_rule, MUL_HINTS["add_rule"]),
     "returns_float": (lambda a, b: a.data * b.data, "returned a float"),
     "returns_none": (lambda a, b: None, NODE_HINTS["none"]),
@@ -240,8 +240,9 @@ RIGHT_A, RIGHT_B = (lambda a, b: 1 / b), (lambda a, b: -a / b ** 2)
 
 DIV_WRONG = {
     "zeros": (div_with(lambda a, b: 0.0, lambda a, b: 0.0, eq_a=True, eq_b=True), NODE_HINTS["zeros"][:50]),
-    "original_bug": (div_with(RIGHT_A, RIGHT_B, eq_b=True), DIV_HINTS["original"]),
-    "both_overwrite": (div_with(RIGHT_A, RIGHT_B, eq_a=True, eq_b=True), DIV_HINTS["original"]),
+    "original_bug": (div_with(RIGHT_A, RIGHT_B, eq_b=True), DIV_HINTS["original"].format(had=DIV_HINTS["had_fork"])),
+    "both_overwrite": (div_with(RIGHT_A, RIGHT_B, eq_a=True, eq_b=True),
+                       DIV_HINTS["original"].format(had=DIV_HINTS["had_fork"])),
     "b_sign": (div_with(RIGHT_A, lambda a, b: a / b ** 2), DIV_HINTS["b_sign"]),
     "b_not_squared": (div_with(RIGHT_A, lambda a, b: -a / b), DIV_HINTS["b_local"]),
     "no_upstream": (lambda a, b: node(a.data / b.data, (a, b), "/", lambda o: (
@@ -265,7 +266,8 @@ def test_div_original_bug_named_on_a_case_with_earlier_gradients():
     ex = get("02.5")
     case = {"inputs": [-0.5, 4.0], "grads0": [0.25, -1.0], "upstream": -0.75, "same": False}
     outcome = judge(ex, case, *run_case(ex, div_with(RIGHT_A, RIGHT_B, eq_b=True), case))
-    assert outcome.status == "fail" and outcome.mismatch.hint == DIV_HINTS["original"]
+    had = DIV_HINTS["had_before"].format(before="-1")       # the case at hand, not a / a
+    assert outcome.status == "fail" and outcome.mismatch.hint == DIV_HINTS["original"].format(had=had)
 
 
 # ----------------------------------------------------------------------------- 02.6 topological sort
@@ -317,7 +319,8 @@ def topo_labels(root):
 TOPO_WRONG = {
     "empty": (lambda root: [], TOPO_HINTS["empty"]),
     "no_visited_set": (topo_no_visited, "must be listed once"),
-    "preorder": (topo_preorder, TOPO_HINTS["reversed"][:60]),
+    "preorder": (topo_preorder, TOPO_HINTS["preorder"]),
+    "reversed": (lambda root: reference.topo_sort(root)[::-1], TOPO_HINTS["reversed"]),
     "direct_only": (topo_direct_only, "are missing"),
     "labels": (topo_labels, "not nodes of this graph"),
     "generator": (lambda root: iter(reference.topo_sort(root)), "must return a list"),
@@ -573,7 +576,7 @@ def test_div_with_lines_swapped_and_a_overwritten_is_named():
             b.grad += (-a.data / b.data ** 2) * out.grad
             a.grad = (1 / b.data) * out.grad
         return node(a.data / b.data, (a, b), "/", bw)
-    assert_rejected(run_check("02.5", div), DIV_HINTS["overwrite_a"])
+    assert_rejected(run_check("02.5", div), DIV_HINTS["overwrite_a"].format(had=DIV_HINTS["had_fork_a"]))
 
 
 def backward_restarts_at_children(self):
@@ -593,3 +596,143 @@ def test_hand_values_must_be_plain_numbers():
     """The cell after the check turns them into an array of floats: Values would pass the numbers and crash there."""
     assert_rejected(run_check("02.1", (bl.Value(-20.0), bl.Value(30.0))), HAND_HINTS["pair"])
     assert run_check("02.1", (-20, 30)).passed and run_check("02.1", (np.float64(-20), 30.0)).passed
+
+
+# ----------------------------------------------------------------------------- slips found by a learner's walkthrough
+
+ANSWER_02_1 = [r"(?<![\d.e])-20(?:\.0*)?(?![\d.])", r"(?<![\d.e-])30(?:\.0*)?(?![\d.])"]
+
+
+@pytest.mark.parametrize("answer", [(2.0, -3.0), (20.0, -30.0), (-10.0, 15.0), (0.5, 1.0), (25.0, 25.0)])
+def test_a_wrong_02_1_is_not_shown_the_answer(answer):
+    """The expected numbers ARE the answer of 02.1: a wrong try sees neither -20 nor 30, as text or in the box."""
+    import re
+
+    from backprop_lab.exercises.render import as_html, as_text
+
+    result = run_check("02.1", answer)
+    assert result.status == "fail"
+    for text in (as_text(result), as_html(result)):
+        assert not any(re.search(p, text) for p in ANSWER_02_1), text
+
+
+HAND_ONE_WRONG = {   # (w, x, b) = (-3, 2, 1): z = -5, dL/dz = -10; dL/dw = -20 right, dL/dx with a slip of its own
+    "no_two": ((-20.0, 15.0), HAND_HINTS["no_two_one"].format(name="dL_dx")),
+    "no_upstream": ((-20.0, -3.0), HAND_HINTS["no_upstream_one"].format(name="dL_dx", local="dz/dx")),
+    "sign": ((-20.0, -30.0), HAND_HINTS["sign_one"].format(name="dL_dx")),
+    "swapped": ((-20.0, -20.0), HAND_HINTS["swapped_one"].format(name="dL_dx")),
+    "upstream_only": ((-20.0, -10.0), HAND_HINTS["upstream_only"].format(name="dL_dx", var="x")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_ONE_WRONG))
+def test_hand_one_wrong_number_is_named_with_its_own_slip(name):
+    answer, hint = HAND_ONE_WRONG[name]
+    result = run_check("02.1", answer)
+    assert_rejected(result, hint)
+    assert "dL_dx is not right" in result.first_problem.mismatch.message and "+=" not in result.hint
+
+
+def mul_without_op(a, b):
+    return node(a.data * b.data, (a, b), "", lambda out: (setattr(a, "grad", a.grad + b.data * out.grad),
+                                                          setattr(b, "grad", b.grad + a.data * out.grad)))
+
+
+def mul_upstream_read_early(a, b):
+    out = RefValue(a.data * b.data, (a, b), "*")
+    upstream = out.grad                     # 0: read when the node is built, not when _backward runs
+
+    def _backward():
+        a.grad += b.data * upstream
+        b.grad += a.data * upstream
+    out._backward = _backward
+    return out
+
+
+def mul_grad_for_data(a, b):
+    def bw(out):
+        a.grad += b.grad * out.grad         # the other input's .grad where its .data belongs
+        b.grad += a.grad * out.grad
+    return node(a.data * b.data, (a, b), "*", bw)
+
+
+def tanh_children_not_a_tuple(a):
+    t = math.tanh(a.data)
+    return RefValue(t, (a), "tanh")         # (a) is a, not a tuple
+
+
+def power_with_k_in_prev(a, k):
+    return node(a.data ** k, (a, k), f"**{k}", lambda out: None)
+
+
+def power_without_exponent_in_op(a, k):
+    def bw(out):
+        a.grad += k * a.data ** (k - 1) * out.grad
+    return node(a.data ** k, (a,), "**", bw)
+
+
+def div_lines_swapped_b_still_overwrites(a, b):
+    def bw(out):
+        b.grad = (-a.data / b.data ** 2) * out.grad     # first, so a / a comes out right ...
+        a.grad += (1 / b.data) * out.grad               # ... but a share b had from elsewhere is still lost
+    return node(a.data / b.data, (a, b), "/", bw)
+
+
+def topo_mutable_default(root, order=[]):                   # noqa: B006 - the slip under test
+    """A default list is made once: every call adds to what the earlier calls placed."""
+    order.extend(n for n in reference.topo_sort(root) if not any(n is m for m in order))
+    return order
+
+
+_PLACED = []
+
+
+def topo_global_state(root):
+    """The same with a list outside the function."""
+    _PLACED.extend(n for n in reference.topo_sort(root) if not any(n is m for m in _PLACED))
+    return _PLACED
+
+
+def topo_without_root(root):
+    return reference.topo_sort(root)[:-1]
+
+
+WALK_WRONG = {
+    "02.2 no op name": (mul_without_op, NODE_HINTS["op"].format(got="", want="'*'")),
+    "02.2 upstream read early": (mul_upstream_read_early, NODE_HINTS["early_upstream"]),
+    "02.2 grad for data": (mul_grad_for_data, "an input's .grad, say, where its number, .data, belongs"),
+    "02.4 k in _prev": (power_with_k_in_prev, NODE_HINTS["prev_number"].strip()),
+    "02.4 no exponent in op": (power_without_exponent_in_op, "'**' with the exponent"),
+    "02.5 lines swapped": (div_lines_swapped_b_still_overwrites,
+                           DIV_HINTS["original"].format(had=DIV_HINTS["had_before"].format(before="-1"))),
+    "02.6 mutable default": (topo_mutable_default, TOPO_HINTS["stale_default"]),
+    "02.6 global state": (topo_global_state, TOPO_HINTS["stale_global"]),
+    "02.6 root left out": (topo_without_root, TOPO_HINTS["missing_root"].format(name="f")),
+    "02.7 topo_sort lists nodes twice": (value_class(topo_sort=topo_no_visited), "check('02.6', topo_sort)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WALK_WRONG))
+def test_walkthrough_slips_get_their_own_hint(name):
+    impl, hint = WALK_WRONG[name]
+    assert_rejected(run_check(name.split()[0], impl), hint)
+
+
+def test_children_not_a_tuple_is_named():
+    result = run_check("02.3", tanh_children_not_a_tuple)
+    assert result.status == "error" and NODE_HINTS["not_tuple"] in result.first_problem.error, repr(result)
+
+
+def test_a_backward_that_is_not_a_closure_is_not_told_it_reads_out_too_early():
+    """_reads_out_later judges closures only: the default, a bound method or a partial is given the benefit."""
+    import functools
+
+    from backprop_lab.exercises.nb02 import _reads_out_later
+
+    out = RefValue(1.0)
+    assert _reads_out_later(out)                                   # the default lambda: None
+    out._backward = functools.partial(print, out)
+    assert _reads_out_later(out)
+    a = RefValue(2.0)
+    out._backward = (lambda: a.grad)                               # a closure without out
+    assert not _reads_out_later(out)

@@ -42,6 +42,10 @@ MSE_HINTS = {
             "its absolute value."),
     "rmse": "You took a square root at the end: that is the root mean squared error, a different quantity.",
     "axis": "Return one number: the average over ALL entries, not one average per row or per column.",
+    "unreduced": ("You returned the squared differences, one per entry: the mean squared error is their average, "
+                  "one number."),
+    "rows": ("You divided by len(pred), which for a 2-D array is the number of ROWS, not of entries: the mean "
+             "divides the sum of the squared differences by the number of ALL entries, whatever the shape."),
     "half": ("You divided by 2 as well: some books use (1/2) * mean for a tidier derivative, but this exercise "
              "asks for the plain mean of the squared differences."),
     "square_of_mean": ("You squared the mean of the differences. The order matters: the mean of the squares is "
@@ -63,11 +67,12 @@ class MeanSquaredError(Exercise):
     def run(self, obj, case):
         pred, target = case["pred"].copy(), case["target"].copy()
         out = _as_data(obj(pred, target))
-        return _changed(out, pred, case["pred"], target, case["target"])
+        return _changed(out, pred, case["pred"], target, case["target"], names=("pred", "target"))
 
     def compare(self, got, want, case):
         if _is_changed(got):
-            return Mismatch("mse changed the arrays it was given", CHANGED_HINT.format(what="arrays pred and target"))
+            what = _changed_names(got)
+            return Mismatch(f"mse changed the {what} it was given", CHANGED_HINT.format(what=what))
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
         if mismatch is None:
             return None
@@ -83,7 +88,10 @@ class MeanSquaredError(Exercise):
             (np.sqrt(np.mean(d ** 2)), MSE_HINTS["rmse"]),
             (np.mean(d ** 2) / 2, MSE_HINTS["half"]),
             (np.mean(d) ** 2, MSE_HINTS["square_of_mean"]),
+            (np.sum(d ** 2) / len(d), MSE_HINTS["rows"]),
         ])
+        if hint is None and _close(got, d ** 2):
+            hint = MSE_HINTS["unreduced"]
         if hint is None and isinstance(got, np.ndarray) and got.ndim >= 1:
             hint = MSE_HINTS["axis"]
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, MSE_HINTS["other"]))
@@ -97,12 +105,20 @@ CHANGED_HINT = ("Your function changed the {what} it was given, in place (`-=`, 
                 "result as a new object.")
 
 
-def _changed(out, *pairs):
-    """``out``, or a marker holding it when one of the (given, original) pairs differs: the input was changed."""
-    for given, original in zip(pairs[::2], pairs[1::2]):
-        if not (np.shape(given) == np.shape(original) and np.array_equal(given, original)):
-            return {"changed_input": True, "answer": out}
-    return out
+def _changed(out, *pairs, names=()):
+    """``out``, or a marker holding it when one of the (given, original) pairs differs: the input was changed.
+
+    ``names`` are the arguments' names, in the order of the pairs; the marker lists those that changed.
+    """
+    changed = [name for name, given, original in zip(names or [""] * len(pairs), pairs[::2], pairs[1::2])
+               if not (np.shape(given) == np.shape(original) and np.array_equal(given, original))]
+    return {"changed_input": True, "answer": out, "which": [n for n in changed if n]} if changed else out
+
+
+def _changed_names(got) -> str:
+    """'array pred', 'arrays pred and target': the arguments a marker of ``_changed`` says were changed."""
+    which = got.get("which") or []
+    return ("array " + which[0]) if len(which) == 1 else "arrays " + " and ".join(which) if which else "arrays"
 
 
 def _is_changed(got) -> bool:
@@ -125,6 +141,11 @@ STANDARDIZE_HINTS = {
     "ddof": ("You used the sample standard deviation (dividing by N - 1). This exercise uses np.std's "
              "default, ddof=0, which divides by N."),
     "variance": "You divided by the variance; the standard deviation is its square root.",
+    "precedence": ("Operator precedence: `/` binds tighter than `-`, so `X - m / s` divides only the mean by the "
+                   "standard deviation. The whole difference X - mean must be divided."),
+    "truncated": ("Your answer holds whole numbers only: the array you wrote the results into has X's integer "
+                  "dtype (an array made with empty_like or zeros_like of X copies X's dtype), so every float "
+                  "stored in it was cut to an integer. The result must be a float array."),
     "mixed": ("You mixed column statistics with statistics of the whole array: the mean AND the standard "
               "deviation must both be those of each column."),
     "other": ("Check your result column by column on the example of the text: each column of Z must have mean 0 "
@@ -166,6 +187,8 @@ class Standardize(Exercise):
     def error_hint(self, exc):
         if "Cannot cast ufunc" in str(exc) or "same_kind" in str(exc):
             return INPLACE_CAST_HINT
+        if BROADCAST_HINT in str(exc):   # run() has said it, for this exercise: no second, generic hint
+            return ""
         return super().error_hint(exc)
 
     def compare(self, got, want, case):
@@ -189,7 +212,10 @@ class Standardize(Exercise):
             ((X - m0) / X.var(axis=0), STANDARDIZE_HINTS["variance"]),
             ((X - m0) / X.std(), STANDARDIZE_HINTS["mixed"]),
             ((X - X.mean()) / s0, STANDARDIZE_HINTS["mixed"]),
+            (X - m0 / s0, STANDARDIZE_HINTS["precedence"]),
         ]
+        if np.issubdtype(case["X"].dtype, np.integer):   # results written into an integer array are truncated
+            variants.append((np.trunc(np.asarray(want, dtype=np.float64)), STANDARDIZE_HINTS["truncated"]))
         if X.shape[0] == X.shape[1]:  # a square X broadcasts row statistics along the wrong axis without an error
             variants.append(((X - m1.ravel()) / s1.ravel(), STANDARDIZE_HINTS["rows"]))
         hint = _recognise(got, variants)
@@ -236,8 +262,10 @@ class CountParameters(Exercise):
 
     def compare(self, got, want, case):
         if _is_changed(got):
-            return Mismatch("count_parameters changed the list it was given", CHANGED_HINT.format(what="list sizes"))
+            return Mismatch("count_parameters changed the list sizes it was given", CHANGED_HINT.format(what="list sizes"))
         mismatch = hints.compare_values(got, want, rtol=0.0, atol=0.0)
+        if mismatch is not None and isinstance(got, (int, np.integer)):   # say 304, not the float 304.
+            mismatch = Mismatch(f"answer: expected {want}, received {got}", mismatch.hint)
         if mismatch is not None:
             s = case["sizes"]
             pairs = list(zip(s[:-1], s[1:]))

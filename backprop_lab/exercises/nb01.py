@@ -7,6 +7,8 @@ and names the one it recognises. Expected answers come from the notebook's own s
 """
 from __future__ import annotations
 
+import traceback
+
 import numpy as np
 
 from . import hints
@@ -89,6 +91,10 @@ SCALAR_HINTS = {
         "You forgot to divide by the step: f(x+h) - f(x) is how much f changed; a slope is a change in f per "
         "unit change of x."),
     "times_h": "You multiplied by h where you should divide by it: a slope is (change in f) per (change in x).",
+    "forward_2h": ("Your answer is half the expected one: you divided by 2h, but the forward difference's two "
+                   "points, x and x + h, are h apart."),
+    "one_number": ("Return one number, not an array holding one number: the notebook prints it with a format "
+                   "(f\"{estimate:.10f}\") and computes with it as a number."),
     "precedence_forward": (
         "Operator precedence: `/` binds tighter than `-`, so `a - b / h` divides only b by h. The whole "
         "difference must be divided."),
@@ -152,6 +158,11 @@ class _ScalarDifference(Exercise):
     def run(self, obj, case):
         return _plain_number(obj(SCALAR_FUNCTIONS[case["f"]], case["x"], case["h"]))
 
+    @staticmethod
+    def _one_number(got) -> str | None:
+        """The hint for an answer that is an array of one entry (np.array([...]), f(np.array([x]))...)."""
+        return SCALAR_HINTS["one_number"] if isinstance(got, np.ndarray) and got.size == 1 else None
+
     def describe(self, case):
         return f"f = {case['f']}, x = {case['x']:g}, h = {case['h']:g}"
 
@@ -170,7 +181,8 @@ class ForwardDifference(_ScalarDifference):
             ((fp - f0) * h, SCALAR_HINTS["times_h"]),
             (fp - f0 / h, SCALAR_HINTS["precedence_forward"]),
             ((f0 - fp) / h, SCALAR_HINTS["sign_forward"]),
-        ])
+            ((fp - f0) / (2 * h), SCALAR_HINTS["forward_2h"]),
+        ]) or self._one_number(got)
         if hint is None and _ignores_h(got, want, case):
             hint = SCALAR_HINTS["ignores_h"].format(method="forward")
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, SCALAR_HINTS["other_forward"]))
@@ -190,7 +202,7 @@ class CentralDifference(_ScalarDifference):
             ((fp - fm) / 2 * h, SCALAR_HINTS["precedence_central"]),
             ((fp - fm) / 2, SCALAR_HINTS["only_2"]),
             ((fm - fp) / (2 * h), SCALAR_HINTS["sign_central"]),
-        ])
+        ]) or self._one_number(got)
         if hint is None and _ignores_h(got, want, case):
             hint = SCALAR_HINTS["ignores_h"].format(method="central")
         if hint is None and isinstance(got, float):
@@ -220,7 +232,8 @@ GRADIENT_HINTS = {
         "before f is evaluated."),
     "half_forward": (
         "Your two points are x + h e_i and x itself, over a distance of 2h: after stepping up by h you must step "
-        "DOWN by h from the original point, not back to it."),
+        "DOWN by h from the original point, not back to it. (Two names for ONE array, as after `xp = x` and "
+        "`xm = x`, do exactly this: `=` does not copy.)"),
     "sign": "Wrong sign in every entry: it is the value at x + h e_i minus the value at x - h e_i.",
     "flattened": (
         "Your gradient has the right entries but the shape {got}: return an array of x's shape {want}, one "
@@ -237,6 +250,11 @@ GRADIENT_HINTS = {
     "float32": (
         "x is float32 here, and your answer is off by about float32's precision: nudges of h in float32 lose most "
         "of their digits (section 4). Compute in float64 whatever x's type, and return float64."),
+    "same_point": (
+        "Every entry is 0 although your function evaluated f {calls} times: the two values of f you subtract came "
+        "from one and the same point. Do your two nudged copies share ONE array? `xp = x` does not copy: it gives "
+        "the same array a second name, so every nudge through one name shows through the other. Each point needs "
+        "its own values when f is evaluated at it."),
     "other": (
         "Check one entry by hand: with every other entry held fixed, move entry i by +h and by -h, and take the "
         "slope between the two values of f. Every entry of x other than i keeps its value."),
@@ -297,13 +315,19 @@ class NumericalGradient(Exercise):
     def run(self, obj, case):
         x = np.array(case["x"], dtype=case.get("dtype", "float64"))
         given = x.copy()
-        grad = obj(VECTOR_FUNCTIONS[case["f"]], given, case["h"])
+        f, calls = VECTOR_FUNCTIONS[case["f"]], [0]
+
+        def counted(v):            # how often f is evaluated: a zero gradient from no evaluation is a placeholder
+            calls[0] += 1
+            return f(v)
+
+        grad = obj(counted, given, case["h"])
         if isinstance(grad, (list, tuple)):
             return {"wrong_type": type(grad).__name__}
         # nudging and restoring an entry in place (+h, -2h, +h) may round in its last digit: that is restored
         tol = 1e-6 if x.dtype == np.float32 else 1e-12
         restored = bool(np.allclose(given, x, rtol=tol, atol=tol * 1e-3))
-        return {"grad": _plain_number(grad), "x_restored": restored}
+        return {"grad": _plain_number(grad), "x_restored": restored, "f_calls": calls[0]}
 
     def compare(self, got, want, case):
         if isinstance(got, dict) and "wrong_type" in got:
@@ -329,6 +353,8 @@ class NumericalGradient(Exercise):
             return Mismatch(mismatch.message, mismatch.hint or hints.SHAPE)
         if case.get("dtype") == "float32" and hints.close(g, w, rtol=1e-2, atol=1e-6):
             return Mismatch(mismatch.message, GRADIENT_HINTS["float32"])
+        if got.get("f_calls", 0) >= 2 and garr.shape == w.shape and not np.any(garr) and np.any(w):
+            return Mismatch(mismatch.message, GRADIENT_HINTS["same_point"].format(calls=got["f_calls"]))
         x = np.array(case["x"], dtype=case.get("dtype", "float64")).astype(np.float64)
         f, h = VECTOR_FUNCTIONS[case["f"]], case["h"]
         variants = numerical_gradient_variants(f, x, h, w)
@@ -373,6 +399,10 @@ ERROR_HINTS = {
         "own scale: entry i is divided by the larger of |a_i| and |b_i| (and the tiny floor)."),
     "other": ("Work the example of the text by hand ([0.3333, 0.25]) and compare with your function, entry by "
               "entry: |a - b| over the largest of |a|, |b| and 1e-12, all for the same entry."),
+    "floor": (
+        "For the smallest entries your denominator is larger than max(|a_i|, |b_i|): the floor must be tiny = "
+        "1e-12, and only replace a denominator that is smaller than that (the largest of |a_i|, |b_i| and tiny), "
+        "not be added to it. A larger floor hides the relative error of small gradients (section 6)."),
     "reduced": (
         "You returned one number for arrays a and b. Return the relative error of each entry, an array of "
         "their shape; the notebook takes .max() afterwards."),
@@ -381,6 +411,13 @@ ERROR_HINTS = {
 NP_MAX_HINT = ("Hint: np.max(...) reduces ONE array to its largest entry (a second argument is read as an axis, "
                "and a list of arrays and numbers is not one array). You want the larger of two values entry by "
                "entry: NumPy's elementwise maximum is a different function, np.maximum.")
+
+NP_MAXIMUM_3_HINT = ("Hint: np.maximum compares TWO arrays entry by entry; a third positional argument is not a "
+                     "third value to compare but the array to write the result into (its `out`). For the largest "
+                     "of three values, take the larger of two, then the larger of that and the third.")
+
+SCALAR_INPUT_HINT = ("a and b can also be plain numbers (the second case), which have no .shape or indexing: "
+                     "use operations that work on numbers and arrays alike, as NumPy's elementwise functions do.")
 
 PYTHON_MAX_HINT = ("Hint: Python's max() and abs() compare single numbers, and cannot tell which of two arrays "
                    "is 'larger'. For arrays you need NumPy's elementwise versions (np.abs, np.maximum).")
@@ -411,6 +448,8 @@ class RelativeError(Exercise):
             {"a": 1.0, "b": 1.5},
             {"a": np.array([2.0, -3.0, 1e-3, 5.0]), "b": np.array([-1.0, -3.3, 2e-3, 4.0])},
             {"a": np.array([0.0, 1.0]), "b": np.array([0.0, 1.0 + 1e-7])},
+            # gradients far below 1 (but above the floor): a larger floor, or one added, hides their error
+            {"a": np.array([3e-11, -4e-10, 0.5]), "b": np.array([1e-11, -5e-10, 0.5])},
         ]
         rand = []
         for shape in [(3,), (2, 3)]:
@@ -430,7 +469,17 @@ class RelativeError(Exercise):
                 exc.args = (f"{exc.args[0]}\n{PYTHON_MAX_HINT}",)
             elif "inhomogeneous" in text or "integer scalar arrays" in text or "axis" in text:
                 exc.args = (f"{exc.args[0]}\n{NP_MAX_HINT}",)
+            elif ("ArrayType" in text or "'out'" in text or "output" in text or "positional" in text) and \
+                    "maximum" in "".join(traceback.format_tb(exc.__traceback__)):     # np.maximum(x, y, tiny)
+                exc.args = (f"{exc.args[0]}\n{NP_MAXIMUM_3_HINT}",)
             raise
+
+    def error_hint(self, exc):
+        text = str(exc)
+        if isinstance(exc, (AttributeError, TypeError, IndexError)) and (
+                "'float' object" in text or "'int' object" in text or "0-d" in text):
+            return SCALAR_INPUT_HINT
+        return super().error_hint(exc)
 
     def compare(self, got, want, case):
         if isinstance(got, dict) and "wrong_type" in got:
@@ -460,8 +509,26 @@ class RelativeError(Exercise):
         ])
         if hint is None and g.shape == w.shape and np.any(g < 0):
             hint = ERROR_HINTS["no_abs"]
+        if hint is None and g.shape == w.shape:
+            a, b = np.asarray(case["a"], dtype=np.float64), np.asarray(case["b"], dtype=np.float64)
+            d, scale = np.abs(a - b), np.maximum(np.abs(a), np.abs(b))
+            wrong = ~np.isclose(g, w, rtol=self.rtol, atol=self.atol)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                implied = d[wrong] / g[wrong]          # the denominator the learner divided by
+            # wrong on small entries only, each divided by more than its scale: a floor too large, or added
+            if wrong.any() and np.all(scale[wrong] < 1e-6) and np.all(implied > scale[wrong] * (1 + 1e-6)):
+                hint = ERROR_HINTS["floor"]
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, ERROR_HINTS["other"]))
 
     def describe(self, case):
-        return f"a = {hints.short_repr(case['a'])}, b = {hints.short_repr(case['b'])}"
+        return f"a = {_exact(case['a'])}, b = {_exact(case['b'])}"
+
+
+def _exact(x) -> str:
+    """Case data with every digit that matters (1 + 1e-7 and 1e-11 stay visible), as short_repr would show it."""
+    if not isinstance(x, np.ndarray):
+        return hints.short_repr(x)
+    small = np.any((x != 0) & (np.abs(x) < 1e-4))      # suppress=True would print these as 0.
+    with np.printoptions(precision=8, floatmode="maxprec", suppress=not small):
+        return f"array{x.shape}: " + np.array2string(x, separator=", ").replace("\n", "")
 

@@ -72,6 +72,16 @@ HAND_HINTS = {
         "(dz/dw = x) and the gradient of x carries w (dz/dx = w)."),
     "sign": "The sign is wrong: compute the forward value z first; its sign carries into dL/dz.",
     "forward": "That is a forward value (z or L), not a derivative: the question asks for dL/dw and dL/dx.",
+    "no_upstream_one": (
+        "{name} is a local gradient only ({local}): the chain rule multiplies it by the upstream gradient dL/dz, "
+        "which the squaring step hands back."),
+    "no_two_one": "{name} is missing a factor from the squaring step: d(z²)/dz = 2z, not z.",
+    "sign_one": "{name} has the wrong sign: compute the forward value z first; its sign carries into dL/dz.",
+    "swapped_one": (
+        "{name} carries the wrong input: a multiply gate swaps, so the gradient of w carries x (dz/dw = x) and "
+        "the gradient of x carries w (dz/dx = w)."),
+    "upstream_only": (
+        "{name} is the upstream gradient dL/dz alone: multiply it by the local gradient of {var}, dz/d{var}."),
     "pair": ("Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings, lists "
              "or Values."),
     "other": ("Work it again one step at a time, writing each number down: the forward value z, the upstream "
@@ -83,6 +93,7 @@ HAND_CASE = {"w": -3.0, "x": 2.0, "b": 1.0}
 
 class ChainRuleByHand(Exercise):
     rtol, atol = 1e-9, 1e-12
+    show_expected = False    # the expected numbers ARE the answer: a wrong try must not be shown them
 
     def cases(self, rng):
         return [dict(HAND_CASE)]
@@ -115,9 +126,22 @@ class ChainRuleByHand(Exercise):
         ])
         if hint is None and any(_close(v, f) for v in got for f in (z, z * z)):
             hint = HAND_HINTS["forward"]
-        message = (f"expected dL_dw = {want[0]:g}, dL_dx = {want[1]:g}; received dL_dw = {got[0]:g}, "
-                   f"dL_dx = {got[1]:g}")
-        return Mismatch(message, hint or hints.diagnose(np.array(got), np.array(want)) or HAND_HINTS["other"])
+        wrong = [name for name, g, v in zip(("dL_dw", "dL_dx"), got, want) if not _close(g, v)]
+        if hint is None and len(wrong) == 1:   # one number right, the other with a slip of its own
+            k = 0 if wrong[0] == "dL_dw" else 1
+            local, other = (x, w)[k], (w, x)[k]
+            hint = _recognise(got[k], [
+                (local, HAND_HINTS["no_upstream_one"].format(name=wrong[0], local=f"dz/d{'wx'[k]}")),
+                (z * local, HAND_HINTS["no_two_one"].format(name=wrong[0])),
+                (-2 * z * local, HAND_HINTS["sign_one"].format(name=wrong[0])),
+                (2 * z * other, HAND_HINTS["swapped_one"].format(name=wrong[0])),
+                (2 * z, HAND_HINTS["upstream_only"].format(name=wrong[0], var="wx"[k])),
+            ])
+        # the expected numbers are the answer: the message says which is wrong, not what it should be
+        message = (f"received dL_dw = {got[0]:g}, dL_dx = {got[1]:g}: "
+                   f"{' and '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not right")
+        generic = hints.diagnose(np.array(got), np.array(want))
+        return Mismatch(message, hint or hints.plain_value_hint(generic, HAND_HINTS["other"]))
 
     def describe(self, case):
         return "L = (w*x + b)**2 with w = -3, x = 2, b = 1"
@@ -130,16 +154,26 @@ NODE_HINTS = {
     "not_value": ("Your function returned a {type}, not a node: build the result as MyValue(data, (a, b), op) "
                   "so it remembers its inputs, and return it."),
     "data": "The forward value out.data is wrong: {detail}",
-    "prev": ("out._prev should hold exactly the inputs of the operation ({want}); it holds {got}. Pass them as "
-             "the children: MyValue(data, (a, b), '*'). backward() follows _prev to find every node."),
+    "prev": ("out._prev should hold exactly the nodes the result was computed from, {want}; it holds {got}. "
+             "They are the second argument of MyValue, a tuple of nodes. backward() follows _prev to find every "
+             "node.{extra}"),
+    "prev_number": " A number such as the exponent k is not a node: it has no gradient and stays out of _prev.",
+    "op": ("out._op is {got!r}: name the operation that made the node ({want}), the third argument of MyValue; "
+           "draw_graph and step_through show it in every picture of the graph."),
+    "not_tuple": ("The children of a node are a TUPLE of nodes, and (a) is not a tuple: brackets around one value "
+                  "only group it. A tuple of one element needs a comma."),
+    "early_upstream": ("Your _backward never looks at out when it runs: it uses a value of out.grad read when the "
+                       "node was built, and that is 0 (the backward pass sets out.grad later). Read out.grad inside "
+                       "_backward, at the moment the backward pass calls it."),
     "no_backward": "out._backward is not a function: define `def _backward(): ...` and assign `out._backward = _backward`.",
     "arithmetic": ("Your code did arithmetic on a node, or passed one to `math`, where a number belongs: the "
                    "inputs are nodes, and their numbers are in `.data` (the gradient flowing in, in `out.grad`)."),
     "untouched": ("Your _backward did not change any input's .grad. Did you define `_backward` but forget "
                   "`out._backward = _backward`, or only compute the gradient without adding it to `.grad`?"),
-    "zeros": ("The inputs' .grad are all zero after your _backward: the gradient was reset or never written. "
-              "Each input must receive its share, local gradient times upstream gradient (section 3), and the "
-              "function must attach its _backward to out."),
+    "zeros": ("The inputs' .grad are all zero after your _backward: the gradient was reset or never written, or "
+              "what you multiplied by was 0 (an input's .grad, say, where its number, .data, belongs). Each input "
+              "must receive its share, local gradient times upstream gradient (section 3), and the function must "
+              "attach its _backward to out."),
     "overwrite": ("The input already had a gradient ({before}) from another use, and your _backward replaced it: "
                   "`=` where `+=` is needed. A value used in several places gets one share from each use, and "
                   "the shares add up; `+=` keeps the earlier ones."),
@@ -169,12 +203,33 @@ def _node_problem(out, inputs):
         prev_ids = None
     want_ids = {id(n) for n in inputs}
     if prev_ids != want_ids:
-        names = lambda nodes: "(" + ", ".join(getattr(p, "label", "?") or "?" for p in nodes) + ")"  # noqa: E731
+        def names(nodes):
+            shown = [getattr(p, "label", "?") or "?" if isinstance(p, Node) else hints.short_repr(p, 20)
+                     for p in nodes]
+            return "(" + ", ".join(shown) + ("," if len(shown) == 1 else "") + ")"
         got = names(prev) if prev_ids is not None else repr(prev)
-        return "prev", {"want": names(inputs), "got": got}
+        numbers = prev_ids is not None and any(isinstance(p, (int, float)) for p in prev)
+        return "prev", {"want": names(inputs), "got": got, "extra": NODE_HINTS["prev_number"] if numbers else ""}
     if not callable(getattr(out, "_backward", None)):
         return "no_backward", {}
     return None
+
+
+def _reads_out_later(out) -> bool:
+    """False when ``out._backward`` is a closure that does not hold ``out``: it cannot read out.grad when called.
+
+    (A _backward that is not a closure -- the default, a bound method, a partial -- is not judged: True.)
+    """
+    cells = getattr(out._backward, "__closure__", None)
+    if not cells:
+        return True
+    held = []
+    for cell in cells:
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:      # an empty cell
+            continue
+    return any(v is out for v in held)
 
 
 class _NodeOp(Exercise):
@@ -183,6 +238,10 @@ class _NodeOp(Exercise):
     arity = 2
     rtol, atol = 1e-7, 1e-10
     symbol = "?"
+
+    def op_test(self, case):
+        """How ``out._op`` is judged: (accepts, what it should name). By default any non-empty name."""
+        return (lambda op: bool(op.strip())), f"'{self.symbol}'"
 
     # ---- the maths, from the notebook's own solution (``backprop_lab.references.nb02``)
     def reference_pass(self, xs, case, upstream):
@@ -222,12 +281,20 @@ class _NodeOp(Exercise):
         if problem is not None:
             return {"problem": problem[0], "at": self.describe(case), **problem[1]}
         data = _number(out.data)
+        early = not _reads_out_later(out)
+        op = getattr(out, "_op", None)
+        op_ok = isinstance(op, str) and self.op_test(case)[0](op)
         out.grad = case["upstream"]
         out._backward()
         grads = [_number(n.grad) for n in unique]
         if None in grads:
             return {"problem": "not_value", "at": self.describe(case), "type": "gradient that is not a number"}
-        return {"data": data, "grads": grads}
+        result = {"data": data, "grads": grads}
+        if early:   # these keys only when there is something to report, so a right answer equals the expected one
+            result["early_upstream"] = True
+        if not op_ok:   # plain data only (the grader carries it between processes)
+            result["bad_op"] = op if isinstance(op, str) or op is None else hints.short_repr(op, 40)
+        return result
 
     def _args(self, case):
         xs = case["inputs"]
@@ -250,6 +317,9 @@ class _NodeOp(Exercise):
             return Mismatch(f"{self.expr(case)}: forward value expected {want['data']:.6g}, received "
                             f"{got['data']:.6g}", NODE_HINTS["data"].format(detail=self.data_hint(case, got["data"])))
         if _close(got["grads"], want["grads"], self.rtol, self.atol):
+            if "bad_op" in got:   # the maths is right: only the node's name for pictures is missing
+                return Mismatch(f"{self.expr(case)}: right value and gradients, but out._op is {got['bad_op']!r}",
+                                NODE_HINTS["op"].format(got=got["bad_op"], want=self.op_test(case)[1]))
             return None
         args, g = self._args(case), case["upstream"]
         local = self.locals_(args, case)
@@ -274,12 +344,16 @@ class _NodeOp(Exercise):
             variants.append((self._grads(case, wrong), hint))
             variants.append((self._grads(case, wrong, overwrite=True), hint))
         hint = self.extra_hint(case, got) or _recognise(got["grads"], variants) or NODE_HINTS["unknown"]
+        if got.get("early_upstream") and hint in (NODE_HINTS["zeros"], NODE_HINTS["unknown"]):
+            hint = NODE_HINTS["early_upstream"]
         return Mismatch(message, hint)
 
     def data_hint(self, case, data) -> str:
         return "compute it from the inputs' .data."
 
     def error_hint(self, exc):
+        if isinstance(exc, TypeError) and "object is not iterable" in str(exc) and "Node" in str(exc):
+            return NODE_HINTS["not_tuple"]     # MyValue(data, a, op) or MyValue(data, (a), op)
         if isinstance(exc, TypeError) and "Node" in str(exc):
             return NODE_HINTS["arithmetic"]
         return super().error_hint(exc)
@@ -406,6 +480,11 @@ class Power(_NodeOp):
     def call(self, obj, nodes, case):
         return obj(nodes[0], case["k"])
 
+    def op_test(self, case):
+        k = case["k"]
+        shown = {f"{k:g}", str(k), str(float(k))} | ({str(int(k))} if float(k).is_integer() else set())
+        return (lambda op: "**" in op and any(s in op for s in shown)), f"'**' with the exponent, '**{k:g}'"
+
     def expr(self, case):
         return f"a ** {case['k']:g}"
 
@@ -421,10 +500,13 @@ class Power(_NodeOp):
 
 
 DIV_HINTS = {
-    "original": ("That is still the original bug: b's line overwrites the gradient b already had (for a / a, "
-                 "the share the same node just got as the numerator) instead of adding its own share to it."),
-    "overwrite_a": ("a's line now overwrites the gradient a already had (for a / a, the share the same node just "
-                    "got as the denominator) instead of adding its own share to it. Both lines must add."),
+    "original": ("That is still the original bug: b's line overwrites the gradient b already had ({had}) instead "
+                 "of adding its own share to it."),
+    "had_fork": "for a / a, the share the same node just got as the numerator",
+    "had_before": "here {before}, a share from another use of b",
+    "overwrite_a": ("a's line now overwrites the gradient a already had ({had}) instead of adding its own share "
+                    "to it. Both lines must add."),
+    "had_fork_a": "for a / a, the share the same node just got as the denominator",
     "b_sign": ("The gradient of b has the wrong sign: d(a/b)/db = -a / b², negative for positive a and b. "
                "(Dividing by a bigger b makes a/b smaller.)"),
     "b_local": "d(a/b)/db = -a / b² (b squared): check the local gradient of b.",
@@ -452,12 +534,16 @@ class DivFanOut(_NodeOp):
         else:
             buggy = [g0[0] + local_a * g, local_b * g]
         if _close(got["grads"], buggy):
-            return DIV_HINTS["original"]
+            had = DIV_HINTS["had_fork"] if case.get("same") else DIV_HINTS["had_before"].format(before=f"{g0[1]:g}")
+            return DIV_HINTS["original"].format(had=had)
         if case.get("same"):
             a_last = [local_a * g]            # the lines swapped, a's with `=`: b's share is lost
         else:
             a_last = [local_a * g, g0[1] + local_b * g]
-        return DIV_HINTS["overwrite_a"] if _close(got["grads"], a_last) else None
+        if not _close(got["grads"], a_last):
+            return None
+        had = DIV_HINTS["had_fork_a"] if case.get("same") else f"here {g0[0]:g}, a share from another use of a"
+        return DIV_HINTS["overwrite_a"].format(had=had)
 
     def data_hint(self, case, data):
         return "the forward value is given: keep div's first line as it is."
@@ -472,10 +558,20 @@ TOPO_HINTS = {
     "empty": "Your list is empty: every node the root depends on, the root included, belongs in it.",
     "duplicates": ("Node {name} appears {count} times: a node reached along two paths (or used twice, as in "
                    "a * a) must be listed once, so your sort must remember which nodes it has already placed."),
-    "missing": ("Nodes {names} are missing: the list holds every node the root depends on through any number of "
+    "missing": ("{nodes} missing: the list holds every node the root depends on through any number of "
                 "steps, not only its direct inputs."),
-    "same_data": ("Nodes {names} are missing, and each holds the same number as a node you did list: two "
-                  "different nodes can hold equal .data, so remember the nodes themselves, not their values."),
+    "missing_root": ("The root itself, {name}, is missing: the list holds every node the root depends on AND the "
+                     "root, last, since it depends on everything."),
+    "same_data": ("{nodes} missing, though holding the same number as a node you did list: two different nodes "
+                  "can hold equal .data, so remember the nodes themselves, not their values."),
+    "stale": ("Your list holds nodes of an EARLIER graph ({what}): your topo_sort keeps what it found from one call "
+              "to the next. {why} Every call must start with nothing placed and nothing seen."),
+    "stale_default": ("A default argument such as `seen=set()` or `order=[]` is made once, when the function is "
+                      "defined, and every later call shares that same object."),
+    "stale_global": "A list or set defined outside the function is shared by every call.",
+    "preorder": ("Your sort writes a node down before its inputs (the root comes first): a node may be placed only "
+                 "once every node in its _prev has been placed, so the root, which depends on everything, comes "
+                 "last."),
     "reversed": ("Your order is reversed (the root comes first): each node must come after all of its inputs, "
                  "so the root, which depends on everything, comes last."),
     "order": ("Node {child} comes before its input {parent}: a node may be placed only once every node in its "
@@ -539,6 +635,10 @@ class TopoSort(Exercise):
         out = []
         for item in order:
             if id(item) not in index:
+                if isinstance(item, Node):    # a probe node of another case: state kept between calls
+                    mutable = [d for d in (getattr(obj, "__defaults__", None) or ()) if isinstance(d, (list, set, dict))]
+                    why = TOPO_HINTS["stale_default" if mutable else "stale_global"]
+                    return {"problem": "stale", "what": hints.short_repr(item, 60), "why": why, "nodes": len(nodes)}
                 return {"problem": "foreign", "what": hints.short_repr(item, 60), "nodes": len(nodes)}
             out.append(index[id(item)])
         return out
@@ -562,12 +662,17 @@ class TopoSort(Exercise):
         if missing:
             data = case.get("data")
             names = ", ".join(labels[i] for i in missing)
+            nodes = f"Node {names} is" if len(missing) == 1 else f"Nodes {names} are"
+            if missing == [case["root"]]:
+                return Mismatch(message, TOPO_HINTS["missing_root"].format(name=labels[case["root"]]))
             if data and all(any(data[i] == data[j] for j in got) for i in missing):
-                return Mismatch(message, TOPO_HINTS["same_data"].format(names=names))
-            return Mismatch(message, TOPO_HINTS["missing"].format(names=names))
+                return Mismatch(message, TOPO_HINTS["same_data"].format(nodes=nodes))
+            return Mismatch(message, TOPO_HINTS["missing"].format(nodes=nodes))
         pos = {i: k for k, i in enumerate(got)}
         if got[0] == case["root"] and len(got) > 1:
-            return Mismatch(message, TOPO_HINTS["reversed"])
+            backwards = {i: k for k, i in enumerate(reversed(got))}
+            is_reversed = all(backwards[p] < backwards[c] for c in got for p in case["parents"][c])
+            return Mismatch(message, TOPO_HINTS["reversed" if is_reversed else "preorder"])
         for child in got:
             for parent in case["parents"][child]:
                 if pos[parent] > pos[child]:
@@ -631,7 +736,8 @@ CLASS_HINTS = {
                   "each were the output). backward(root) must start the chain rule once, at root."),
     "repeated": ("Some gradients are too large: in {expr} a computed node used more than once handed its gradient "
                  "on once per use, each time with everything it had received so far. Each node must hand on its "
-                 "gradient exactly once, after it has received all of it (section 9)."),
+                 "gradient exactly once, after it has received all of it (section 9). If your backward walks the "
+                 "list of your topo_sort, does that list hold each node once (check('02.6', topo_sort))?"),
     "bad_ops": ("Run on its own (inputs that already hold a gradient, upstream gradient 2), {ops} gives the wrong "
                 "gradients or value, so the whole graph cannot be right. Fix it first: {checks}."),
     "ops": ("The gradients are wrong, though each operation is right on its own and backward() is not one of the "
