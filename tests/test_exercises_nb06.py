@@ -65,6 +65,18 @@ SQRT_WRONG = {
     "save_for_backward assigned": (None, "ASSIGNED to ctx.save_for_backward"),
     "ctx.saved set to an array": (None, "ctx.saved is the tuple"),
     "forward without return": (None, "forward returned None"),       # issue 15: was called "hard-coded"
+    # found by the walkthrough of branch walk-c: these passed, or got a hint about another mistake
+    "sqrt in place on the input": (make_sqrt(lambda x, y, g: g / (2 * y), forward=lambda x: np.sqrt(x, out=x)),
+                                   "changed its input x in place"),
+    "saved output scaled in place": (make_sqrt(lambda x, y, g: g / np.multiply(y, 2, out=y)),
+                                     "changed a saved array in place"),
+    "upstream g divided in place": (make_sqrt(lambda x, y, g: np.divide(g, 2 * y, out=g)),
+                                    "changed the upstream gradient g in place"),
+    "forward built from Tensors": (make_sqrt(lambda x, y, g: g / (2 * y), forward=lambda x: bl.Tensor(x) ** 0.5),
+                                   "plain NumPy arrays"),
+    "square root of y again": (make_sqrt(lambda x, y, g: g / (2 * np.sqrt(y))), "square root of the saved output"),
+    "float32 output": (make_sqrt(lambda x, y, g: g / (2 * y), forward=lambda x: np.sqrt(x).astype(np.float32)),
+                       "float32 for a float64 input"),
 }
 
 
@@ -172,6 +184,8 @@ MAXIMUM_WRONG = {
     "swapped": (lambda x, y, g: (g * (x < y), g * (x >= y)), "You returned (dy, dx)"),
     "one output": (lambda x, y, g: g * (x >= y), "one gradient per input"),
     "g changed in place": (_maximum_masks_g_in_place, "changed its input g in place"),
+    "the maximum's value, not 0/1": (lambda x, y, g: (g * np.maximum(x, y), g * np.maximum(x, y)),
+                                     "carry the VALUES of x and y"),
 }
 
 
@@ -229,6 +243,18 @@ def _max_into_x(x, g, axis=None):
     return x
 
 
+def _max_flat_argmax(x, g, axis=None):
+    mask = np.zeros_like(x)
+    mask.flat[np.argmax(x)] = 1.0      # one index into the flattened x, whatever the axis
+    return _expand(g, axis) * mask
+
+
+def _max_into_integers(x, g, axis=None):
+    out = np.zeros(x.shape, dtype=int)
+    out[...] = _expand(g, axis) * nb06._first_max_mask(x, axis)     # g truncated to whole numbers when written in
+    return out
+
+
 MAX_WRONG = {
     "zeros": (lambda x, g, axis=None: np.zeros_like(x), "all zeros"),
     "every tie": (lambda x, g, axis=None: _expand(g, axis) * _ties(x, axis), "Every maximal entry"),
@@ -240,6 +266,9 @@ MAX_WRONG = {
                                  * nb06._first_max_mask(x, axis), "the reduced axis back"),
     "axis=None returns None": (_max_no_none_case, "returned None for axis=None"),   # issue 15: "a missing return"
     "x changed in place": (_max_into_x, "changed its input x in place"),
+    # walkthrough walk-c: these were told to "accumulate with +=" and that "each node adds its share to .grad"
+    "argmax without an axis": (_max_flat_argmax, "np.argmax without an axis"),
+    "dx an integer array": (_max_into_integers, "rounded g to whole numbers"),
 }
 
 
@@ -303,15 +332,17 @@ def topo(root, dedupe=True):
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
                 skip_none=True, wrap=True, seed_dtype=True, in_place=False, copy_read_only=False, zero_first=False,
-                none_check=True):
+                none_check=True, seed_shape=None, skip_leaves=True):
     def backward(root):
         if zero_first:    # "start every .grad at zero", which also wipes a leaf's earlier gradient
             for node in topo(root):
                 node.grad = np.zeros_like(node.data)
         if seed:
             root.grad = np.ones_like(root.data) if seed_dtype else np.ones(root.shape)
+        if seed_shape is not None:
+            root.grad = np.ones(seed_shape, dtype=root.dtype)
         for node in order(root):
-            if node._fn is None or (skip_none and node.grad is None):
+            if (skip_leaves and node._fn is None) or (skip_none and node.grad is None):
                 continue
             grads = node._fn.backward(node._ctx, node.grad)
             if wrap and not isinstance(grads, tuple):
@@ -400,7 +431,10 @@ DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
                     "listed once"),
     "calls Tensor.backward": (engine_shortcut, "error", "Tensor.backward()"),
     "calls node._backward": (private_backward_shortcut, "error", "node._backward()"),
-    "None gradients not skipped": (make_driver(skip_none=False), "error", "NoneType"),
+    # walkthrough walk-c: these were asked "is a `return` missing?" and told to un-broadcast
+    "None gradients not skipped": (make_driver(skip_none=False), "error", "a None share is skipped"),
+    "leaves asked for their rule": (make_driver(skip_leaves=False), "error", "asked a LEAF for its rule"),
+    "root seeded with shape (1,)": (make_driver(seed_shape=(1,)), "error", "The root's gradient has shape (1,)"),
     "one-input rule's array not wrapped": (make_driver(wrap=False), "error", "bare array, not a tuple"),
     # issue 15: `+=` into the rule's own (read-only) array gave a bare NumPy error
     "+= into a rule's array": (make_driver(in_place=True), "error", "does not own"),

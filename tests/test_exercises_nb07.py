@@ -48,6 +48,12 @@ def make_linear(forward=lambda x, W, b: x @ W + b, backward=lambda x, W, g: (g @
     return LinearFn
 
 
+def _g_halved_in_place(x, W, g):
+    dx, dW, db = g @ W.T, x.T @ g, g.sum(axis=0)
+    g *= 0.5                  # right gradients, but the output's .grad, which the engine keeps, is changed
+    return dx, dW, db
+
+
 LINEAR_WRONG = {
     "zeros": (make_linear(backward=lambda x, W, g: (np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[1]))),
               "all zeros"),
@@ -61,6 +67,17 @@ LINEAR_WRONG = {
     "two gradients only": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g)), "must return three gradients"),
     "state on the class": (make_linear(on_class=True), "keep what backward needs on the ctx"),
     "an instance": (reference.LinearFn(), "Give the class itself"),
+    # found by the walkthrough of branch walk-c: these passed, or got a hint about another mistake
+    "dW averaged over the batch": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g / len(x), g)),
+                                   "divided by the batch size"),
+    "(dW, dx, db)": (make_linear(backward=lambda x, W, g: (x.T @ g, g @ W.T, g)), "in another order"),
+    "float32 forward": (make_linear(forward=lambda x, W, b: (x @ W + b).astype(np.float32)), "float32 for float64"),
+    "forward built from Tensors": (make_linear(forward=lambda x, W, b: bl.Tensor(x) @ bl.Tensor(W) + bl.Tensor(b)),
+                                   "plain NumPy arrays"),
+    "y written into x's memory": (make_linear(forward=lambda x, W, b: np.add(x @ W, b, out=x)),   # case 1: in = out
+                                  "changed its input x in place"),
+    "backward halves g in place": (make_linear(backward=lambda x, W, g: _g_halved_in_place(x, W, g)),
+                                   "upstream gradient g in place"),
 }
 
 
@@ -115,6 +132,9 @@ MSE_WRONG = {
     "loss per entry": (lambda p, t: ((p - t) ** 2, 2 * (p - t) / p.size), "one number"),
     "gradient only": (lambda p, t: 2 * (p - t) / p.size, "Return 2 values"),
     "(gradient, loss)": (lambda p, t: (2 * (p - t) / p.size, float(np.mean((p - t) ** 2))), "the order is (loss, gradient)"),
+    # walkthrough walk-c: a right loss with a gradient lacking 1/n was told "You summed the squared errors"
+    "loss right, gradient without 1/n": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t)),
+                                         "Your loss is right, but your gradient"),
 }
 
 
@@ -190,11 +210,43 @@ def _ce_shifting_in_place(z, y):
     return float((np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]).mean())
 
 
+def _ce_column_shift(z, y):
+    s = z - z.max(axis=0, keepdims=True)       # one shift per column, not per row
+    return float((np.log(np.exp(s).sum(axis=1)) - s[np.arange(len(y)), y]).mean())
+
+
+def _ce_mean_of_onehot_product(z, y):
+    s = z - z.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    return float(-np.mean(np.eye(z.shape[1])[y] * log_p))     # the mean over all N * C entries
+
+
+def _ce_max_without_keepdims(z, y):
+    s = z - z.max(axis=1)                      # (N, C) - (N,): an error, or (N = C) the wrong shift
+    return float((np.log(np.exp(s).sum(axis=1)) - s[np.arange(len(y)), y]).mean())
+
+
 CE_WRONG.update({
+    # walkthrough walk-c: the first two got no hint, the third a hint about gradients' shapes
+    "shift by the column maxima": (_ce_column_shift, "each COLUMN"),
+    "mean over every entry": (_ce_mean_of_onehot_product, "all N * C"),
     "logits changed in place": (_ce_shifting_in_place, "changed its argument logits in place"),
     "a Tensor, not a float": (lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y), "plain number (a float)"),
     "a 0-d array, not a float": (lambda z, y: rows_ce(z, y).mean(keepdims=True).reshape(()), "plain number"),
 })
+
+
+def test_ce_reduction_without_keepdims_gets_the_keepdims_hint():
+    """Walkthrough walk-c: the broadcasting error was told that "a gradient always has the shape ..." (no gradient
+    here); a case with N = C makes the same mistake a wrong value instead of an error, with the same hint."""
+    status, text = verdict("07.3", _ce_max_without_keepdims)
+    assert status == "error" and "Traceback" in text and "keepdims=True" in text and "gradient" not in text
+    from backprop_lab.exercises import get
+
+    ex = get("07.3")
+    square = next(c for c in ex.cases(np.random.default_rng(0)) if c["logits"].shape[0] == c["logits"].shape[1])
+    mismatch = ex.compare(ex.run(_ce_max_without_keepdims, square), ex.expected(square), square)
+    assert mismatch is not None and "keepdims=True" in mismatch.hint
 
 
 def test_ce_reference_passes():
@@ -248,6 +300,11 @@ def _momentum_in_place(p, g, v, lr, mu):
 
 
 MOMENTUM_WRONG["updates in place"] = (_momentum_in_place, "changed its argument p and v in place")
+# walkthrough walk-c: these three got the generic "compare one term at a time"
+MOMENTUM_WRONG["lr inside v, p - v"] = (lambda p, g, v, lr, mu: (p - (mu * v + lr * g), mu * v + lr * g),
+                                        "other convention")
+MOMENTUM_WRONG["p moved by g, not v"] = (lambda p, g, v, lr, mu: (p - lr * g, mu * v + g), "gradient alone")
+MOMENTUM_WRONG["Nesterov"] = (lambda p, g, v, lr, mu: (p - lr * (g + mu * (mu * v + g)), mu * v + g), "Nesterov")
 MOMENTUM_WRONG["momentum on the gradient"] = (lambda p, g, v, lr, mu: (p - lr * (v + mu * g), v + mu * g),
                                               "one term at a time")
 MOMENTUM_WRONG["float64 scalar"] = (lambda p, g, v, lr, mu: (p - np.float64(lr) * (mu * v + g), mu * v + g),
@@ -333,10 +390,29 @@ def _adam_one_beta(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     return p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta1 ** t)) + eps), m, v   # beta1 in v's correction
 
 
-ADAM_WRONG["beta1 in v's correction"] = (_adam_one_beta, "one line at a time")
+def _adam_m_corrected_only(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v) + eps), m, v
+
+
+ADAM_WRONG["beta1 in v's correction"] = (_adam_one_beta, "ITS OWN beta")      # walkthrough walk-c: were generic
+ADAM_WRONG["only m corrected"] = (_adam_m_corrected_only, "Only m is bias-corrected")
 ADAM_WRONG["np.power's float64 scalars"] = (_adam_np_power, "NumPy float64 SCALAR")
 ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in reference.adam_step(p, g, m, v, t, **kw)),
                          "returns NumPy arrays")
+
+
+def test_adam_says_first_which_returned_moment_differs():
+    """Walkthrough walk-c: with v_new wrong, "What differs" showed p_new while the hint said to look at the moments
+    first; and a moment of 4e-5 was shown as 0."""
+    def v_of_abs_g(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        return adam_variant()(p, np.abs(g), m, v, t, lr, beta1, beta2, eps)[0], beta1 * m + (1 - beta1) * g, \
+            beta2 * v + (1 - beta2) * np.abs(g)
+    result = check("07.5", v_of_abs_g, record=False)
+    message = result.first_problem.mismatch.message
+    assert result.status == "fail" and message.startswith("v_new")
+    assert "4.0e-05" in message         # the expected v of the gradient 0.2, not "0."
 
 
 def test_adam_reference_passes():

@@ -86,6 +86,11 @@ def test_suspects_give_their_own_hint_first():
     assert m.hint == "axis!"
 
 
+def test_short_repr_never_shows_a_small_nonzero_entry_as_zero():
+    assert hints.short_repr(np.array([4e-5, 2.5e-4, 1e-3])) == "array(3,): [4.0e-05, 2.5e-04, 1.0e-03]"
+    assert hints.short_repr(np.array([0.1, 2.0, 0.0])) == "array(3,): [0.1, 2. , 0. ]"   # fixed-point otherwise
+
+
 def test_short_repr_is_bounded_and_readable():
     big = np.arange(10000.0).reshape(100, 100)
     text = hints.short_repr({"x": big, "f": np.sin, "s": "hi"})

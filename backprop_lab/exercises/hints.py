@@ -91,7 +91,10 @@ def short_repr(x: Any, limit: int = 300) -> str:
     if isinstance(x, dict):
         text = "{" + ", ".join(f"{k}={short_repr(v, 120)}" for k, v in x.items()) + "}"
     elif isinstance(x, np.ndarray):
-        with np.printoptions(precision=4, suppress=True, threshold=20, edgeitems=2):
+        # fixed-point with 4 decimals unless that would show a small non-zero entry as 0 (a gradient of 4e-5)
+        with np.errstate(invalid="ignore"):
+            tiny = x.dtype.kind in "fc" and bool(np.any((np.abs(x) < 5e-5) & (x != 0)))
+        with np.printoptions(precision=4, suppress=not tiny, threshold=20, edgeitems=2):
             body = np.array2string(x, separator=", ").replace("\n", "")
         text = body if x.ndim == 0 else f"array{x.shape}: {body}"
     elif isinstance(x, (float, np.floating)):

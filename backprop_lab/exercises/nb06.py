@@ -54,6 +54,11 @@ def mutation_mismatch(got):
 
 # ----------------------------------------------------------------------------- 06.1 Sqrt as a Function
 
+FORWARD_ON_ARRAYS = ("Your forward returned a Tensor (or built its output from Tensor operations). forward and "
+                     "backward work on plain NumPy arrays: forward receives arrays and returns an array, and apply "
+                     "wraps that in a Tensor and records the graph. Use NumPy ({ops}), not Tensors, inside a "
+                     "Function.")
+
 SQRT_HINTS = {
     "class_state": ("The gradient of the first use of Sqrt was computed from the values of the SECOND use: backward "
                     "read values stored on the class (or in a global), which the second forward overwrote. Each "
@@ -87,6 +92,22 @@ SQRT_HINTS = {
                     "What backward needs must be saved in forward, on the ctx it receives."),
     "unpack_count": ("Your backward unpacks a different number of values than your forward saved: ctx.saved holds "
                      "exactly what forward passed to ctx.save_for_backward, in that order."),
+    "root_of_y": ("Your backward takes the square root of the saved output y: y already IS sqrt(x), so a derivative "
+                  "written in x, with y put in x's place, is a derivative of the wrong function. Write the local "
+                  "derivative through y itself."),
+    "tensor_forward": FORWARD_ON_ARRAYS.format(ops="np.sqrt"),
+    "dtype": ("Your forward returned {dtype} for a float64 input: an operation keeps the dtype of its input (a "
+              "float32 result keeps only about 7 significant digits, and the engine gives every gradient its "
+              "tensor's dtype). Do not convert the result."),
+    "input_mutated": ("Your forward changed its input x in place (an `out=x`, or `x **=`, `x *=` on it): x is the data "
+                      "of the Tensor the caller passed, which it and other operations still hold. Compute the output "
+                      "into a new array and leave x as it was."),
+    "saved_mutated": ("Your backward changed a saved array in place (`y *= ...` on what ctx.saved holds): the saved y "
+                      "IS the output Tensor's data, so the output itself changed after the fact. Compute the gradient "
+                      "into a new array."),
+    "g_mutated": ("Your backward changed the upstream gradient g in place (`g /= ...`, `g *= ...`): g is the output's "
+                  ".grad, which the engine keeps, and a rule like Add hands one and the same g to two inputs. Return "
+                  "a new array and leave g as it was."),
 }
 
 
@@ -106,6 +127,11 @@ def run_function(fn_class, x, g, other=None):
         return {"problem": "not_function", "x": x}  # x: so that cases differ (this is no hard-coded answer)
     xt = Tensor(np.array(x, dtype=np.float64), requires_grad=True)
     y = fn_class.apply(xt)
+    if isinstance(y.data, Tensor) or getattr(y.data, "dtype", None) == object:
+        return {"problem": "tensor_forward", "x": x}
+    if not np.array_equal(xt.data, x):
+        return {"problem": "input_mutated", "x": x}
+    y_forward = np.array(y.data, copy=True) if isinstance(y.data, np.ndarray) else None
     ctx = y._ctx
     if ctx is not None and "save_for_backward" in vars(ctx):
         return {"problem": "assigned", "x": x}
@@ -115,7 +141,13 @@ def run_function(fn_class, x, g, other=None):
         fn_class.apply(Tensor(np.array(other, dtype=np.float64), requires_grad=True))
     if not isinstance(y.data, np.ndarray) or y.data.shape != xt.shape:
         return {"problem": "forward", "y": y.data, "x": x}   # x: so that the cases differ (not hard-coded)
-    y.backward(np.asarray(g, dtype=np.float64))
+    if y.data.dtype != xt.dtype:
+        return {"problem": "dtype", "dtype": str(y.data.dtype), "x": x}
+    y.backward(np.array(g, dtype=np.float64))
+    if not np.array_equal(y.data, y_forward):
+        return {"problem": "saved_mutated", "x": x}
+    if not np.array_equal(y.grad, np.asarray(g, dtype=y.grad.dtype)):
+        return {"problem": "g_mutated", "x": x}
     return {"y": np.array(y.data), "dx": None if xt.grad is None else np.array(xt.grad),
             "raw_shape": _raw_backward_shape(fn_class, x, g)}
 
@@ -160,6 +192,15 @@ class SqrtFunction(Exercise):
             return Mismatch("the answer is not a subclass of bl.Function", SQRT_HINTS["not_function"])
         if problem in ("assigned", "saved_array"):
             return Mismatch("backward cannot read what forward saved", SQRT_HINTS[problem])
+        if problem in ("input_mutated", "saved_mutated", "g_mutated"):
+            what = {"input_mutated": "after forward, the input x", "saved_mutated": "after backward, the output y",
+                    "g_mutated": "after backward, the upstream gradient g"}[problem]
+            return Mismatch(f"{what} no longer held its values", SQRT_HINTS[problem])
+        if problem == "dtype":
+            return Mismatch(f"forward returned {got['dtype']} for float64 input",
+                            SQRT_HINTS["dtype"].format(dtype=got["dtype"]))
+        if problem == "tensor_forward":
+            return Mismatch("forward returned a Tensor, expected a NumPy array", SQRT_HINTS["tensor_forward"])
         if problem == "forward":
             return Mismatch(f"forward returned {hints.short_repr(got.get('y'))}, expected an array of shape "
                             f"{case['x'].shape}", SQRT_HINTS["forward_none" if got.get("y") is None else "forward"])
@@ -174,7 +215,9 @@ class SqrtFunction(Exercise):
                     (SQRT_HINTS["no_half"], g / np.sqrt(x)),
                     (SQRT_HINTS["power"], g * 0.5 * np.sqrt(x)),
                     (SQRT_HINTS["inverted"], g * 2 * np.sqrt(x)),
-                    (SQRT_HINTS["over_x"], g / (2 * x))]
+                    (SQRT_HINTS["over_x"], g / (2 * x)),
+                    (SQRT_HINTS["root_of_y"], g / (2 * np.sqrt(np.sqrt(x)))),
+                    (SQRT_HINTS["root_of_y"], g / 2 * np.sqrt(np.sqrt(x)))]
         m = hints.compare_values(got["dx"], want["dx"], where="gradient x.grad", suspects=suspects)
         raw = got.get("raw_shape")
         if m is not None and raw is not None and tuple(raw) != x.shape:
@@ -196,6 +239,9 @@ MAXIMUM_HINTS = {
     "no_g": ("Your gradients are the 0/1 masks themselves: the chain rule multiplies each local derivative by the "
              "upstream gradient g."),
     "swapped": "You returned (dy, dx): the order is (dx, dy), one gradient per input in the order of the inputs.",
+    "values": ("Your gradients carry the VALUES of x and y. maximum's local derivatives are 0 or 1: near any point "
+               "away from a tie, z moves one-for-one with the input that wins and not at all with the other, so "
+               "each input gets either g or nothing."),
 }
 
 
@@ -225,7 +271,9 @@ class MaximumBackward(Exercise):
                     (MAXIMUM_HINTS["neither"], (g * (x > y), g * (x < y))),
                     (MAXIMUM_HINTS["to_y"], (g * (x > y), g * (y >= x))),
                     (MAXIMUM_HINTS["split"], (g * ((x > y) + 0.5 * tie), g * ((x < y) + 0.5 * tie))),
-                    (MAXIMUM_HINTS["no_g"], (1.0 * (x >= y), 1.0 * (x < y)))]
+                    (MAXIMUM_HINTS["no_g"], (1.0 * (x >= y), 1.0 * (x < y))),
+                    (MAXIMUM_HINTS["values"], (g * np.maximum(x, y), g * np.maximum(x, y))),
+                    (MAXIMUM_HINTS["values"], (g * x * (x >= y), g * y * (x < y)))]
         m = hints.compare_values(got, want, where="(dx, dy)")
         if m is None:
             return None
@@ -254,6 +302,11 @@ MAX_HINTS = {
     "g_shape_error": ("g has the shape of the result, WITHOUT the reduced axis; broadcasting lines axes up from the "
                       "right, so g only lines up with x (or with anything indexed along that axis) once the reduced "
                       "axis is back at its own position."),
+    "flat_argmax": ("Only one entry of the whole array got a gradient: np.argmax without an axis returns ONE index "
+                    "into the flattened array, the first maximum of all of x. Every slice along the axis has its own "
+                    "maximum, which np.argmax finds when it is given the axis."),
+    "int_dtype": ("Your dx is an array of {dtype}: writing g into it rounded g to whole numbers (or to True/False). "
+                  "A gradient is a float array: make the array you fill a float one, e.g. with x's dtype."),
     "none_axis_error": ("axis is None here: the maximum over ALL entries, with g a single number. A NumPy function "
                         "that needs an axis index cannot take None: handle axis=None as a case of its own."),
 }
@@ -309,6 +362,9 @@ class MaxBackward(Exercise):
         if got is None:
             return Mismatch("your function returned None",
                             MAX_HINTS["none_case"] if axis is None else hints.NONE_HINT)
+        if isinstance(got, np.ndarray) and got.dtype.kind in "biu":
+            return Mismatch(f"dx has dtype {got.dtype}, expected a float array like x's ({x.dtype})",
+                            MAX_HINTS["int_dtype"].format(dtype=got.dtype))
         g = np.asarray(case["g"], dtype=np.float64)
         ge = g if axis is None else np.expand_dims(g, axis)
         m = x.max() if axis is None else x.max(axis=axis, keepdims=True)
@@ -319,6 +375,8 @@ class MaxBackward(Exercise):
                     (MAX_HINTS["last"], ge * last),
                     (MAX_HINTS["no_g"], _first_max_mask(x, axis)),
                     (MAX_HINTS["no_g"], ties)]
+        if axis is not None:
+            variants.append((MAX_HINTS["flat_argmax"], ge * _first_max_mask(x, None)))
         if axis is not None and x.ndim == 2 and x.shape[0] == x.shape[1]:
             wrong = np.expand_dims(g, 1 - axis % 2)  # g re-inserted at the other axis of a square matrix
             variants.append((MAX_HINTS["axis"], wrong * _first_max_mask(x, axis)))
@@ -421,6 +479,14 @@ DRIVER_HINTS = {
                  ".grad is the very array a rule returned, and rules may return read-only views (Sum's gradient is "
                  "a broadcast view) or one array for two inputs (Add). Adding into a stored gradient must make a new "
                  "array, unless that tensor owns its array."),
+    "seed_shape": ("The root's gradient has shape {got}, but the root has shape {want}: the pass starts from "
+                   "dL/dL = 1 as an array of the ROOT's own shape (and dtype); every other gradient descends from "
+                   "it."),
+    "none_share": ("A None reached a place where an array was expected. A rule returns None for an input that needs "
+                   "no gradient (a constant, requires_grad=False), and a .grad stays None until a share reaches it: "
+                   "a None share is skipped, never un-broadcast, converted or added."),
+    "leaf_rule": ("Your driver asked a LEAF for its rule: a tensor you made has no recipe (its _fn is None), so there "
+                  "is no backward to run. Only nodes made by an operation pass their gradient on."),
     "none_add": ("A .grad is None until its first share arrives, and None cannot be added to: the first share is "
                  "stored, later ones are added to it."),
 }
@@ -484,6 +550,8 @@ def _watched_graph(case, log):
             if grad is None:
                 raise DriverError(DRIVER_HINTS["seed"] if node is root else DRIVER_HINTS["none"].format(name=op))
             if np.shape(grad) != node.shape:
+                if node is root:
+                    raise DriverError(DRIVER_HINTS["seed_shape"].format(got=np.shape(grad), want=node.shape))
                 raise DriverError(shape_hint(node, op, np.shape(grad)))
             called.add(id(node))
             log.append(op)
@@ -561,8 +629,13 @@ class BackwardDriver(Exercise):
         text = str(exc)
         if "read-only" in text:
             return DRIVER_HINTS["readonly"]
+        if "'NoneType' object has no attribute 'backward'" in text:
+            return DRIVER_HINTS["leaf_rule"]
+        if "unsupported operand" in text and "and 'NoneType'" in text or "dtype('O')" in text \
+                or "'NoneType' object has no attribute" in text:
+            return DRIVER_HINTS["none_share"]      # a None share (a constant's) used as an array
         if "'NoneType'" in text and ("+" in text or "unsupported operand" in text):
-            return DRIVER_HINTS["none_add"]
+            return DRIVER_HINTS["none_add"]         # None + share: a .grad that is still None added to
         return super().error_hint(exc)
 
     def compare(self, got, want, case):

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
-from .nb06 import call_watching, saved_unpack_hint
+from .nb06 import FORWARD_ON_ARRAYS, call_watching, saved_unpack_hint
 
 
 def _array(x):
@@ -139,6 +139,20 @@ LINEAR_HINTS = {
     "matmul": ("The factors of a matrix product do not fit: a transpose is missing or extra. Each gradient has the "
                "shape of its input, dx (N, in) and dW (in, out): write the shapes of the factors next to each "
                "product."),
+    "order": ("You returned the gradients in another order: backward returns one gradient per input, in the order "
+              "of forward's inputs, (dx, dW, db)."),
+    "dW_over_N": ("dW is divided by the batch size N = {n}: a layer does not average. Each example adds its own "
+                  "share to dW, so dW is their plain SUM; the 1/N of a mean loss is already inside g."),
+    "tensor_forward": FORWARD_ON_ARRAYS.format(ops="@ and +"),
+    "dtype": ("Your forward returned {got} for {want} inputs: an operation keeps the dtype of its inputs. A float32 "
+              "result keeps only about 7 significant digits (so the gradients then differ from the {want} ones in "
+              "the 7th digit), and notebook 08 trains in float32, where a float64 result doubles the memory. Do not "
+              "convert the result."),
+    "input_mutated": ("Your forward changed its input {names} in place: the inputs are the data of the Tensors the "
+                      "caller passed (the layer's own parameters, the batch), which it still holds. Compute into new "
+                      "arrays and leave them as they were."),
+    "g_mutated": ("Your backward changed the upstream gradient g in place: g is the output's .grad, which the engine "
+                  "keeps (and a rule like Add hands one g to two inputs). Compute the gradients into new arrays."),
 }
 
 
@@ -160,12 +174,19 @@ class LinearFunction(Exercise):
             return {"problem": "not_function", "x": case["x"]}
         ts = {k: Tensor(np.array(case[k]), requires_grad=True) for k in ("x", "W", "b")}   # float32 stays float32
         y = obj.apply(ts["x"], ts["W"], ts["b"])
+        if isinstance(y.data, Tensor) or getattr(y.data, "dtype", None) == object:
+            return {"problem": "tensor_forward", "x": case["x"]}
+        changed = [k for k in ("x", "W", "b") if not np.array_equal(ts[k].data, case[k])]
+        if changed:
+            return {"problem": "input_mutated", "names": changed, "x": case["x"]}
         obj.apply(Tensor(case["x"] + 1.0, requires_grad=True), Tensor(case["W"] - 1.0, requires_grad=True),
                   Tensor(case["b"], requires_grad=True))   # a second use before backward: state must be on ctx
-        out = {"y": np.array(y.data)}
+        out = {"y": np.array(y.data), "y_dtype": str(np.asarray(y.data).dtype)}
         if y.shape != case["g"].shape:
             return out
-        y.backward(case["g"])
+        y.backward(np.array(case["g"]))
+        if not np.array_equal(y.grad, np.asarray(case["g"], dtype=y.grad.dtype)):
+            return {"problem": "g_mutated", "x": case["x"]}
         for k, name in (("x", "dx"), ("W", "dW"), ("b", "db")):   # (the engine gives each .grad its tensor's dtype)
             out[name] = None if ts[k].grad is None else np.array(ts[k].grad)
         return out
@@ -182,7 +203,20 @@ class LinearFunction(Exercise):
     def compare(self, got, want, case):
         if not isinstance(got, dict) or got.get("problem") == "not_function":
             return Mismatch("the answer is not a subclass of bl.Function", LINEAR_HINTS["not_function"])
+        problem = got.get("problem")
+        if problem == "tensor_forward":
+            return Mismatch("forward returned a Tensor, expected a NumPy array", LINEAR_HINTS["tensor_forward"])
+        if problem == "input_mutated":
+            names = " and ".join(got["names"])
+            return Mismatch(f"after forward, {names} no longer held its values",
+                            LINEAR_HINTS["input_mutated"].format(names=names))
+        if problem == "g_mutated":
+            return Mismatch("after backward, the upstream gradient g no longer held its values", LINEAR_HINTS[problem])
         x, W, b, g = case["x"], case["W"], case["b"], case["g"]
+        want_dtype = str(np.asarray(case["x"]).dtype)
+        if got.get("y_dtype", want_dtype) != want_dtype:
+            return Mismatch(f"forward returned {got['y_dtype']} for {want_dtype} inputs",
+                            LINEAR_HINTS["dtype"].format(got=got["y_dtype"], want=want_dtype))
         m = hints.compare_values(got["y"], want["y"], where="forward output y")
         if m is not None:
             return Mismatch(m.message, LINEAR_HINTS["no_bias"] if _close(got["y"], x @ W) else LINEAR_HINTS["forward"])
@@ -193,9 +227,10 @@ class LinearFunction(Exercise):
             return hints.compare_values({k: got[k] for k in ("dx", "dW", "db")},
                                         {k: want[k] for k in ("dx", "dW", "db")}, rtol=1e-5, atol=1e-6)
         x2, W2 = x + 1.0, W - 1.0
-        checks = [("dx", [(LINEAR_HINTS["class_state"], g @ W2.T)], LINEAR_HINTS["dx"]),
-                  ("dW", [(LINEAR_HINTS["class_state"], x2.T @ g), (LINEAR_HINTS["dW_T"], g.T @ x)],
-                   LINEAR_HINTS["dW_T"]),
+        checks = [("dx", [(LINEAR_HINTS["class_state"], g @ W2.T), (LINEAR_HINTS["order"], x.T @ g)],
+                   LINEAR_HINTS["dx"]),
+                  ("dW", [(LINEAR_HINTS["class_state"], x2.T @ g), (LINEAR_HINTS["dW_T"], g.T @ x),
+                          (LINEAR_HINTS["dW_over_N"].format(n=len(x)), x.T @ g / len(x))], LINEAR_HINTS["dW_T"]),
                   ("db", [(LINEAR_HINTS["db_mean"], g.mean(axis=0)), (LINEAR_HINTS["db_axis"], g.sum(axis=1))], "")]
         for name, suspects, fallback in checks:
             m = hints.compare_values(got[name], want[name], where=name, suspects=suspects)
@@ -224,6 +259,8 @@ MSE_HINTS = {
     "sign": ("The gradient has the wrong sign: the loss grows when pred moves away from target, so its gradient "
              "points from target towards pred."),
     "grad_not_mean": "The gradient also lacks the 1/n of the mean (n = {n} entries).",
+    "grad_no_n": ("Your loss is right, but your gradient is exactly n = {n} times too big: it lacks the 1/n of the "
+                  "mean. Each entry's square enters the loss divided by n, and so does its derivative."),
     "no_square": "The loss must square each difference before averaging.",
     "loss_shape": "The loss is one number (a float), the mean over all entries, not an array.",
     "swapped": "You returned (gradient, loss); the order is (loss, gradient).",
@@ -281,7 +318,7 @@ class MSEForwardBackward(Exercise):
         m = hints.compare_values(grad, want[1], where="dpred")
         if m is None:
             return None
-        variants = [(MSE_HINTS["sum"].format(n=n, what="gradient"), 2 * d),
+        variants = [(MSE_HINTS["grad_no_n"].format(n=n), 2 * d),
                     (MSE_HINTS["no_two"], d / n), (MSE_HINTS["sign"], -2 * d / n),
                     (MSE_HINTS["no_two"] + " " + MSE_HINTS["grad_not_mean"].format(n=n), d)]
         if d.ndim == 2:
@@ -309,6 +346,14 @@ CE_HINTS = {
                     "example. Each example has its own softmax, normalised over its own row."),
     "softmax_prob": ("You returned the probability of the label (or its mean); the cross-entropy is MINUS the LOG "
                      "of it."),
+    "column_shift": ("You shifted each COLUMN by its maximum (axis=0): that subtracts different constants from the "
+                     "entries of one row, which changes that row's softmax. The shift that changes nothing is one "
+                     "constant per ROW: a maximum over each example's own logits."),
+    "all_entries": ("Your loss is exactly C = {c} times too small: you averaged over all N * C = {nc} entries (of a "
+                    "one-hot product, say). The loss is the mean over the N = {n} examples, one term per example."),
+    "keepdims": ("A per-row maximum or sum over axis=1 has shape (N,), which does not line up with the (N, C) logits: "
+                 "broadcasting aligns shapes from the RIGHT, so (N,) meets the C columns. Keep the reduced axis "
+                 "(keepdims=True) so that each row is combined with its own number."),
 }
 
 
@@ -320,9 +365,15 @@ class StableCrossEntropy(Exercise):
                  {"logits": np.array([[1e4, -1e4, 5e3, 0.0], [-1e4, -1e4 + 1, -1e4 + 3, -1e4 + 2]]),
                   "labels": np.array([2, 3])}]
         rand = []
-        for n, c, scale in [(5, 4, 1.0), (3, 10, 3.0), (6, 3, 1e4)]:
-            rand.append({"logits": rng.normal(size=(n, c)) * scale, "labels": rng.integers(0, c, size=n)})
+        for n, c, scale in [(5, 4, 1.0), (3, 10, 3.0), (6, 3, 1e4), (4, 4, 2.0)]:   # (4, 4): N = C, where a
+            rand.append({"logits": rng.normal(size=(n, c)) * scale,               # reduction without keepdims
+                         "labels": rng.integers(0, c, size=n)})                    # broadcasts instead of failing
         return fixed + rand
+
+    def error_hint(self, exc):
+        if "could not be broadcast" in str(exc):
+            return CE_HINTS["keepdims"]
+        return super().error_hint(exc)
 
     def run(self, obj, case):
         with np.errstate(all="ignore"):  # the naive version overflows: the compare explains it, no warning spam
@@ -367,12 +418,22 @@ class StableCrossEntropy(Exercise):
             lse = z.max(axis=1) + np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1))
             s_row, s_all = z - z.max(axis=1, keepdims=True), z - z.max()
             whole = [float((np.log(np.exp(s).sum()) - s[np.arange(n), labels]).mean()) for s in (s_row, s_all)]
+
+            def ce_of_shifted(s):      # the right formula applied to logits shifted some other way
+                return float((np.log(np.exp(s).sum(axis=1)) - s[np.arange(n), labels]).mean())
+
+            by_column = ce_of_shifted(z - z.max(axis=0, keepdims=True))
+            no_keepdims = ce_of_shifted(z - z.max(axis=1)) if z.shape[0] == z.shape[1] else None
         variants = [(CE_HINTS["zero"], 0.0), (CE_HINTS["sum"].format(n=n), float(want) * n),
                     (CE_HINTS["unshifted_label"], unshift),
                     (CE_HINTS["pick"], float((lse[:, None] - picks).mean())),
                     (CE_HINTS["sign"], -float(want)),
                     (CE_HINTS["softmax_prob"], float(p[np.arange(n), labels].mean())),
-                    (CE_HINTS["whole_batch"], whole[0]), (CE_HINTS["whole_batch"], whole[1])]
+                    (CE_HINTS["whole_batch"], whole[0]), (CE_HINTS["whole_batch"], whole[1]),
+                    (CE_HINTS["column_shift"], by_column),
+                    (CE_HINTS["all_entries"].format(c=z.shape[1], nc=z.size, n=n), float(want) / z.shape[1])]
+        if no_keepdims is not None:
+            variants.append((CE_HINTS["keepdims"], no_keepdims))
         return Mismatch(m.message, _match(got, variants) or m.hint)
 
 
@@ -386,8 +447,12 @@ MOMENTUM_HINTS = {
                  "Heavy-ball momentum, as in bl.optim.SGD and PyTorch, adds the full gradient to the decayed "
                  "velocity."),
     "convention": ("You used the other convention, with the learning rate inside the velocity (v = momentum * v - "
-                   "lr * grad, p = p + v). This exercise, bl.optim.SGD and PyTorch keep the learning rate outside "
-                   "the velocity."),
+                   "lr * grad, p = p + v, or the same with both signs flipped). This exercise, bl.optim.SGD and "
+                   "PyTorch keep the learning rate outside the velocity: the velocity is made of gradients only."),
+    "v_unused": ("Your new velocity is right, but p moved by the gradient alone (a plain SGD step): with momentum the "
+                 "parameter moves along the velocity, which carries the past gradients."),
+    "nesterov": ("That is Nesterov's variant, whose step looks ahead (gradient plus momentum times the new velocity). "
+                 "This exercise is heavy-ball momentum as defined in section 6: the step is along the new velocity."),
     "lr_in_v": ("The learning rate is applied twice: once inside the velocity and once in the step. It belongs in "
                 "the step only."),
     "order": "Return (p_new, v_new) in that order.",
@@ -428,6 +493,9 @@ class MomentumStep(Exercise):
                     (MOMENTUM_HINTS["old_v"], (p - lr * v0, v)),
                     (MOMENTUM_HINTS["dampened"], (p - lr * (mu * v0 + (1 - mu) * g), mu * v0 + (1 - mu) * g)),
                     (MOMENTUM_HINTS["convention"], (p + mu * v0 - lr * g, mu * v0 - lr * g)),
+                    (MOMENTUM_HINTS["convention"], (p - mu * v0 - lr * g, mu * v0 + lr * g)),
+                    (MOMENTUM_HINTS["v_unused"], (p - lr * g, v)),
+                    (MOMENTUM_HINTS["nesterov"], (p - lr * (g + mu * v), v)),
                     (MOMENTUM_HINTS["lr_in_v"], (p - lr * (mu * v0 + lr * g), mu * v0 + lr * g))]
         return Mismatch(m.message, _match(got, variants) or hints.plain_value_hint(m.hint, MOMENTUM_HINTS["generic"]))
 
@@ -449,6 +517,10 @@ ADAM_HINTS = {
     "corrected_state": ("Return the raw moments m and v (the optimizer's state for the next step), not the "
                         "bias-corrected m_hat and v_hat: the correction is applied afresh at every step."),
     "order": "Return (p_new, m_new, v_new) in that order.",
+    "only_m_corrected": ("Only m is bias-corrected: v starts at 0 as well, so it is just as biased towards 0 early "
+                         "on, and the step divides by its root. Each moment gets its own correction."),
+    "v_with_beta1": ("v is corrected with beta1: each moment is corrected with ITS OWN beta, the one its moving "
+                     "average uses (beta2 for v)."),
     "generic": ("Compare your step with Algorithm 1 in section 6, one line at a time: the two moments, their bias "
                 "corrections with this step's t, then the parameter's update (check m_new and v_new first: they "
                 "are returned, so the check tells which part differs)."),
@@ -489,6 +561,11 @@ class AdamStep(Exercise):
         m_ = hints.compare_values(got, want, where="(p_new, m_new, v_new)", rtol=rtol, atol=atol)
         if m_ is None:
             return None
+        for i, name in ((1, "m_new"), (2, "v_new")):    # the state first: the step is built from it
+            state = hints.compare_values(got[i], want[i], where=name, rtol=rtol, atol=atol)
+            if state is not None:
+                m_ = Mismatch(state.message, m_.hint)
+                break
         if _all_zero(got):
             return Mismatch(m_.message, STEP_ZEROS)
         p, g, m0, v0, t = case["p"], case["grad"], case["m"], case["v"], case["t"]
@@ -507,7 +584,9 @@ class AdamStep(Exercise):
                         (ADAM_HINTS["eps_inside"], (p - lr * mh / np.sqrt(vh + eps), m, v)),
                         (ADAM_HINTS["no_sqrt"], (step(mh, vh, root=lambda a: a), m, v)),
                         (ADAM_HINTS["sign"], (2 * p - step(mh, vh), m, v)),
-                        (ADAM_HINTS["corrected_state"], (step(mh, vh), mh, vh))]
+                        (ADAM_HINTS["corrected_state"], (step(mh, vh), mh, vh)),
+                        (ADAM_HINTS["only_m_corrected"], (step(mh, v), m, v)),
+                        (ADAM_HINTS["v_with_beta1"], (step(mh, v / (1 - b1 ** t)), m, v))]
             vb = b2 * v0 + (1 - b2) * g
             vbh = vb / (1 - b2 ** t)
             variants.append((ADAM_HINTS["v_not_squared"], (step(mh, vbh), m, vb)))
