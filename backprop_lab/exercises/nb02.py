@@ -755,24 +755,26 @@ CLASS_HINTS = {
 _OP_INPUTS = (1.5, -0.8)
 _OP_GRADS0 = (0.25, -0.5)
 _OP_UPSTREAM = 2.0
-_OP_PROBES = [
-    ("add", "the add function given in the notebook", lambda a, b: (a + b, [a, b]),
-     lambda x, y: (x + y, [1.0, 1.0])),
-    ("mul", "check('02.2', mul)", lambda a, b: (a * b, [a, b]), lambda x, y: (x * y, [y, x])),
-    ("tanh", "check('02.3', tanh)", lambda a, b: (a.tanh(), [a]),
-     lambda x, y: (math.tanh(x), [1.0 - math.tanh(x) ** 2])),
-    ("power", "check('02.4', power)", lambda a, b: (a ** 3, [a]), lambda x, y: (x ** 3, [3 * x ** 2])),
-    ("div", "check('02.5', div)", lambda a, b: (a / b, [a, b]), lambda x, y: (x / y, [1 / y, -x / y ** 2])),
+_OP_PROBES = [   # (operation, where its own check is, how to apply it to nodes a and b: (out, inputs))
+    ("add", "the add function given in the notebook", lambda a, b: (a + b, [a, b])),
+    ("mul", "check('02.2', mul)", lambda a, b: (a * b, [a, b])),
+    ("tanh", "check('02.3', tanh)", lambda a, b: (a.tanh(), [a])),
+    ("power", "check('02.4', power)", lambda a, b: (a ** 3, [a])),
+    ("div", "check('02.5', div)", lambda a, b: (a / b, [a, b])),
 ]
 
 
-def _op_report(cls) -> list[str]:
-    """Names of the operations that give a wrong value or wrong gradients when run alone with ``cls``."""
+def _op_probe(cls) -> dict:
+    """Each operation of ``cls`` run alone: {name: [out.data, input grads...]}, or None where it failed.
+
+    Only raw results: which of them are wrong is decided by comparing with the same probe of the
+    reference class (in ``compare``, which the grader runs in its own process).
+    """
     from ..autograd import topo_sort
 
-    bad = []
+    found = {}
     x, y = _OP_INPUTS
-    for name, _, build, local in _OP_PROBES:
+    for name, _, build in _OP_PROBES:
         try:
             a, b = cls(x), cls(y)
             out, inputs = build(a, b)
@@ -786,13 +788,21 @@ def _op_report(cls) -> list[str]:
                 node._backward()
             got = [_number(out.data)] + [_number(v.grad) for v in inputs]
         except Exception:  # noqa: BLE001 - an operation that fails alone is a wrong operation
-            bad.append(name)
-            continue
-        data, grads = local(x, y)
-        want = [data] + [g0 + lg * _OP_UPSTREAM for g0, lg in zip(_OP_GRADS0, grads)]
-        if None in got or not _close(got, want):
-            bad.append(name)
-    return bad
+            got = None
+        found[name] = None if got is None or None in got else got
+    return found
+
+
+def _wrong_operations(got_probe: dict, want_probe: dict) -> list[str]:
+    return [name for name, want in want_probe.items()
+            if got_probe.get(name) is None or not _close(got_probe[name], want)]
+
+
+def _op_report(cls) -> list[str]:
+    """Names of the operations of ``cls`` that give a wrong value or wrong gradients when run alone."""
+    from ..value import Value
+
+    return _wrong_operations(_op_probe(cls), _op_probe(Value))
 
 
 def _build(V, case):
@@ -872,19 +882,17 @@ class WholeValue(Exercise):
         if not hasattr(out, "data") or not hasattr(out, "backward"):
             return {"problem": "not_value", "type": type(out).__name__}
         out.backward()
-        result = {"data": _number(out.data), "grads": [_number(x.grad) for x in xs]}
-        bad_ops = _op_report(obj)
-        if bad_ops:  # only when there is something to report, so a right answer equals the expected one
-            result["wrong_operations"] = bad_ops
-        return result
+        return {"data": _number(out.data), "grads": [_number(x.grad) for x in xs], "operations": _op_probe(obj)}
 
     def expected(self, case):
+        from ..value import Value
+
         data, grads = _reference_pass(case)
-        return {"data": data, "grads": grads}
+        return {"data": data, "grads": grads, "operations": _op_probe(Value)}
 
     @staticmethod
     def _bad_ops_hint(bad_ops):
-        checks = {name: check for name, check, _, _ in _OP_PROBES}
+        checks = {name: check for name, check, _ in _OP_PROBES}
         names = " and ".join(f"`{n}`" for n in bad_ops)
         return CLASS_HINTS["bad_ops"].format(ops=names, checks=", ".join(checks[n] for n in bad_ops))
 
@@ -893,7 +901,7 @@ class WholeValue(Exercise):
         if "problem" in got:
             key = got.pop("problem")
             return Mismatch(f"{expr}: no usable result", CLASS_HINTS[key].format(**got))
-        bad_ops = got.get("wrong_operations")
+        bad_ops = _wrong_operations(got.get("operations") or {}, want["operations"])
         if got["data"] is None or not _close(got["data"], want["data"]):
             return Mismatch(f"{expr}: forward value expected {want['data']:.6g}, received {got['data']}",
                             self._bad_ops_hint(bad_ops) if bad_ops else CLASS_HINTS["data"].format(expr=expr))
