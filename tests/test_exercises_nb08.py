@@ -61,6 +61,36 @@ def test_preprocess_hardcoded_784_is_reported_as_the_learners_error():
     assert_rejected(result, "cannot reshape array of size 24 into shape (784)", status="error")
 
 
+@pytest.mark.parametrize("kind", ["list of rows", "nested lists"])
+def test_preprocess_rejects_a_list(kind):
+    """np.asarray would make a list of rows pass; the notebook then reads .shape from it and crashes."""
+    def preprocess(im):
+        rows = im.reshape(len(im), -1).astype(np.float32) / 255
+        return list(rows) if kind == "list of rows" else rows.tolist()
+
+    assert_rejected(run_check("08.1", preprocess), PREP_HINTS["not_array"].format(what="list"))
+
+
+def test_preprocess_by_the_reciprocal_passes_and_the_notebook_agrees(capsys):
+    """x * (1/255) differs from x / 255 in the last bit; the check accepts it, so the notebook's comparison with the
+    loader's arrays, run on it, must agree (it printed False for an answer that had just passed)."""
+    import nbformat
+
+    from answer_scan import ROOT
+
+    def by_reciprocal(im):
+        return im.reshape(len(im), -1).astype(np.float32) * (1 / 255)
+
+    assert run_check("08.1", by_reciprocal).passed
+    x, _ = bl.datasets.load_mnist("train", source="subset", verbose=False)
+    assert not np.array_equal(by_reciprocal(np.rint(x * 255).astype(np.uint8).reshape(-1, 28, 28)), x)
+    nb = nbformat.read(str(ROOT / "course" / "08_mnist_mlp.ipynb"), as_version=4)
+    cell = next(c.source for c in nb.cells if c.cell_type == "code" and "the loader's arrays" in c.source)
+    exec(cell, {"np": np, "bl": bl, "preprocess": by_reciprocal, "x_train": x})
+    printed = capsys.readouterr().out
+    assert "Using your preprocess" in printed and "the loader's arrays: True" in printed, printed
+
+
 def test_preprocess_does_not_modify_the_input():
     images = np.full((2, 3, 3), 255, np.uint8)
     reference.preprocess(images)
@@ -151,6 +181,25 @@ def test_accuracy_rejects(name):
 def test_accuracy_axis0_raises_in_the_learners_code():
     result = run_check("08.3", lambda lg, lb: float((lg.argmax(0) == lb).mean()))
     assert_rejected(result, "could not be broadcast", status="error")
+    assert_rejected(result, ACC_HINTS["lengths"], status="error")        # not the engine's "gradient shape" hint
+    assert "gradient" not in result.first_problem.error.split("Hint:")[1]
+
+
+ACC_KIND_WRONG = {
+    "integer_division": (lambda lg, lb: int((lg.argmax(1) == lb).sum()) // len(lb), "integer division"),
+    "integer_count": (lambda lg, lb: int((lg.argmax(1) == lb).sum()), ACC_HINTS["count"]),
+    "all_right_bool": (lambda lg, lb: bool(np.all(lg.argmax(1) == lb)), ACC_HINTS["bool"]),
+    "float32": (lambda lg, lb: (lg.argmax(1) == lb).astype(np.float32).mean(), "is a float32, right to its"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACC_KIND_WRONG))
+def test_accuracy_rejects_the_wrong_kind_of_number(name):
+    """Whole numbers, a bool or a float32 are named as such, never as a hard-coded answer."""
+    impl, hint = ACC_KIND_WRONG[name]
+    result = run_check("08.3", impl)
+    assert_rejected(result, hint)
+    assert "hard-coded" not in result.first_problem.mismatch.hint
 
 
 def test_accuracy_axis0_is_named_when_it_runs():
@@ -224,7 +273,39 @@ def loop_returns_nothing(model, loss_fn, optimizer, batches):
     reference.train_epoch(model, loss_fn, optimizer, batches)
 
 
+def loop_clears_after_the_step(model, loss_fn, optimizer, batches):
+    """Right whenever .grad starts empty; wrong when the model arrives with gradients of an earlier pass."""
+    losses = []
+    for x, y in batches:
+        loss = loss_fn(model(bl.Tensor(x)), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def loop_own_sgd(model, loss_fn, optimizer, batches):
+    """Clears, backpropagates, and then updates by hand: plain SGD whatever optimizer it is given."""
+    losses = []
+    for x, y in batches:
+        model.zero_grad()
+        loss = loss_fn(model(bl.Tensor(x)), y)
+        loss.backward()
+        for p in model.parameters():
+            p.data -= optimizer.lr * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+def loop_first_batch_only(model, loss_fn, optimizer, batches):
+    return reference.train_epoch(model, loss_fn, optimizer, batches[:1])
+
+
 LOOP_WRONG = {
+    "clears_after_the_step": (loop_clears_after_the_step, LOOP_HINTS["stale"]),
+    "own_sgd": (loop_own_sgd, LOOP_HINTS["ignored_optimizer"]),
+    "first_batch_only": (loop_first_batch_only, "the loop takes one step for every batch"),
     "does_nothing": (loop_does_nothing, "never changed"),
     "no_zero_grad": (_loop("forward backward step"), "carries over from one step to the next"),
     "step_before_backward": (_loop("zero forward step backward"), "never changed"),

@@ -158,6 +158,31 @@ def float64_seed(loss):
     _driver(seed=lambda l: np.ones(l.shape))(loss)
 
 
+def number_seed(loss):
+    _driver(seed=lambda l: 1.0)(loss)
+
+
+def keeps_the_rules_array(loss):
+    """Sums shares into new arrays within a pass, but a leaf keeps the very array a rule handed over, and a later
+    pass adds into it in place: after Add, a.grad and b.grad are one array, and each pass's add lands in both."""
+    grads = {id(loss): np.ones_like(loss.data)}
+    for node in reversed(bl.autograd.topo_sort(loss)):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if node._fn is None:
+            if node.requires_grad and node.grad is None:
+                node.grad = g
+            elif node.requires_grad:
+                node.grad += g
+            continue
+        out = node._fn.backward(node._ctx, g)
+        for parent, pg in zip(node._prev, out if isinstance(out, tuple) else (out,)):
+            if pg is not None and parent.requires_grad:
+                pg = unbroadcast(pg, parent.shape)
+                grads[id(parent)] = pg if id(parent) not in grads else grads[id(parent)] + pg
+
+
 BACKWARD_WRONG = {
     "nothing": (does_nothing, "is still None after your backward"),
     "recursive": (_driver(sort=recursive_sort), "RecursionError on a chain of 10000 operations"),
@@ -167,6 +192,7 @@ BACKWARD_WRONG = {
     "forgets_what_grad_held": (forgets_what_grad_held, "must add the new gradient to what .grad holds"),
     "order": (micrograd_order, BACKWARD_HINTS["order"]),
     "float64_seed": (float64_seed, "has dtype float64"),
+    "keeps_the_rules_array": (keeps_the_rules_array, BACKWARD_HINTS["twice"]),
 }
 
 
@@ -182,6 +208,37 @@ def test_backward_in_place_accumulation_is_caught():
     problem = result.first_problem
     text = problem.mismatch.hint if problem.mismatch else problem.error
     assert "never modify" in text or "read-only" in text, repr(result)
+
+
+def test_backward_seeded_with_a_python_number_is_told_why():
+    assert_rejected(run_check("09.1", number_seed), BACKWARD_HINTS["number"], status="error")
+
+
+def test_a_second_pass_that_is_lost_is_told_that_passes_add_up():
+    written = []                                   # the leaves written so far (kept alive: no id is reused)
+
+    def first_pass_only(loss):
+        """Adds into .grad, but never into a leaf it has written in an earlier call."""
+        leaves = [n for n in bl.autograd.topo_sort(loss) if n._fn is None and n.requires_grad]
+        old = [leaf for leaf in leaves if any(leaf is w for w in written)]
+        for leaf in old:
+            leaf.requires_grad = False
+        _driver()(loss)
+        for leaf in old:
+            leaf.requires_grad = True
+        written.extend(leaf for leaf in leaves if not any(leaf is o for o in old))
+
+    result = run_check("09.1", first_pass_only)
+    assert_rejected(result, BACKWARD_HINTS["two_passes"].format(leaf="a"))
+
+
+def test_keeping_the_rules_array_really_is_wrong():
+    """What the check's "twice" case exposes, on the engine's own terms: two passes, a.grad == b.grad == 2 * R."""
+    a, b = (bl.Tensor(np.ones(3), requires_grad=True) for _ in range(2))
+    R = bl.Tensor(np.array([1.0, 2.0, 3.0]))
+    for _ in range(2):
+        keeps_the_rules_array(((a + b) * R).sum())
+    assert a.grad is b.grad and np.allclose(a.grad, 3 * R.data)          # the engine gives 2 * R to each
 
 
 def test_backward_that_calls_the_engine_is_told_so():
@@ -227,8 +284,9 @@ class TanhZeroGrad(reference.Tanh):
         return np.zeros_like(g)
 
 
-def _ce(forward, scale=None):
-    """A CrossEntropy class with the given forward(logits, labels) -> (value, p), and the course's backward."""
+def _ce(forward, scale=None, in_place=False):
+    """A CrossEntropy class with the given forward(logits, labels) -> (value, p), and the course's backward (which,
+    ``in_place``, subtracts the one-hot from the saved probabilities themselves instead of from a copy)."""
     class CE(bl.Function):
         @staticmethod
         def forward(ctx, logits, labels):
@@ -240,7 +298,7 @@ def _ce(forward, scale=None):
         def backward(ctx, g):
             (p,) = ctx.saved
             labels = ctx.kwargs["labels"]
-            d = p.copy()
+            d = p if in_place else p.copy()
             d[np.arange(len(labels)), labels] -= 1
             return scale(g, d, len(labels)) if scale else g * d / len(labels)
 
@@ -307,6 +365,8 @@ OPS_WRONG = {
     "batch_sum": (ops_with(CrossEntropy=_ce(ce_stable, scale=lambda g, d, n: g * d)), "the loss is the MEAN"),
     "ignores_g": (ops_with(CrossEntropy=_ce(ce_stable, scale=lambda g, d, n: d / n)), "must multiply by g"),
     "python_float": (ops_with(CrossEntropy=_ce(ce_python_float)), "forward returned a float"),
+    "changes_its_saved": (ops_with(CrossEntropy=_ce(ce_stable, in_place=True)), OPS_HINTS["saved_changed"].format(
+        op="CrossEntropy")),
     "mean_bias": (ops_with(Linear=_linear(db=lambda g: g.mean(axis=0))), "the shares of copies add up"),
     "transposed_dW": (ops_with(Linear=_linear(dW=lambda x, g: g.T @ x)), "has the shape of W transposed"),
     "float64_linear": (ops_with(Linear=_linear(forward_dtype=np.float64)), "a float32 network must stay float32"),
@@ -346,6 +406,8 @@ INIT_WRONG = {
     "global_rng": (lambda n_in, n_out, act, rng: np.random.normal(0, np.sqrt(2 / n_in), (n_in, n_out))
                    if act == "relu" else reference.lab_init(n_in, n_out, act, rng), INIT_HINTS["rng"]),
     "off_centre": (lambda n_in, n_out, act, rng: reference.lab_init(n_in, n_out, act, rng) + 0.02, "mean"),
+    "generator_inside": (lambda n_in, n_out, act, rng: reference.lab_init(n_in, n_out, act, np.random.default_rng(0)),
+                         INIT_HINTS["rng_unused"]),
     "uniform_bound": (lambda n_in, n_out, act, rng: rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)) if act == "relu"
                       else rng.uniform(-np.sqrt(2 / (n_in + n_out)), np.sqrt(2 / (n_in + n_out)), (n_in, n_out)),
                       "variance a²/3"),
@@ -368,9 +430,11 @@ def test_init_weights_accepts_a_normal_glorot():
 
 # ----------------------------------------------------------------------------- 09.4 the training loop
 
-def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, lr_fixed=None):
+def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, lr_fixed=None, backward=None,
+          loss_fn=None):
     def train(net, batches, lr, weight_decay, backprop):
         lr = lr_fixed or lr
+        backprop = backward or backprop
         losses = []
         if zero == "once":
             for p in net.parameters():
@@ -379,9 +443,20 @@ def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, 
             if zero == "each step":
                 for p in net.parameters():
                     p.grad = None
+            elif zero == "in place":
+                for p in net.parameters():
+                    p.grad *= 0
+            elif zero == "fresh zeros":
+                for p in net.parameters():
+                    p.grad = np.zeros_like(p.data)
             logits = net(x)
-            loss = net.ops["CrossEntropy"].apply(logits, labels=y)
-            if penalty:
+            if loss_fn is not None:
+                loss = loss_fn(logits, y)
+            else:
+                loss = net.ops["CrossEntropy"].apply(logits, labels=y)
+            if penalty == "every parameter":
+                loss = loss + weight_decay * sum((p * p).sum() for p in net.parameters())
+            elif penalty:
                 loss = loss + weight_decay * sum((W * W).sum() for W in net.W)
             if update_first:
                 for p in net.parameters():
@@ -393,6 +468,9 @@ def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, 
             if not update_first:
                 for p in net.parameters():
                     p.data -= lr * p.grad
+            if zero == "after the step":
+                for p in net.parameters():
+                    p.grad = None
             losses.append(loss if as_tensors else loss.item())
         return losses
 
@@ -415,6 +493,10 @@ TRAIN_WRONG = {
     "nothing": (loop_nothing, "never changed"),
     "returns_none": (loop_returns_none, "is a `return` statement missing"),
     "fixed_lr": (_loop(lr_fixed=0.1), TRAIN_HINTS["one_step"]),
+    "clears_after_the_step": (_loop(zero="after the step"), TRAIN_HINTS["stale"]),
+    "engine_backward": (_loop(backward=lambda loss: loss.backward()), "without the backprop it is given"),
+    "engine_loss": (_loop(loss_fn=bl.nn.cross_entropy), "did not use the network's own cross-entropy"),
+    "penalty_on_the_biases_too": (_loop(penalty="every parameter"), "the W's only"),
 }
 
 
@@ -430,11 +512,12 @@ def test_train_update_without_a_gradient_is_told_why(kind):
     assert_rejected(run_check("09.4", impl), TRAIN_HINTS["grad_none"], status="error")
 
 
-def test_train_accepts_the_engines_backward():
-    def train(net, batches, lr, weight_decay, backprop):
-        return reference.lab_train(net, batches, lr, weight_decay, lambda loss: loss.backward())
+def test_train_clearing_in_place_is_told_that_grad_starts_as_none():
+    assert_rejected(run_check("09.4", _loop(zero="in place")), TRAIN_HINTS["clear_none"], status="error")
 
-    assert run_check("09.4", train).passed
+
+def test_train_accepts_clearing_with_fresh_zeros():
+    assert run_check("09.4", _loop(zero="fresh zeros")).passed
 
 
 # ----------------------------------------------------------------------------- what the notebook says about the lab

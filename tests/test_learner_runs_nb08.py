@@ -85,3 +85,26 @@ def test_notebook_08_trains_on_the_learners_pieces_of_07(notebook_pieces):
         with bl.no_grad():
             accuracy = float(np.mean(model(bl.Tensor(xt)).numpy().argmax(axis=1) == yt))
         assert accuracy > target, (optimizer, accuracy)
+
+
+def test_a_carried_answer_that_needs_another_cell_of_07_is_named_with_its_error(tmp_path, monkeypatch, capsys):
+    """A 07.4 answer that calls a helper from another cell of notebook 07 passes there (the kernel has the helper) but
+    cannot run on its own in 08: the line that says the course's step is used names the error and the reason."""
+    import linecache
+
+    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(tmp_path / ".backprop_lab_progress.json"))
+    code = ("def momentum_step(p, grad, v, lr, momentum):\n"
+            "    v_new = velocity(v, grad, momentum)\n"
+            "    return p - lr * v_new, v_new\n")
+    linecache.cache["<cell-07.4>"] = (len(code), None, code.splitlines(True), "<cell-07.4>")
+    kernel = {"velocity": lambda v, grad, momentum: momentum * v + grad}     # defined in another cell of 07
+    exec(compile(code, "<cell-07.4>", "exec"), kernel)
+    assert check("07.4", kernel["momentum_step"]).passed
+    capsys.readouterr()
+    nb = nbformat.read(str(ROOT / "solutions" / "08_mnist_mlp.ipynb"), as_version=4)
+    exec(_cell(nb, "class FnLinear"), {"np": np, "bl": bl, "math": __import__("math")})
+    printed = capsys.readouterr().out
+    line = next(l for l in printed.splitlines() if "momentum_step" in l)
+    assert line.startswith("Using the course's momentum_step: yours from notebook 07 raises NameError: name "
+                           "'velocity' is not defined"), line
+    assert "keep everything it uses in its exercise cell" in line, line

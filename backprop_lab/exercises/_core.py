@@ -386,6 +386,9 @@ def source_of(obj: Any) -> str | None:
     return None
 
 
+CARRIED = "__backprop_lab_carried__"     # set on what carried() returns: the id of the exercise it answers
+
+
 def carried(exercise_id: str) -> Any:
     """Your passing answer to exercise ``exercise_id`` from an earlier notebook, or None.
 
@@ -407,6 +410,11 @@ def carried(exercise_id: str) -> Any:
         exec("import math\nimport numpy as np\nimport backprop_lab as bl\n", namespace)
         exec(compile(source, f"<your exercise {exercise_id}>", "exec"), namespace)
         names = [n.strip() for n in ex.target.strip("()").split(",") if n.strip()]
+        for name in names:      # so that use() can say where a carried answer came from
+            try:
+                setattr(namespace[name], CARRIED, exercise_id)
+            except (AttributeError, TypeError):
+                pass
         return namespace[names[0]] if len(names) == 1 else tuple(namespace[n] for n in names)
     except Exception as exc:  # noqa: BLE001 - a saved answer that no longer runs: use() will fall back
         print(f"(your saved answer to exercise {exercise_id} could not be loaded: {type(exc).__name__}: {exc})")
@@ -496,7 +504,26 @@ def use(exercise_id: str, mine: Any, *, mode: str | None = None) -> Any:
             return mine
         why = {"todo": "is not done yet", "fail": "does not pass its check yet",
                "error": "raises an error"}.get(result.status, "could not be checked")
-        print(f"Using the course's {name}: yours {why} (exercise {exercise_id}).")
+        error = _error_line(result)
+        if error:
+            why = f"raises {error}"
+        whose, note = "yours", ""
+        if getattr(mine, CARRIED, None) == exercise_id:
+            whose = f"yours from notebook {exercise_id.split('.')[0]}"
+            if error.startswith("NameError"):
+                note = (" A carried answer runs on its own, with math, np and bl only: keep everything it uses in its "
+                        "exercise cell, and run that notebook's check again.")
+        print(f"Using the course's {name}: {whose} {why} (exercise {exercise_id}).{note}")
     else:
         print(f"Using the course's {name} (mode='reference').")
     return ex.reference
+
+
+def _error_line(result: CheckResult, limit: int = 160) -> str:
+    """The last line of the learner's traceback ("NameError: name 'x' is not defined"), or "" if it did not raise."""
+    problem = result.first_problem
+    if result.status != "error" or problem is None or not problem.error:
+        return ""
+    lines = problem.error.split("\n\nHint:")[0].strip().splitlines()
+    line = lines[-1].strip() if lines else ""
+    return line if len(line) <= limit else line[:limit - 1] + "…"

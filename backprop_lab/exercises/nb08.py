@@ -28,6 +28,9 @@ PREP_HINTS = {
                      "away."),
     "tensor": ("You returned a Tensor: preprocessing prepares the data, a NumPy array of float32 rows; the model "
                "wraps each batch in a Tensor when it needs one."),
+    "not_array": ("You returned a {what}: return one NumPy array of shape (n, h*w) and dtype float32. The notebook "
+                  "reads its .shape and .dtype, compares it with the loader's arrays and cuts batches out of it, "
+                  "which a {what} does not support."),
     "one_row": ("You flattened everything into one long row: the result must keep one row per image, shape "
                 "(n, h*w)."),
     "not_flat": "Each image must become one row of h*w pixels: the result has shape (n, h*w).",
@@ -60,6 +63,12 @@ class Preprocess(Exercise):
         out = obj(case["images"])
         if hasattr(out, "requires_grad"):
             return {"tensor": list(out.shape)}          # the shape: a wrong type is not a hard-coded answer
+        if not isinstance(out, np.ndarray):             # a list of rows would pass as an array, then fail later
+            try:
+                shape = list(np.shape(out))
+            except Exception:  # noqa: BLE001 - a ragged or odd object: its type is what the hint needs
+                shape = []
+            return {"not_array": type(out).__name__, "shape": shape + list(case["images"].shape)}
         return np.asarray(out)
 
     def describe(self, case):
@@ -69,6 +78,9 @@ class Preprocess(Exercise):
     def compare(self, got, want, case):
         im = case["images"].astype(np.float64)
         n, h, w = im.shape
+        if isinstance(got, dict) and "not_array" in got:
+            what = got["not_array"]
+            return Mismatch(f"received a {what}, not a NumPy array", PREP_HINTS["not_array"].format(what=what))
         if isinstance(got, dict):
             return Mismatch("received a Tensor", PREP_HINTS["tensor"])
         if got.dtype.kind not in "fiu":
@@ -220,6 +232,16 @@ ACC_HINTS = {
                   "largest logit, argmax, not its value."),
     "argmax_flat": ("argmax without an axis returns one index into the flattened array, not one prediction per "
                     "row."),
+    "lengths": ("Your predictions and the labels have different lengths: there is one prediction per example, from "
+                "that example's own row of logits, to compare with its label. An argmax over axis 0 (down the "
+                "columns) gives one number per class instead."),
+    "int_division": ("You returned the integer {got} where the fraction is {want:.4g}: integer division (`//`, or "
+                     "int() of a quotient) rounds the fraction down to a whole number, 0 for anything short of "
+                     "100 %. A fraction needs true division."),
+    "bool": ("You returned a bool, True or False: whether *every* prediction is right is another question. Return "
+             "the fraction of rows whose prediction is right, a float in [0, 1]."),
+    "low_precision": ("Your accuracy is a {dtype}, right to its {digits} digits only ({got!r} for {want:.6g}): the "
+                      "fraction was computed in a smaller float type. Return a Python float, computed in float64."),
 }
 
 
@@ -246,13 +268,24 @@ class Accuracy(Exercise):
         return logits, labels
 
     def run(self, obj, case):
-        out = []
+        out, kinds = [], set()
+        # the shapes make a wrong kind of answer differ between cases: a type is not a hard-coded answer
+        shapes = [list(logits.shape) for logits, _ in case["sets"]]
         for logits, labels in case["sets"]:
             value = obj(logits, labels)
+            if isinstance(value, (bool, np.bool_)):
+                return {"not_a_number": "bool", "value": [float(value)], "shapes": shapes}
             if not isinstance(value, (int, float, np.integer, np.floating)):
                 data = np.asarray(getattr(value, "data", value), dtype=float).reshape(-1)
-                return {"not_a_number": type(value).__name__, "value": data.tolist()}
+                return {"not_a_number": type(value).__name__, "value": data.tolist(), "shapes": shapes}
+            kinds.add("int" if isinstance(value, (int, np.integer)) else np.dtype(type(value)).name
+                      if isinstance(value, np.floating) else "float")
             out.append(float(value))
+        if kinds == {"int"}:
+            return {"ints": [int(v) for v in out], "shapes": shapes}
+        low = sorted(k for k in kinds if k.startswith("float") and k not in ("float", "float64"))
+        if low:
+            return {"low_precision": low[0], "value": out, "shapes": shapes}
         return out
 
     def describe(self, case):
@@ -274,7 +307,22 @@ class Accuracy(Exercise):
             out["axis0"].append(float((logits.argmax(axis=0) == labels).mean()) if square else None)
         return out
 
+    def error_hint(self, exc):
+        if "could not be broadcast" in str(exc):
+            return ACC_HINTS["lengths"]
+        return super().error_hint(exc)
+
     def compare(self, got, want, case):
+        if isinstance(got, dict) and "ints" in got:
+            return self._integers(got["ints"], want, case)
+        if isinstance(got, dict) and "low_precision" in got:
+            bad = next((i for i, (g, w) in enumerate(zip(got["value"], want)) if g != w), 0)
+            dtype = got["low_precision"]
+            return Mismatch(f"accuracy returned a {dtype}: {got['value'][bad]!r}, expected {want[bad]!r}",
+                            ACC_HINTS["low_precision"].format(dtype=dtype, digits=np.finfo(dtype).precision,
+                                                              got=got["value"][bad], want=want[bad]))
+        if isinstance(got, dict) and got.get("not_a_number") == "bool":
+            return Mismatch("accuracy returned a bool", ACC_HINTS["bool"])
         if isinstance(got, dict):
             what = got["not_a_number"]
             return Mismatch(f"accuracy returned a {what}", ACC_HINTS["not_a_number"].format(what=what))
@@ -296,6 +344,18 @@ class Accuracy(Exercise):
         return Mismatch(message, "A prediction is the position of the largest logit in each row; the accuracy is the "
                                  "fraction of rows where it equals the label.")
 
+    def _integers(self, got, want, case):
+        """Whole numbers where fractions are expected: the count of right answers, or a fraction rounded down."""
+        bad = next((i for i, (g, w) in enumerate(zip(got, want)) if abs(g - w) > 1e-9), 0)
+        message = f"for logits of shape {case['sets'][bad][0].shape}: expected {want[bad]:.6g}, received {got[bad]}"
+        counts = [round(w * len(labels)) for w, (_, labels) in zip(want, case["sets"])]
+        if got == counts:
+            return Mismatch(message, ACC_HINTS["count"])
+        if all(g == int(np.floor(w + 1e-12)) for g, w in zip(got, want)):
+            return Mismatch(message, ACC_HINTS["int_division"].format(got=got[bad], want=want[bad]))
+        return Mismatch(message, "An accuracy is a fraction between 0 and 1 (a float): correct predictions over all "
+                                 "of them.")
+
 
 # ----------------------------------------------------------------------------- 08.4 the training loop
 
@@ -308,7 +368,7 @@ LOOP_HINTS = {
                   "exists only after backward() and only until the gradients are cleared."),
     "losses": ("The parameters are right but the losses you returned are not: one number per batch, in order, the "
                "loss each step differentiated."),
-    "loss_count": "Return one loss per batch, in a list: there were {want} batches, and you returned {got}.",
+    "loss_count": "Return one loss per batch, in a list: there were {want}, and you returned {got}.",
     "not_floats": ("train_epoch must return the losses as Python floats, received {what}. A Tensor keeps the whole "
                    "graph of its step alive (every activation of the batch), and the code that plots and prints the "
                    "losses needs numbers."),
@@ -318,6 +378,14 @@ LOOP_HINTS = {
                      "loss function: use the loss_fn argument."),
     "one_step": ("After a single step the parameters differ from the course's: one step computes the batch's loss "
                  "with loss_fn, backpropagates it, and lets the optimizer move the parameters."),
+    "steps": ("There were {want} batches, your loop returned {got} and the parameters are not those of {want} "
+              "steps: the loop takes one step for every batch of the list, and returns each step's loss."),
+    "stale": ("In this case the model's .grad already held gradients from an earlier backward pass when your loop "
+              "began, and your first step used them too. backward() adds into .grad, so clear the gradients before "
+              "each backward pass: then every step uses its own batch's gradient and nothing else, whatever came "
+              "before the loop."),
+    "ignored_optimizer": ("Your parameters are what plain SGD gives, but this case hands your loop an Adam optimizer: "
+                          "let the optimizer you are given make each step, whatever its rule."),
 }
 
 
@@ -357,6 +425,8 @@ def make_optimizer(model, case):
 def _run_loop(loop, case):
     model = make_model(case)
     opt = make_optimizer(model, case)
+    for p, g in zip(model.parameters(), case.get("stale") or []):  # gradients left over from an earlier pass
+        p.grad = np.array(g)
     losses = loop(model, _loss(case["loss"]), opt, [(x, y) for x, y in zip(case["xs"], case["ys"])])
     return losses, [p.data.copy() for p in model.parameters()]
 
@@ -369,9 +439,11 @@ class TrainingLoopCheck(Exercise):
     """What the checks of a training loop share (08.4 here, 09.4 in notebook 09): the learner's loop runs on small
     cases; its losses must be floats, one per batch; every parameter after the loop is compared with the course's.
 
-    A subclass gives ``HINTS`` (keys: carry_over, no_update, losses, loss_count, not_floats, one_step),
+    A subclass gives ``HINTS`` (keys: carry_over, no_update, losses, loss_count, not_floats, one_step, steps, stale),
     ``initial_params(case)``, and may name a mistake its cases can tell apart in ``variant(got, case)``. Its first
-    case must be a single step, so that a later case that fails says something carries over between steps.
+    case must be a single step, so that a later case that fails says something carries over between steps. A case
+    with ``"stale"`` (one array per parameter) hands the loop a model whose ``.grad`` already holds those arrays: a
+    loop that clears the gradients after its steps instead of before them uses them in its first step.
     """
     HINTS: dict = {}
     rtol, atol = 1e-7, 1e-10
@@ -399,7 +471,7 @@ class TrainingLoopCheck(Exercise):
         k = len(case["xs"])
         if "returned" in got:
             hint = hints.NONE_HINT if got["returned"] == "NoneType" else self.HINTS["loss_count"].format(
-                want=k, got=f"a {got['returned']}")
+                want=_count(k, "batch", "batches"), got=f"a {got['returned']}")
             return Mismatch(f"the loop returned a {got['returned']}, not a list of losses", hint)
         if got["losses"] is None:
             what = ", ".join(got["kinds"])
@@ -408,7 +480,8 @@ class TrainingLoopCheck(Exercise):
         if all(close):
             if len(got["losses"]) != len(want["losses"]):
                 return Mismatch(f"{_count(len(got['losses']), 'loss', 'losses')} for {k} batches",
-                                self.HINTS["loss_count"].format(want=k, got=len(got["losses"])))
+                                self.HINTS["loss_count"].format(want=_count(k, "batch", "batches"),
+                                                               got=len(got["losses"])))
             if not np.allclose(got["losses"], want["losses"], rtol=self.rtol, atol=self.atol):
                 return Mismatch(f"losses: expected {hints.short_repr(np.array(want['losses']))}, received "
                                 f"{hints.short_repr(np.array(got['losses']))}", self.HINTS["losses"])
@@ -418,6 +491,11 @@ class TrainingLoopCheck(Exercise):
                    f"{hints.short_repr(want['params'][worst])}, received {hints.short_repr(got['params'][worst])}")
         if all(np.allclose(g, p) for g, p in zip(got["params"], self.initial_params(case))):
             return Mismatch(message + " (they never changed)", self.HINTS["no_update"])
+        if len(got["losses"]) != k:
+            return Mismatch(message, self.HINTS["steps"].format(
+                want=k, got=_count(len(got["losses"]), "loss", "losses")))
+        if case.get("stale"):     # the cases before it passed: what differs here is the gradients already held
+            return Mismatch(message, self.HINTS["stale"])
         hint = self.variant(got, case)
         if hint:
             return Mismatch(message, hint)
@@ -441,20 +519,27 @@ class TrainEpoch(TrainingLoopCheck):
             ys = [rng.integers(0, sizes[-1], size=n) for _ in range(k)]
             cases.append({"sizes": sizes, "weights": weights, "optimizer": opt, "lr": lr, "xs": xs, "ys": ys,
                           "loss": loss})
-        return cases
+        stale = dict(cases[1], xs=cases[1]["xs"][:2], ys=cases[1]["ys"][:2])
+        stale["stale"] = [np.round(rng.normal(size=np.shape(a)), 3) for w, b in stale["weights"] for a in (w, b)]
+        return cases + [stale]
 
     def run(self, obj, case):
         return self.result(*_run_loop(obj, case))
 
     def describe(self, case):
+        stale = "; the model's .grad already holds gradients from an earlier pass" if case.get("stale") else ""
         return (f"MLP {case['sizes']}, {case['optimizer'].upper()} lr={case['lr']}, loss_fn={case['loss']}, "
-                f"{_count(len(case['xs']), 'batch', 'batches')} of {len(case['ys'][0])} random examples; compares "
-                "the losses and every parameter after the loop")
+                f"{_count(len(case['xs']), 'batch', 'batches')} of {len(case['ys'][0])} random examples{stale}; "
+                "compares the losses and every parameter after the loop")
 
     def initial_params(self, case):
         return [p.data for p in make_model(case).parameters()]
 
     def variant(self, got, case):
+        if case["optimizer"] != "sgd":
+            sgd = self.expected(dict(case, optimizer="sgd"))["params"]
+            if all(np.allclose(g, p, rtol=1e-7, atol=1e-10) for g, p in zip(got["params"], sgd)):
+                return LOOP_HINTS["ignored_optimizer"]
         if case["loss"] != "cross_entropy":
             other = self.expected(dict(case, loss="cross_entropy"))["params"]
             if all(np.allclose(g, p, rtol=1e-7, atol=1e-10) for g, p in zip(got["params"], other)):

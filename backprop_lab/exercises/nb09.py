@@ -5,25 +5,29 @@ notebook's solution regions (``backprop_lab.references.nb09``). Every check test
 *does*, on small cases built to break code of its kind, never what its source looks like:
 
 * 09.1 ``LabBackward``: the lab's backward pass, on engine graphs with a long chain, a value used twice,
-  broadcasting, a size-1 axis, a gradient already present, two operations sharing one gradient array,
-  float32; the engine's own ``Tensor.backward`` is switched off while it runs;
+  broadcasting, a size-1 axis, a gradient already present, two operations sharing one gradient array, two
+  passes over one graph's leaves, float32; the engine's own ``Tensor.backward`` is switched off while it runs;
 * 09.2 ``LabOps``: the lab's three Functions, on float64 and float32 inputs, large logits, rows of very
-  different scales, a batch of one; inputs must be left as they were;
-* 09.3 ``InitWeights``: the scale of the weights for each activation, measured, and the generator used;
+  different scales, a batch of one; inputs, and what forward saved (a second backward pass must give the same
+  gradients), must be left as they were;
+* 09.3 ``InitWeights``: the scale of the weights for each activation, measured, and the generator used (the
+  same seed gives the same weights, and two draws from one generator differ);
 * 09.4 ``LabTrain``: the lab's loop, run on a small network with the course's backward pass and
-  operations; parameters after one step and after several, the losses and their type.
+  operations (counted: the loop must use the ones it is given); parameters after one step, after several, and
+  after steps that begin with gradients already held; the losses and their type.
 
 A failed case says what went wrong on which input, and the principle behind it, not the fixed code.
 """
 from __future__ import annotations
 
 import importlib
+import re
 
 import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
-from .nb08 import TrainingLoopCheck
+from .nb08 import TrainingLoopCheck, _count
 
 
 def _reference():
@@ -81,6 +85,10 @@ def _graph_shared_last(t):
     return ((t["a"] * t["c"]).tanh() * 3.0).sum() + ((t["a"] + t["b"]) * 2.0).sum()
 
 
+def _graph_pair(t):
+    return ((t["a"] + t["b"]) * t["R"]).sum()
+
+
 def _graph_chain(t, depth):
     h = t["x"]
     for _ in range(depth):
@@ -105,6 +113,8 @@ GRAPHS = {
                      {"a": ((2, 3), True), "b": ((2, 3), True), "c": ((2, 3), True)}, "alias"),
     "shared-last": (_graph_shared_last, "((a * c).tanh() * 3).sum() + ((a + b) * 2).sum()",
                     {"a": ((2, 3), True), "b": ((2, 3), True), "c": ((2, 3), True)}, "alias"),
+    "twice": (_graph_pair, "((a + b) * R).sum(), built and backpropagated twice (the second pass adds to the first)",
+              {"a": ((2, 3), True), "b": ((2, 3), True), "R": ((2, 3), False)}, "twice"),
     "float32": (_graph_layer, "((x @ W + b).tanh() * R).sum() in float32",
                 {"x": ((5, 4), True), "W": ((4, 3), True), "b": ((3,), True), "R": ((5, 3), False)}, "dtype"),
     "chain": (None, "a chain of {depth} additions, x -> x + 0.001 -> (x + 0.001) + 0.001 -> ..., then (h * h).sum()",
@@ -141,6 +151,16 @@ BACKWARD_HINTS = {
     "alias": ("b's gradient is wrong, though b is used only once: Add hands the very same array to both of its "
               "inputs, so a.grad and b.grad started as one array, and adding a's other share into it in place "
               "changed b's too. An array you hand over or store may be shared: never modify it in place."),
+    "twice": ("After two backward passes a.grad and b.grad are wrong, though each pass alone is right: after your "
+              "first pass a.grad and b.grad were one and the same array (Add hands its upstream gradient to both "
+              "inputs), so adding the second pass's gradient into one of them in place changed the other too. "
+              "What a leaf's .grad holds must be an array of its own."),
+    "two_passes": ("After two backward passes {leaf}.grad is wrong, though each pass alone is right: like "
+                   "loss.backward(), a pass adds its gradient to what .grad holds, so after two passes .grad holds "
+                   "the sum of both."),
+    "number": ("A gradient here is a plain Python number, not an array: every gradient the backward pass hands "
+               "around is an array with the shape and dtype of its value, the first one, d(loss)/d(loss) = 1, "
+               "included."),
     "read_only": ("A gradient array turned out to be read-only: rules may return views (a broadcast of the upstream "
                   "gradient) or hand one array to several inputs, and the backward pass must never modify such an "
                   "array in place. Store sums as new arrays."),
@@ -181,6 +201,7 @@ class LabBackward(Exercise):
                       "preset": {"x": np.array([10.0, 20.0, 30.0])}})
         for name in ("shared-first", "shared-last"):
             cases.append({"graph": name, "inputs": inputs(name)})
+        cases.append({"graph": "twice", "inputs": inputs("twice"), "passes": 2})
         cases.append({"graph": "float32", "inputs": inputs("float32"), "dtype": "float32"})
         cases.append({"graph": "chain", "inputs": {"x": np.array([0.5, -1.0])}, "depth": CHAIN_DEPTH})
         cases.append({"graph": "layer", "inputs": inputs("layer")})
@@ -200,6 +221,8 @@ class LabBackward(Exercise):
         Tensor.backward, Tensor._backward = off("loss.backward()"), off("node._backward()")
         try:
             obj(loss)
+            for _ in range(case.get("passes", 1) - 1):     # the same leaves, a new graph, another pass
+                obj(GRAPHS[case["graph"]][0](leaves))
         except RecursionError:
             return {"recursion_error": True}
         finally:
@@ -212,6 +235,9 @@ class LabBackward(Exercise):
             return "the engine's backward pass is switched off in this check; see the message above."
         if "read-only" in str(exc):
             return BACKWARD_HINTS["read_only"]
+        if isinstance(exc, AttributeError) and any(f"'{t}' object has no attribute" in str(exc)
+                                                   for t in ("float", "int")):
+            return BACKWARD_HINTS["number"]
         return super().error_hint(exc)
 
     def describe(self, case):
@@ -262,6 +288,10 @@ class LabBackward(Exercise):
             part = "one of them" if r is not None and abs(r - 0.5) < 1e-6 else "something else"
             return Mismatch(message, BACKWARD_HINTS["sharing"].format(leaf=leaf, how="x * x: both inputs are x",
                                                                       part=part))
+        if trap == "twice":
+            r = _ratio(g, w)
+            key = "twice" if r is not None and abs(r - 1.5) < 1e-6 else "two_passes"
+            return Mismatch(message, BACKWARD_HINTS[key].format(leaf=leaf))
         if trap in ("order", "alias"):
             return Mismatch(message, BACKWARD_HINTS[trap])
         return Mismatch(message, hints.diagnose(g, w) or BACKWARD_HINTS["basic"])
@@ -306,6 +336,10 @@ OPS_HINTS = {
                    "value, and dimensional analysis (notebook 04) says on which side of each product a factor goes."),
     "not_array": ("{op}'s forward returned a {what}: forward must return an array (of the inputs' dtype), which "
                   "the engine wraps in a Tensor."),
+    "saved_changed": ("{op}'s backward gave other gradients when it ran a second time on the same graph (as a "
+                      "second backward pass with retain_graph=True, or a gradient check, runs it): it changed an "
+                      "array that forward had saved. Like the inputs, what an operation saves must stay as it was: "
+                      "compute into new arrays."),
 }
 
 
@@ -394,9 +428,15 @@ class LabOps(Exercise):
             output = np.array(out.data)                 # copied now: a later change in place must not hide this
             changed = [k for k in names if not np.array_equal(inputs[k].data, before[k], equal_nan=True)]
             grad_out = np.asarray(case["g"], dtype=dtype) * np.ones(np.shape(out.data), dtype=dtype)
-            out.backward(grad_out)
-        return {"output": output, "changed": changed,
-                "grads": {k: _plain(t.grad) for k, t in inputs.items()}}
+            out.backward(grad_out, retain_graph=True)
+            grads = {k: _plain(t.grad) for k, t in inputs.items()}
+            for t in inputs.values():
+                t.grad = None
+            out.backward(grad_out)                      # once more, on what forward saved: it must give the same
+            again = {k: _plain(t.grad) for k, t in inputs.items()}
+        same = all((grads[k] is None) == (again[k] is None) and (grads[k] is None or (
+            grads[k].shape == again[k].shape and np.array_equal(grads[k], again[k], equal_nan=True))) for k in grads)
+        return {"output": output, "changed": changed, "grads": grads, "again_same": same}
 
     def describe(self, case):
         shown = {k: v for k, v in case.items() if k not in ("op", "dtype")}
@@ -444,6 +484,9 @@ class LabOps(Exercise):
                                 OPS_HINTS["dtype"].format(op=op, what=f"gradient of {name}", got=g.dtype, want=dtype))
             if g.shape != w.shape or not np.allclose(g, w, **tol):
                 return self._wrong_grad(op, name, g, w, case, tol)
+        if not got.get("again_same", True):
+            return Mismatch(f"{op}: a second backward pass through the same graph gave other gradients",
+                            OPS_HINTS["saved_changed"].format(op=op))
         return None
 
     def _wrong_grad(self, op, name, g, w, case, tol):
@@ -489,6 +532,9 @@ INIT_HINTS = {
     "shape": "The weights must have shape (n_in, n_out) = {want} (y = x @ W); received {got}.",
     "rng": ("Two calls with generators of the same seed gave different weights: draw from the rng argument, not from "
             "np.random's global state or a generator made inside the function."),
+    "rng_unused": ("Two calls with one generator gave the very same weights: your function does not draw from the rng "
+                   "it is given (a generator made inside the function starts from the same seed at every call). "
+                   "Then the seed changes nothing, and two layers of one shape start identical."),
     "scale": "Your weights have standard deviation {std:.3g}, expected about {want:.3g} ({rule}).",
     "mean": "Your weights have mean {mean:.3g}: draw them centred on 0.",
     "uniform_bound": ("Your weights have standard deviation {std:.3g}, 1/sqrt(3) of Glorot's: a uniform distribution on "
@@ -516,8 +562,11 @@ class InitWeights(Exercise):
         args = case["n_in"], case["n_out"], case["activation"]
         w = np.asarray(_plain(obj(*args, np.random.default_rng(case["seed"]))), dtype=np.float64)
         again = np.asarray(_plain(obj(*args, np.random.default_rng(case["seed"]))), dtype=np.float64)
+        one = np.random.default_rng(case["seed"] + 1)       # one generator, two layers: they must differ
+        first, second = (np.asarray(_plain(obj(*args, one)), dtype=np.float64) for _ in range(2))
         return {"shape": list(w.shape), "std": float(w.std()), "mean": float(w.mean()),
-                "seeded": bool(w.shape == again.shape and np.array_equal(w, again))}
+                "seeded": bool(w.shape == again.shape and np.array_equal(w, again)),
+                "fresh": not (first.shape == second.shape and np.array_equal(first, second))}
 
     def expected(self, case):
         return {"shape": [case["n_in"], case["n_out"]],
@@ -558,6 +607,8 @@ class InitWeights(Exercise):
             return Mismatch(f"mean {got['mean']:.4g}, expected about 0", INIT_HINTS["mean"].format(mean=got["mean"]))
         if not got["seeded"]:
             return Mismatch("two generators seeded alike gave different weights", INIT_HINTS["rng"])
+        if not got.get("fresh", True):
+            return Mismatch("two calls with one generator gave identical weights", INIT_HINTS["rng_unused"])
         return None
 
 
@@ -567,7 +618,7 @@ TRAIN_HINTS = {
     "not_floats": ("train must return the losses as floats (one per step), received {what}. A Tensor keeps the whole "
                    "graph of its step alive (every activation of the batch), and the code that prints and plots the "
                    "losses needs numbers."),
-    "loss_count": "Return one loss per step, in a list: there were {want} batches, and you returned {got}.",
+    "loss_count": "Return one loss per step, in a list: there were {want}, and you returned {got}.",
     "no_update": ("The parameters never changed: each step must update every parameter with the gradient that this "
                   "step's backprop(loss) computed."),
     "carry_over": ("After one step your parameters are right (the previous case passed); after {k} steps they are "
@@ -581,18 +632,53 @@ TRAIN_HINTS = {
                "plus penalty), computed before that step's update."),
     "grad_none": ("A parameter's .grad was None when the update read it: an update needs this step's gradient, so it "
                   "comes after this step's backward pass, with nothing clearing the gradients in between."),
+    "clear_none": ("Your code worked on a .grad that was None: a parameter's .grad is None until a backward pass "
+                   "writes it (before the first step, and after the gradients are forgotten), so clearing it in "
+                   "place fails there. Clearing means that the next backward pass starts from nothing: it must work "
+                   "whether or not .grad holds an array."),
     "one_step": ("After a single step the parameters differ from the course's: check which loss the step "
-                 "differentiates and how the update uses lr and the gradient."),
+                 "differentiates (the cross-entropy plus weight_decay times the sum of the squared weights, the "
+                 "W's only) and how the update uses lr and the gradient."),
+    "steps": ("There were {want} batches, your loop returned {got} and the parameters are not those of {want} "
+              "steps: the loop takes one step for every batch of the list, and returns each step's loss."),
+    "stale": ("In this case the parameters' .grad already held gradients from an earlier pass when your loop began, "
+              "and your first update used them too. backprop adds into .grad, so clear the gradients before each "
+              "step's backward pass: then every update uses its own step's gradient and nothing else."),
+    "own_backprop": ("Your loop computed its gradients without the backprop it is given (called {n} in {k}): "
+                     "the lab's loop must use the backward pass handed to it, so that the lab trains with "
+                     "yours once it is fixed. (loss.backward() gives the same numbers in this check only because the "
+                     "check hands in the course's backward pass.)"),
+    "own_loss": ("Your loop did not use the network's own cross-entropy, net.ops[\"CrossEntropy\"] (called {n} "
+                 "in {k}): the lab trains with the operations its network was built with, so that it "
+                 "runs on yours once they are fixed."),
 }
 
 
-def _make_net(case, dtype=np.float64):
+def _make_net(case, dtype=np.float64, ops=None):
     ref = _reference()
     weights = iter(case["weights"])
-    net = ref.Net(case["sizes"], ref.lab_ops, lambda n_in, n_out, activation, rng: next(weights), None, dtype=dtype)
+    net = ref.Net(case["sizes"], ops or ref.lab_ops, lambda n_in, n_out, activation, rng: next(weights), None,
+                  dtype=dtype)
     for b, value in zip(net.b, case["biases"]):
         b.data[...] = value
     return net
+
+
+def _counted(calls):
+    """The course's backward pass and operations, counting how often the loop uses the backward pass and the loss."""
+    ref = _reference()
+
+    def backprop(loss):
+        calls["backprop"] += 1
+        return ref.lab_backward(loss)
+
+    class CrossEntropy(ref.lab_ops["CrossEntropy"]):
+        @classmethod
+        def apply(cls, *args, **kwargs):
+            calls["loss"] += 1
+            return super().apply(*args, **kwargs)
+
+    return backprop, dict(ref.lab_ops, CrossEntropy=CrossEntropy)
 
 
 class LabTrain(TrainingLoopCheck):
@@ -608,24 +694,49 @@ class LabTrain(TrainingLoopCheck):
                     "xs": [np.round(rng.normal(size=(n, sizes[0])), 3) for _ in range(steps)],
                     "ys": [rng.integers(0, sizes[-1], size=n) for _ in range(steps)]}
 
-        return [case([4, 5, 3], 1, 0.5, 0.01), case([4, 5, 3], 3, 0.5, 0.01), case([6, 7, 7, 4], 4, 0.3, 0.05, n=5),
-                case([5, 6, 3], 3, 0.2, 0.0, n=7)]
+        cases = [case([4, 5, 3], 1, 0.5, 0.01), case([4, 5, 3], 3, 0.5, 0.01), case([6, 7, 7, 4], 4, 0.3, 0.05, n=5),
+                 case([5, 6, 3], 3, 0.2, 0.0, n=7)]
+        stale = case([4, 5, 3], 2, 0.5, 0.01)
+        stale["stale"] = [np.round(rng.normal(size=np.shape(a)), 3) for a in stale["weights"] + stale["biases"]]
+        return cases + [stale]
 
     def run(self, obj, case):
-        net = _make_net(case)
+        calls = {"backprop": 0, "loss": 0}
+        backprop, ops = _counted(calls)
+        net = _make_net(case, ops=ops)
+        for p, g in zip(net.parameters(), case.get("stale") or []):  # gradients left over from an earlier pass
+            p.grad = np.array(g)
         batches = [(x, y) for x, y in zip(case["xs"], case["ys"])]
-        losses = obj(net, batches, case["lr"], case["weight_decay"], _reference().lab_backward)
-        return self.result(losses, [np.array(p.data, dtype=np.float64) for p in net.parameters()])
+        losses = obj(net, batches, case["lr"], case["weight_decay"], backprop)
+        return dict(self.result(losses, [np.array(p.data, dtype=np.float64) for p in net.parameters()]), **calls)
 
     def error_hint(self, exc):
-        if "NoneType" in str(exc):
+        text = str(exc)
+        if re.search(r"for \S+=: 'NoneType'", text) or ("'NoneType' object" in text and (
+                "item assignment" in text or "has no attribute" in text)):
+            return TRAIN_HINTS["clear_none"]
+        if "NoneType" in text:
             return TRAIN_HINTS["grad_none"]
         return super().error_hint(exc)
 
     def describe(self, case):
+        stale = "; the parameters' .grad already hold gradients from an earlier pass" if case.get("stale") else ""
         return (f"a Net of sizes {case['sizes']}, lr={case['lr']}, weight_decay={case['weight_decay']}, "
-                f"{len(case['xs'])} batch(es) of {len(case['ys'][0])} random examples; compares every parameter "
-                "after the loop, and the losses")
+                f"{len(case['xs'])} batch(es) of {len(case['ys'][0])} random examples{stale}; compares every "
+                "parameter after the loop, and the losses")
+
+    def compare(self, got, want, case):
+        mismatch = super().compare(got, want, case)
+        if mismatch is not None:
+            return mismatch
+        k = len(case["xs"])
+        steps = _count(k, "step", "steps")
+        for key, what in (("backprop", "backprop"), ("loss", 'net.ops["CrossEntropy"]')):
+            if got.get(key, k) < k:
+                n = _count(got[key], "time", "times")
+                return Mismatch(f"{what} was called {n} in {steps}",
+                                TRAIN_HINTS[f"own_{key}"].format(n=n, k=steps))
+        return None
 
     def initial_params(self, case):
         return [np.array(p.data, dtype=np.float64) for p in _make_net(case).parameters()]
