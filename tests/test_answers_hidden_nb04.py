@@ -6,14 +6,16 @@ exercise (`MatMul`, `unbroadcast`, `Sum`) is an answer too, and so is the table 
 """
 import pytest
 
-from answer_scan import exercises, hint_strings, leaks, notebook, task_leaks
+import copy
+
+from answer_scan import exercises, hint_strings, leaks, notebook, printed_before_check, task_leaks
 from backprop_lab.exercises import hints, nb04
 
 KEY_EXPRESSIONS = {
     "04.1": [r"dD@x\.T", r"W\.T@dD", r"dD\\?,?x\^\\top", r"W\^\\top\\?,?dD", r"dDx\^T", r"W\^TdD",
              r"getsource\(rules\.MatMul\)", r"matmul_shapes\(", r"shapes_widget\("],
     "04.2": [r"dy@W\.T", r"x\.T@dy", r"dy\.sum\(axis=0\)", r"x\^\\top\\?,?dy", r"dy\\?,?W\^\\top",
-             r"\\sum_\{?n\}?dy_\{?nj", r"\\sum_\\text\{batch\}dy"],
+             r"\\sum_\{?n\}?dy_\{?nj", r"\\sum_\\text\{batch\}dy", r"getsource\(rules\.MatMul\)"],
     "04.3": [r"grad\.ndim-len\(shape\)", r"getsource\(bl\.unbroadcast\)", r"sumawaytheleadingaxes,thensumwith",
              r"axis2withkeepdims"],
     "04.4": [r"expand_dims\(g,axis\)", r"broadcast_to\(g,x_shape\)", r"getsource\(rules\.Sum\)",
@@ -42,3 +44,22 @@ def test_the_scan_finds_an_answer_put_back(where):
         old = "(dimensional analysis: dW = dD @ x.T, dx = W.T @ dD)."
         found = leaks(notebook("04"), KEY_EXPRESSIONS, [("hints.py", old)])
         assert found and all(f.startswith("04.1") for f in found)
+
+
+# what the executed notebook must not print before a check: the engine's MatMul rule is 04.2's dx and dW for
+# Z = XY (dX = G Y^T, dY = X^T G), so it comes after 04.2's check
+PRINTED = {"04.2": [r"dX=GY\^T", r"g@y\.swapaxes\(-1,-2\)", r"x\.swapaxes\(-1,-2\)@g"]}
+
+
+def test_no_engine_source_of_an_exercise_printed_before_its_check():
+    assert printed_before_check(notebook("04", folder="solutions"), PRINTED) == []
+
+
+def test_the_scan_finds_the_matmul_rule_printed_before_04_2():
+    """Where it was before a learner's walkthrough found it: right after 04.1's check, above exercise 04.2."""
+    nb = copy.deepcopy(notebook("04", folder="solutions"))
+    spans = exercises(nb)
+    engine = next(c for c in nb.cells if "getsource(rules.MatMul)" in c.source)
+    nb.cells.insert(spans["04.1"][1] + 1, copy.deepcopy(engine))
+    assert printed_before_check(nb, PRINTED)
+    assert leaks(nb, {"04.2": KEY_EXPRESSIONS["04.2"]}, [])

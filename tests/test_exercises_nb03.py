@@ -1,5 +1,7 @@
 """The checks of notebook 03 accept the reference and reject each classic mistake with its own hint."""
+import inspect
 import math
+import re
 
 import numpy as np
 import pytest
@@ -54,6 +56,8 @@ NEURON_WRONG = {
     "last_only": (lambda w, b, x: (w[-1] * x[-1] + b).tanh(), NEURON_HINTS["last_only"]),
     "none": (lambda w, b, x: None, "return"),
     "two inputs hard-coded": (lambda w, b, x: (w[0] * x[0] + w[1] * x[1] + b).tanh(), "Only the first 2 of the 3"),
+    "one output per input": (lambda w, b, x: [(wi * xi + b).tanh() for wi, xi in zip(w, x)],
+                             "You returned a list, not a Value: a neuron has ONE output"),   # was "a plain number"
 }
 
 
@@ -151,7 +155,8 @@ PARAM_WRONG = {
     "floats": (lambda model: [p.data for p in reference.collect_parameters(model)], "not the Value objects"),
     "duplicates": (lambda model: reference.collect_parameters(model) + [model.layers[0].neurons[0].b],
                    "more than once"),
-    "generator": (lambda model: (p for p in reference.collect_parameters(model)), "Return a list"),
+    "generator": (lambda model: (p for p in reference.collect_parameters(model)), "walked through only once"),
+    "set": (lambda model: set(reference.collect_parameters(model)), "a set promises no order"),
     "copies": (lambda model: [bl.Value(p.data) for p in reference.collect_parameters(model)], "not one of the model's"),
     "appends the bias to w": (lambda model: [p for la in model.layers for n in la.neurons
                                              for p in (n.w.append(n.b) or n.w)], "Your function changed the model"),
@@ -214,6 +219,26 @@ def step_rebinds(params, loss_fn, lr):
     return loss.data
 
 
+def step_zeroing_at_the_end(params, loss_fn, lr):
+    loss = loss_fn()
+    loss.backward()
+    for p in params:
+        p.data -= lr * p.grad
+        p.grad = 0.0           # "clean for the next step": but this step found gradients left from before
+    return loss.data
+
+
+def step_backward_twice(params, loss_fn, lr):
+    for p in params:
+        p.grad = 0.0
+    loss = loss_fn()
+    loss.backward()
+    loss.backward()
+    for p in params:
+        p.data -= lr * p.grad
+    return loss.data
+
+
 def step_zeros(params, loss_fn, lr):
     for p in params:
         p.grad = 0.0
@@ -229,6 +254,8 @@ STEP_WRONG = {
     "rebinds": (step_rebinds, STEP_HINTS["unchanged"][:50]),
     "loss_after_update": (step(loss_after=True), STEP_HINTS["loss_after"][:50]),
     "returns_none": (lambda params, loss_fn, lr: None, "return"),
+    "zeroes_at_the_end": (step_zeroing_at_the_end, "clears the gradients AFTER the update"),
+    "backward_twice": (step_backward_twice, STEP_HINTS["twice"][:60]),
 }
 
 
@@ -284,6 +311,43 @@ def test_step_updating_only_some_parameters_is_named():
     assert_rejected(run_check("03.3", step_first_only), "Only 1 of the 2 parameters moved")
 
 
+def resetting_my_value():
+    """The course's MyValue (notebook 02), with a backward() that sets every .grad to 0 before the pass: it passes
+    check 02.7 (its gradients are right), but a training step that forgets the old gradients goes unnoticed with it."""
+    from backprop_lab.references import nb02
+
+    namespace = {}
+    exec(compile(inspect.getsource(nb02), "my_value.py", "exec"), namespace)
+    course_backward = namespace["backward"]
+
+    def backward(root):
+        for node in namespace["topo_sort"](root):
+            node.grad = 0.0
+        course_backward(root)
+
+    namespace["backward"] = backward           # MyValue.backward looks it up when it runs
+    return namespace["MyValue"]
+
+
+def on_class(step_fn, cls):
+    """``step_fn`` as a learner's notebook defines it, where `Value` is ``cls`` (the check reads that name)."""
+    namespace = {"Value": cls, "__builtins__": __builtins__}
+    return type(step_fn)(step_fn.__code__, namespace, step_fn.__name__, step_fn.__defaults__, step_fn.__closure__)
+
+
+def test_a_step_that_counts_on_a_resetting_backward_is_caught():
+    """Found by a learner's walkthrough: with their own MyValue whose backward() resets the gradients, a step without
+    zeroing passed 03.3. The check now runs such a step with bl.Value too, whose backward() adds."""
+    from backprop_lab.exercises.nb03 import _accumulates, value_class
+
+    mine = resetting_my_value()
+    assert run_check("02.7", mine).passed and not _accumulates(mine) and _accumulates(bl.Value)
+    assert value_class(on_class(step(zero=False), mine)) is mine
+    assert_rejected(run_check("03.3", on_class(step(zero=False), mine)), "because your backward() sets every .grad")
+    assert_rejected(run_check("03.3", on_class(step_backward_twice, mine)), "the second run went unnoticed")
+    assert run_check("03.3", on_class(reference.train_step, mine)).passed
+
+
 # ----------------------------------------------------------------------------- 03.4 learning rate (c = 2.5)
 
 LR_WRONG = {
@@ -301,6 +365,14 @@ LR_WRONG = {
 def test_lr_rejects(name):
     answer, hint = LR_WRONG[name]
     assert_rejected(run_check("03.4", answer), hint)
+
+
+def test_lr_wrong_answer_is_not_shown_the_right_pair():
+    """Found by a learner's walkthrough: a wrong pair was answered with "Expected: [0.2, 0.4]"."""
+    result = run_check("03.4", (0.3, 0.5))
+    text = repr(result)
+    assert result.status == "fail" and "Expected" not in text and "Expected" not in result._repr_html_()
+    assert not re.search(r"(?<![\d.])0\.[24](?![\d])", text), text
 
 
 # ----------------------------------------------------------------------------- the training widget
@@ -353,7 +425,8 @@ def test_training_playground_shows_an_initial_model_without_training(monkeypatch
 
 CATALOGUES = {"03.1": [impl for impl, _ in NEURON_WRONG.values()],
               "03.2": [impl for impl, _ in PARAM_WRONG.values()],
-              "03.3": [impl for impl, _ in STEP_WRONG.values()] + [step_first_only, step_returning(lambda v: v)],
+              "03.3": [impl for impl, _ in STEP_WRONG.values()] + [step_first_only, step_returning(lambda v: v),
+                                                                   on_class(step(zero=False), resetting_my_value())],
               "03.4": [answer for answer, _ in LR_WRONG.values()]}
 
 

@@ -78,6 +78,11 @@ LINEAR_WRONG = {
     "bias mean": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.mean(axis=0)), "SUM them, do not average"),
     "dW transposed": (lambda x, W, b, dy: (dy @ W.T, dy.T @ x, dy.sum(axis=0)), "shapes are swapped"),
     "dx transposed": (lambda x, W, b, dy: (W @ dy.T, x.T @ dy, dy.sum(axis=0)), "Which product of dy"),
+    # found by a learner's walkthrough: each was told "use += instead of =" (a fan-out), which is not the mistake
+    "dW averaged over the batch": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy / len(x), dy.sum(axis=0)),
+                                   "you averaged over the batch"),
+    "db one row of dy": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy[0].copy()), "one row of dy"),
+    "db without dy": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, np.ones_like(b)), "whatever dy holds"),
 }
 
 
@@ -152,6 +157,9 @@ MEAN_WRONG = {
     "no expand_dims": (lambda g, x_shape, axis=None, keepdims=False: broadcast_without_expand(g, x_shape)
                        / (int(np.prod(x_shape)) if axis is None else
                           int(np.prod([x_shape[a] for a in np.atleast_1d(axis)]))), "copied along the wrong axis"),
+    "floor division": (lambda g, x_shape, axis=None, keepdims=False: sum_ok(g, x_shape, axis, keepdims)
+                       // (int(np.prod(x_shape)) if axis is None else
+                           int(np.prod([x_shape[a] for a in np.atleast_1d(axis)]))), "floor division"),
 }
 
 
@@ -209,13 +217,38 @@ def test_softmax_backward_reference_passes():
     assert verdict("04.6", softmax_ok)[0] == "pass"
 
 
-def test_softmax_backward_full_jacobian_also_passes():
-    """Forming the Jacobian is wasteful but right; the check judges values."""
-    def with_jacobian(s, g):
-        flat_s, flat_g = s.reshape(-1, s.shape[-1]), g.reshape(-1, s.shape[-1])
-        rows = [(np.diag(si) - np.outer(si, si)).T @ gi for si, gi in zip(flat_s, flat_g)]
-        return np.array(rows).reshape(s.shape)
-    assert verdict("04.6", with_jacobian)[0] == "pass"
+def _softmax_jacobian_per_row(s, g):
+    flat_s, flat_g = s.reshape(-1, s.shape[-1]), g.reshape(-1, s.shape[-1])
+    rows = [(np.diag(si) - np.outer(si, si)).T @ gi for si, gi in zip(flat_s, flat_g)]
+    return np.array(rows).reshape(s.shape)
+
+
+def _softmax_jacobian_batched(s, g):
+    eye = np.eye(s.shape[-1])
+    jac = np.einsum("...i,ij->...ij", s, eye) - np.einsum("...i,...j->...ij", s, s)
+    return np.einsum("...i,...ij->...j", g, jac)
+
+
+def _softmax_outer_product(s, g):           # no diagonal matrix, but still an n x n array per row
+    return s * g - np.einsum("...ij,...i->...j", s[..., :, None] * s[..., None, :], g)
+
+
+@pytest.mark.parametrize("impl", [_softmax_jacobian_per_row, _softmax_jacobian_batched, _softmax_outer_product])
+def test_softmax_backward_building_the_jacobian_is_rejected(impl):
+    """The exercise says "without building a Jacobian" (sections 2 and 8 of the notebook say why): right values from
+    an n x n array per row are caught by the memory they take on a (2, 1000) case, and the hint says so."""
+    status, hint, message = verdict("04.6", impl)
+    assert status == "fail" and "n × n array for each row" in hint and "MB of memory" in message, hint
+
+
+def test_softmax_backward_memory_case_leaves_the_vector_jacobian_product_alone():
+    """The reference, and an answer that copies its inputs a few times, stay far under the memory threshold."""
+    def with_copies(s, g):
+        s, g = s.copy(), g.copy()
+        inner = np.einsum("...i,...i->...", g, s)[..., None]
+        return s * (g - inner)
+    assert verdict("04.6", with_copies)[0] == "pass"
+    assert verdict("04.6", softmax_ok)[0] == "pass"
 
 
 @pytest.mark.parametrize("name", SOFTMAX_WRONG)
@@ -286,6 +319,14 @@ def _sum_backward_always_expands(g, x_shape, axis=None, keepdims=False):
     return np.broadcast_to(np.expand_dims(g, axis), x_shape)      # ignores keepdims
 
 
+def _expand_descending(g, x_shape, axis, keepdims):
+    if axis is None or keepdims:
+        return g
+    for a in sorted((a % len(x_shape) for a in np.atleast_1d(axis)), reverse=True):   # (0, 2): axis 2 first fails
+        g = np.expand_dims(g, a)
+    return g
+
+
 def _mean_backward_one_axis(g, x_shape, axis=None, keepdims=False):
     return ref04.sum_backward(g, x_shape, axis, keepdims) / x_shape[axis]   # fails for None and tuples
 
@@ -297,6 +338,9 @@ REVIEW_ERRORS = {
     "04.4 keepdims ignored": (_sum_backward_always_expands, "do not expand_dims it again"),
     "04.5 x_shape[axis]": (_mean_backward_one_axis, "the product of x_shape[a] over every reduced axis"),
     "04.6 np.dot on a batch": (lambda s, g: s * (g - np.dot(g, s)), "one number per row"),
+    # NumPy's AxisError builds its message from its arguments: the hint travels beside it
+    "04.4 expand_dims in decreasing order": (lambda g, x_shape, axis=None, keepdims=False: np.broadcast_to(
+        _expand_descending(g, x_shape, axis, keepdims), x_shape), "np.expand_dims accepts the tuple"),
 }
 
 
@@ -373,10 +417,11 @@ CATALOGUES = {
     "04.3": [impl for impl, _ in UNBROADCAST_WRONG.values()] + [REVIEW_ERRORS["04.3 reshape instead of sum"][0],
                                                                _unbroadcast_float64],
     "04.4": [impl for impl, _ in SUM_WRONG.values()] + [REVIEW_ERRORS["04.4 keepdims ignored"][0],
+                                                       REVIEW_ERRORS["04.4 expand_dims in decreasing order"][0],
                                                        _sum_backward_float64],
     "04.5": [impl for impl, _ in MEAN_WRONG.values()] + [REVIEW_ERRORS["04.5 x_shape[axis]"][0], _mean_over_g_size],
     "04.6": [impl for impl, _ in SOFTMAX_WRONG.values()] + [REVIEW_ERRORS["04.6 np.dot on a batch"][0],
-                                                           _softmax_in_place],
+                                                           _softmax_in_place, _softmax_jacobian_batched],
 }
 
 

@@ -87,6 +87,7 @@ BACKSPEC_WRONG = {
     "specs swapped": (("ij,ik->jk", "ik,jk->ij"), "Index"),
     "forward spec reused": (("ij,jk->ik", "ij,jk->ik"), "Index"),
     "dB transposed": (("ik,jk->ij", "ij,ik->kj"), "comes out transposed"),
+    "implicit outputs": (("ik,jk", "ij,ik"), "explicit output"),     # right values by NumPy's alphabetical rule
 }
 
 
@@ -107,6 +108,11 @@ QUAD_WRONG = {
     "assumes symmetric": (lambda A, x: (np.outer(x, x), 2 * A @ x), "only when A is symmetric"),
     "dA doubled": (lambda A, x: (2 * np.outer(x, x), (A + A.T) @ x), "no factor 2"),
     "sign": (lambda A, x: (np.outer(x, x), -(A + A.T) @ x), "wrong sign"),
+    # found by a learner's walkthrough: half was told "use += instead of =", the others got no hint
+    "dA halved": (lambda A, x: (np.outer(x, x) / 2, (A + A.T) @ x), "no factor 1/2"),
+    "dA = A": (lambda A, x: (A.copy(), (A + A.T) @ x), "does not involve A"),
+    "assumes symmetric, transposed": (lambda A, x: (np.outer(x, x), 2 * A.T @ x), "only when A is symmetric"),
+    "changes A in place": (lambda A, x: (np.outer(x, x), A.__iadd__(A.T.copy()) @ x), "changed its input A in place"),
 }
 
 
@@ -153,6 +159,38 @@ def test_einsum_backward_wrong_rejected(name):
     status, hint, _ = verdict("05.4", impl)
     assert status == expected_status
     assert expected_hint in hint
+
+
+def changing_its_inputs(reference, what):
+    """The reference's right answer, from a function that then changes the caller's list or grad (pop(i) to get
+    "the other operands", `grad *= ...` to scale it)."""
+    def einsum_backward(spec, operands, grad, i):
+        out = np.array(reference(spec, list(operands), grad.copy(), i))
+        if what == "list":
+            operands.pop(i)
+        else:
+            grad *= 1.5
+        return out
+    return einsum_backward
+
+
+MUTATING = {"05.4": einsum_backward, "05.5": einsum_backward_repeated}
+
+
+@pytest.mark.parametrize("exercise_id", ["05.4", "05.5"])
+@pytest.mark.parametrize("what, fragment", [("list", "changed the list operands"),
+                                            ("grad", "changed its input grad in place")])
+def test_einsum_backward_must_leave_its_inputs_alone(exercise_id, what, fragment):
+    """Both passed before a learner's walkthrough: the list and grad are the caller's, reused for every operand."""
+    status, hint, _ = verdict(exercise_id, changing_its_inputs(MUTATING[exercise_id], what))
+    assert status == "fail" and fragment in hint, hint
+
+
+def test_einsum_backward_zeros_hint_speaks_of_arrays_not_nodes():
+    """The generic "all zeros" hint of the scalar engine ("each node adds its share to .grad") does not fit here."""
+    for exercise_id in ("05.4", "05.5"):
+        status, hint, _ = verdict(exercise_id, lambda spec, operands, grad, i: np.zeros_like(operands[i]))
+        assert status == "fail" and "all zeros" in hint and ".grad" not in hint and "node" not in hint
 
 
 def test_einsum_backward_hint_gives_the_rule_for_the_failing_case():
@@ -319,8 +357,11 @@ CATALOGUES = {
     "05.2": [answer for answer, _ in BACKSPEC_WRONG.values()] + [("ik,jk->ij", "ik,ij->jk")],
     "05.3": [impl for impl, _ in QUAD_WRONG.values()] + [lambda A, x: (x @ x.T, (A + A.T) @ x),
                                                         lambda A, x: (np.outer(x, x), (A + A.T) * x)],
-    "05.4": [impl for impl, _, _ in EINSUM_BACKWARD_WRONG.values()] + [raises_key_error],
-    "05.5": [impl for impl, _ in REPEATED_WRONG.values()] + [raises_key_error, pass_the_original_operand],
+    "05.4": [impl for impl, _, _ in EINSUM_BACKWARD_WRONG.values()] + [
+        raises_key_error, changing_its_inputs(einsum_backward, "list"), changing_its_inputs(einsum_backward, "grad")],
+    "05.5": [impl for impl, _ in REPEATED_WRONG.values()] + [
+        raises_key_error, pass_the_original_operand, changing_its_inputs(einsum_backward_repeated, "list"),
+        changing_its_inputs(einsum_backward_repeated, "grad")],
 }
 
 

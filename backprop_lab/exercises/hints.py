@@ -82,7 +82,7 @@ def plain_value_hint(generic: str, fallback: str) -> str:
 
 def is_specific(hint: str) -> bool:
     """True for hints that already name a concrete mistake a "hard-coded" verdict must not replace."""
-    concrete = (ZEROS, NAN, NONE_HINT, TRANSPOSE, TYPE_HINT, ALL_AXES)
+    concrete = (ZEROS, PLAIN_ZEROS, NAN, NONE_HINT, TRANSPOSE, TYPE_HINT, ALL_AXES)
     return any(hint.startswith(h[:40]) for h in concrete) or "has shape" in hint
 
 

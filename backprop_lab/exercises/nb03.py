@@ -68,6 +68,9 @@ NEURON_HINTS = {
     "float": ("You returned a plain number ({type}), not a Value: a number has no graph, so backward() cannot reach "
               "w and b. Every step, the activation included, must be an operation on Values (math.tanh works on "
               "numbers only)."),
+    "not_value": ("You returned a {type}, not a Value: a neuron has ONE output, a single Value that the weighted sum "
+                  "of ALL its inputs, the bias and the activation went into, so that backward() from it reaches "
+                  "every weight."),
     "detached": ("The value is right but w and b got no gradient: the result is not connected to them. A Value made "
                  "from a number (from .data) starts a new graph; build the result from w and b themselves."),
     "no_bias": "The bias is missing: the neuron adds b to the weighted sum before the activation.",
@@ -140,7 +143,9 @@ class NeuronForward(Exercise):
         if out is None:
             return {"problem": "none", "at": self.describe(case)}
         if not hasattr(out, "backward") or not hasattr(out, "grad"):
-            return {"problem": "float", "type": type(out).__name__, "data": _number(out), "at": self.describe(case)}
+            data = _number(out)
+            return {"problem": "float" if data is not None else "not_value", "type": type(out).__name__, "data": data,
+                    "at": self.describe(case)}
         out.backward()
         return {"data": _number(out.data), "grads": [_number(p.grad) for p in w + [b]]}
 
@@ -211,8 +216,7 @@ class ProbeMLP:
 
 
 PARAM_HINTS = {
-    "not_list": ("Return a list of the parameters (the Value objects); received {type}. (A generator can be "
-                 "walked through only once, and the notebook walks the list at every training step.)"),
+    "not_list": "Return a list of the parameters (the Value objects); received {type}.{why}",
     "nested": "Your list holds lists: the optimizer needs ONE flat list whose items are the Values themselves.",
     "floats": ("Your list holds numbers, not the Value objects: a training step changes each parameter's .data in "
                "place, which only works on the model's own Values, so return the objects themselves."),
@@ -229,6 +233,15 @@ PARAM_HINTS = {
     "mutated": ("Your function changed the model: {what}. Collect the parameters into a NEW list; the model's own "
                 "lists must stay as they are (the notebook calls model.parameters() more than once, and the "
                 "neurons read neuron.w at every forward pass)."),
+}
+
+
+NOT_LIST_WHY = {
+    "generator": (" (A generator can be walked through only once, and the notebook walks the list at every training "
+                  "step.)"),
+    "set": (" (A list keeps the parameters in the order you collected them, the same at every call; a set "
+            "promises no order at all.)"),
+    "dict": " (A dict walks through its keys; the notebook needs the Values themselves, in a list.)",
 }
 
 
@@ -292,7 +305,7 @@ class CollectParameters(Exercise):
         if isinstance(got, dict):
             key = got.pop("problem")
             return Mismatch(f"sizes {case['sizes']}: the answer is not a flat list of the model's Values",
-                            PARAM_HINTS[key].format(**got))
+                            PARAM_HINTS[key].format(why=NOT_LIST_WHY.get(got.get("type"), ""), **got))
         if sorted(got) == want:
             return None
         model = ProbeMLP(case["sizes"], case["seed"])
@@ -367,6 +380,18 @@ STEP_HINTS = {
                   "the gradients were zero when the update ran (zeroed after backward, or updated before it)."),
     "partial": ("Only {moved} of the {total} parameters moved (the others kept their values): every parameter in "
                 "params takes a step. A `return` inside the loop?"),
+    "zero_after": ("The parameters moved by lr × (old gradient + new gradient), and your step leaves every .grad at 0: "
+                   "it clears the gradients AFTER the update, counting on every earlier backward pass to have been "
+                   "followed by such a step. Here the parameters arrive holding gradients from before (any backward "
+                   "pass over the model leaves some, as section 4's check of one weight did), and backward() ADDS "
+                   "to them. Each step must start from gradients of zero."),
+    "resets": ("With your {cls} this step moves the parameters right, because your backward() sets every .grad to 0 "
+               "before adding to it. With the course's bl.Value, whose backward() only ADDS (as micrograd's and "
+               "PyTorch's do, so that several backward passes can be summed), the same step moved them by "
+               "lr × (old gradient + new gradient). A training step must not count on backward() to clear what an "
+               "earlier pass left: each step must start from gradients of zero."),
+    "twice": ("Each parameter moved by twice this step's gradient: backward() ran twice on this step's loss (each "
+              "run ADDS its gradient to .grad), or the update was applied twice."),
     "stale_update": ("The parameters moved by the OLD gradients, the ones they held before this step: the update "
                      "must use this step's gradient, so it comes after the backward pass."),
     "loss_after": ("The parameters are right, but the loss you returned is the loss AFTER the update: return the "
@@ -378,6 +403,17 @@ STEP_HINTS = {
                    "keep every step's whole graph alive."),
     "none": hints.NONE_HINT,
 }
+
+
+def _accumulates(cls) -> bool:
+    """True when ``cls``'s backward() adds to a gradient already held, like the engine's Value; False when it resets it."""
+    try:
+        a = cls(2.0)
+        a.grad = 5.0
+        (a * a).backward()
+        return not math.isclose(_number(a.grad), 4.0)
+    except Exception:  # noqa: BLE001 - cannot tell: take the class as it is
+        return True
 
 
 def _is_number(x) -> bool:
@@ -408,6 +444,22 @@ class TrainStep(Exercise):
 
     def run(self, obj, case):
         cls = value_class(obj)
+        got = self._step(obj, case, cls)
+        engine = _engine_value()
+        if "problem" not in got and cls is not engine and not _accumulates(cls):
+            # the learner's backward() resets every gradient first, so a step that forgets them passes with it:
+            # the same step must also work with a backward() that adds, the engine's
+            try:
+                on_engine = self._step(obj, case, engine)
+            except Exception:  # noqa: BLE001 - a step that only runs on the learner's class is judged on it
+                on_engine = {}
+            if "params" in on_engine:
+                got["engine_params"] = on_engine["params"]
+                got["cls"] = cls.__name__
+        return got
+
+    @staticmethod
+    def _step(obj, case, cls):
         params = [_value(v, f"p{i}", cls) for i, v in enumerate(case["p0"])]
         for p, g in zip(params, case["stale"]):
             p.grad = g            # left over from a previous step
@@ -417,7 +469,8 @@ class TrainStep(Exercise):
         if not _is_number(loss):
             key = "loss_value" if hasattr(loss, "backward") and _number(loss) is not None else "loss_type"
             return {"problem": key, "type": type(loss).__name__, "at": case["p0"]}
-        return {"loss": float(loss), "params": [_number(p.data) for p in params]}
+        return {"loss": float(loss), "params": [_number(p.data) for p in params],
+                "grads_zeroed": all(_number(p.grad) == 0 for p in params)}
 
     def compare(self, got, want, case):
         if "problem" in got:
@@ -425,11 +478,26 @@ class TrainStep(Exercise):
             return Mismatch(f"p0 = {case['p0']}: no usable loss returned", STEP_HINTS[key].format(**got))
         p0, lr, stale = case["p0"], case["lr"], case["stale"]
         grads = _grads_at(case, p0)
+        if "engine_params" in got and _close(got["params"], want["params"], self.rtol, self.atol) and not _close(
+                got["engine_params"], want["params"], self.rtol, self.atol):
+            hint = _recognise(got["engine_params"], [
+                ([p - lr * (g + s) for p, g, s in zip(p0, grads, stale)], STEP_HINTS["resets"].format(cls=got["cls"])),
+                ([p - 2 * lr * g for p, g in zip(p0, grads)],
+                 STEP_HINTS["twice"] + f" Your {got['cls']}'s backward() sets every .grad to 0 first, so the second "
+                                       "run went unnoticed with it; the course's bl.Value, like PyTorch, adds.")])
+            hint = hint or (f"With your {got['cls']} the step is right, but with the course's bl.Value, whose "
+                            "backward() adds to .grad instead of resetting it first, it is not: a step must not depend "
+                            "on what backward() does with the gradients it finds.")
+            return Mismatch(f"with bl.Value the parameters after the step were {_fmt(got['engine_params'])}, expected "
+                            f"{_fmt(want['params'])} (before: {_fmt(p0)}, lr = {lr:g}, gradients left from before: "
+                            f"{_fmt(stale)})", hint)
         if not _close(got["params"], want["params"], self.rtol, self.atol):
             message = (f"parameters after the step expected {_fmt(want['params'])}, received {_fmt(got['params'])} "
                        f"(before: {_fmt(p0)}, lr = {lr:g})")
+            no_zero = STEP_HINTS["zero_after"] if got.get("grads_zeroed") else STEP_HINTS["no_zero"]
             variants = [
-                ([p - lr * (g + s) for p, g, s in zip(p0, grads, stale)], STEP_HINTS["no_zero"]),
+                ([p - lr * (g + s) for p, g, s in zip(p0, grads, stale)], no_zero),
+                ([p - 2 * lr * g for p, g in zip(p0, grads)], STEP_HINTS["twice"]),
                 ([p + lr * g for p, g in zip(p0, grads)], STEP_HINTS["ascent"]),
                 ([p - g for p, g in zip(p0, grads)], STEP_HINTS["no_lr"]),
                 (list(p0), STEP_HINTS["unchanged"]),
@@ -477,6 +545,7 @@ LR_HINTS = {
 
 class LearningRate(Exercise):
     rtol, atol = 1e-6, 1e-9
+    show_expected = False   # the expected pair IS the answer: a wrong guess must not be shown it
 
     def cases(self, rng):
         return [dict(LR_CASE)]

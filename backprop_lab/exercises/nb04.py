@@ -18,9 +18,15 @@ SUM_NOT_MEAN = ("Your answer is the expected one divided by {n}: you averaged th
 
 
 def _add_hint(exc: BaseException, hint: str) -> None:
-    """Append a hint to the message of an exception raised in the learner's code (shown under its traceback)."""
-    if exc.args and isinstance(exc.args[0], str) and "Hint:" not in exc.args[0]:
+    """Append a hint to the message of an exception raised in the learner's code (shown under its traceback).
+
+    An exception whose message is not its first argument (NumPy's AxisError builds it from the axis and the
+    number of dimensions) keeps the hint beside it instead, for ``error_hint``.
+    """
+    if exc.args and isinstance(exc.args[0], str) and "Hint:" not in exc.args[0] and str(exc) == exc.args[0]:
         exc.args = (f"{exc.args[0]}\nHint: {hint}",) + tuple(exc.args[1:])
+    elif "Hint:" not in str(exc):
+        exc._backprop_lab_hint = hint
 
 
 MUTATED = ("Your function changed its input {names} in place (an augmented assignment such as `-=` or `*=` on "
@@ -62,7 +68,7 @@ class _ShapeExercise(Exercise):
     def error_hint(self, exc: BaseException) -> str:
         if "Hint:" in str(exc):           # this check already explained the error with the case's shapes
             return ""
-        return hints.error_hint(exc)
+        return getattr(exc, "_backprop_lab_hint", "") or hints.error_hint(exc)
 
 
 def _is_product_error(exc: BaseException) -> bool:
@@ -98,7 +104,7 @@ def grad_mismatch(name, var, got, want, rule):
         return Mismatch(msg, f"A gradient always has the shape of its variable: {name} must be {w.shape}. {rule}")
     if np.allclose(g, w, rtol=1e-6, atol=1e-8):
         return None
-    hint = hints.diagnose(g, w)
+    hint = hints.plain_value_hint(hints.diagnose(g, w), "")
     if hint in ("", hints.CLOSE, hints.TRANSPOSE):
         hint = (hint + " " if hint else "") + f"Derive it from the shapes. {rule}"
     return Mismatch(f"{name}: expected {hints.short_repr(w)}, received {hints.short_repr(g)}", hint)
@@ -182,6 +188,13 @@ class LinearBackward(_ShapeExercise):
         m = (grad_mismatch("dx", "x", got[0], want[0], fit_question("dy", dy, "W", W, "x", x))
              or grad_mismatch("dW", "W", got[1], want[1],
                               fit_question("x", x, "dy", dy, "W", W, f", with the batch size N = {x[0]} summed away")))
+        n = x[0]
+        dW = _array(got[1])
+        if m is not None and m.message.startswith("dW:") and n > 1 and dW is not None and dW.shape == W and \
+                np.allclose(dW * n, want[1], rtol=1e-6, atol=1e-8):
+            m.hint = (f"Your dW is the expected one divided by N = {n}: you averaged over the batch. Every example "
+                      "contributes to dW, and the contributions add up; a mean in the loss is already inside dy "
+                      "(its 1/N), so the backward pass of y = xW + b divides by nothing.")
         return m or self._bias(got[2], want[2], case)
 
     @staticmethod
@@ -210,12 +223,17 @@ class LinearBackward(_ShapeExercise):
         if n > 1 and np.allclose(g * n, want, rtol=1e-6, atol=1e-8):
             return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
                             SUM_NOT_MEAN.format(n=n))
+        msg = f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
         if n == o and np.allclose(g, dy.sum(axis=1), rtol=1e-6, atol=1e-8):
-            return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
-                            f"You summed over axis 1, the features; b's copies lie along the batch axis. {rule}.")
-        hint = hints.diagnose(g, want)
-        return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
-                        hint if hint not in ("", hints.CLOSE) else rule + ".")
+            return Mismatch(msg, f"You summed over axis 1, the features; b's copies lie along the batch axis. {rule}.")
+        if n > 1 and any(np.allclose(g, row, rtol=1e-6, atol=1e-8) for row in dy):
+            return Mismatch(msg, f"Your db is one row of dy, the gradient of one copy of b. {rule}: every row counts.")
+        if np.ptp(g) == 0 and np.ptp(want) > 0:
+            return Mismatch(msg, "Your db is the same number for every entry, whatever dy holds: the local gradient "
+                                 "of y = xW + b with respect to b is 1, and the chain rule multiplies it by the "
+                                 f"upstream gradient dy of each use. {rule}.")
+        hint = hints.plain_value_hint(hints.diagnose(g, want), "")
+        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else rule + ".")
 
 
 # ----------------------------------------------------------------------------- 04.3 unbroadcast
@@ -383,7 +401,7 @@ class _ReductionBackward(_ShapeExercise):
         return self.value_hint(g, want, msg, n, reinsert, case)
 
     def value_hint(self, g, want, msg, n, reinsert, case):
-        hint = hints.diagnose(g, want)
+        hint = hints.plain_value_hint(hints.diagnose(g, want), "")
         return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else f"Every reduced entry gets g: {reinsert}.")
 
 
@@ -421,6 +439,9 @@ class MeanBackward(_ReductionBackward):
             return Mismatch(msg, f"You divided by g.size = {g_size}, the number of entries of the mean's OUTPUT; the "
                                  "mean divides by the number of entries averaged into each output entry, those of "
                                  f"the reduced axes (here n = {n}).")
+        if np.array_equal(g, np.floor(want)):
+            return Mismatch(msg, "Your values are the right ones rounded down: `//` is floor division, which "
+                                 "drops the fraction; the mean divides with `/`.")
         r = _constant_ratio(g, want)
         if r is not None and r > 0:
             return Mismatch(msg, f"Your answer is {r:.4g} times the expected one: a mean's gradient is its sum's "
@@ -436,21 +457,69 @@ def softmax(z, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+JACOBIAN = ("Right values, but your function needed {mb:.0f} MB of memory for s and g of shape {shape} ({kb:.0f} kB "
+            "each): it builds an n × n array for each row (n = {n} here, {row_mb:.0f} MB a row), the Jacobian or a "
+            "part of it such as the outer product of s with itself. The exercise asks for the vector-Jacobian "
+            "product without it: work the sum Σ_i g_i s_i(δ_ij - s_j) out by hand first; what is left needs only s, "
+            "g and one number per row.")
+
+
+def peak_memory(fn):
+    """``fn()`` and the peak of the memory it allocated, in bytes (NumPy reports its arrays to tracemalloc)."""
+    import tracemalloc
+
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    try:
+        out = fn()
+        return out, tracemalloc.get_traced_memory()[1] - start
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+
+
 class SoftmaxBackward(_ShapeExercise):
+    ROWS, N = 2, 1000          # the memory case: an n × n Jacobian is 8 MB a row, the answer needs a few kB
 
     def cases(self, rng):
         fixed = [{"s": softmax(np.array([1.0, 2.0, 0.0, -1.0])), "g": np.array([1.0, 0.0, 0.0, 0.0])}]
+        memory = {"s": softmax(rng.normal(size=(self.ROWS, self.N))), "g": rng.normal(size=(self.ROWS, self.N)),
+                  "memory": True}
         return fixed + [{"s": softmax(rng.normal(size=shape) * 2), "g": rng.normal(size=shape)}
-                        for shape in [(5,), (3, 5), (2, 3, 4), (4, 4)]]
+                        for shape in [(5,), (3, 5), (2, 3, 4), (4, 4)]] + [memory]
 
     def run(self, obj, case):
         try:
-            return self.call(obj, case, ["s", "g"])
+            if not case.get("memory"):
+                return self.call(obj, case, ["s", "g"])
+            out, peak = peak_memory(lambda: self.call(obj, case, ["s", "g"]))
+            # a Jacobian of one row alone is N times the size of s: a tenth of that is far above any VJP's needs
+            big = peak > case["s"].nbytes * self.N / self.ROWS / 10
+            return {"dz": out, "memory": f"{peak / 1e6:.0f} MB", "bytes": peak} if big else out
         except ValueError as exc:
             _add_hint(exc, f"s and g have shape {case['s'].shape} here: the last axis holds the softmax, the "
                            "others are a batch. <g, s> is one number per row, kept as a size-1 last axis so that it "
                            "broadcasts back over its row; np.dot or @ of two such arrays is a matrix product, not that.")
             raise
+
+    def compare(self, got, want, case):
+        if isinstance(got, dict) and "memory" in got:
+            wrong = super().compare(got["dz"], want, case)
+            if wrong is not None:
+                return wrong
+            shape, n = case["s"].shape, case["s"].shape[-1]
+            return Mismatch(f"right values, but {got['memory']} of memory used for inputs of shape {shape}",
+                            JACOBIAN.format(mb=got["bytes"] / 1e6, shape=shape, kb=case["s"].nbytes / 1e3, n=n,
+                                            row_mb=n * n * 8 / 1e6))
+        return super().compare(got, want, case)
+
+    def describe(self, case):
+        if case.get("memory"):
+            return f"s and g of shape {case['s'].shape}, and the memory your function uses"
+        return super().describe(case)
 
     def compare_answer(self, got, want, case):
         s, g_up = case["s"], case["g"]

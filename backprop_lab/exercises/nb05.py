@@ -14,6 +14,7 @@ import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
+from .nb04 import MUTATED
 
 # ----------------------------------------------------------------------------- evaluating specs
 
@@ -224,6 +225,9 @@ class MatmulBackwardSpecs(Exercise):
                 return Mismatch(f"{name}: the spec must be a string, received {hints.short_repr(answer['spec'])}",
                                 hints.TYPE_HINT)
             m = spec_mismatch(name, answer["spec"], answer["value"], w, operands, formula + ".")
+            if m is None and "->" not in answer["spec"]:
+                return Mismatch(f"{name}: '{answer['spec']}' has no '->', so its output is implicit",
+                                IMPLICIT.format(spec=answer["spec"]))
             if m is None:
                 continue
             value = answer["value"]
@@ -252,11 +256,19 @@ class QuadraticFormGrad(Exercise):
         return fixed + [{"A": rng.normal(size=(n, n)), "x": rng.normal(size=n)} for n in (3, 4, 5)]
 
     def run(self, obj, case):
-        out = obj(case["A"].copy(), case["x"].copy())
+        A, x = case["A"].copy(), case["x"].copy()
+        out = obj(A, x)
+        changed = [n for n, a in (("A", A), ("x", x)) if not np.array_equal(a, case[n])]
+        if changed:
+            return {"__mutated__": changed, "at": hints.short_repr(case)}    # "at": one answer per case
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
     def compare(self, got, want, case):
         A, x = case["A"], case["x"]
+        if isinstance(got, dict) and "__mutated__" in got:
+            names = " and ".join(got["__mutated__"])
+            return Mismatch(f"after the call, {names} no longer held the values it was given",
+                            MUTATED.format(names=names))
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return Mismatch(f"expected a pair (dA, dx), received {hints.short_repr(got)}",
                             "Return both gradients: `return dA, dx`.")
@@ -267,10 +279,16 @@ class QuadraticFormGrad(Exercise):
             (f"{twice}. Your dx is only the term of the second appearance, b.", A.T @ x),
             (f"Your dx is 2 A x: the terms of the two appearances are equal only when A is symmetric, and this A is "
              f"not. {twice}.", 2 * A @ x),
+            (f"Your dx is 2 Aᵀx: the terms of the two appearances are equal only when A is symmetric, and this A is "
+             f"not. {twice}.", 2 * A.T @ x),
         ]
         dA_suspects = [("Your dA is twice the right one. Each A_ij appears once in x_i A_ij x_j, so its gradient "
                         "has one term and no factor 2 (the 2 of x_i x_i came from x appearing twice).",
-                        2 * np.outer(x, x))]
+                        2 * np.outer(x, x)),
+                       ("Your dA is half the right one. Each A_ij appears once in x_i A_ij x_j, multiplied by x_i x_j: "
+                        "its gradient is that product, with no factor 1/2.", np.outer(x, x) / 2),
+                       ("Your dA is A itself: the gradient of f with respect to A_ij is the factor that multiplies "
+                        "A_ij in x_i A_ij x_j, which does not involve A.", A)]
         n = x.shape[0]
         dA, dx = (np.asarray(v) if isinstance(v, (np.ndarray, float, int, np.number)) else None for v in got)
         if dA is not None and dx is not None and dA.shape == (n,) and dx.shape == (n, n):
@@ -285,8 +303,13 @@ class QuadraticFormGrad(Exercise):
                             "dx must have x's shape. `*` multiplies entry by entry (x is broadcast along the "
                             "rows) and keeps both axes; a term summed over j, like Σ_j A_kj x_j, is a "
                             "matrix-vector product, or an einsum that leaves j out of the output.")
-        return (hints.compare_values(got[0], want[0], where="dA", suspects=dA_suspects)
-                or hints.compare_values(got[1], want[1], where="dx", suspects=dx_suspects))
+        m = (hints.compare_values(got[0], want[0], where="dA", suspects=dA_suspects)
+             or hints.compare_values(got[1], want[1], where="dx", suspects=dx_suspects))
+        if m is not None:   # a formula of arrays, not a graph: no "`+=` at a fork" hints
+            m.hint = hints.plain_value_hint(m.hint, "Differentiate f = x_i A_ij x_j entry by entry: with respect to "
+                                                    "A_kl, then with respect to x_k, one term for each appearance of "
+                                                    "x, as section 3 did for x_i x_i.")
+        return m
 
 
 # ----------------------------------------------------------------------------- 05.4 / 05.5 einsum backward
@@ -335,12 +358,19 @@ class _EinsumBackward(Exercise):
         return [make_case(rng, spec, i) for spec, i in self.SPECS + picks]
 
     def run(self, obj, case):
+        operands = [a.copy() for a in case["operands"]]
+        given, grad = list(operands), case["grad"].copy()
         try:
-            return obj(case["spec"], [a.copy() for a in case["operands"]], case["grad"].copy(), case["i"])
+            out = obj(case["spec"], operands, grad, case["i"])
         except ValueError as exc:
             if "einstein sum" in str(exc) or "subscript" in str(exc):  # NumPy refused an einsum the learner built
                 return {"error": f"ValueError: {exc}", "at": self.describe(case)}
             raise
+        if len(operands) != len(given) or any(a is not b for a, b in zip(operands, given)):
+            return {"__mutated__": ["operands"], "list": True, "at": self.describe(case)}
+        changed = [f"operands[{j}]" for j, (a, b) in enumerate(zip(operands, case["operands"]))
+                   if not np.array_equal(a, b)] + (["grad"] if not np.array_equal(grad, case["grad"]) else [])
+        return {"__mutated__": changed, "at": self.describe(case)} if changed else out
 
     def expected(self, case):
         return oracle_grad(case["spec"], case["operands"], case["grad"], case["i"])
@@ -369,6 +399,17 @@ class _EinsumBackward(Exercise):
         if isinstance(got, dict) and "error" in got:
             return Mismatch(f"NumPy refused the einsum your code built: {got['error']}",
                             self.numpy_error_hint(got["error"], case) + " " + self.rule(case))
+        if isinstance(got, dict) and "__mutated__" in got:
+            names = " and ".join(got["__mutated__"])
+            again = (" A backward pass calls such a function once per operand, with the same list and the same grad "
+                     "each time (bl.einsum calls its operand_grad so).")
+            if got.get("list"):
+                return Mismatch("after the call, the list operands no longer held the arrays it was given",
+                                "Your function changed the list operands (pop, del, remove, insert or an assignment "
+                                "into it): the list belongs to the caller, so leave it as it is and collect what you "
+                                "need into a list of your own." + again)
+            return Mismatch(f"after the call, {names} no longer held what it was given",
+                            MUTATED.format(names=names) + again)
         g = hints._to_array(got)
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {hints.short_repr(got)}",
@@ -386,7 +427,7 @@ class _EinsumBackward(Exercise):
         special = self.value_hint(g, want, case)
         if special:
             return Mismatch(msg, special + " " + self.rule(case))
-        hint = hints.diagnose(g, want)
+        hint = hints.plain_value_hint(hints.diagnose(g, want), "")    # arrays, not a graph of nodes with .grad
         return Mismatch(msg, (hint + " " if hint not in ("", hints.CLOSE) else
                               "Use grad with the OTHER operands only (leave operand i out). ") + self.rule(case))
 

@@ -19,7 +19,7 @@ def matmul_backward(W, x, dD):
     return dW, dx
 
 
-# --- exercise 04.2 (solutions/04_dimensional_analysis.md, cell 28)
+# --- exercise 04.2 (solutions/04_dimensional_analysis.md, cell 26)
 def linear_backward(x, W, b, dy):
     """Return (dx, dW, db) for y = x @ W + b, given dy = dL/dy of shape (N, out)."""
     dx = dy @ W.T
