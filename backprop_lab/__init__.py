@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "Tensor", "Function", "no_grad", "is_grad_enabled", "einsum", "maximum", "minimum",
     "unbroadcast", "gradcheck", "check_graph", "GradcheckError", "nn", "optim", "autograd", "backend",
-    "datasets", "exercises", "viz", "doctor",
+    "datasets", "exercises", "viz", "doctor", "show_source", "show_doc",
 ]
 
 
@@ -29,4 +29,6 @@ def __getattr__(name):
         return importlib.import_module(f"backprop_lab.{name}")
     if name == "doctor":
         return importlib.import_module("backprop_lab.doctor").doctor
+    if name in ("show_source", "show_doc"):
+        return getattr(importlib.import_module("backprop_lab.source"), name)
     raise AttributeError(f"module 'backprop_lab' has no attribute {name!r}")

@@ -164,7 +164,7 @@ def test_a_failing_mirror_is_skipped_for_the_next(mirrors, tmp_path, bad, capsys
     first = "t10k-images-idx3-ubyte.gz"
     assert Mirror.log[: len(bad) + 1] == [f"{b}/{first}" for b in bad] + [f"good/{first}"]
     printed = capsys.readouterr().out
-    assert "trying the next mirror" in printed
+    assert f"after {len(bad)} other mirror(s) failed" in printed
     reason = {"missing": "HTTP 404", "corrupt": "does not match the published", "short": "still to come",
               "slow": "timed out"}[bad[-1]]
     assert reason in printed
@@ -233,10 +233,12 @@ def test_when_every_mirror_fails_the_subset_is_used_with_a_notice(mirrors, tmp_p
     out = load_mnist("train", cache_dir=tmp_path, timeout=5)
     assert out.source == "subset" and mnist.last_source == "subset"
     assert out.x.shape == (10_000, 784) and out.x.dtype == np.float32
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == ("MNIST train: 10,000 images from the bundled subset, not the full 60,000 "
-                    "(could not download train-images-idx3-ubyte.gz from any mirror).")
-    assert out.notice == last == mnist.last_notice
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1, printed  # one line, not one per failed mirror (issue 18)
+    assert printed[0].startswith("MNIST train: 10,000 images from the bundled subset, not the full 60,000 "
+                                 "(could not download train-images-idx3-ubyte.gz from any of 2 mirrors; last: MD5 ")
+    assert "does not match the published" in printed[0]
+    assert out.notice == printed[0] == mnist.last_notice
 
 
 def test_source_full_raises_instead_of_falling_back(mirrors, tmp_path):

@@ -120,11 +120,14 @@ def optimizer_paths_widget(steps=200):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    surface = widgets.Dropdown(options=list(SURFACES), value="valley", description="surface")
-    optimizer = widgets.Dropdown(options=list(OPTIMIZERS), value="Momentum", description="optimizer")
+    whole = {"description_width": "initial"}   # a description as wide as its text: never cut off
+    surface = widgets.Dropdown(options=list(SURFACES), value="valley", description="surface", style=whole)
+    optimizer = widgets.Dropdown(options=list(OPTIMIZERS), value="Momentum", description="optimizer", style=whole)
     lr = widgets.FloatLogSlider(value=DEFAULT_LR["valley"]["Momentum"], base=10, min=-4, max=0.3, step=0.05,
-                                description="learning rate", readout_format=".4f", continuous_update=False)
-    n_steps = widgets.IntSlider(value=steps, min=10, max=500, step=10, description="steps", continuous_update=False)
+                                description="learning rate", readout_format=".4f", continuous_update=False,
+                                style=whole)
+    n_steps = widgets.IntSlider(value=steps, min=10, max=500, step=10, description="steps", continuous_update=False,
+                                style=whole)
     out = widgets.Output()
 
     resetting = []  # non-empty while a new surface or optimizer resets the slider: draw once, not twice
