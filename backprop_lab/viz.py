@@ -27,9 +27,9 @@ from . import theme
 from .autograd import topo_sort
 
 MAX_NODES = 60
-# about the width of a notebook's output area in a 1280 px wide browser window: a left-to-right picture
-# wider than this is drawn top to bottom instead
-MAX_WIDTH = 840
+# a little less than a notebook's output area in a 1280 px wide browser window with JupyterLab's file browser
+# open (about 850 px): a left-to-right picture wider than this is drawn top to bottom instead
+MAX_WIDTH = 800
 MAX_HEIGHT = "85vh"  # taller pictures scroll inside their container
 
 # geometry (pixels)

@@ -178,3 +178,20 @@ def test_show_source_of_a_function_without_docstring_is_its_code():
 
     md = bl.show_source(f)._repr_markdown_()
     assert "```python\ndef f(x):\n    return x + 1\n```" in md
+
+
+def test_progress_bar_texts_do_not_shrink(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import tqdm.auto
+    import tqdm.notebook
+
+    from backprop_lab.widgets.training_monitor import progress_bar
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)   # the bar Jupyter gets
+    monkeypatch.setattr(tqdm.notebook, "display", lambda *a, **k: None)
+    with progress_bar(10, desc="seed 001: 784-64-64-10, SGD lr 0.1", unit="step") as bar:
+        bar.update(10)
+    left, middle, right = bar.container.children
+    assert left.layout.flex == right.layout.flex == "0 0 auto"   # the texts keep their width...
+    assert middle.layout.flex == "1 1 60px" and middle.layout.min_width == "60px"   # ...the bar gives way
+    assert "seed\u2007001" in left.value   # tqdm joins words with figure spaces

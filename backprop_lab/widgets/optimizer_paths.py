@@ -110,7 +110,8 @@ def plot_paths(surface, paths, ax=None, title=None, faint=()):
     ax.set_xlabel("parameter x")
     ax.set_ylabel("parameter y")
     ax.set_title(title or spec["title"])
-    ax.legend(fontsize=8, loc="lower right")
+    # below the axes, not over the paths it describes
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     return ax
 
 
@@ -151,8 +152,9 @@ def optimizer_paths_widget(steps=200):
                                                            n_steps.value)
         with out:
             out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
+            fig, ax = plt.subplots(figsize=(7.5, 5.2))
             plot_paths(surface.value, paths, ax=ax, faint=[p for p in paths if not p.startswith(optimizer.value)])
+            fig.tight_layout()
             plt.show()
 
     surface.observe(choose, names="value")
