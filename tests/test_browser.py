@@ -1,25 +1,28 @@
 """The course in a real browser: every notebook of course/ run with Run All in JupyterLab, read in both themes.
 
-One JupyterLab server on 127.0.0.1 (random token) over a copy of course/; headless Chromium opens every
-notebook in its own page, all at once, and runs it with *Run → Run All Cells*. Then, for the light theme
-and again after switching the same pages to the dark theme (the kernel's outputs do not depend on the theme,
-so each notebook runs once), ``tests/browser_checks.js`` measures from the DOM what a person checks by eye:
+One JupyterLab server on 127.0.0.1 (random token) over a copy of course/, and one headless Chromium page with
+every notebook open in its own tab (so the app loads once and all kernels start together). Each notebook runs
+with *Run → Run All Cells*, all at once. Then, in the light theme and again after switching the page to the dark
+theme (the kernels' outputs do not depend on the theme, so each notebook runs once), ``tests/browser_checks.js``
+measures in each notebook's outputs what a person checks by eye:
 
-- no text in any output with a WCAG 2 contrast ratio under 4.5:1 against its effective background
-  (computed colours; the background is found by walking the ancestors, and for SVG text the shapes under it);
+- no text with a WCAG 2 contrast ratio under 4.5:1 against its effective background (computed colours; the
+  background is found by walking the ancestors and, for SVG text, the shapes painted under it);
 - no SVG text rendered smaller than 9 px;
-- no widget wider than its output area, no control outside it, no widget label cut off or wrapped;
+- no widget wider than its output area, no control outside it, no output area scrolling sideways under a widget,
+  no widget label cut off, no progress-bar text wrapped;
 
-and, from the saved notebook, that no cell shows an error other than the expected "not done yet".
-Moving notebook 01's slider must redraw its plot; notebook 00's teaser graph must be readable.
+and, from the notebooks as JupyterLab saved them, that no cell shows an error other than the expected
+"not done yet". A notebook made here (``EXTRA``) shows what the package can display that the course does not
+use (yet), and plants one defect of each kind, which the checks must find. Moving notebook 01's slider must
+redraw its plot; notebook 00's first picture, the teaser graph, must be readable.
 
-Screenshots (each notebook's package outputs in both themes, named ``NN_<theme>_<k>_<what>.png``) are kept
-in the test's temporary folder, ``<pytest basetemp>/screenshots0/``; pytest prints basetemp with ``-v``,
-or set it with ``--basetemp DIR``.
+Screenshots (``<theme>_<NN>_<what>.png``: the first graph and widget of every notebook, the first check box of
+each status) and ``measured.json`` (every finding) are kept in ``<pytest basetemp>/screenshots0/``; pytest
+prints basetemp's parent with ``-v``; choose it with ``--basetemp DIR``.
 
-Needs Chromium (Debian/Ubuntu: ``sudo apt-get install chromium``; the test drives it through Playwright,
-no browser download) and the ``playwright`` package (``pip install -e ".[test]"``). Without them it skips,
-saying how to enable it.
+Needs Chromium (Debian/Ubuntu: ``sudo apt-get install chromium``; Playwright drives it, no browser download)
+and the ``playwright`` package (``pip install -e ".[test]"``). Without them it skips, saying how to enable it.
 """
 from __future__ import annotations
 
@@ -74,6 +77,14 @@ EXTRA_CELLS = [
     'from backprop_lab.widgets import einsum_explorer, shapes\neinsum_explorer.einsum_explorer("ij,jk->iz")',
     'shapes.shapes_widget(W_shape=(5, 10), x_shape=(4, 3))',
 ]
+# canaries: one defect of each kind the checks look for, each of which they must find (else they check nothing)
+CANARIES = {
+    "lowContrast": 'from IPython.display import HTML\nHTML(\'<p style="color:#999;background:#aaa">canary</p>\')',
+    "smallSvgText": 'HTML(\'<svg width="90" height="12"><text x="0" y="9" font-size="7">canary</text></svg>\')',
+    "wideWidgets": 'import ipywidgets as w\nw.HBox([w.Button(description="canary")], layout=w.Layout(width="3000px"))',
+    "cutLabels": 'w.FloatSlider(description="canary: a description far too long for its room")',
+}
+CANARY_CELLS = {kind: len(EXTRA_CELLS) + k for k, kind in enumerate(CANARIES)}
 NOTEBOOKS = COURSE_NOTEBOOKS + [EXTRA] if COURSE_NOTEBOOKS else []
 
 # Exercises whose stub raises at the top level of its cell, so Run All shows NotImplementedError there
@@ -100,7 +111,8 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     for name in COURSE_NOTEBOOKS:
         shutil.copy(COURSE / name, root / name)
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in EXTRA_CELLS], metadata={
+    cells = [nbformat.v4.new_code_cell(c) for c in EXTRA_CELLS + list(CANARIES.values())]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}}), root / EXTRA)
     port, token = free_port(), secrets.token_hex(16)
     settings = root / ".lab-settings"
@@ -314,7 +326,10 @@ def test_run_all_shows_no_error(course_run, notebook):
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_outputs_readable(course_run, notebook, theme):
-    m = course_run["measured"][notebook, theme]
+    m = {k: v for k, v in course_run["measured"][notebook, theme].items()}
+    if notebook == EXTRA:
+        for kind in CANARIES:
+            m[kind] = [f for f in m[kind] if f["cell"] not in CANARY_CELLS.values()]
     assert m["theme"] == THEMES[theme]
     assert m["counts"]["texts"] > 0, f"{notebook}: no output text was measured: {m['counts']}"
     assert not m["lowContrast"], (f"{notebook}, {theme} theme: text with contrast under {MIN_CONTRAST}:1 "
@@ -342,6 +357,13 @@ def test_teaser_graph_is_readable(course_run):
     assert box["width"] <= area["width"] + 1
 
 
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_checks_find_each_planted_defect(course_run, theme):
+    m = course_run["measured"][EXTRA, theme]
+    for kind, cell in CANARY_CELLS.items():
+        assert any(f["cell"] == cell for f in m[kind]), f"{theme}: the {kind} check missed its canary: {m[kind]}"
+
+
 def test_formulas_render_and_progress_texts_stay_on_one_line(course_run):
     """What the course's notebooks can switch to (issue 18): show_source, show_doc, progress_bar."""
     page = course_run["page"]
@@ -354,7 +376,8 @@ def test_formulas_render_and_progress_texts_stay_on_one_line(course_run):
     texts = row.locator(":scope > .widget-html").evaluate_all("els => els.map(e => e.getBoundingClientRect().top)")
     assert len(texts) == 2 and abs(texts[0] - texts[1]) < 2, "the progress bar's texts are not on one line"
     m = course_run["measured"][EXTRA, "light"]
-    assert m["counts"]["widgets"] >= 3 and not m["cutLabels"]
+    assert m["counts"]["widgets"] >= 3
+    assert not [c for c in m["cutLabels"] if c["cell"] not in CANARY_CELLS.values()]
 
 
 def test_widget_slider_drives_plot(course_run, tmp_path):

@@ -7,6 +7,7 @@ tint and a border (``backprop_lab.theme``): the text keeps the theme's colour, l
 """
 from __future__ import annotations
 
+import re
 from html import escape
 
 from .. import theme
@@ -66,7 +67,15 @@ def details(result) -> list[tuple[str, str]]:
         return []
     rows = []
     if result.status == "todo":
-        return [("Status", p.error or "not implemented yet"),
+        status = p.error or "not implemented yet"
+        own = result.exercise.id if result.exercise is not None else result.exercise_id
+        other = re.match(r"Exercise (\d+\.\d+):\s*", status)
+        if other and other.group(1) != own:   # e.g. 02.7 checks the whole class, whose mul is exercise 02.2
+            return [("Status", f"this check runs your code for exercise {other.group(1)} too, and that is not "
+                               f"done yet ({status[other.end():]})"),
+                    ("Next", f"Do exercise {other.group(1)} first: replace its `raise NotImplementedError(...)` "
+                             "with your code and run its cell, then run this check again.")]
+        return [("Status", status),
                 ("Next", "Replace the `raise NotImplementedError(...)` (or the None) with your code, "
                          "run the cell, then run this check again.")]
     rows.append(("Inputs", _describe(result.exercise, p.case)))
