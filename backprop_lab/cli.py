@@ -14,7 +14,7 @@ COMMANDS = {
     "start": ("backprop_lab.launch", "copy the student notebooks into a folder and open JupyterLab there"),
     "doctor": ("backprop_lab.doctor", "check that everything the course needs is installed and working"),
     "progress": ("backprop_lab.exercises.progress", "print a table of the exercises you have done"),
-    "release": ("backprop_lab.release", "make the student notebooks (course/) from the instructor ones (solutions/)"),
+    "build": ("backprop_lab.build", "rebuild everything made from the instructor notebooks: sync, generate, release, execute"),
     "grade": ("backprop_lab.grading", "grade a folder of student submissions"),
 }
 

@@ -27,7 +27,7 @@ def notebooks_source() -> Path:
         if candidate.is_dir() and any(candidate.glob("[0-9][0-9]_*.ipynb")):
             return candidate
     raise FileNotFoundError("no student notebooks found: reinstall backprop-lab, or from a clone run "
-                            "'backprop-lab release' to generate course/ from solutions/")
+                            "'backprop-lab build' to generate course/ from solutions/")
 
 
 def _digest(path: Path) -> str:

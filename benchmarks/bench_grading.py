@@ -13,7 +13,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +28,9 @@ def build(tmp: str, students: int) -> tuple[str, str, str | None]:
     course = os.path.join(tmp, "course")
     tests = None
     if len(names) == 3:
-        subprocess.run([sys.executable, "-m", "backprop_lab.cli", "release", solutions, course, "--no-package-copy"],
-                       check=True, capture_output=True)
+        from backprop_lab.release import release
+
+        release(solutions, course)
         sources = {n: nbformat.read(os.path.join(solutions, n), as_version=4) for n in names}
     else:
         sys.path.insert(0, os.path.join(ROOT, "tests"))

@@ -107,7 +107,7 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 over a copy of course/, with a random token; light theme to start."""
     if not NOTEBOOKS:
-        pytest.skip("course/ has no notebooks yet: run backprop-lab release")
+        pytest.skip("course/ has no notebooks yet: run backprop-lab build")
     root = tmp_path_factory.mktemp("lab")
     for name in COURSE_NOTEBOOKS:
         shutil.copy(COURSE / name, root / name)

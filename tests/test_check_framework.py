@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import backprop_lab as bl
-from backprop_lab.exercises import CheckFailed, Exercise, check, hints, register, use
+from backprop_lab.exercises import CheckFailed, Exercise, check, get, hints, register, use
 from backprop_lab.exercises import _core, render
 
 
@@ -345,15 +345,35 @@ def test_register_rejects_a_second_class_with_the_same_id():
     register(LinearBackward)  # the same class again (a reloaded module) is fine
 
 
-def test_use_switches_to_mine_only_when_it_passes(lenient, capsys, monkeypatch):
-    assert use(linear_backward, "REF", "99.1", mode="mine") is linear_backward
-    assert use(sign_flip, "REF", "99.1", mode="mine") == "REF"
-    assert "wrong answer" in capsys.readouterr().err
-    assert use(linear_backward, "REF", "99.1") == "REF"               # default: the reference
-    monkeypatch.setenv("BACKPROP_LAB_USE", "mine")
-    assert use(linear_backward, "REF", "99.1") is linear_backward
+def central_ok(f, x, h):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def test_use_runs_the_learners_code_once_it_passes(lenient, capsys, monkeypatch):
+    from backprop_lab.references import nb01
+
+    monkeypatch.delenv("BACKPROP_LAB_USE", raising=False)
+    assert use("01.2", central_ok) is central_ok
+    assert "Using your central_difference" in capsys.readouterr().out
+    wrong = lambda f, x, h: (f(x + h) - f(x)) / h  # noqa: E731 - the forward difference
+    assert use("01.2", wrong) is nb01.central_difference
+    out = capsys.readouterr()
+    assert "course's central_difference" in out.out and "does not pass" in out.out and not out.err
+    assert use("01.2", None) is nb01.central_difference and "not done yet" in capsys.readouterr().out
+    assert use("01.2", central_ok, mode="reference") is nb01.central_difference
+    monkeypatch.setenv("BACKPROP_LAB_USE", "reference")
+    assert use("01.2", central_ok) is nb01.central_difference
     with pytest.raises(ValueError, match="mode must be"):
-        use(linear_backward, "REF", "99.1", mode="yours")
+        use("01.2", central_ok, mode="yours")
+    with pytest.raises(ValueError, match="no exercise"):
+        use("77.7", central_ok)
+
+
+def test_use_never_hands_the_reference_to_graded_code(monkeypatch):
+    monkeypatch.setenv("BACKPROP_LAB_GRADING", "1")
+    wrong = lambda f, x, h: 0.0  # noqa: E731
+    assert use("01.2", wrong) is wrong
+    assert use("01.2", None) is None
 
 
 def test_render_survives_objects_whose_repr_raises(lenient):
@@ -371,17 +391,19 @@ def test_checks_that_fail_to_import_are_reported_not_raised(lenient, monkeypatch
         raise ImportError("cannot import name 'softmax' from 'numpy'")
 
     monkeypatch.setattr(_core.importlib, "import_module", broken_import)
-    result = check("88.1", linear_backward)
+    _core._INSTANCES.clear()
+    result = check("01.2", central_ok)
     assert result.status == "invalid" and "could not be loaded" in repr(result) and "softmax" in repr(result)
 
 
 def test_use_falls_back_to_the_reference_even_in_strict_mode(monkeypatch, capsys):
-    """`use(..., mode="mine")` is a request: a wrong implementation means the reference, never an error."""
-    from backprop_lab.exercises import use
+    """A wrong implementation means the course's version, never an error, even in strict mode."""
+    from backprop_lab.references import nb01
 
     monkeypatch.setenv("BACKPROP_LAB_STRICT", "1")
-    assert use(lambda f, x, h: 0.0, "reference", "01.2", mode="mine") == "reference"
-    assert "gives a wrong answer" in capsys.readouterr().err
+    monkeypatch.delenv("BACKPROP_LAB_USE", raising=False)
+    assert use("01.2", lambda f, x, h: 0.0) is nb01.central_difference
+    assert "does not pass its check" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("body,fragment", [
@@ -396,3 +418,48 @@ def test_an_error_in_learner_code_comes_with_a_hint(body, fragment, monkeypatch)
     result = check("01.2", namespace["central"], record=False)
     assert result.status == "error"
     assert "Traceback" in result.first_problem.error and fragment in result.first_problem.error
+
+
+# ----------------------------------------------------------------------------- reveal, stuck, carried
+
+def test_the_solution_is_shown_only_on_request(lenient):
+    wrong = lambda f, x, h: (f(x + h) - f(x)) / h  # noqa: E731
+    plain = check("01.2", wrong, record=False)
+    assert plain.solution == "" and "Solution:" not in repr(plain) and "def central_difference" not in repr(plain)
+    shown = check("01.2", wrong, record=False, reveal=True)
+    assert shown.solution.startswith("def central_difference(f, x, h):") and "(2 * h)" in shown.solution
+    assert "BEGIN SOLUTION" not in shown.solution and "Solution:" in repr(shown)
+    assert "def central_difference" in render.as_html(shown)
+
+
+def test_after_a_few_failed_attempts_the_result_offers_the_solution(lenient):
+    wrong = lambda f, x, h: 0.0  # noqa: E731
+    results = [check("01.2", wrong) for _ in range(_core.STUCK_AFTER)]
+    assert not any(r.stuck for r in results[:-1]) and results[-1].stuck
+    text = repr(results[-1])
+    assert "Stuck?" in text and 'reveal=True' in text and "def central_difference" not in text
+    assert check("01.2", central_ok).passed and not check("01.2", wrong).stuck   # passed once: no more offers
+
+
+def test_a_passing_answer_is_carried_to_a_later_notebook(lenient):
+    from backprop_lab.exercises import carried
+
+    assert carried("01.2") is None
+    namespace = {}
+    exec("def central_difference(f, x, h):\n    return (f(x + h) - f(x - h)) / (2 * h)\n", namespace)
+    # a function typed in a notebook: IPython keeps its cell in linecache; here the test stands in for that
+    import linecache
+    code = "def central_difference(f, x, h):\n    return (f(x + h) - f(x - h)) / (2 * h)\n"
+    linecache.cache["<cell-01.2>"] = (len(code), None, code.splitlines(True), "<cell-01.2>")
+    exec(compile(code, "<cell-01.2>", "exec"), namespace)
+    assert check("01.2", namespace["central_difference"]).passed
+    again = carried("01.2")
+    assert again is not namespace["central_difference"] and again(lambda x: x ** 2, 3.0, 1e-3) == pytest.approx(6.0)
+    assert use("01.2", again) is again
+
+
+def test_an_answer_that_calls_an_unfinished_earlier_exercise_says_which(lenient):
+    def mean_backward(g, x_shape, axis=None, keepdims=False):
+        raise NotImplementedError("Exercise 04.4: return the gradient of a sum")
+    result = check("04.5", mean_backward, record=False)
+    assert result.status == "todo" and "exercise 04.4, which is not done yet" in result.first_problem.error

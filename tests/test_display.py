@@ -196,12 +196,3 @@ def test_progress_bar_texts_do_not_shrink(monkeypatch):
     assert middle.layout.flex == "1 1 60px" and middle.layout.min_width == "60px"   # ...the bar gives way
     assert "seed\u2007001" in left.value   # tqdm joins words with figure spaces
 
-
-def test_a_todo_raised_by_another_exercise_says_which():
-    """02.7 checks the whole MyValue class; when its mul (exercise 02.2) is still a stub, say so (issue 18)."""
-    outcome = CaseOutcome(status="todo", case={}, error="Exercise 99.0: return twice x")
-    text = render.as_text(CheckResult(Half(), "todo", [outcome]))
-    assert "Status: this check runs your code for exercise 99.0 too, and that is not done yet (return twice x)" in text
-    assert "Do exercise 99.0 first" in text
-    own = CaseOutcome(status="todo", case={}, error="Exercise 99.1: return half of x")
-    assert "Status: Exercise 99.1: return half of x" in render.as_text(CheckResult(Half(), "todo", [own]))

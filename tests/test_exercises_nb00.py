@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from backprop_lab.exercises.nb00 import (BROADCAST_HINT, COUNT_HINTS, MSE_HINTS, STANDARDIZE_HINTS,
-                                         count_parameters_reference)
+from backprop_lab.exercises.nb00 import BROADCAST_HINT, COUNT_HINTS, MSE_HINTS, STANDARDIZE_HINTS
+from backprop_lab.references.nb00 import count_parameters as count_parameters_reference
 
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)

@@ -1,11 +1,16 @@
 """The checks of notebook 02 accept the reference and reject each classic mistake with its own hint."""
+import inspect
 import math
+import types
 
 import pytest
 
 import backprop_lab as bl
 from backprop_lab.exercises.nb02 import (CLASS_HINTS, DIV_HINTS, HAND_HINTS, NODE_HINTS, POW_HINTS, TANH_HINTS,
-                                         TOPO_HINTS, Node, RefValue, reference)
+                                         TOPO_HINTS, Node)
+from backprop_lab.references import nb02 as reference
+
+RefValue = reference.MyValue        # the notebook's own class, every exercise solved
 
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
@@ -347,9 +352,17 @@ def test_topo_any_valid_order_passes():
 
 # ----------------------------------------------------------------------------- 02.7 the whole class
 
-def value_class(**overrides):
-    """RefValue with some methods replaced (a learner's class with one mistake)."""
-    return type("LearnerValue", (RefValue,), overrides)
+def value_class(**replace):
+    """The notebook's MyValue with some of its functions (``backward``, ``mul``, ...) replaced by wrong ones: a
+    learner's class with mistakes. The class calls the functions by name, as the notebook's does, so the
+    module is run afresh and the wrong functions see its names (``RefValue`` is its ``MyValue``)."""
+    ns = {"__name__": "learner_notebook"}
+    exec(compile(inspect.getsource(reference), reference.__file__, "exec"), ns)
+    scope = {**globals(), **ns, "RefValue": ns["MyValue"]}
+    scope["node"] = types.FunctionType(node.__code__, scope)
+    for name, fn in replace.items():
+        ns[name] = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    return ns["MyValue"]
 
 
 def backward_forward_order(self):
@@ -369,9 +382,8 @@ def backward_root_only(self):
     self._backward()
 
 
-def mul_overwrite_method(self, other):
-    other = other if isinstance(other, RefValue) else RefValue(other)
-    return mul_overwrite(self, other)
+def add_is_mul(a, b):
+    return mul(a, b)  # noqa: F821 - the notebook module's mul (see value_class)
 
 
 def backward_seed_last(self):
@@ -386,10 +398,9 @@ CLASS_WRONG = {
     "seed_last": (value_class(backward=backward_seed_last), "BEFORE the loop"),
     "forward_order": (value_class(backward=backward_forward_order), "reversed(topo_sort(root))"),
     "root_only": (value_class(backward=backward_root_only), "reversed(topo_sort(root))"),
-    "bad_mul": (value_class(__mul__=mul_overwrite_method), "`mul` gives the wrong"),
-    "bad_tanh": (value_class(tanh=lambda self: tanh_with(lambda x, t: 1 - x ** 2)(self)), "check('02.3', tanh)"),
-    "bad_forward": (value_class(__add__=lambda self, o: reference.mul(self, o if isinstance(o, RefValue)
-                                                                      else RefValue(o))), "`add`"),
+    "bad_mul": (value_class(mul=mul_overwrite), "`mul` gives the wrong"),
+    "bad_tanh": (value_class(tanh=tanh_with(lambda x, t: 1 - x ** 2)), "check('02.3', tanh)"),
+    "bad_forward": (value_class(add=add_is_mul), "`add`"),
 }
 
 
@@ -401,7 +412,7 @@ def test_class_rejects(name):
 
 def test_class_names_the_wrong_operation_even_when_backward_is_wrong_too():
     """Wrong ops and a backward that never seeds the root: all zeros, but the ops are named first."""
-    cls = value_class(backward=backward_no_seed, tanh=lambda self: tanh_with(lambda x, t: 1 - x ** 2)(self))
+    cls = value_class(backward=backward_no_seed, tanh=tanh_with(lambda x, t: 1 - x ** 2))
     result = run_check("02.7", cls)
     assert result.status == "fail" and "`tanh`" in result.hint and "root.grad" not in result.hint
 
@@ -411,7 +422,7 @@ def test_operation_probe_accepts_composite_operations():
     from backprop_lab.exercises.nb02 import _op_report
 
     assert _op_report(bl.Value) == [] and _op_report(RefValue) == []
-    assert _op_report(value_class(__mul__=mul_overwrite_method)) == ["mul"]
+    assert _op_report(value_class(mul=mul_overwrite)) == ["mul"]
 
 
 def test_hand_names_the_missing_answer():
@@ -420,14 +431,14 @@ def test_hand_names_the_missing_answer():
 
 
 def test_class_with_unsolved_exercise_is_todo():
-    def mul(self, other):
+    def mul(a, b):
         raise NotImplementedError("Exercise 02.2: build out = a * b with its _backward")
-    assert run_check("02.7", value_class(__mul__=mul)).status == "todo"
+    assert run_check("02.7", value_class(mul=mul)).status == "todo"
 
 
 def test_use_switches_to_a_passing_class_only():
-    assert bl.exercises.use(RefValue, bl.Value, "02.7", mode="mine") is RefValue
-    assert bl.exercises.use(value_class(backward=backward_no_seed), bl.Value, "02.7", mode="mine") is bl.Value
+    assert bl.exercises.use("02.7", RefValue) is RefValue
+    assert bl.exercises.use("02.7", value_class(backward=backward_no_seed)) is reference.MyValue
 
 
 def test_probe_node_has_the_graph_interface_only():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import backprop_lab as bl
-from backprop_lab.exercises.nb03 import LR_HINTS, NEURON_HINTS, PARAM_HINTS, STEP_HINTS, ProbeMLP, reference
+from backprop_lab.exercises.nb03 import LR_HINTS, NEURON_HINTS, PARAM_HINTS, STEP_HINTS, ProbeMLP
+from backprop_lab.references import nb03 as reference
 
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from backprop_lab.exercises import check, hints
-from backprop_lab.exercises import nb04
+from backprop_lab.exercises import get, nb04  # noqa: F401
+from backprop_lab.references import nb04 as ref04
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +26,7 @@ def verdict(exercise_id, obj):
 
 # ----------------------------------------------------------------------------- 04.1 matmul backward
 
-def matmul_ok(W, x, dD):
-    return dD @ x.T, W.T @ dD
+matmul_ok = ref04.matmul_backward
 
 
 MATMUL_WRONG = {
@@ -67,8 +67,7 @@ def test_matmul_square_case_catches_equal_shape_transpose():
 
 # ----------------------------------------------------------------------------- 04.2 linear backward
 
-def linear_ok(x, W, b, dy):
-    return dy @ W.T, x.T @ dy, dy.sum(axis=0)
+linear_ok = ref04.linear_backward
 
 
 LINEAR_WRONG = {
@@ -100,10 +99,10 @@ UNBROADCAST_WRONG = {
     "zeros": (lambda grad, shape: np.zeros(shape), "all zeros"),
     "leading axes only (tinygrad 2020)": (lambda grad, shape: grad.sum(axis=tuple(range(grad.ndim - len(shape)))),
                                           "have size 1 and were stretched"),
-    "no keepdims": (lambda grad, shape: nb04.reference_unbroadcast(grad, shape).reshape(
-        [n for n in shape if n != 1]) if 1 in shape and grad.shape != shape else nb04.reference_unbroadcast(grad, shape),
+    "no keepdims": (lambda grad, shape: ref04.unbroadcast(grad, shape).reshape(
+        [n for n in shape if n != 1]) if 1 in shape and grad.shape != shape else ref04.unbroadcast(grad, shape),
                     "use keepdims=True"),
-    "mean instead of sum": (lambda grad, shape: nb04.reference_unbroadcast(grad, shape) * np.prod(shape) / grad.size
+    "mean instead of sum": (lambda grad, shape: ref04.unbroadcast(grad, shape) * np.prod(shape) / grad.size
                             if shape else grad.mean(), "SUM them, do not average"),
     "first copy": (lambda grad, shape: grad[(0,) * (grad.ndim - len(shape))][
         tuple(slice(0, 1) if s == 1 else slice(None) for s in shape)], "You kept one copy"),
@@ -113,7 +112,7 @@ UNBROADCAST_WRONG = {
 
 
 def test_unbroadcast_reference_passes():
-    assert verdict("04.3", nb04.reference_unbroadcast)[0] == "pass"
+    assert verdict("04.3", ref04.unbroadcast)[0] == "pass"
 
 
 def test_unbroadcast_engine_passes():
@@ -131,13 +130,7 @@ def test_unbroadcast_wrong_rejected(name):
 
 # ----------------------------------------------------------------------------- 04.4 / 04.5 sum and mean backward
 
-def sum_ok(g, x_shape, axis=None, keepdims=False):
-    return nb04.reference_sum_backward(g, x_shape, axis, keepdims)
-
-
-def mean_ok(g, x_shape, axis=None, keepdims=False):
-    n = int(np.prod(x_shape)) if axis is None else int(np.prod([x_shape[a] for a in np.atleast_1d(axis)]))
-    return sum_ok(g, x_shape, axis, keepdims) / n
+sum_ok, mean_ok = ref04.sum_backward, ref04.mean_backward
 
 
 def broadcast_without_expand(g, x_shape, axis=None, keepdims=False):
@@ -189,7 +182,7 @@ def test_mean_backward_wrong_rejected(name):
 def test_sum_backward_matches_engine():
     """The reference agrees with the engine's Sum rule on every case the check uses."""
     import backprop_lab as bl
-    ex = nb04.SumBackward()
+    ex = get("04.4")
     for case in ex.cases(np.random.default_rng(1)):
         x = bl.Tensor(np.zeros(case["x_shape"]), requires_grad=True)
         x.sum(axis=case["axis"], keepdims=case["keepdims"]).backward(case["g"])
@@ -198,8 +191,7 @@ def test_sum_backward_matches_engine():
 
 # ----------------------------------------------------------------------------- 04.6 softmax backward
 
-def softmax_ok(s, g):
-    return s * (g - (g * s).sum(axis=-1, keepdims=True))
+softmax_ok = ref04.softmax_backward
 
 
 SOFTMAX_WRONG = {
@@ -236,7 +228,7 @@ def test_softmax_backward_wrong_rejected(name):
 
 def test_softmax_backward_matches_engine():
     import backprop_lab as bl
-    ex = nb04.SoftmaxBackward()
+    ex = get("04.6")
     rng = np.random.default_rng(2)
     z = rng.normal(size=(3, 5))
     g = rng.normal(size=(3, 5))
@@ -295,7 +287,7 @@ def _sum_backward_always_expands(g, x_shape, axis=None, keepdims=False):
 
 
 def _mean_backward_one_axis(g, x_shape, axis=None, keepdims=False):
-    return nb04.reference.sum_backward(g, x_shape, axis, keepdims) / x_shape[axis]   # fails for None and tuples
+    return ref04.sum_backward(g, x_shape, axis, keepdims) / x_shape[axis]   # fails for None and tuples
 
 
 REVIEW_ERRORS = {

@@ -3,6 +3,8 @@ each with the hint that names its mistake; the einsum explorer's bookkeeping is 
 import string
 
 import numpy as np
+
+from backprop_lab.references import nb05 as ref05
 import pytest
 
 from backprop_lab.exercises import check, nb05
@@ -26,48 +28,14 @@ def verdict(exercise_id, obj):
 
 # ----------------------------------------------------------------------------- reference solutions
 
-SPECS = {"matmul": "ij,jk->ik", "batched_matmul": "nij,njk->nik", "transpose": "ij->ji", "trace": "ii->",
-         "outer": "i,j->ij", "bilinear": "i,ij,j->", "attention_scores": "ntd,nsd->nts"}
-
-
-def einsum_backward(spec, operands, grad, i):
-    lhs, output = spec.split("->")
-    inputs = lhs.split(",")
-    target = inputs[i]
-    others = [s for j, s in enumerate(inputs) if j != i]
-    arrays = [a for j, a in enumerate(operands) if j != i]
-    seen = set(output).union(*others)
-    kept = "".join(c for c in target if c in seen)
-    g = np.einsum(",".join([output] + others) + "->" + kept, grad, *arrays)
-    shape = [n if c in seen else 1 for c, n in zip(target, operands[i].shape)]
-    return np.broadcast_to(g.reshape(shape), operands[i].shape)
-
-
-def einsum_backward_repeated(spec, operands, grad, i):
-    lhs, output = spec.split("->")
-    inputs = lhs.split(",")
-    target = inputs[i]
-    unique = "".join(dict.fromkeys(target))
-    sizes = dict(zip(target, operands[i].shape))
-    flat = ",".join(inputs[:i] + [unique] + inputs[i + 1:]) + "->" + output
-    g = einsum_backward(flat, operands[:i] + [np.zeros([sizes[c] for c in unique])] + operands[i + 1:], grad, i)
-    fresh = iter(c for c in string.ascii_letters if c not in spec)
-    subs, deltas, seen = "", [], set()
-    for c in target:
-        if c in seen:
-            new = next(fresh)
-            subs += new
-            deltas.append((c + new, np.eye(sizes[c])))
-        else:
-            seen.add(c)
-            subs += c
-    return np.einsum(",".join([unique] + [d for d, _ in deltas]) + "->" + subs, g, *[e for _, e in deltas])
+SPECS = ref05.einsum_specs
+einsum_backward, einsum_backward_repeated = ref05.einsum_backward, ref05.einsum_backward_repeated
 
 
 def test_references_pass():
     assert verdict("05.1", SPECS)[0] == "pass"
-    assert verdict("05.2", ("ik,jk->ij", "ij,ik->jk"))[0] == "pass"
-    assert verdict("05.3", lambda A, x: (np.outer(x, x), (A + A.T) @ x))[0] == "pass"
+    assert verdict("05.2", ref05.matmul_backward_specs)[0] == "pass"
+    assert verdict("05.3", ref05.quadratic_form_grad)[0] == "pass"
     assert verdict("05.4", einsum_backward)[0] == "pass"
     assert verdict("05.5", einsum_backward_repeated)[0] == "pass"
 

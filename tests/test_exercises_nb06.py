@@ -6,7 +6,7 @@ import pytest
 import backprop_lab as bl
 from backprop_lab.exercises import check
 from backprop_lab.exercises import nb06
-from backprop_lab.exercises.nb06 import reference
+from backprop_lab.references import nb06 as reference
 
 
 @pytest.fixture(autouse=True)

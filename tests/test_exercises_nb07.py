@@ -5,7 +5,7 @@ import pytest
 
 import backprop_lab as bl
 from backprop_lab.exercises import check
-from backprop_lab.exercises.nb07 import reference
+from backprop_lab.references import nb07 as reference
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import backprop_lab as bl
-from backprop_lab.exercises.nb08 import (ACC_HINTS, BATCH_HINTS, LOOP_HINTS, PREP_HINTS, _wrong_loop, reference)
+from backprop_lab.exercises.nb08 import ACC_HINTS, BATCH_HINTS, LOOP_HINTS, PREP_HINTS, _wrong_loop
+from backprop_lab.references import nb08 as reference
 
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)

@@ -5,7 +5,8 @@ import pytest
 
 from backprop_lab import Function
 from backprop_lab.exercises.nb09 import (AFFINE_HINTS, BROKEN, FANOUT_HINTS, INIT_HINTS, INPLACE_HINTS, SOFTMAX_HINTS,
-                                         TOPO_HINTS, reference)
+                                         TOPO_HINTS)
+from backprop_lab.references import nb09 as reference
 
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)

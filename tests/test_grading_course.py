@@ -1,6 +1,6 @@
 """The course's own notebooks through the grader: solutions/ earn full marks, fresh course/ earns zero.
 
-The student notebooks are made from solutions/ by ``backprop-lab release`` into a temporary folder (so
+The student notebooks are made from solutions/ by the build's release step into a temporary folder (so
 the test never depends on course/ being up to date); one student submits every solution, another every
 fresh notebook, graded in one run. Parametrised over whatever solutions/ holds (skipped while empty).
 """
@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from backprop_lab.cli import main as cli
+from backprop_lab.release import release
 from backprop_lab.grading import grade
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,7 +25,7 @@ PARAMS = NOTEBOOKS or [pytest.param("none", marks=pytest.mark.skip("solutions/ h
 def rows(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("course-grading")
     course = tmp / "course"
-    assert cli(["release", SOLUTIONS, str(course), "--no-package-copy"]) == 0
+    release(SOLUTIONS, str(course))
     for student, src in (("solved", SOLUTIONS), ("fresh", str(course))):
         (tmp / "subs" / student).mkdir(parents=True)
         for name in NOTEBOOKS:

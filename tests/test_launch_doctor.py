@@ -87,7 +87,7 @@ def test_doctor_cli_exit_code():
 
 def test_cli_help_lists_subcommands():
     out = subprocess.run([sys.executable, "-m", "backprop_lab.cli", "--help"], capture_output=True, text=True)
-    for cmd in ("start", "doctor", "progress", "release", "grade"):
+    for cmd in ("start", "doctor", "progress", "build", "grade"):
         assert cmd in out.stdout
 
 

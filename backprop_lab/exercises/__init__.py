@@ -1,9 +1,12 @@
-"""Exercise checks with hints: ``check("NN.K", obj)``.
+"""Exercise checks with hints: ``check("NN.K", obj)``, and ``use("NN.K", mine)``.
 
-The framework is in ``_core`` (registry, ``check``, the mine/reference switch),
-the diagnosis of wrong answers in ``hints``, the HTML/text display in ``render``
-and the progress file in ``progress``. Each notebook's checks are in ``nbNN``.
+What each exercise is (id, points, task, the learner's name for it) is read from the exercise cells'
+metadata (``catalog``). The framework is in ``_core`` (``check``, ``use``, the ``Exercise`` base class),
+the diagnosis of wrong answers in ``hints``, the HTML/text display in ``render`` and the progress file
+in ``progress``. Each notebook's check classes are in ``nbNN``; checks a course author wrote inside a
+notebook are generated into ``hidden``; the reference solutions into ``backprop_lab.references``.
 """
-from ._core import CheckFailed, CheckResult, Exercise, Mismatch, all_exercises, check, get, register, use
+from ._core import (CheckFailed, CheckResult, Exercise, Mismatch, all_exercises, carried, check, get, register,
+                    use)
 
-__all__ = ["check", "use", "get", "register", "all_exercises", "Exercise", "Mismatch", "CheckResult", "CheckFailed"]
+__all__ = ["check", "use", "carried", "get", "register", "all_exercises", "Exercise", "Mismatch", "CheckResult", "CheckFailed"]

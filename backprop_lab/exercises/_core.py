@@ -1,13 +1,16 @@
-"""The exercise framework: a registry of checks, and ``check(id, obj)``.
+"""The exercise framework: ``check(id, obj)``, ``use(id, mine)`` and the check classes' base.
 
-An exercise is a small class with four methods, so that the same definition
-serves a learner in a notebook (``check``) and the instructor's grader, which
-runs ``run`` inside the student's kernel and ``expected``/``compare`` in its own
-process where the submission cannot reach them:
+What an exercise *is* (its id, points, task, and the learner's name for it) is written once, in the
+exercise cell's metadata in the instructor notebook (see ``catalog``). Its *check* is a small class
+with the logic alone, so that the same definition serves a learner in a notebook (``check``) and the
+instructor's grader, which runs ``run`` inside the student's kernel and ``expected``/``compare`` in
+its own process where the submission cannot reach them:
 
     cases(rng)            -> list of cases (dicts of plain data: numbers, lists, ndarrays)
     run(obj, case)        -> what the learner's object produces for one case (plain data)
-    expected(case)        -> the reference answer for that case (plain data)
+    expected(case)        -> the right answer for that case; by default ``run`` applied to the
+                             reference solution, which ``backprop-lab build`` generates from the
+                             notebook's solution region (``backprop_lab.references.nbNN``)
     compare(got, want, case) -> None when right, else a ``Mismatch`` saying what and why
 
 The first cases are fixed and small (easy to read in a failure message); the
@@ -19,27 +22,45 @@ import copy
 import importlib
 import inspect
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import hints
 
-REGISTRY: dict[str, "Exercise"] = {}
+REGISTRY: dict[str, "Exercise"] = {}     # checks registered at run time with an id (the grader's --tests)
 
 
 class Exercise:
-    """Base class of every exercise check. Subclass, set the attributes, register with ``@register``."""
+    """Base class of every exercise check: override ``cases`` and ``run`` (and ``compare`` for sharper hints).
+
+    ``id``, ``points``, ``task``, ``target`` and ``notebook`` are filled in from the exercise cell's
+    metadata when ``get`` hands the check out; a check class does not repeat them.
+    """
 
     id: str = ""            # "NN.K": notebook NN, exercise K
-    title: str = ""         # what the learner implements, e.g. "Value.__mul__ with its backward"
-    points: int = 1         # points in the gradebook
-    target: str = ""        # the name the learner's object has in the notebook (the grader looks it up)
+    points: float = 1.0
+    task: str = ""          # what the learner is asked to do
+    target: str = ""        # the learner's name(s) in the notebook: "f" or "(a, b)"
+    notebook: str = ""      # "04_dimensional_analysis"
     rtol: float = 1e-6
     atol: float = 1e-8
+
+    @property
+    def title(self) -> str:
+        return self.task
+
+    @property
+    def reference(self) -> Any:
+        """The reference solution of this exercise: its ``target`` in ``backprop_lab.references.nbNN``."""
+        module = importlib.import_module(f"backprop_lab.references.nb{self.id.split('.')[0]}")
+        names = [n.strip() for n in self.target.strip("()").split(",") if n.strip()]
+        values = tuple(getattr(module, n) for n in names)
+        return values[0] if len(values) == 1 and not self.target.startswith("(") else values
 
     def cases(self, rng: np.random.Generator) -> list[dict]:
         raise NotImplementedError
@@ -48,7 +69,8 @@ class Exercise:
         raise NotImplementedError
 
     def expected(self, case: dict) -> Any:
-        raise NotImplementedError
+        """The right answer for ``case``: by default, ``run`` applied to the reference solution."""
+        return self.run(self.reference, copy.deepcopy(case))
 
     def compare(self, got: Any, want: Any, case: dict) -> "Mismatch | None":
         """Default comparison: numbers and arrays, nested in tuples/lists/dicts, with a diagnosis."""
@@ -80,10 +102,9 @@ class Mismatch:
 
 
 def register(cls: type[Exercise]) -> type[Exercise]:
-    """Class decorator: add an exercise to the registry under its ``id``.
+    """Class decorator for a check that carries its own ``id`` (the grader's private ``--tests``).
 
-    Registering the same class again (a reloaded module) replaces it; two different
-    classes with one id is an error.
+    The course's own checks are not registered: the exercise cell's metadata names their class.
     """
     ex = cls()
     if not ex.id or not isinstance(ex.id, str):
@@ -96,33 +117,66 @@ def register(cls: type[Exercise]) -> type[Exercise]:
     return cls
 
 
+_INSTANCES: dict = {}
+
+
 def get(exercise_id: str) -> Exercise:
-    """Return the exercise ``"NN.K"``, importing ``backprop_lab.exercises.nbNN`` on first use."""
-    if exercise_id not in REGISTRY:
-        nb = str(exercise_id).split(".")[0]
-        module = f"backprop_lab.exercises.nb{nb}"
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # the checks exist but need something missing: say so, not "no exercise"
-                raise
-    if exercise_id not in REGISTRY:
-        known = ", ".join(sorted(REGISTRY)) or "none loaded"
+    """The check of exercise ``"NN.K"``, with the facts its cell's metadata gives (id, points, task, target).
+
+    The class named by the metadata's ``check`` is looked up in ``backprop_lab.exercises.nbNN``, then in
+    the checks the notebook itself defines (``backprop_lab.exercises.hidden.nbNN``, or a cell just run in
+    this kernel).
+    """
+    from . import catalog
+
+    exercise_id = str(exercise_id)
+    if exercise_id in REGISTRY:
+        return REGISTRY[exercise_id]
+    entries = catalog.load()
+    entry = entries.get(exercise_id)
+    if entry is None:
+        known = ", ".join(entries) or "none"
         raise KeyError(f"no exercise {exercise_id!r}: exercise ids look like '02.3' (notebook 02, exercise 3); "
-                       f"known: {known}")
-    return REGISTRY[exercise_id]
+                       f"known: {known}. (Course authors: an exercise just added to a notebook is known after "
+                       f"`backprop-lab build {exercise_id.split('.')[0]}`.)")
+    cls = _check_class(entry)
+    key = (exercise_id, cls, entry)
+    ex = _INSTANCES.get(key)
+    if ex is None:
+        ex = cls()
+        ex.id, ex.points, ex.task, ex.target, ex.notebook = (entry.id, entry.points, entry.task, entry.target,
+                                                             entry.notebook)
+        _INSTANCES[key] = ex
+    return ex
+
+
+def _check_class(entry) -> type[Exercise]:
+    places = [f"backprop_lab.exercises.nb{entry.number}", f"backprop_lab.exercises.hidden.nb{entry.number}"]
+    for name in places:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        cls = getattr(module, entry.check, None)
+        if isinstance(cls, type) and issubclass(cls, Exercise):
+            return cls
+    main = sys.modules.get("__main__")            # a check class the instructor's notebook has just defined
+    cls = getattr(main, entry.check, None)
+    if isinstance(cls, type) and issubclass(cls, Exercise):
+        return cls
+    raise LookupError(f"exercise {entry.id}'s metadata names the check class {entry.check!r}, which is neither in "
+                      f"{places[0]} nor in the notebook's hidden tests; run `backprop-lab build {entry.number}`")
 
 
 def all_exercises() -> dict[str, Exercise]:
-    """Import every ``nbNN`` module and return the whole registry."""
-    import pkgutil
+    """Every exercise of the course (and any registered at run time), by id, in course order."""
+    from . import catalog
 
-    from .. import exercises
-
-    for info in pkgutil.iter_modules(exercises.__path__):
-        if info.name.startswith("nb"):
-            importlib.import_module(f"backprop_lab.exercises.{info.name}")
-    return dict(sorted(REGISTRY.items()))
+    found = {xid: get(xid) for xid in catalog.load()}
+    found.update(REGISTRY)
+    return dict(sorted(found.items(), key=lambda kv: catalog.sort_key(kv[0])))
 
 
 # ----------------------------------------------------------------------------- running cases
@@ -150,7 +204,11 @@ def run_case(ex: Exercise, obj: Any, case: dict) -> tuple[str, Any]:
     try:
         return "ok", ex.run(obj, copy.deepcopy(case))
     except NotImplementedError as exc:
-        return "todo", str(exc) or f"Exercise {ex.id} is not implemented yet."
+        message = str(exc) or f"Exercise {ex.id} is not implemented yet."
+        other = re.match(r"Exercise (\d+\.\d+)\b", message)
+        if other and other.group(1) != ex.id:   # the answer calls an earlier exercise's unfinished stub
+            message = f"Your answer calls your code for exercise {other.group(1)}, which is not done yet ({message})"
+        return "todo", message
     except Exception as exc:
         tb = learner_traceback(exc, ex)
         if tb is None:  # raised by the checker while handling the answer: the answer has the wrong form
@@ -227,6 +285,8 @@ class CheckResult:
     outcomes: list[CaseOutcome] = field(default_factory=list)
     message: str = ""
     exercise_id: str = ""
+    stuck: bool = False          # failed several times: the result says how to see the solution
+    solution: str = ""           # the course's solution, when asked for with reveal=True
 
     @property
     def passed(self) -> bool:
@@ -260,12 +320,18 @@ class CheckFailed(AssertionError):
     """Raised by ``check`` in strict mode (``BACKPROP_LAB_STRICT=1``, set by the test suite) on a wrong answer."""
 
 
-def check(exercise_id: str, obj: Any, *, seed: int | None = None, record: bool = True) -> CheckResult:
+STUCK_AFTER = 3      # failed attempts after which the result offers the course's solution
+
+
+def check(exercise_id: str, obj: Any, *, seed: int | None = None, record: bool = True,
+          reveal: bool = False) -> CheckResult:
     """Check the learner's ``obj`` for exercise ``exercise_id`` ("NN.K") and show the result.
 
     Runs fixed cases first, then random ones; stops at the first failing case and shows its
     inputs, the expected and the received answer, and a hint naming the likely mistake.
-    Records the result in the progress file beside the notebook unless ``record=False``.
+    Records the result in the progress file beside the notebook unless ``record=False`` (with the
+    source of a passing answer, which ``carried`` hands to later notebooks). After a few failed
+    attempts the result says how to see the course's solution; ``reveal=True`` shows it.
     Never raises, except in strict mode (``BACKPROP_LAB_STRICT=1``) where a wrong answer, an
     error or an unknown exercise raises ``CheckFailed``.
     """
@@ -274,12 +340,76 @@ def check(exercise_id: str, obj: Any, *, seed: int | None = None, record: bool =
         try:
             from .progress import record_result
 
-            record_result(result.exercise, result.status)
+            entry = record_result(result.exercise, result.status, source=source_of(obj) if result.passed else None)
+            result.stuck = bool(entry) and not entry.get("passed") and entry.get("attempts", 0) >= STUCK_AFTER
         except Exception as exc:  # the progress file is a convenience: never let it break a check
             print(f"(could not record progress: {exc})", file=sys.stderr)
+    if reveal and result.exercise is not None:
+        result.solution = solution_text(result.exercise)
     if result.status in ("fail", "error", "invalid") and os.environ.get("BACKPROP_LAB_STRICT") == "1":
         raise CheckFailed(repr(result))
     return result
+
+
+def solution_text(ex: Exercise) -> str:
+    """The course's solution of exercise ``ex``: its cell, as the instructor notebook has it."""
+    try:
+        module = importlib.import_module(f"backprop_lab.references.nb{ex.id.split('.')[0]}")
+        text = inspect.getsource(module)
+    except Exception:  # noqa: BLE001 - no reference at hand (e.g. while grading): say so, do not fail
+        return "(the course's solution is not available here)"
+    start = text.find(f"# --- exercise {ex.id} (")
+    if start < 0:
+        return "(the course's solution is not available here)"
+    body = text[text.index("\n", start) + 1:]
+    end = body.find("\n# --- ")
+    return (body if end < 0 else body[:end]).strip("\n")
+
+
+def source_of(obj: Any) -> str | None:
+    """The source code of a learner's function or class (a notebook cell's too), or None."""
+    if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+        return None
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        pass
+    import linecache          # a class defined in a notebook: inspect cannot find its cell, its methods can
+
+    for member in vars(obj).values():
+        code = getattr(getattr(member, "__func__", member), "__code__", None)
+        if code is not None:
+            lines = linecache.getlines(code.co_filename)
+            if lines:
+                return "".join(lines)
+    return None
+
+
+def carried(exercise_id: str) -> Any:
+    """Your passing answer to exercise ``exercise_id`` from an earlier notebook, or None.
+
+    When ``check`` passes it records the answer's source in the progress file; a later notebook in the same
+    folder gets it back with ``carried("07.1")``, run afresh in a namespace that has ``math``, ``np`` and ``bl``.
+    Pass it to ``use`` (``use("07.1", carried("07.1"))``), which checks it again and falls back to the course's
+    version if it is missing or no longer passes.
+    """
+    from .progress import load
+
+    exercise_id = str(exercise_id)
+    entry = load()["exercises"].get(exercise_id) or {}
+    source = entry.get("source")
+    if not source:
+        return None
+    try:
+        ex = get(exercise_id)
+        namespace = {"__name__": f"carried_{exercise_id.replace('.', '_')}"}
+        exec("import math\nimport numpy as np\nimport backprop_lab as bl\n", namespace)
+        exec(compile(source, f"<your exercise {exercise_id}>", "exec"), namespace)
+        names = [n.strip() for n in ex.target.strip("()").split(",") if n.strip()]
+        return namespace[names[0]] if len(names) == 1 else tuple(namespace[n] for n in names)
+    except Exception as exc:  # noqa: BLE001 - a saved answer that no longer runs: use() will fall back
+        print(f"(your saved answer to exercise {exercise_id} could not be loaded: {type(exc).__name__}: {exc})")
+        return None
 
 
 def _check(exercise_id: str, obj: Any, seed: int | None) -> CheckResult:
@@ -331,25 +461,39 @@ def _default_seed(exercise_id: str) -> int:
 
 # ----------------------------------------------------------------------------- switch
 
-def use(mine: Callable | type | None, reference: Any, exercise: str, *, mode: str | None = None) -> Any:
-    """Pick the learner's implementation or the engine's reference for the rest of a notebook.
+def use(exercise_id: str, mine: Any, *, mode: str | None = None) -> Any:
+    """Your implementation for the rest of the notebook when it passes its check, else the course's.
 
-    ``mode`` is "mine" or "reference" (default: the ``BACKPROP_LAB_USE`` environment variable,
-    else "reference"). "mine" is honoured only when ``mine`` passes ``check(exercise)``; otherwise
-    the reference is used and the reason printed, so later cells always run.
+    ``use("04.4", sum_backward)`` returns ``sum_backward`` if ``check("04.4", sum_backward)`` passes,
+    and otherwise the reference solution of exercise 04.4, so that later cells run either way; one
+    quiet line says which. ``mode`` (default: the ``BACKPROP_LAB_USE`` environment variable, else
+    "auto") is "auto" as just described, or "reference" to use the course's version regardless.
+
+    While a notebook is being graded (``BACKPROP_LAB_GRADING=1``) it always returns ``mine``: graded
+    code runs on the student's own work, never on the reference.
     """
-    mode = (mode or os.environ.get("BACKPROP_LAB_USE", "reference")).lower()
-    if mode not in ("mine", "reference"):
-        raise ValueError(f"use(..., mode={mode!r}): mode must be 'mine' or 'reference'")
-    if mode == "reference" or mine is None:
-        print(f"Using the reference implementation for exercise {exercise}.")
-        return reference
-    result = _check(str(exercise), mine, None)  # never raises, even in strict mode: falling back is the point
-    if result.passed:
-        print(f"Using YOUR implementation from exercise {exercise} (it passes the check).")
+    exercise_id = str(exercise_id)
+    if os.environ.get("BACKPROP_LAB_GRADING") == "1":
         return mine
-    why = {"todo": "is not done yet", "fail": "gives a wrong answer", "error": "raises an error"}.get(
-        result.status, "could not be checked")
-    print(f"Your implementation for exercise {exercise} {why} (run check(\"{exercise}\", ...) to see why); "
-          "using the reference so the notebook keeps working.", file=sys.stderr)
-    return reference
+    mode = (mode or os.environ.get("BACKPROP_LAB_USE") or "auto").lower()
+    if mode == "mine":          # the name this switch had before "auto" became the default
+        mode = "auto"
+    if mode not in ("auto", "reference"):
+        raise ValueError(f"use({exercise_id!r}, ..., mode={mode!r}): mode must be 'auto' (yours when it passes "
+                         "its check, else the course's) or 'reference' (always the course's)")
+    try:
+        ex = get(exercise_id)
+    except Exception as exc:
+        raise ValueError(f"use({exercise_id!r}, ...): {exc.args[0] if exc.args else exc}") from None
+    name = ex.target.strip("()")
+    if mode == "auto":
+        result = _check(exercise_id, mine, None)   # never raises, even in strict mode: falling back is the point
+        if result.passed:
+            print(f"Using your {name} (exercise {exercise_id} passes its check).")
+            return mine
+        why = {"todo": "is not done yet", "fail": "does not pass its check yet",
+               "error": "raises an error"}.get(result.status, "could not be checked")
+        print(f"Using the course's {name}: yours {why} (exercise {exercise_id}).")
+    else:
+        print(f"Using the course's {name} (mode='reference').")
+    return ex.reference

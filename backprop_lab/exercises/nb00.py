@@ -1,15 +1,13 @@
-"""Checks for notebook 00, start here: three NumPy warm-ups the rest of the course relies on.
+"""Checks for notebook 00, start here: the NumPy warm-ups (the exercises are in solutions/00_*.md).
 
-00.1 ``mse(pred, target)``          the mean squared error, one number
-00.2 ``standardize(X)``             every column of X to mean 0 and standard deviation 1 (broadcasting)
-00.3 ``count_parameters(sizes)``    how many numbers an MLP with these layer sizes learns
+Right answers come from the notebook's own solutions (``backprop_lab.references.nb00``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 
 
 def _close(got, want, rtol=1e-7, atol=1e-12) -> bool:
@@ -60,10 +58,7 @@ MSE_HINTS = {
 }
 
 
-@register
 class MeanSquaredError(Exercise):
-    id, points, target = "00.1", 1, "mse"
-    title = "mean squared error of two arrays"
 
     def cases(self, rng):
         fixed = [{"pred": np.array([1.0, 2.0, 3.0]), "target": np.array([0.5, 0.0, 5.0])},
@@ -74,9 +69,6 @@ class MeanSquaredError(Exercise):
 
     def run(self, obj, case):
         return _as_data(obj(case["pred"].copy(), case["target"].copy()))
-
-    def expected(self, case):
-        return float(np.mean((case["pred"] - case["target"]) ** 2))
 
     def compare(self, got, want, case):
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
@@ -122,10 +114,7 @@ BROADCAST_HINT = ("Hint: X.mean(axis=1) has shape (N,), which does not line up w
                   "broadcast over the rows.")
 
 
-@register
 class Standardize(Exercise):
-    id, points, target = "00.2", 1, "standardize"
-    title = "standardise every column to mean 0 and standard deviation 1"
 
     def cases(self, rng):
         fixed = [{"X": np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]])}]
@@ -140,10 +129,6 @@ class Standardize(Exercise):
             if "broadcast" in str(exc):
                 exc.args = (f"{exc.args[0]}\n{BROADCAST_HINT}",)
             raise
-
-    def expected(self, case):
-        X = case["X"]
-        return (X - X.mean(axis=0)) / X.std(axis=0)
 
     def compare(self, got, want, case):
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
@@ -186,14 +171,7 @@ COUNT_HINTS = {
 }
 
 
-def count_parameters_reference(sizes):
-    return int(sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])))
-
-
-@register
 class CountParameters(Exercise):
-    id, points, target = "00.3", 1, "count_parameters"
-    title = "number of parameters of an MLP with the given layer sizes"
     rtol, atol = 0.0, 0.0
 
     def cases(self, rng):
@@ -204,9 +182,6 @@ class CountParameters(Exercise):
     def run(self, obj, case):
         out = obj(list(case["sizes"]))
         return out if isinstance(out, (int, np.integer)) and not isinstance(out, bool) else _as_data(out)
-
-    def expected(self, case):
-        return count_parameters_reference(case["sizes"])
 
     def compare(self, got, want, case):
         mismatch = hints.compare_values(got, want, rtol=0.0, atol=0.0)
@@ -228,24 +203,3 @@ class CountParameters(Exercise):
 
     def describe(self, case):
         return f"sizes = {case['sizes']}"
-
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class reference:
-    """The course's reference implementations of the three warm-ups (the notebook falls back to these)."""
-
-    @staticmethod
-    def mse(pred, target):
-        """Mean of (pred - target)**2 over all entries."""
-        return float(np.mean((np.asarray(pred) - np.asarray(target)) ** 2))
-
-    @staticmethod
-    def standardize(X):
-        """Every column to mean 0 and standard deviation 1 (np.std's default, dividing by N)."""
-        return (X - X.mean(axis=0)) / X.std(axis=0)
-
-    @staticmethod
-    def count_parameters(sizes):
-        """Weights and biases of an MLP with layer sizes ``sizes``: sum of n_in * n_out + n_out."""
-        return count_parameters_reference(sizes)

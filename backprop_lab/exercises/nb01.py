@@ -1,21 +1,16 @@
-"""Checks for notebook 01, finite differences.
-
-01.1 ``forward_difference(f, x, h)``      (f(x+h) - f(x)) / h
-01.2 ``central_difference(f, x, h)``      (f(x+h) - f(x-h)) / (2h)
-01.3 ``numerical_gradient(f, x, h)``      the central difference along every entry of an array ``x``
-01.4 ``relative_error(a, b)``             |a - b| / max(|a|, |b|, tiny), elementwise
+"""Checks for notebook 01, finite differences (the exercises themselves are in solutions/01_*.md).
 
 Each check knows the classic wrong versions of its formula (the forward difference handed in as the
 central one, ``/ h`` where ``/ (2 * h)`` was meant, every coordinate nudged at once, a missing ``abs``...)
-and names the one it recognises. The reference implementations at the bottom are what the notebook
-uses after each exercise, so that its later cells run before the exercises are solved.
+and names the one it recognises. Expected answers come from the notebook's own solutions
+(``backprop_lab.references.nb01``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 
 # Cases hold plain data only, so the functions they differentiate are named, and looked up here.
 SCALAR_FUNCTIONS = {
@@ -151,14 +146,7 @@ class _ScalarDifference(Exercise):
         return f"f = {case['f']}, x = {case['x']:g}, h = {case['h']:g}"
 
 
-@register
 class ForwardDifference(_ScalarDifference):
-    id, points, target = "01.1", 1, "forward_difference"
-    title = "forward difference (f(x+h) - f(x)) / h"
-
-    def expected(self, case):
-        f, x, h, fp, f0, fm = _scalar_values(case)
-        return (fp - f0) / h
 
     def compare(self, got, want, case):
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
@@ -176,14 +164,7 @@ class ForwardDifference(_ScalarDifference):
         return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, SCALAR_HINTS["other_forward"]))
 
 
-@register
 class CentralDifference(_ScalarDifference):
-    id, points, target = "01.2", 2, "central_difference"
-    title = "central difference (f(x+h) - f(x-h)) / (2h)"
-
-    def expected(self, case):
-        f, x, h, fp, f0, fm = _scalar_values(case)
-        return (fp - fm) / (2 * h)
 
     def compare(self, got, want, case):
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
@@ -258,20 +239,17 @@ def _basis_step(x, idx, step):
     return y
 
 
-def numerical_gradient_variants(f, x, h):
-    """The reference gradient and the classic wrong ones, for the hints (and the tests)."""
-    ref, fwd, first = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
+def numerical_gradient_variants(f, x, h, right):
+    """The classic wrong gradients of f at x, for the hints (and the tests); ``right`` is the right one."""
+    ref, fwd, first = np.asarray(right, dtype=np.float64), np.zeros_like(x), np.zeros_like(x)
     f0 = f(x)
     first_idx = (0,) * x.ndim
     d_first = (f(_basis_step(x, first_idx, h)) - f(_basis_step(x, first_idx, -h))) / (2 * h)
     for idx in np.ndindex(x.shape):
-        fp, fm = f(_basis_step(x, idx, h)), f(_basis_step(x, idx, -h))
-        ref[idx] = (fp - fm) / (2 * h)
-        fwd[idx] = (fp - f0) / h
+        fwd[idx] = (f(_basis_step(x, idx, h)) - f0) / h
         first[idx] = d_first
     all_at_once = np.full_like(x, (f(x + h) - f(x - h)) / (2 * h))
     return {
-        "reference": ref,
         "forward": fwd,
         "h_not_2h": 2 * ref,
         "all_at_once": all_at_once,
@@ -282,10 +260,7 @@ def numerical_gradient_variants(f, x, h):
     }
 
 
-@register
 class NumericalGradient(Exercise):
-    id, points, target = "01.3", 3, "numerical_gradient"
-    title = "numerical gradient of f: R^n -> R by central differences, one entry at a time"
     rtol, atol = 1e-6, 1e-9
 
     def cases(self, rng):
@@ -305,11 +280,6 @@ class NumericalGradient(Exercise):
         grad = obj(VECTOR_FUNCTIONS[case["f"]], given, case["h"])
         restored = bool(np.allclose(given, x, rtol=1e-12, atol=1e-15))
         return {"grad": _plain_number(grad), "x_restored": restored}
-
-    def expected(self, case):
-        x = np.array(case["x"], dtype=np.float64)
-        grad = numerical_gradient_variants(VECTOR_FUNCTIONS[case["f"]], x, case["h"])["reference"]
-        return {"grad": grad, "x_restored": True}
 
     def compare(self, got, want, case):
         if not isinstance(got, dict) or "grad" not in got:
@@ -332,10 +302,10 @@ class NumericalGradient(Exercise):
             return Mismatch(mismatch.message, mismatch.hint or hints.SHAPE)
         x = np.array(case["x"], dtype=np.float64)
         f, h = VECTOR_FUNCTIONS[case["f"]], case["h"]
-        variants = numerical_gradient_variants(f, x, h)
+        variants = numerical_gradient_variants(f, x, h, w)
         suspects = [(variants[name], GRADIENT_HINTS[name]) for name in
                     ("forward", "h_not_2h", "all_at_once", "first_only", "h_on_output", "half_forward", "sign")]
-        suspects.append((variants["reference"] * h * h, GRADIENT_HINTS["precedence"]))
+        suspects.append((w * h * h, GRADIENT_HINTS["precedence"]))
         if x.ndim >= 2:  # `for i in range(len(x))`: x[i] is a row, nudged all at once
             rows = np.zeros_like(x)
             for i in range(len(x)):
@@ -390,7 +360,6 @@ def relative_error_variants(a, b):
     d = np.abs(a - b)
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
-            "reference": d / np.maximum(np.maximum(np.abs(a), np.abs(b)), TINY),
             "no_abs": (a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), TINY),
             "no_abs_denominator": d / np.maximum(np.maximum(a, b), TINY),
             "absolute": d,
@@ -402,10 +371,7 @@ def relative_error_variants(a, b):
         }
 
 
-@register
 class RelativeError(Exercise):
-    id, points, target = "01.4", 1, "relative_error"
-    title = "relative error |a - b| / max(|a|, |b|, tiny), elementwise"
     rtol, atol = 1e-6, 1e-12
 
     def cases(self, rng):
@@ -431,9 +397,6 @@ class RelativeError(Exercise):
             elif "inhomogeneous" in text or "integer scalar arrays" in text or "axis" in text:
                 exc.args = (f"{exc.args[0]}\n{NP_MAX_HINT}",)
             raise
-
-    def expected(self, case):
-        return _plain_number(relative_error_variants(case["a"], case["b"])["reference"])
 
     def compare(self, got, want, case):
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
@@ -465,38 +428,3 @@ class RelativeError(Exercise):
     def describe(self, case):
         return f"a = {hints.short_repr(case['a'])}, b = {hints.short_repr(case['b'])}"
 
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class reference:
-    """The course's reference implementations of the four exercises (the notebook falls back to these)."""
-
-    @staticmethod
-    def forward_difference(f, x, h=1e-8):
-        """Slope of the secant from x to x+h: (f(x+h) - f(x)) / h. Error O(h)."""
-        return (f(x + h) - f(x)) / h
-
-    @staticmethod
-    def central_difference(f, x, h=1e-5):
-        """Slope of the secant from x-h to x+h: (f(x+h) - f(x-h)) / (2h). Error O(h^2)."""
-        return (f(x + h) - f(x - h)) / (2 * h)
-
-    @staticmethod
-    def numerical_gradient(f, x, h=1e-5):
-        """Central differences along every entry of ``x`` (float array): 2 * x.size calls of ``f``."""
-        x = np.array(x, dtype=np.float64)          # a copy: the caller's array is never touched
-        grad = np.zeros_like(x)
-        for idx in np.ndindex(x.shape):
-            old = x[idx]
-            x[idx] = old + h
-            f_plus = f(x)
-            x[idx] = old - h
-            f_minus = f(x)
-            x[idx] = old
-            grad[idx] = (f_plus - f_minus) / (2 * h)
-        return grad
-
-    @staticmethod
-    def relative_error(a, b, tiny=TINY):
-        """Elementwise |a - b| / max(|a|, |b|, tiny): 0 for equal numbers, never negative, symmetric."""
-        return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), tiny)

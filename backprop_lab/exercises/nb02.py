@@ -1,19 +1,13 @@
-"""Checks for notebook 02, the scalar chain rule.
-
-02.1 ``dL_dw, dL_dx``            a chain-rule derivative by hand: L = (w x + b)^2
-02.2 ``mul(a, b)``               a * b as a node: forward value, parents, and ``_backward``
-02.3 ``tanh(a)``                 tanh as a node; its local gradient is 1 - t^2 with t the *output*
-02.4 ``power(a, k)``             a ** k for a number k; local gradient k a^(k-1)
-02.5 ``div(a, b)``               the fan-out bug fixed: ``+=``, never ``=``
-02.6 ``topo_sort(root)``         every node once, parents before children (the recursive sort)
-02.7 ``MyValue``                 the learner's whole class, with ``backward``: checked end to end
+"""Checks for notebook 02, the scalar chain rule (the exercises themselves are in solutions/02_*.md).
 
 The node exercises (02.2-02.5) hand the learner's function probe nodes (``Node``): plain objects
 with ``data``, ``grad``, ``_prev``, ``_op``, ``label`` and ``_backward``, and no arithmetic, so only
 what the function does to ``.data`` and ``.grad`` counts. Each case sets an upstream gradient other
 than 1 and, after the first cases, a gradient the inputs already had (from another use), so that a
 ``_backward`` that forgets ``out.grad`` or overwrites with ``=`` cannot pass. Each check recognises
-the classic wrong versions of its rule and names the one it sees.
+the classic wrong versions of its rule and names the one it sees. Right answers come from the
+notebook's own solutions (``backprop_lab.references.nb02``), and for the whole class from the engine's
+``Value``.
 """
 from __future__ import annotations
 
@@ -22,7 +16,7 @@ import math
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 
 
 class Node:
@@ -84,10 +78,7 @@ HAND_HINTS = {
 HAND_CASE = {"w": -3.0, "x": 2.0, "b": 1.0}
 
 
-@register
 class ChainRuleByHand(Exercise):
-    id, points, target = "02.1", 1, "(dL_dw, dL_dx)"
-    title = "dL/dw and dL/dx of L = (w x + b)² by the chain rule"
     rtol, atol = 1e-9, 1e-12
 
     def cases(self, rng):
@@ -104,11 +95,6 @@ class ChainRuleByHand(Exercise):
         if None in values:
             return {"problem": "pair", "got": hints.short_repr(obj)}
         return values
-
-    def expected(self, case):
-        w, x, b = case["w"], case["x"], case["b"]
-        z = w * x + b
-        return [2 * z * x, 2 * z * w]
 
     def compare(self, got, want, case):
         if isinstance(got, dict):
@@ -190,13 +176,22 @@ class _NodeOp(Exercise):
     rtol, atol = 1e-7, 1e-10
     symbol = "?"
 
-    # ---- the maths, per exercise
+    # ---- the maths, from the notebook's own solution (``backprop_lab.references.nb02``)
+    def reference_pass(self, xs, case, upstream):
+        """The reference operation on fresh probe nodes holding ``xs``: (out.data, the nodes' .grad after one
+        ``_backward`` with ``out.grad = upstream``, starting from 0)."""
+        nodes = [Node(x, label) for x, label in zip(xs, "ab")]
+        out = self.call(self.reference, nodes, case)
+        out.grad = upstream
+        out._backward()
+        return out.data, [n.grad for n in nodes]
+
     def forward(self, xs, case):
-        raise NotImplementedError
+        return self.reference_pass(xs, case, 0.0)[0]
 
     def locals_(self, xs, case):
         """The local gradients d out / d input, one per argument position."""
-        raise NotImplementedError
+        return self.reference_pass(xs, case, 1.0)[1]
 
     def wrong_locals(self, xs, case) -> list[tuple[list, str]]:
         """Known wrong local gradients with their hints (accumulated with += and multiplied by upstream)."""
@@ -238,10 +233,6 @@ class _NodeOp(Exercise):
         for pos, lg in zip(positions, local):
             grads[pos] = lg * g if overwrite else grads[pos] + lg * g
         return grads
-
-    def expected(self, case):
-        args = self._args(case)
-        return {"data": self.forward(args, case), "grads": self._grads(case, self.locals_(args, case))}
 
     def compare(self, got, want, case):
         if "problem" in got:
@@ -314,20 +305,11 @@ def _node_cases(rng, n_inputs, *, fork=True, positive=False):
     return cases
 
 
-@register
 class Mul(_NodeOp):
-    id, points, target = "02.2", 2, "mul"
-    title = "mul(a, b): out = a * b, and its _backward"
     arity, symbol = 2, "*"
 
     def cases(self, rng):
         return _node_cases(rng, 2)
-
-    def forward(self, xs, case):
-        return xs[0] * xs[1]
-
-    def locals_(self, xs, case):
-        return [xs[1], xs[0]]
 
     def wrong_locals(self, xs, case):
         a, b = xs
@@ -356,10 +338,7 @@ TANH_HINTS = {
 }
 
 
-@register
 class Tanh(_NodeOp):
-    id, points, target = "02.3", 2, "tanh"
-    title = "tanh(a): out = tanh(a), local gradient 1 - out²"
     arity, symbol = 1, "tanh"
 
     def cases(self, rng):
@@ -367,13 +346,6 @@ class Tanh(_NodeOp):
 
     def expr(self, case):
         return "tanh(a)"
-
-    def forward(self, xs, case):
-        return math.tanh(xs[0])
-
-    def locals_(self, xs, case):
-        t = math.tanh(xs[0])
-        return [1.0 - t * t]
 
     def wrong_locals(self, xs, case):
         x, t = xs[0], math.tanh(xs[0])
@@ -392,10 +364,7 @@ POW_HINTS = {
 }
 
 
-@register
 class Power(_NodeOp):
-    id, points, target = "02.4", 2, "power"
-    title = "power(a, k): out = a ** k for a number k, local gradient k a^(k-1)"
     arity, symbol = 1, "**"
 
     def cases(self, rng):
@@ -415,13 +384,6 @@ class Power(_NodeOp):
 
     def expr(self, case):
         return f"a ** {case['k']:g}"
-
-    def forward(self, xs, case):
-        return xs[0] ** case["k"]
-
-    def locals_(self, xs, case):
-        k = case["k"]
-        return [k * xs[0] ** (k - 1)]
 
     def wrong_locals(self, xs, case):
         x, k = xs[0], case["k"]
@@ -444,21 +406,11 @@ DIV_HINTS = {
 }
 
 
-@register
 class DivFanOut(_NodeOp):
-    id, points, target = "02.5", 2, "div"
-    title = "div(a, b) without the fan-out bug: accumulate with +="
     arity, symbol = 2, "/"
 
     def cases(self, rng):
         return _node_cases(rng, 2)  # inputs are at least 0.4 away from zero
-
-    def forward(self, xs, case):
-        return xs[0] / xs[1]
-
-    def locals_(self, xs, case):
-        a, b = xs
-        return [1.0 / b, -a / b ** 2]
 
     def wrong_locals(self, xs, case):
         a, b = xs
@@ -467,12 +419,12 @@ class DivFanOut(_NodeOp):
 
     def extra_hint(self, case, got):
         """The bug the notebook shows: a's line right, b's line with `=`."""
-        a, b = self._args(case)
+        local_a, local_b = self.locals_(self._args(case), case)
         g, g0 = case["upstream"], list(case["grads0"])
         if case.get("same"):
-            buggy = [-a / b ** 2 * g]
+            buggy = [local_b * g]
         else:
-            buggy = [g0[0] + g / b, -a / b ** 2 * g]
+            buggy = [g0[0] + local_a * g, local_b * g]
         return DIV_HINTS["original"] if _close(got["grads"], buggy) else None
 
     def data_hint(self, case, data):
@@ -519,10 +471,7 @@ def _chain_case(n):
     return {"labels": [f"x{i}" for i in range(n)], "parents": [[]] + [[i] for i in range(n - 1)], "root": n - 1}
 
 
-@register
 class TopoSort(Exercise):
-    id, points, target = "02.6", 2, "topo_sort"
-    title = "topo_sort(root): every node once, each after all of its inputs"
 
     def cases(self, rng):
         fixed = [
@@ -704,10 +653,7 @@ def _reference_pass(case, variant="right"):
     return out.data, [x.grad for x in xs]
 
 
-@register
 class WholeValue(Exercise):
-    id, points, target = "02.7", 3, "MyValue"
-    title = "MyValue.backward, and the whole class checked end to end"
     rtol, atol = 1e-7, 1e-10
 
     def cases(self, rng):
@@ -774,143 +720,3 @@ class WholeValue(Exercise):
         expr = "x -> tanh(0.9x + 0.1), 40 times" if case["expr"] == "chain" else EXPRESSIONS[case["expr"]][0]
         return f"{expr} with inputs {_fmt(case['inputs'])}"
 
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class RefValue:
-    """The course's reference for the learner's class: the same shell the notebook builds, all exercises solved.
-
-    Only for the checks and the tests; the notebook goes on with the engine's ``bl.Value``.
-    """
-
-    def __init__(self, data, _children=(), _op="", label=""):
-        self.data = float(data)
-        self.grad = 0.0
-        self._prev = tuple(_children)
-        self._op = _op
-        self.label = label
-        self._backward = lambda: None
-
-    def __repr__(self):
-        return f"RefValue({self.label + '=' if self.label else ''}{self.data:.6g}, grad={self.grad:.6g})"
-
-    def __add__(self, other):
-        return reference.add(self, _wrap(other))
-
-    def __mul__(self, other):
-        return reference.mul(self, _wrap(other))
-
-    def __pow__(self, k):
-        return reference.power(self, k)
-
-    def __truediv__(self, other):
-        return reference.div(self, _wrap(other))
-
-    def tanh(self):
-        return reference.tanh(self)
-
-    def backward(self):
-        reference.backward(self)
-
-    def __neg__(self):
-        return self * -1
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __radd__(self, other):
-        return self + other
-
-    def __rmul__(self, other):
-        return self * other
-
-    def __rsub__(self, other):
-        return _wrap(other) + (-self)
-
-    def __rtruediv__(self, other):
-        return _wrap(other) / self
-
-
-def _wrap(x):
-    return x if isinstance(x, RefValue) else RefValue(x)
-
-
-def _new(a, data, children, op):
-    """A result node of ``a``'s class when that is a RefValue (or a subclass of it), else a RefValue."""
-    cls = type(a) if isinstance(a, RefValue) else RefValue
-    return cls(data, children, op)
-
-
-class reference:
-    """The course's reference implementations of the node exercises (they build ``RefValue`` nodes)."""
-
-    dL_dw, dL_dx = ChainRuleByHand().expected(HAND_CASE)
-
-    @staticmethod
-    def add(a, b):
-        out = _new(a, a.data + b.data, (a, b), "+")
-
-        def _backward():
-            a.grad += out.grad
-            b.grad += out.grad
-        out._backward = _backward
-        return out
-
-    @staticmethod
-    def mul(a, b):
-        out = _new(a, a.data * b.data, (a, b), "*")
-
-        def _backward():
-            a.grad += b.data * out.grad
-            b.grad += a.data * out.grad
-        out._backward = _backward
-        return out
-
-    @staticmethod
-    def tanh(a):
-        t = math.tanh(a.data)
-        out = _new(a, t, (a,), "tanh")
-
-        def _backward():
-            a.grad += (1 - t ** 2) * out.grad
-        out._backward = _backward
-        return out
-
-    @staticmethod
-    def power(a, k):
-        out = _new(a, a.data ** k, (a,), f"**{k}")
-
-        def _backward():
-            a.grad += k * a.data ** (k - 1) * out.grad
-        out._backward = _backward
-        return out
-
-    @staticmethod
-    def div(a, b):
-        out = _new(a, a.data / b.data, (a, b), "/")
-
-        def _backward():
-            a.grad += (1 / b.data) * out.grad
-            b.grad += (-a.data / b.data ** 2) * out.grad
-        out._backward = _backward
-        return out
-
-    @staticmethod
-    def topo_sort(root):
-        order, visited = [], set()
-
-        def visit(node):
-            if node not in visited:
-                visited.add(node)
-                for parent in node._prev:
-                    visit(parent)
-                order.append(node)
-        visit(root)
-        return order
-
-    @staticmethod
-    def backward(root):
-        order = reference.topo_sort(root)
-        root.grad = 1.0
-        for node in reversed(order):
-            node._backward()

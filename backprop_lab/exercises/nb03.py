@@ -1,13 +1,9 @@
-"""Checks for notebook 03, a scalar neural network.
-
-03.1 ``neuron_forward(w, b, x)``          tanh(sum_i w_i x_i + b), built from Values so it can backpropagate
-03.2 ``collect_parameters(model)``        every weight and bias of an MLP, each once, as the Value objects
-03.3 ``train_step(params, loss_fn, lr)``  zero the grads, forward, backward, update; return the loss
-03.4 ``(lr_one_step, lr_diverge)``        gradient descent on L(w) = c (w - w*)^2: two learning rates
+"""Checks for notebook 03, a scalar neural network (the exercises themselves are in solutions/03_*.md).
 
 The checks build their inputs with the engine's ``bl.Value`` and plain probe objects (a model is
 ``model.layers[i].neurons[j].w`` / ``.b``, as in the notebook), so the learner's function is called
 exactly as the notebook calls it. Each knows the classic wrong versions and names the one it sees.
+Right answers come from the notebook's own solutions (``backprop_lab.references.nb03``).
 """
 from __future__ import annotations
 
@@ -16,7 +12,7 @@ import math
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 from .nb02 import _close, _fmt, _number, _recognise
 
 
@@ -61,10 +57,7 @@ def _neuron_variants(w, b, x):
     ]
 
 
-@register
 class NeuronForward(Exercise):
-    id, points, target = "03.1", 1, "neuron_forward"
-    title = "neuron_forward(w, b, x) = tanh(w · x + b), as a Value"
     rtol, atol = 1e-9, 1e-12
 
     def cases(self, rng):
@@ -87,11 +80,6 @@ class NeuronForward(Exercise):
             return {"problem": "float", "type": type(out).__name__, "data": _number(out), "at": self.describe(case)}
         out.backward()
         return {"data": _number(out.data), "grads": [_number(p.grad) for p in w + [b]]}
-
-    def expected(self, case):
-        w, b, x = case["w"], case["b"], case["x"]
-        t = math.tanh(sum(wi * xi for wi, xi in zip(w, x)) + b)
-        return {"data": t, "grads": [(1 - t * t) * xi for xi in x] + [1 - t * t]}
 
     def compare(self, got, want, case):
         if "problem" in got:
@@ -160,10 +148,7 @@ PARAM_HINTS = {
 }
 
 
-@register
 class CollectParameters(Exercise):
-    id, points, target = "03.2", 1, "collect_parameters"
-    title = "collect_parameters(model): every weight and bias, each once"
 
     def cases(self, rng):
         fixed = [{"sizes": [2, 3, 1], "seed": 0}, {"sizes": [3, 4, 4, 2], "seed": 1}]
@@ -190,9 +175,6 @@ class CollectParameters(Exercise):
                 return {"problem": "foreign", "what": hints.short_repr(p, 60), "at": case["sizes"]}
             got.append(index[id(p)])
         return got
-
-    def expected(self, case):
-        return list(range(len(ProbeMLP(case["sizes"], case["seed"]).all_params())))
 
     def compare(self, got, want, case):
         if isinstance(got, dict):
@@ -278,10 +260,7 @@ STEP_HINTS = {
 }
 
 
-@register
 class TrainStep(Exercise):
-    id, points, target = "03.3", 2, "train_step"
-    title = "train_step(params, loss_fn, lr): zero grads, forward, backward, update"
     rtol, atol = 1e-9, 1e-12
 
     def cases(self, rng):
@@ -313,11 +292,6 @@ class TrainStep(Exercise):
         if value is None:
             return {"problem": "loss_type", "type": type(loss).__name__, "at": case["p0"]}
         return {"loss": value, "params": [_number(p.data) for p in params]}
-
-    def expected(self, case):
-        grads = _grads_at(case, case["p0"])
-        return {"loss": _loss_at(case, case["p0"]),
-                "params": [p - case["lr"] * g for p, g in zip(case["p0"], grads)]}
 
     def compare(self, got, want, case):
         if "problem" in got:
@@ -368,10 +342,7 @@ LR_HINTS = {
 }
 
 
-@register
 class LearningRate(Exercise):
-    id, points, target = "03.4", 1, "(lr_one_step, lr_diverge)"
-    title = "gradient descent on 2.5 (w - 3)²: the rate that lands in one step, the rate above which it diverges"
     rtol, atol = 1e-6, 1e-9
 
     def cases(self, rng):
@@ -386,10 +357,6 @@ class LearningRate(Exercise):
                                       f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
         values = [_number(v) for v in obj]
         return {"problem": "pair", "got": hints.short_repr(obj)} if None in values else values
-
-    def expected(self, case):
-        c = case["c"]
-        return [1 / (2 * c), 1 / c]
 
     def compare(self, got, want, case):
         if isinstance(got, dict):
@@ -409,34 +376,3 @@ class LearningRate(Exercise):
     def describe(self, case):
         return "L(w) = 2.5 (w - 3)², gradient descent w ← w - lr · dL/dw"
 
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class reference:
-    """The course's reference implementations (the notebook falls back to these)."""
-
-    lr_one_step, lr_diverge = LearningRate().expected(LR_CASE)
-
-    @staticmethod
-    def neuron_forward(w, b, x):
-        """tanh(w[0]*x[0] + ... + w[n-1]*x[n-1] + b), as a Value (any Value class with + * and tanh)."""
-        z = b
-        for wi, xi in zip(w, x):
-            z = z + wi * xi
-        return z.tanh()
-
-    @staticmethod
-    def collect_parameters(model):
-        """Every weight and bias of ``model``: layer by layer, neuron by neuron, weights then bias."""
-        return [p for layer in model.layers for neuron in layer.neurons for p in neuron.w + [neuron.b]]
-
-    @staticmethod
-    def train_step(params, loss_fn, lr):
-        """One step of gradient descent; returns the loss before the update (a number)."""
-        for p in params:
-            p.grad = 0.0
-        loss = loss_fn()
-        loss.backward()
-        for p in params:
-            p.data -= lr * p.grad
-        return loss.data

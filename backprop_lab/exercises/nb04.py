@@ -3,14 +3,15 @@
 Every exercise here returns arrays whose shape is dictated by a variable (a gradient
 has the shape of what it is the gradient of), so every ``compare`` first explains a
 wrong *shape*: which two shapes were swapped, which axis to sum, where keepdims is
-missing. The generic ``hints.diagnose`` handles the wrong *values* that remain.
+missing. The generic ``hints.diagnose`` handles the wrong *values* that remain. Right answers come
+from the notebook's own solutions (``backprop_lab.references.nb04``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 
 SUM_NOT_MEAN = ("Your answer is the expected one divided by {n}: you averaged the copies. A value that "
                 "broadcasting copied {n} times receives the gradient of every copy: SUM them, do not average.")
@@ -63,10 +64,7 @@ def grad_mismatch(name, var, got, want, rule):
 
 # ----------------------------------------------------------------------------- 04.1 matmul backward
 
-@register
 class MatmulBackward(Exercise):
-    id, points, target = "04.1", 2, "matmul_backward"
-    title = "matmul backward: dW and dx for D = W @ x, from the shapes alone"
 
     def cases(self, rng):
         fixed = [{"W": rng.normal(size=(5, 10)).round(2), "x": rng.normal(size=(10, 3)).round(2),
@@ -86,9 +84,6 @@ class MatmulBackward(Exercise):
                                f"(either one transposed, in either order) has shape {W}? Which of W and dD has shape {x}?")
             raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
-
-    def expected(self, case):
-        return case["dD"] @ case["x"].T, case["W"].T @ case["dD"]
 
     def compare(self, got, want, case):
         bad = _pair_or_triple(got, ["dW", "dx"])
@@ -111,10 +106,7 @@ class MatmulBackward(Exercise):
 
 # ----------------------------------------------------------------------------- 04.2 linear backward
 
-@register
 class LinearBackward(Exercise):
-    id, points, target = "04.2", 2, "linear_backward"
-    title = "linear layer y = x @ W + b backward: dx, dW and db (the bias's broadcasting undone)"
 
     def cases(self, rng):
         fixed = [{"x": np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 1.0], [1.0, 1.0]]),
@@ -135,10 +127,6 @@ class LinearBackward(Exercise):
                                "of these arrays, one of them transposed, whose inner sizes agree.")
             raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
-
-    def expected(self, case):
-        x, W, dy = case["x"], case["W"], case["dy"]
-        return dy @ W.T, x.T @ dy, dy.sum(axis=0)
 
     def compare(self, got, want, case):
         bad = _pair_or_triple(got, ["dx", "dW", "db"])
@@ -192,19 +180,7 @@ def undo_steps(grad_shape, shape):
     return lead, ones
 
 
-def reference_unbroadcast(grad, shape):
-    lead, ones = undo_steps(grad.shape, shape)
-    if lead:
-        grad = grad.sum(axis=lead)
-    if ones:
-        grad = grad.sum(axis=ones, keepdims=True)
-    return grad
-
-
-@register
 class Unbroadcast(Exercise):
-    id, points, target = "04.3", 2, "unbroadcast"
-    title = "unbroadcast(grad, shape): sum a gradient back down to the shape its input had"
 
     FIXED = [((3, 4), (4,)), ((3, 4), (3, 1)), ((3, 4), (1, 4)), ((2, 3, 4), (3, 1)), ((2, 3), ()),
              ((3, 4), (3, 4)), ((2, 4, 5, 3), (4, 1, 3))]
@@ -230,9 +206,6 @@ class Unbroadcast(Exercise):
                            f"{len(lead)} prepended axes, then grad.sum(axis={ones}, keepdims=True) over the axes "
                            "where the target has size 1. An empty tuple means there is nothing to do in that step.")
             raise
-
-    def expected(self, case):
-        return reference_unbroadcast(case["grad"], tuple(case["shape"]))
 
     def describe(self, case):
         return f"grad of shape {case['grad'].shape} -> shape {tuple(case['shape'])}; grad={hints.short_repr(case['grad'], 120)}"
@@ -280,13 +253,6 @@ class Unbroadcast(Exercise):
 
 def _axes(axis, ndim):
     return tuple(range(ndim)) if axis is None else tuple(sorted(int(a) % ndim for a in np.atleast_1d(axis)))
-
-
-def reference_sum_backward(g, x_shape, axis=None, keepdims=False):
-    axes = _axes(axis, len(x_shape))
-    if not keepdims:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, x_shape).copy()
 
 
 class _ReductionBackward(Exercise):
@@ -367,23 +333,11 @@ class _ReductionBackward(Exercise):
         return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else f"Every reduced entry gets g: {reinsert}.")
 
 
-@register
 class SumBackward(_ReductionBackward):
-    id, points, target = "04.4", 2, "sum_backward"
-    title = "sum(x, axis, keepdims) backward: re-insert the reduced axes and broadcast g"
-
-    def expected(self, case):
-        return reference_sum_backward(np.asarray(case["g"]), tuple(case["x_shape"]), case["axis"], case["keepdims"])
+    """The gradient of a sum: the shared cases and diagnosis, nothing more."""
 
 
-@register
 class MeanBackward(_ReductionBackward):
-    id, points, target = "04.5", 1, "mean_backward"
-    title = "mean(x, axis, keepdims) backward: like sum, divided by the number of averaged entries"
-
-    def expected(self, case):
-        g = reference_sum_backward(np.asarray(case["g"]), tuple(case["x_shape"]), case["axis"], case["keepdims"])
-        return g / self.n_reduced(case)
 
     def value_hint(self, g, want, msg, n, reinsert):
         size = want.size
@@ -403,10 +357,7 @@ def softmax(z, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-@register
 class SoftmaxBackward(Exercise):
-    id, points, target = "04.6", 2, "softmax_backward"
-    title = "softmax backward as a vector-Jacobian product: dz = s * (g - <g, s>), no Jacobian"
 
     def cases(self, rng):
         fixed = [{"s": softmax(np.array([1.0, 2.0, 0.0, -1.0])), "g": np.array([1.0, 0.0, 0.0, 0.0])}]
@@ -421,10 +372,6 @@ class SoftmaxBackward(Exercise):
                            "others are a batch. <g, s> is one number per row, (g * s).sum(axis=-1, keepdims=True); "
                            "np.dot or @ of two such arrays is a matrix product, not that.")
             raise
-
-    def expected(self, case):
-        s, g = case["s"], case["g"]
-        return s * (g - (g * s).sum(axis=-1, keepdims=True))
 
     def compare(self, got, want, case):
         s, g_up = case["s"], case["g"]
@@ -456,41 +403,3 @@ class SoftmaxBackward(Exercise):
         return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else
                         "Derive it from ds_i/dz_j = s_i(δ_ij - s_j): dz_j = Σ_i g_i s_i(δ_ij - s_j) = s_j (g_j - <g, s>).")
 
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class reference:
-    """The course's versions of notebook 04's exercises (the notebook falls back to these)."""
-
-    @staticmethod
-    def matmul_backward(W, x, dD):
-        """D = W @ x: dW = dD @ x.T (shape of W), dx = W.T @ dD (shape of x)."""
-        return dD @ x.T, W.T @ dD
-
-    @staticmethod
-    def linear_backward(x, W, b, dy):
-        """y = x @ W + b: dx = dy @ W.T, dW = x.T @ dy, db = dy summed over the batch axis."""
-        return dy @ W.T, x.T @ dy, dy.sum(axis=0)
-
-    @staticmethod
-    def unbroadcast(grad, shape):
-        """The engine's own ``backprop_lab.unbroadcast``."""
-        from ..tensor import unbroadcast
-
-        return unbroadcast(grad, tuple(shape))
-
-    @staticmethod
-    def sum_backward(g, x_shape, axis=None, keepdims=False):
-        """Re-insert the reduced axes (unless keepdims), then broadcast g to x's shape."""
-        return reference_sum_backward(np.asarray(g), tuple(x_shape), axis, keepdims)
-
-    @staticmethod
-    def mean_backward(g, x_shape, axis=None, keepdims=False):
-        """sum_backward divided by the number of averaged entries."""
-        n = int(np.prod([x_shape[a] for a in _axes(axis, len(x_shape))]))
-        return reference_sum_backward(np.asarray(g), tuple(x_shape), axis, keepdims) / n
-
-    @staticmethod
-    def softmax_backward(s, g):
-        """dz = s * (g - <g, s>) along the last axis: the vector-Jacobian product, no Jacobian."""
-        return s * (g - (g * s).sum(axis=-1, keepdims=True))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 
 # ----------------------------------------------------------------------------- evaluating specs
 
@@ -103,10 +103,7 @@ def _operand_shapes(letters, sizes):
     return tuple(sizes[c] for c in letters)
 
 
-@register
 class EinsumSpecs(Exercise):
-    id, points, target = "05.1", 2, "einsum_specs"
-    title = "einsum strings for matmul, batched matmul, transpose, trace, outer, bilinear form, attention scores"
 
     def cases(self, rng):
         cases = []
@@ -172,10 +169,7 @@ class EinsumSpecs(Exercise):
 
 # ----------------------------------------------------------------------------- 05.2 the backward spec of matmul
 
-@register
 class MatmulBackwardSpecs(Exercise):
-    id, points, target = "05.2", 2, "matmul_backward_specs"
-    title = "the backward specs of C = einsum('ij,jk->ik', A, B): dA from (G, B), dB from (A, G)"
 
     def cases(self, rng):
         cases = []
@@ -238,10 +232,7 @@ class MatmulBackwardSpecs(Exercise):
 
 # ----------------------------------------------------------------------------- 05.3 gradient of the quadratic form
 
-@register
 class QuadraticFormGrad(Exercise):
-    id, points, target = "05.3", 2, "quadratic_form_grad"
-    title = "the gradient of f = xᵀAx = x_i A_ij x_j: (df/dA, df/dx)"
 
     def cases(self, rng):
         fixed = [{"A": np.array([[1.0, 2.0], [0.0, 3.0]]), "x": np.array([1.0, -1.0])}]
@@ -250,10 +241,6 @@ class QuadraticFormGrad(Exercise):
     def run(self, obj, case):
         out = obj(case["A"].copy(), case["x"].copy())
         return tuple(out) if isinstance(out, (tuple, list)) else out
-
-    def expected(self, case):
-        A, x = case["A"], case["x"]
-        return np.outer(x, x), (A + A.T) @ x
 
     def compare(self, got, want, case):
         A, x = case["A"], case["x"]
@@ -392,10 +379,7 @@ class _EinsumBackward(Exercise):
         return ""
 
 
-@register
 class EinsumBackward(_EinsumBackward):
-    id, points, target = "05.4", 3, "einsum_backward"
-    title = "einsum_backward(spec, operands, grad, i): the gradient of one operand, for specs without repeated indices"
 
     SPECS = [("ij,jk->ik", 0), ("ij,jk->ik", 1), ("i,j->ij", 1), ("ij->ji", 0), ("ij->i", 0), ("i,i->", 0),
              ("bij,bjk->bik", 1), ("ij,j->i", 1), ("i,ij,j->", 1)]
@@ -403,10 +387,7 @@ class EinsumBackward(_EinsumBackward):
               ("i,j,k->ijk", 2), ("abc,cd->abd", 0)]
 
 
-@register
 class EinsumBackwardRepeated(_EinsumBackward):
-    id, points, target = "05.5", 3, "einsum_backward_repeated"
-    title = "challenge: einsum_backward when an operand repeats an index ('ii->i', 'ii->', 'ij,jj->i')"
 
     SPECS = [("ii->i", 0), ("ii->", 0), ("ii,i->i", 0), ("ij,jj->i", 1), ("bii->bi", 0), ("ij,jk->ik", 0),
              ("ij->i", 0)]
@@ -436,30 +417,3 @@ class EinsumBackwardRepeated(_EinsumBackward):
                     "Kronecker delta: einsum('i,iI->iI', g, np.eye(n)).")
         return super().error_hint(error, case)
 
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class reference:
-    """The course's versions of notebook 05's exercises (the notebook falls back to these).
-
-    The two einsum_backward versions are the engine's own rule, ``backprop_lab.einsum.operand_grad``.
-    """
-
-    einsum_specs = {"matmul": "ij,jk->ik", "batched_matmul": "nij,njk->nik", "transpose": "ij->ji",
-                    "trace": "ii->", "outer": "i,j->ij", "bilinear": "i,ij,j->", "attention_scores": "ntd,nsd->nts"}
-    matmul_backward_specs = ("ik,jk->ij", "ij,ik->jk")
-
-    @staticmethod
-    def quadratic_form_grad(A, x):
-        """f = x_i A_ij x_j: df/dA_ij = x_i x_j, df/dx_k = A_kj x_j + x_i A_ik."""
-        return np.outer(x, x), (A + A.T) @ x
-
-    @staticmethod
-    def einsum_backward(spec, operands, grad, i):
-        from ..einsum import operand_grad, parse
-
-        inputs, output = parse(spec, [np.shape(a) for a in operands])
-        return operand_grad(np.asarray(grad, dtype=np.float64), [np.asarray(a, dtype=np.float64) for a in operands],
-                            inputs, output, i)
-
-    einsum_backward_repeated = einsum_backward

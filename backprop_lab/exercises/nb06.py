@@ -1,12 +1,8 @@
-"""Checks for notebook 06, the Tensor engine: Functions, routing rules, the backward driver, gradcheck.
+"""Checks for notebook 06, the Tensor engine (the exercises themselves are in solutions/06_*.md).
 
-06.1 ``Sqrt``              a new ``bl.Function``: forward sqrt(x), backward g / (2 sqrt x), state kept on ctx
-06.2 ``maximum_backward``  element-wise maximum: g goes to the larger input, a tie (x >= y) to x
-06.3 ``max_backward``      max over an axis: g goes to the FIRST maximal entry of each slice
-06.4 ``backward``          the driver: topological order, each node's rule, unbroadcast, accumulate
-06.5 ``buggy_op``          which op of a mystery graph has a wrong backward (found with ``check_graph``)
-
-06.4 runs the learner's driver on real engine graphs whose nodes are watched: a node asked for its
+Right answers come from the notebook's own solutions (``backprop_lab.references.nb06``), and, for the
+backward driver and the planted bug, from the engine itself (``Tensor.backward``, ``check_graph``).
+The driver's check runs the learner's driver on real engine graphs whose nodes are watched: a node asked for its
 backward before all of its uses have handed it their gradient, twice, or with a gradient of the
 wrong shape stops the run with a message that names the node and the fix.
 """
@@ -15,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 
 
 def _array(x):
@@ -100,10 +96,7 @@ def _raw_backward_shape(fn_class, x, g):
     return tuple(raw.shape) if isinstance(raw, np.ndarray) else None
 
 
-@register
 class SqrtFunction(Exercise):
-    id, points, target = "06.1", 2, "Sqrt"
-    title = "a new Function: Sqrt with forward and backward, its state kept on ctx"
 
     def cases(self, rng):
         fixed = [{"x": np.array([[0.25, 1.0], [4.0, 9.0]]), "g": np.array([[1.0, 2.0], [-1.0, 0.5]]),
@@ -113,10 +106,6 @@ class SqrtFunction(Exercise):
 
     def run(self, obj, case):
         return run_function(obj, case["x"], case["g"], case["other"])
-
-    def expected(self, case):
-        y = np.sqrt(case["x"])
-        return {"y": y, "dx": case["g"] / (2 * y)}
 
     def describe(self, case):
         return (f"x = {hints.short_repr(case['x'], 90)}, upstream g = {hints.short_repr(case['g'], 90)} "
@@ -168,10 +157,7 @@ MAXIMUM_HINTS = {
 }
 
 
-@register
 class MaximumBackward(Exercise):
-    id, points, target = "06.2", 2, "maximum_backward"
-    title = "element-wise maximum(x, y) backward, ties x >= y -> x"
 
     def cases(self, rng):
         fixed = [{"x": np.array([1.0, 2.0, 3.0, 2.0]), "y": np.array([2.0, 2.0, 1.0, 5.0]),
@@ -184,10 +170,6 @@ class MaximumBackward(Exercise):
     def run(self, obj, case):
         out = obj(case["x"].copy(), case["y"].copy(), case["g"].copy())
         return tuple(out) if isinstance(out, (tuple, list)) else out
-
-    def expected(self, case):
-        x, y, g = case["x"], case["y"], case["g"]
-        return g * (x >= y), g * (x < y)
 
     def compare(self, got, want, case):
         bad = _pair(got, ["dx", "dy"])
@@ -237,17 +219,7 @@ def _first_max_mask(x, axis):
     return mask
 
 
-def reference_max_backward(x, g, axis=None):
-    g = np.asarray(g, dtype=np.float64)
-    if axis is not None:
-        g = np.expand_dims(g, axis)
-    return g * _first_max_mask(x, axis)
-
-
-@register
 class MaxBackward(Exercise):
-    id, points, target = "06.3", 2, "max_backward"
-    title = "max over an axis backward: g to the first maximal entry of each slice"
 
     def cases(self, rng):
         fixed = [{"x": np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]]), "axis": 1, "g": np.array([10.0, 20.0])},
@@ -262,9 +234,6 @@ class MaxBackward(Exercise):
 
     def run(self, obj, case):
         return obj(case["x"].copy(), np.array(case["g"]), case["axis"])
-
-    def expected(self, case):
-        return reference_max_backward(case["x"], case["g"], case["axis"])
 
     def describe(self, case):
         return f"x = {hints.short_repr(case['x'], 120)}, axis = {case['axis']}, g = {hints.short_repr(case['g'], 80)}"
@@ -432,10 +401,7 @@ def _watched_graph(case, log):
     return root, leaves, uncalled, leaf_shape_hints
 
 
-@register
 class BackwardDriver(Exercise):
-    id, points, target = "06.4", 3, "backward"
-    title = "the backward driver: topological order, each node's rule, unbroadcast, accumulate"
     allowed_references = ("backprop_lab.unbroadcast",)   # the exercise text tells the learner to use it
 
     def cases(self, rng):
@@ -565,10 +531,7 @@ def _normalise_op(answer):
     return text.lower()
 
 
-@register
 class FindTheBug(Exercise):
-    id, points, target = "06.5", 1, "buggy_op"
-    title = "name the op whose backward is wrong in mystery_graph()"
     # the point of this exercise is to use the checking tools
     allowed_references = ("backprop_lab.check_graph", "backprop_lab.gradcheck", "backprop_lab.GradcheckError",
                           "backprop_lab.autograd.topo_sort")
@@ -609,46 +572,3 @@ class FindTheBug(Exercise):
         return Mismatch(f"{got!r} is not the name of an op in the mystery graph",
                         "Name one op, as check_graph reports it (a Function's class name, e.g. \"Mul\"). " + how)
 
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class reference:
-    """The course's versions of notebook 06's exercises (the notebook falls back to these)."""
-
-    @staticmethod
-    def maximum_backward(x, y, g):
-        """dx = g where x >= y (ties go to x), dy = g where x < y."""
-        return g * (x >= y), g * (x < y)
-
-    @staticmethod
-    def max_backward(x, g, axis=None):
-        """g, with the reduced axis re-inserted, at the first maximal entry of each slice; 0 elsewhere."""
-        return reference_max_backward(x, g, axis)
-
-    @staticmethod
-    def backward(root):
-        """The engine's own driver (Tensor.backward), which does exactly what exercise 06.4 asks."""
-        root.backward()
-
-
-def _make_reference_sqrt():
-    from ..tensor import Function
-
-    class Sqrt(Function):
-        """$y = \\sqrt{x}$: dx = g / (2 y), with y saved on ctx."""
-
-        @staticmethod
-        def forward(ctx, x):
-            y = np.sqrt(x)
-            ctx.save_for_backward(y)
-            return y
-
-        @staticmethod
-        def backward(ctx, g):
-            (y,) = ctx.saved
-            return g / (2 * y)
-
-    return Sqrt
-
-
-reference.Sqrt = _make_reference_sqrt()

@@ -4,15 +4,16 @@
 batch sizes, the last partial batch kept, shuffled, a new order each epoch, the same order from the
 same seed), not against one particular sequence, so any correct shuffle passes. 08.4 (the training
 loop) runs the learner's loop on a tiny synthetic problem and compares the losses and the parameters
-after k steps with the reference loop; the classic wrong loops (no ``zero_grad``, ``step`` before
-``backward``, ``zero_grad`` between ``backward`` and ``step``) are recognised by their parameters.
+after k steps with the notebook's own loop (``backprop_lab.references.nb08``); the classic wrong
+loops (no ``zero_grad``, ``step`` before ``backward``, ``zero_grad`` between ``backward`` and ``step``)
+are recognised by their parameters.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, register
+from ._core import Exercise, Mismatch
 
 # ----------------------------------------------------------------------------- 08.1 preprocessing
 
@@ -35,16 +36,7 @@ PREP_HINTS = {
 }
 
 
-def reference_preprocess(images):
-    """uint8 images (n, h, w) with values 0..255 -> float32 rows (n, h*w) with values in [0, 1]."""
-    images = np.asarray(images)
-    return np.divide(images.reshape(len(images), -1), 255, dtype=np.float32)
-
-
-@register
 class Preprocess(Exercise):
-    id, points, target = "08.1", 1, "preprocess"
-    title = "preprocess: uint8 images (n, h, w) -> float32 rows (n, h*w) in [0, 1]"
 
     def cases(self, rng):
         fixed = np.zeros((2, 3, 4), dtype=np.uint8)
@@ -63,9 +55,6 @@ class Preprocess(Exercise):
     def run(self, obj, case):
         out = obj(case["images"])
         return np.asarray(out.data if hasattr(out, "requires_grad") else out)
-
-    def expected(self, case):
-        return reference_preprocess(case["images"])
 
     def describe(self, case):
         im = case["images"]
@@ -128,17 +117,7 @@ BATCH_HINTS = {
 }
 
 
-def reference_minibatches(n, batch_size, rng):
-    """One epoch: the indices 0..n-1 shuffled by ``rng``, in slices of ``batch_size`` (the last may be shorter)."""
-    order = rng.permutation(n)
-    for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
-
-
-@register
 class Minibatches(Exercise):
-    id, points, target = "08.2", 2, "minibatches"
-    title = "minibatches(n, batch_size, rng): a fresh shuffle each epoch, every index once, last batch kept"
 
     def cases(self, rng):
         fixed = [{"n": 10, "batch_size": 4, "seed": 0}, {"n": 12, "batch_size": 3, "seed": 1}]
@@ -234,16 +213,7 @@ ACC_HINTS = {
 }
 
 
-def reference_accuracy(logits, labels):
-    """The fraction of rows of ``logits`` whose largest entry is at the position of the label."""
-    logits = getattr(logits, "data", logits)
-    return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
-
-
-@register
 class Accuracy(Exercise):
-    id, points, target = "08.3", 1, "accuracy"
-    title = "accuracy(logits, labels): the fraction of rows whose argmax is the label"
 
     # Each case holds several (logits, labels) pairs and the learner's function is called on each, so that
     # the pattern of answers identifies a mistake even where one pair alone would not.
@@ -273,9 +243,6 @@ class Accuracy(Exercise):
             out.append(float(value))
         return out
 
-    def expected(self, case):
-        return [reference_accuracy(lg, lb) for lg, lb in case["sets"]]
-
     def describe(self, case):
         lg, lb = case["sets"][0]
         more = ", ".join(f"{l.shape}" for l, _ in case["sets"][1:])
@@ -284,7 +251,7 @@ class Accuracy(Exercise):
     def _suspects(self, case):
         out = {name: [] for name in ACC_HINTS}
         for logits, labels in case["sets"]:
-            acc = reference_accuracy(logits, labels)
+            acc = self.reference(logits, labels)
             out["count"].append(acc * len(labels))
             out["percent"].append(acc * 100)
             out["error_rate"].append(1 - acc)
@@ -350,21 +317,6 @@ def make_optimizer(model, case):
     return bl.optim.SGD(model.parameters(), lr=case["lr"], momentum=case.get("momentum", 0.0))
 
 
-def reference_train_epoch(model, optimizer, batches):
-    """Seed 001's loop over ``batches`` of (x, y): zero grad, forward, loss, backward, step; return the losses."""
-    import backprop_lab as bl
-
-    losses = []
-    for x, y in batches:
-        optimizer.zero_grad()
-        logits = model(bl.Tensor(x))
-        loss = bl.nn.cross_entropy(logits, y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-
-
 def _wrong_loop(kind):
     """The classic wrong loops, as functions like the learner's (used for the hints and in the tests)."""
     import backprop_lab as bl
@@ -405,12 +357,9 @@ def _as_float(v):
     return float(v)
 
 
-@register
 class TrainEpoch(Exercise):
-    id, points, target = "08.4", 3, "train_epoch"
     # the exercise is the loop; the engine's Tensor and loss are the tools it is meant to use
     allowed_references = ("backprop_lab.Tensor", "backprop_lab.nn.cross_entropy")
-    title = "train_epoch(model, optimizer, batches): zero grad, forward, loss, backward, step — for every batch"
     rtol, atol = 1e-7, 1e-10
 
     def cases(self, rng):
@@ -429,10 +378,6 @@ class TrainEpoch(Exercise):
         if losses is None:
             losses = []
         return {"losses": [_as_float(v) for v in losses], "params": params}
-
-    def expected(self, case):
-        losses, params = _run_loop(reference_train_epoch, case)
-        return {"losses": losses, "params": params}
 
     def describe(self, case):
         return (f"MLP {case['sizes']}, {case['optimizer'].upper()} lr={case['lr']}, {len(case['xs'])} batches of "
@@ -470,13 +415,3 @@ class TrainEpoch(Exercise):
         return Mismatch(message, hint or "Follow seed 001's order exactly, once per batch: zero_grad → forward → "
                                          "loss → backward → step.")
 
-
-# ----------------------------------------------------------------------------- reference implementations
-
-class reference:
-    """The course's reference implementations of notebook 08's exercises (the notebook falls back to these)."""
-
-    preprocess = staticmethod(reference_preprocess)
-    minibatches = staticmethod(reference_minibatches)
-    accuracy = staticmethod(reference_accuracy)
-    train_epoch = staticmethod(reference_train_epoch)

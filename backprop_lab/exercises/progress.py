@@ -70,8 +70,10 @@ def save(data: dict, path: str | os.PathLike) -> None:
         raise
 
 
-def record_result(ex, status: str, path: str | os.PathLike | None = None) -> dict | None:
+def record_result(ex, status: str, path: str | os.PathLike | None = None, source: str | None = None) -> dict | None:
     """Record that exercise ``ex`` (an ``Exercise``) was checked with ``status``; return its entry.
+
+    ``source``: the code of a passing answer, kept for later notebooks (``exercises.carried``).
 
     Does nothing (returns None) when recording is off. Raises ``OSError`` when the folder is not
     writable; ``check`` catches that and says so.
@@ -89,6 +91,8 @@ def record_result(ex, status: str, path: str | os.PathLike | None = None) -> dic
         title=getattr(ex, "title", ""),
         updated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
+    if source:
+        entry["source"] = source
     data["version"] = VERSION
     data["exercises"][ex.id] = entry
     save(data, path)

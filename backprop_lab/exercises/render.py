@@ -7,7 +7,6 @@ tint and a border (``backprop_lab.theme``): the text keeps the theme's colour, l
 """
 from __future__ import annotations
 
-import re
 from html import escape
 
 from .. import theme
@@ -68,13 +67,6 @@ def details(result) -> list[tuple[str, str]]:
     rows = []
     if result.status == "todo":
         status = p.error or "not implemented yet"
-        own = result.exercise.id if result.exercise is not None else result.exercise_id
-        other = re.match(r"Exercise (\d+\.\d+):\s*", status)
-        if other and other.group(1) != own:   # e.g. 02.7 checks the whole class, whose mul is exercise 02.2
-            return [("Status", f"this check runs your code for exercise {other.group(1)} too, and that is not "
-                               f"done yet ({status[other.end():]})"),
-                    ("Next", f"Do exercise {other.group(1)} first: replace its `raise NotImplementedError(...)` "
-                             "with your code and run its cell, then run this check again.")]
         return [("Status", status),
                 ("Next", "Replace the `raise NotImplementedError(...)` (or the None) with your code, "
                          "run the cell, then run this check again.")]
@@ -92,12 +84,24 @@ def details(result) -> list[tuple[str, str]]:
     return rows
 
 
+def extras(result) -> list[tuple[str, str]]:
+    """The offer of the solution after several failed attempts, and the solution itself when asked for."""
+    rows = []
+    if result.stuck and not result.solution and result.exercise is not None:
+        target = result.exercise.target or "..."
+        rows.append(("Stuck?", f'Read the hint again, then try once more. To see the course\'s solution, run '
+                               f'check("{result.exercise.id}", {target}, reveal=True).'))
+    if result.solution:
+        rows.append(("Solution", result.solution))
+    return rows
+
+
 def as_text(result) -> str:
     """Plain text (terminals, the grader's log, strict-mode exceptions)."""
     lines = [f"{ICONS.get(result.status, '')} {headline(result)}"]
     if result.status == "pass":
         lines += [f"  - {v}" for v in verified(result)]
-    for label, text in details(result):
+    for label, text in details(result) + extras(result):
         body = text.replace("\n", "\n    ")
         sep = "\n    " if "\n" in text else " "
         lines.append(f"  {label}:{sep}{body}")
@@ -115,11 +119,11 @@ def as_html(result) -> str:
     if result.status == "pass":
         items = "".join(f"<li><code>{escape(v)}</code></li>" for v in verified(result))
         parts.append(f'<div>Verified on:</div><ul style="margin:2px 0 0 0">{items}</ul>')
-    rows = details(result)
+    rows = details(result) + extras(result)
     if rows:
         parts.append('<table style="border-collapse:collapse;margin:4px 0 0 0;color:inherit;background:transparent">')
         for label, text in rows:
-            if label == "Your code raised":
+            if label in ("Your code raised", "Solution"):
                 cell = (f'<pre style="margin:0;white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;'
                         f'color:inherit;background:transparent">{escape(text)}</pre>')
             elif label in ("Inputs", "Expected", "Received"):
