@@ -51,7 +51,7 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason=(
         "Chromium is not installed, so the real-browser test cannot run. To enable it: "
         "sudo apt-get install chromium (Debian/Ubuntu; .ci/run does this), or put a chromium on PATH")),
-    pytest.mark.timeout(420),
+    pytest.mark.timeout(600),   # the first test includes running every notebook (about 1-2 min; more when busy)
 ]
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
@@ -127,7 +127,9 @@ def lab(tmp_path_factory):
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         + (["--allow-root"] if os.geteuid() == 0 else []),
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        # its log to a file: a pipe nobody reads fills up with eleven kernels' messages and stalls the server
+        cwd=root, env=env, stdout=(root / "jupyterlab.log").open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -136,7 +138,7 @@ def lab(tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail("JupyterLab exited early:\n" + proc.stdout.read().decode(errors="replace"))
+                pytest.fail("JupyterLab exited early:\n" + (root / "jupyterlab.log").read_text(errors="replace"))
             time.sleep(0.5)
     else:
         proc.kill()
