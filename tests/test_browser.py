@@ -18,8 +18,10 @@ use (yet), and plants one defect of each kind, which the checks must find. Movin
 redraw its plot; notebook 00's first picture, the teaser graph, must be readable.
 
 Screenshots (``<theme>_<NN>_<what>.png``: the first graph and widget of every notebook, the first check box of
-each status) and ``measured.json`` (every finding) are kept in ``<pytest basetemp>/screenshots0/``; pytest
-prints basetemp's parent with ``-v``; choose it with ``--basetemp DIR``.
+each status) and ``measured.json`` (every finding) are kept in ``screenshots0/`` of pytest's temporary folder:
+by default ``/tmp/pytest-of-$USER/pytest-<n>/`` (the three most recent runs are kept; under ``popen-gw<k>/``
+when the suite runs on several workers, as ``python -m pytest`` does), or ``--basetemp DIR``; a failing
+contrast check names the folder.
 
 Needs Chromium (Debian/Ubuntu: ``sudo apt-get install chromium``; Playwright drives it, no browser download)
 and the ``playwright`` package (``pip install -e ".[test]"``). Without them it skips, saying how to enable it.
