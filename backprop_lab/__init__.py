@@ -7,6 +7,9 @@ array([[2., 4.]])
 """
 from . import autograd, backend, nn, optim
 from .autograd import is_grad_enabled, no_grad
+# the function, bound here once: as a lazy name, importing the module backprop_lab.doctor (which the first call
+# did) rebound bl.doctor to that module, so a second bl.doctor() failed ("'module' object is not callable")
+from .doctor import doctor
 from .einsum import einsum
 from .gradcheck import GradcheckError, check_graph, gradcheck
 from .tensor import Function, Tensor, maximum, minimum, unbroadcast
@@ -27,8 +30,6 @@ def __getattr__(name):
 
     if name in ("datasets", "exercises", "viz", "widgets"):
         return importlib.import_module(f"backprop_lab.{name}")
-    if name == "doctor":
-        return importlib.import_module("backprop_lab.doctor").doctor
     if name in ("show_source", "show_doc"):
         return getattr(importlib.import_module("backprop_lab.source"), name)
     raise AttributeError(f"module 'backprop_lab' has no attribute {name!r}")
