@@ -5,21 +5,22 @@
 >>> (x * x).sum().backward(); x.grad
 array([[2., 4.]])
 """
-from . import autograd, backend, nn, optim
+from . import autograd, backend, creation, nn, optim
 from .autograd import is_grad_enabled, no_grad
-# the function, bound here once: as a lazy name, importing the module backprop_lab.doctor (which the first call
-# did) rebound bl.doctor to that module, so a second bl.doctor() failed ("'module' object is not callable")
-from .doctor import doctor
+from .creation import (arange, eye, full, full_like, ones, ones_like, rand, rand_like, randn, randn_like, zeros,
+                       zeros_like)
 from .einsum import einsum
 from .gradcheck import GradcheckError, check_graph, gradcheck
-from .tensor import Function, Tensor, maximum, minimum, unbroadcast
+from .tensor import Function, Tensor, cat, concatenate, maximum, minimum, stack, unbroadcast, where
 from .value import Value
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Value", "Tensor", "Function", "no_grad", "is_grad_enabled", "einsum", "maximum", "minimum",
-    "unbroadcast", "gradcheck", "check_graph", "GradcheckError", "nn", "optim", "autograd", "backend",
+    "Value", "Tensor", "Function", "no_grad", "is_grad_enabled", "einsum", "maximum", "minimum", "where",
+    "cat", "concatenate", "stack", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like",
+    "ones_like", "full_like", "rand_like", "randn_like",
+    "unbroadcast", "gradcheck", "check_graph", "GradcheckError", "nn", "optim", "autograd", "backend", "creation",
     "datasets", "exercises", "viz", "doctor", "show_source", "show_doc",
 ]
 
@@ -30,6 +31,8 @@ def __getattr__(name):
 
     if name in ("datasets", "exercises", "viz", "widgets"):
         return importlib.import_module(f"backprop_lab.{name}")
+    if name == "doctor":
+        return importlib.import_module("backprop_lab.diagnosis").doctor
     if name in ("show_source", "show_doc"):
         return getattr(importlib.import_module("backprop_lab.source"), name)
     raise AttributeError(f"module 'backprop_lab' has no attribute {name!r}")

@@ -10,12 +10,17 @@ from __future__ import annotations
 import contextlib
 import threading
 
-_state = threading.local()
+
+class _GradMode(threading.local):
+    enabled = True  # each thread starts with grad mode on
+
+
+_state = _GradMode()
 
 
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()``."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 @contextlib.contextmanager
@@ -26,8 +31,12 @@ def no_grad():
     built there can be backpropagated through (results have ``requires_grad=False``).
     The previous mode is restored on exit, so ``no_grad`` blocks nest.
 
+    >>> from backprop_lab import Tensor
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
     >>> with no_grad():
-    ...     y = w * 2        # y.requires_grad is False, y._prev == ()
+    ...     y = w * 2
+    >>> y.requires_grad, y._prev
+    (False, ())
     """
     previous = is_grad_enabled()
     _state.enabled = False
@@ -41,8 +50,9 @@ def topo_sort(root) -> list:
     """Every node that ``root`` depends on, parents before children (root last).
 
     Works on any object with a ``_prev`` tuple of parent nodes (``Value`` and
-    ``Tensor`` both). Iterative depth-first search: each node is pushed once to
-    be expanded and once more to be emitted after all its parents.
+    ``Tensor`` both). Iterative depth-first search: each node is pushed once to be
+    expanded and once more to be emitted after all its parents. The ``seen`` set
+    hashes nodes by identity (a Tensor's ``==`` compares values, element-wise).
     """
     order, seen = [], set()
     stack = [(root, False)]

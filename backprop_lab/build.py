@@ -407,7 +407,11 @@ def execute(nb, pair: Pair, timeout: int = 300):
 
     scratch = Path(tempfile.mkdtemp(prefix="backprop-lab-build-"))
     env = {"BACKPROP_LAB_PROGRESS": str(scratch / FILENAME), "BACKPROP_LAB_OFFLINE": "1",
-           "BACKPROP_LAB_STRICT": "1", "MPLBACKEND": "Agg", "BACKPROP_LAB_USE": None}
+           "BACKPROP_LAB_STRICT": "1", "BACKPROP_LAB_USE": None,
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}   # figures are kept in the .ipynb
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):   # unless set otherwise: small
+        if var not in os.environ:                                               # arrays run fastest on one thread
+            env[var] = "1"
     try:
         with _environ(env):
             start = time.perf_counter()

@@ -12,7 +12,7 @@ import sys
 
 COMMANDS = {
     "start": ("backprop_lab.launch", "copy the student notebooks into a folder and open JupyterLab there"),
-    "doctor": ("backprop_lab.doctor", "check that everything the course needs is installed and working"),
+    "doctor": ("backprop_lab.diagnosis", "check that everything the course needs is installed and working"),
     "progress": ("backprop_lab.exercises.progress", "print a table of the exercises you have done"),
     "build": ("backprop_lab.build", "rebuild everything made from the instructor notebooks: sync, generate, release, execute"),
     "grade": ("backprop_lab.grading", "grade a folder of student submissions"),

@@ -27,25 +27,57 @@ from .backend import array_module
 from .tensor import Function, Tensor
 
 
-def einsum(spec, *operands):
-    """Differentiable ``np.einsum`` for any explicit or implicit spec NumPy accepts (ellipsis included).
+def einsum(*args, optimize=None):
+    """Differentiable ``np.einsum`` for every spec NumPy accepts.
 
-    >>> C = einsum("ij,jk->ik", A, B)     # matrix product
-    >>> t = einsum("ii->", A)             # trace
+    Explicit and implicit output, ellipses, repeated letters (diagonals, traces), letters
+    of size 1 broadcast against a larger size, and NumPy's sublist form
+    ``einsum(A, [0, 1], B, [1, 2], [0, 2])``. ``optimize`` is passed on to NumPy for the
+    forward pass; NumPy's ``out=`` has no equivalent (an autograd result is a new tensor).
+
+    >>> from backprop_lab import Tensor
+    >>> A = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> einsum("ii->", A)                 # the trace
+    Tensor(5., requires_grad=True, op=Einsum)
+    >>> einsum("ij,jk->ik", A, A).data    # A @ A
+    array([[ 7., 10.],
+           [15., 22.]])
     """
+    spec, operands = _spec_and_operands(args)
     tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in operands]
     inputs, output = parse(spec, [t.shape for t in tensors])
-    return Einsum.apply(*tensors, inputs=tuple(inputs), output=output)
+    return Einsum.apply(*tensors, inputs=tuple(inputs), output=output, optimize=optimize)
+
+
+def _spec_and_operands(args):
+    """("ij,jk->ik", [A, B]) from either form: einsum(spec, *operands) or NumPy's sublists
+    einsum(A, [0, 1], B, [1, 2], [0, 2]), whose integers 0..51 stand for letters a..z, A..Z."""
+    if not args:
+        raise TypeError("einsum() needs a spec and operands, e.g. einsum('ij,jk->ik', A, B)")
+    if isinstance(args[0], str):
+        return args[0], args[1:]
+    pairs, output = (args[:-1], args[-1]) if len(args) % 2 else (args, None)  # odd: the output's sublist last
+    operands, subscripts = pairs[0::2], pairs[1::2]
+
+    def letters(sub):
+        try:
+            return "".join("..." if i is Ellipsis else string.ascii_letters[i] for i in sub)
+        except (TypeError, IndexError):
+            raise ValueError(f"einsum: a sublist holds integers 0..51 (or Ellipsis), got {sub!r}") from None
+
+    spec = ",".join(letters(s) for s in subscripts)
+    return (spec if output is None else spec + "->" + letters(output)), operands
 
 
 class Einsum(Function):
     """$out = \\mathrm{einsum}(inputs \\to output)$; backward swaps each operand's subscripts with the output's."""
 
     @staticmethod
-    def forward(ctx, *arrays, inputs, output):
+    def forward(ctx, *arrays, inputs, output, optimize=None):
         ctx.save_for_backward(*arrays)
         spec = ",".join(inputs) + "->" + output
-        return array_module(*arrays).einsum(spec, *arrays, optimize=len(arrays) > 2)
+        optimize = len(arrays) > 2 if optimize is None else optimize
+        return array_module(*arrays).einsum(spec, *arrays, optimize=optimize)
 
     @staticmethod
     def backward(ctx, g):
@@ -56,12 +88,17 @@ class Einsum(Function):
 
 
 def operand_grad(g, arrays, inputs, output, i):
-    """dL/d(operand i): einsum of g with the other operands, output subscripts = operand i's."""
+    """dL/d(operand i): einsum of g with the other operands, output subscripts = operand i's.
+
+    A letter of size 1 in an operand but larger elsewhere was broadcast: the other operands are
+    broadcast to the full sizes first, and the gradient comes back at full size; the driver's
+    ``unbroadcast`` then sums it over that operand's size-1 letters, as for any broadcast.
+    """
     xp = array_module(g, *arrays)
     target = inputs[i]
-    others = [s for j, s in enumerate(inputs) if j != i]
-    other_arrays = [a for j, a in enumerate(arrays) if j != i]
     sizes = letter_sizes(inputs, [a.shape for a in arrays])
+    others = [s for j, s in enumerate(inputs) if j != i]
+    other_arrays = [xp.broadcast_to(a, [sizes[c] for c in s]) for j, (a, s) in enumerate(zip(arrays, inputs)) if j != i]
 
     available = set(output).union(*others) if others else set(output)
     unique = "".join(dict.fromkeys(target))              # "ii" -> "i"
@@ -108,6 +145,9 @@ def parse(spec, shapes):
     Errors name the spec and what is wrong with it.
     """
     spec = spec.replace(" ", "")
+    if spec.count("->") > 1 or spec.replace("...", "").count(".") or any(
+            term.count("...") > 1 for term in spec.replace("->", ",").split(",")):
+        raise ValueError(f"einsum('{spec}'): use at most one '->' and at most one '...' per operand")
     if "->" in spec:
         lhs, output = spec.split("->")
         explicit = True

@@ -39,15 +39,19 @@ class SGD(Optimizer):
         self.velocity = {}
 
     def step(self):
-        for p, g in self._grads():
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            if self.momentum:
+        lr, momentum, weight_decay = self.lr, self.momentum, self.weight_decay
+        for p in self.params:
+            g = p.grad
+            if g is None:  # no gradient reached this parameter
+                continue
+            if weight_decay:
+                g = g + weight_decay * p.data
+            if momentum:
                 v = self.velocity.get(id(p))
-                v = g.copy() if v is None else self.momentum * v + g
+                v = g.copy() if v is None else momentum * v + g
                 self.velocity[id(p)] = v
                 g = v
-            p.data -= self.lr * g
+            p.data -= lr * g
 
 
 class Adam(Optimizer):

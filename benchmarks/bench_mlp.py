@@ -1,17 +1,27 @@
 """Tensor engine speed: one epoch of seed 001's MNIST MLP, backprop_lab against hand-written NumPy.
 
-784-64-64-10, ReLU, batch 128, SGD lr 0.1, float32, stable cross-entropy. Both versions
-start from the same weights and see the same batches in one process; identical math
-must give identical test accuracy. PyTorch (CPU) is timed too when it is installed.
+784-64-64-10, ReLU, batch 128, SGD lr 0.1, float32, stable cross-entropy. Three versions start
+from the same weights and see the same batches in one process, and identical math must give
+identical test accuracy: hand-written NumPy; backprop_lab through ``nn.MLP`` and ``optim.SGD``;
+and backprop_lab with plain operations (``h @ W + b``, ``.relu()``, ``cross_entropy``, an update
+by hand), which shows the engine's own cost without the module layer. Each run times the three
+in a different order (rotating), and the ratios are taken within a run, so a machine that gets
+busier or quieter between runs shifts all three alike. PyTorch (CPU) is timed last when installed.
 Data: ../shared/data/mnist.npz when present (or --data), else random MNIST-shaped data.
 
-    python benchmarks/bench_mlp.py [--repeats 3] [--epochs 1]
+    python benchmarks/bench_mlp.py [--repeats 5] [--threads 1]
 
-Target (issue 10): ratio backprop_lab / NumPy <= 1.15 (never above 1.35), faster than PyTorch.
+``--threads N`` limits the BLAS threads (threadpoolctl, from the bench extra) for all versions;
+the BLAS library and its thread count are printed either way. ``--clock cpu`` times with the CPU time
+of this process (``time.process_time``) instead of the wall clock: on a machine shared with other
+work it counts only this process's own work, so the ratios move less; with more than one BLAS thread
+it also counts threads that spin while waiting, so use it with ``--threads 1``.
+Targets (issue 17): every run's ratio backprop_lab / NumPy <= 1.35, aimed <= 1.10, for both loops.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import time
@@ -95,6 +105,31 @@ def bl_epoch(model, opt, x, y, order):
         opt.step()
 
 
+def plain_params(weights):
+    return [bl.Tensor(a, requires_grad=True) for pair in weights for a in pair]
+
+
+def plain_epoch(params, x, y, order, lr):
+    """The same training step in plain operations: no Module, no optimizer object."""
+    W1, b1, W2, b2, W3, b3 = params
+    for idx in order:
+        for p in params:
+            p.grad = None
+        h1 = (bl.Tensor(x[idx]) @ W1 + b1).relu()
+        h2 = (h1 @ W2 + b2).relu()
+        loss = bl.nn.cross_entropy(h2 @ W3 + b3, y[idx])
+        loss.backward()
+        for p in params:
+            p.data -= lr * p.grad
+
+
+def plain_predict(params, x):
+    W1, b1, W2, b2, W3, b3 = params
+    with bl.no_grad():
+        h = (bl.Tensor(x) @ W1 + b1).relu()
+        return ((h @ W2 + b2).relu() @ W3 + b3).data.argmax(axis=1)
+
+
 def bl_predict(model, x):
     with bl.no_grad():
         return model(bl.Tensor(x)).data.argmax(axis=1)
@@ -102,10 +137,10 @@ def bl_predict(model, x):
 
 # ---------------------------------------------------------------------------- PyTorch (optional)
 
-def torch_time(weights, x, y, order, lr):
+def torch_time(weights, x, y, order, lr, threads):
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
     layers = []
     for i, (W, b) in enumerate(weights):
         lin = torch.nn.Linear(*W.shape)
@@ -125,48 +160,81 @@ def torch_time(weights, x, y, order, lr):
     return time.perf_counter() - t
 
 
+def blas_limits(threads):
+    """Limit BLAS to ``threads`` (threadpoolctl applies the limit at once; leaving the returned context
+    restores it), and say which BLAS runs with how many threads."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        if threads:
+            raise SystemExit("--threads needs threadpoolctl: pip install '.[bench]'") from None
+        return contextlib.nullcontext(), "BLAS: threadpoolctl not installed, thread count unknown"
+    limiter = threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext()
+    info = [f"{i['internal_api']} {i.get('version', '')} ({i.get('architecture', '?')}), {i['num_threads']} "
+            "thread(s)" for i in threadpool_info() if i["user_api"] == "blas"]
+    return limiter, "BLAS: " + ("; ".join(info) or "none found")
+
+
+def spread(values):
+    return f"{min(values):.3f}-{max(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: the library's own)")
     parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                                                        "mnist.npz"))
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: time.perf_counter; cpu: time.process_time (this process's CPU time)")
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--batch", type=int, default=128)
     args = parser.parse_args()
     x, y, xte, yte, source = load(args.data)
-    print(f"data: {source}, {len(x)} training images; batch {args.batch}, SGD lr {args.lr}, float32")
-    t_np, t_bl, t_torch = [], [], []
-    for r in range(args.repeats):
-        order = batches(len(x), args.batch, seed=r)
-        w_np = init_weights(r)
-        model = bl_model(init_weights(r))
-        opt = bl.optim.SGD(model.parameters(), lr=args.lr)
-        # alternate which goes first, so neither always runs on a warmer (or busier) machine
-        for name in (("numpy", "bl") if r % 2 == 0 else ("bl", "numpy")):
-            t = time.perf_counter()
-            if name == "numpy":
-                numpy_epoch(w_np, x, y, order, args.lr)
-                t_np.append(time.perf_counter() - t)
-            else:
-                bl_epoch(model, opt, x, y, order)
-                t_bl.append(time.perf_counter() - t)
-        acc_np = (numpy_predict(w_np, xte) == yte).mean()
-        acc_bl = (bl_predict(model, xte) == yte).mean()
-        print(f"run {r}: numpy {t_np[-1]:.3f} s, backprop_lab {t_bl[-1]:.3f} s; test accuracy numpy {acc_np:.4f}, "
-              f"backprop_lab {acc_bl:.4f} (identical: {acc_np == acc_bl})")
-    # PyTorch last: its OpenMP threads keep spinning after each call and would slow whatever runs next
-    for r in range(args.repeats):
-        try:
-            t_torch.append(torch_time(init_weights(r), x, y, batches(len(x), args.batch, seed=r), args.lr))
-        except ImportError:
-            break
-    np_med, bl_med = statistics.median(t_np), statistics.median(t_bl)
-    print(f"hand-written NumPy : {np_med:.3f} s per epoch (median of {args.repeats})")
-    print(f"backprop_lab       : {bl_med:.3f} s per epoch")
-    print(f"ratio backprop_lab / NumPy = {bl_med / np_med:.3f}  (target <= 1.15, limit 1.35)")
+    limits, blas = blas_limits(args.threads)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    print(f"data: {source}, {len(x)} training images; batch {args.batch}, SGD lr {args.lr}, float32; {blas}; "
+          f"{args.clock} clock")
+    times = {"numpy": [], "mlp": [], "plain": []}
+    t_torch = []
+    with limits:
+        for r in range(args.repeats):
+            order = batches(len(x), args.batch, seed=r)
+            w_np = init_weights(r)
+            model = bl_model(init_weights(r))
+            opt = bl.optim.SGD(model.parameters(), lr=args.lr)
+            params = plain_params(init_weights(r))
+            runs = {"numpy": lambda: numpy_epoch(w_np, x, y, order, args.lr),
+                    "mlp": lambda: bl_epoch(model, opt, x, y, order),
+                    "plain": lambda: plain_epoch(params, x, y, order, args.lr)}
+            names = list(runs)
+            names = names[r % 3:] + names[:r % 3]  # rotate the order, so none always runs first
+            for name in names:
+                t = clock()
+                runs[name]()
+                times[name].append(clock() - t)
+            acc = {"numpy": (numpy_predict(w_np, xte) == yte).mean(), "mlp": (bl_predict(model, xte) == yte).mean(),
+                   "plain": (plain_predict(params, xte) == yte).mean()}
+            print(f"run {r} ({' > '.join(names)}): numpy {times['numpy'][-1]:.3f} s, nn.MLP {times['mlp'][-1]:.3f} s "
+                  f"(ratio {times['mlp'][-1] / times['numpy'][-1]:.3f}), plain ops {times['plain'][-1]:.3f} s "
+                  f"(ratio {times['plain'][-1] / times['numpy'][-1]:.3f}); test accuracy {acc['numpy']:.4f}, "
+                  f"identical: {acc['numpy'] == acc['mlp'] == acc['plain']}")
+        # PyTorch last: its OpenMP threads keep spinning after each call and would slow whatever runs next
+        for r in range(args.repeats):
+            try:
+                t_torch.append(torch_time(init_weights(r), x, y, batches(len(x), args.batch, seed=r), args.lr,
+                                          args.threads))
+            except ImportError:
+                break
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"hand-written NumPy : {med['numpy']:.3f} s per epoch (median of {args.repeats})")
+    for key, name in (("mlp", "nn.MLP + SGD"), ("plain", "plain operations")):
+        ratios = [t / n for t, n in zip(times[key], times["numpy"])]
+        print(f"backprop_lab, {name:16}: {med[key]:.3f} s per epoch; ratio to NumPy per run {spread(ratios)} "
+              f"(median {statistics.median(ratios):.3f}; target <= 1.10, limit 1.35 in every run)")
     if t_torch:
         th = statistics.median(t_torch)
-        print(f"PyTorch (CPU)      : {th:.3f} s per epoch; ratio backprop_lab / PyTorch = {bl_med / th:.3f}")
+        print(f"PyTorch (CPU)      : {th:.3f} s per epoch; ratio backprop_lab (nn.MLP) / PyTorch = {med['mlp'] / th:.3f}")
     else:
         print("PyTorch is not installed: no PyTorch time (pip install torch)")
 

@@ -82,13 +82,22 @@ def test_cross_entropy_is_stable_and_correct():
 
 
 @pytest.mark.parametrize("labels,error,message", [
-    (np.eye(3)[[0, 1]], TypeError, "one-hot rows: pass labels.argmax"),
+    (np.array([0.0, 2.0]), TypeError, r"integer class ids of shape \(2,\).*dtype float64"),
+    (np.eye(3)[[0, 1]][:, :2], TypeError, "or give class probabilities with the logits' shape"),
     (np.array([0, 3]), ValueError, r"must lie in \[0, 3\)"),
     (np.array([0]), ValueError, r"must have shape \(2,\)"),
+    (np.array([0, 1]), ValueError, r"reduction='avg'.*mean"),
 ])
 def test_cross_entropy_errors(labels, error, message):
+    reduction = "avg" if "reduction" in message else "mean"
     with pytest.raises(error, match=message):
-        bl.nn.cross_entropy(bl.Tensor(np.zeros((2, 3))), labels)
+        bl.nn.cross_entropy(bl.Tensor(np.zeros((2, 3))), labels, reduction=reduction)
+
+
+def test_cross_entropy_one_hot_rows_are_class_probabilities_as_in_pytorch():
+    x = bl.Tensor(np.random.default_rng(0).normal(size=(2, 3)))
+    np.testing.assert_allclose(bl.nn.cross_entropy(x, np.eye(3)[[0, 2]]).item(),
+                               bl.nn.cross_entropy(x, np.array([0, 2])).item())
 
 
 def test_mse_loss_value_and_shape_error():

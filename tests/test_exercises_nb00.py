@@ -2,17 +2,19 @@
 import numpy as np
 import pytest
 
-from backprop_lab.exercises.nb00 import BROADCAST_HINT, COUNT_HINTS, MSE_HINTS, STANDARDIZE_HINTS
-from backprop_lab.references.nb00 import count_parameters as count_parameters_reference
+from backprop_lab.exercises import hints
+from backprop_lab.exercises.nb00 import (BROADCAST_HINT, CHANGED_HINT, COUNT_HINTS, INPLACE_CAST_HINT, MSE_HINTS,
+                                         STANDARDIZE_HINTS)
+from backprop_lab.references import nb00 as reference
+
+mse, standardize, count_parameters = reference.mse, reference.standardize, reference.count_parameters
+count_parameters_reference = count_parameters
 
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
 
 
 # ----------------------------------------------------------------------------- 00.1 mse
-
-def mse(pred, target):
-    return np.mean((pred - target) ** 2)
 
 
 @pytest.mark.parametrize("seed", [None, 0, 1])
@@ -21,7 +23,7 @@ def test_mse_reference_passes(seed):
 
 
 MSE_WRONG = {
-    "zeros": (lambda p, t: 0.0, "all zeros"),
+    "zeros": (lambda p, t: 0.0, "looks hard-coded"),          # the same 0 for every input
     "sum": (lambda p, t: np.sum((p - t) ** 2), MSE_HINTS["sum"]),
     "no_square": (lambda p, t: np.mean(p - t), MSE_HINTS["no_square"]),
     "abs": (lambda p, t: np.mean(np.abs(p - t)), MSE_HINTS["abs"]),
@@ -40,9 +42,6 @@ def test_mse_rejects(name):
 
 # ----------------------------------------------------------------------------- 00.2 standardize
 
-def standardize(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
 
 @pytest.mark.parametrize("seed", [None, 0, 1])
 def test_standardize_reference_passes(seed):
@@ -50,7 +49,7 @@ def test_standardize_reference_passes(seed):
 
 
 STANDARDIZE_WRONG = {
-    "zeros": (lambda X: np.zeros_like(X), "all zeros"),
+    "zeros": (lambda X: np.zeros_like(X), hints.PLAIN_ZEROS),
     "rows": (lambda X: (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True),
              STANDARDIZE_HINTS["rows"]),
     "global": (lambda X: (X - X.mean()) / X.std(), STANDARDIZE_HINTS["global"]),
@@ -78,9 +77,6 @@ def test_standardize_rows_without_keepdims_gets_a_broadcasting_hint():
 
 # ----------------------------------------------------------------------------- 00.3 count_parameters
 
-def count_parameters(sizes):
-    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
 
 @pytest.mark.parametrize("seed", [None, 0, 1])
 def test_count_reference_passes(seed):
@@ -97,13 +93,17 @@ def test_count_matches_the_engine():
 
 
 COUNT_WRONG = {
-    "zeros": (lambda s: 0, "all zeros"),
+    "zeros": (lambda s: 0, "looks hard-coded"),
     "no_bias": (lambda s: sum(i * o for i, o in zip(s[:-1], s[1:])), COUNT_HINTS["no_bias"]),
     "only_bias": (lambda s: sum(s[1:]), COUNT_HINTS["only_bias"]),
     "add_not_mul": (lambda s: sum(i + o + o for i, o in zip(s[:-1], s[1:])), COUNT_HINTS["add_not_mul"]),
     "all_biases": (lambda s: count_parameters(s) + s[0], COUNT_HINTS["all_biases"]),
     "float": (lambda s: float(count_parameters(s)), COUNT_HINTS["not_int"]),
-    "hardcoded": (lambda s: 13, "hard-coded"),
+    "hardcoded": (lambda s: 337, "hard-coded"),           # the text's worked example
+    "missing_last_layer": (lambda s: count_parameters(s[:-1]), COUNT_HINTS["missing_layer"]),
+    "missing_first_layer": (lambda s: count_parameters(s[1:]), COUNT_HINTS["missing_layer"]),
+    "range_off_by_one": (lambda s: sum(s[i] * s[i + 1] + s[i + 1] for i in range(len(s) - 2)),
+                         COUNT_HINTS["missing_layer"]),
 }
 
 
@@ -143,3 +143,71 @@ def test_a_wrong_number_never_gets_a_graph_hint(exercise_id, impl):
     assert result.status == "fail"
     hint = result.first_problem.mismatch.hint
     assert "+=" not in hint and "times the expected" not in hint and ".grad" not in hint, hint
+
+
+# ----------------------------------------------------------------------------- inputs changed in place
+
+def _mse_in_place(pred, target):
+    pred -= target                     # right value, but the caller's pred is now the differences
+    return np.mean(pred ** 2)
+
+
+def _standardize_in_place(X):
+    X -= X.mean(axis=0)                # right values for a float X, returned in the caller's own array
+    X /= X.std(axis=0)
+    return X
+
+
+def _standardize_in_place_on_a_float_copy_of_ints(X):
+    if X.dtype.kind != "f":
+        X = X.astype(float)            # copies an int array, then works in place on float ones
+    return _standardize_in_place(X)
+
+
+def _count_by_popping(sizes):
+    total = 0
+    while len(sizes) > 1:
+        n_in = sizes.pop(0)            # empties the caller's list
+        total += n_in * sizes[0] + sizes[0]
+    return total
+
+
+def test_standardize_in_place_on_ints_gets_the_in_place_hint():
+    """The text's example has integer entries: `X -= ...` cannot store floats in it and raises in the learner's code."""
+    result = run_check("00.2", _standardize_in_place)
+    assert result.status == "error", repr(result)
+    assert INPLACE_CAST_HINT in result.first_problem.error and "_standardize_in_place" in result.first_problem.error
+
+
+@pytest.mark.parametrize("exercise_id, impl, what", [
+    ("00.1", _mse_in_place, "pred and target"),
+    ("00.2", _standardize_in_place_on_a_float_copy_of_ints, "array X"),
+    ("00.3", _count_by_popping, "list sizes"),
+])
+def test_an_answer_that_changes_its_input_is_rejected(exercise_id, impl, what):
+    result = run_check(exercise_id, impl)
+    assert_rejected(result, CHANGED_HINT.format(what=what if what != "pred and target" else "arrays pred and target"))
+    assert "changed the" in result.first_problem.mismatch.message
+
+
+def test_standardize_square_input_rows_without_keepdims_named():
+    """On a square X, row statistics without keepdims broadcast along the wrong axis without an error."""
+    from backprop_lab.exercises import get
+    from backprop_lab.exercises._core import judge, run_case
+
+    ex = get("00.2")
+    case = next(c for c in ex.cases(np.random.default_rng(0)) if c["X"].shape[0] == c["X"].shape[1])
+    outcome = judge(ex, case, *run_case(ex, lambda X: (X - X.mean(axis=1)) / X.std(axis=1), case))
+    assert outcome.status == "fail" and outcome.mismatch.hint == STANDARDIZE_HINTS["rows"]
+
+
+def test_a_plain_value_is_never_told_about_gradients():
+    """A zero where a number is expected is a missing result, not "a gradient never written"."""
+    result = run_check("00.1", lambda p, t: np.mean((p - t) ** 2) if p.ndim == 1 else 0.0)
+    assert_rejected(result, hints.PLAIN_ZEROS)
+
+
+def test_standardize_returning_a_list_is_rejected():
+    """The cell after the check calls Z.mean(axis=0): a list would pass the numbers and crash there."""
+    from backprop_lab.exercises.nb00 import ARRAY_TYPE_HINT
+    assert_rejected(run_check("00.2", lambda X: standardize(X).tolist()), ARRAY_TYPE_HINT.format(type="list"))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from backprop_lab.exercises import CheckFailed, check, get
+from backprop_lab.exercises import CheckFailed, check, get, hints
 from backprop_lab.exercises.nb01 import (ERROR_HINTS, GRADIENT_HINTS, PYTHON_MAX_HINT, SCALAR_FUNCTIONS,
                                          SCALAR_HINTS, VECTOR_FUNCTIONS, numerical_gradient_variants)
 from backprop_lab.references import nb01 as reference
@@ -24,7 +24,7 @@ def test_forward_reference_passes_any_seed(seed):
 
 
 FORWARD_WRONG = {
-    "zeros": (lambda f, x, h: 0.0, "all zeros"),
+    "zeros": (lambda f, x, h: 0.0, "looks hard-coded"),       # the same 0 for every input
     "central": (lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h), SCALAR_HINTS["forward_is_central"]),
     "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["backward"]),
     "no_division": (lambda f, x, h: f(x + h) - f(x), SCALAR_HINTS["no_division"]),
@@ -79,10 +79,10 @@ def test_central_accepts_an_equivalent_formula():
 
 
 CENTRAL_WRONG = {
-    "zeros": (lambda f, x, h: 0.0, "all zeros"),
+    "zeros": (lambda f, x, h: 0.0, "looks hard-coded"),
     "forward": (lambda f, x, h: (f(x + h) - f(x)) / h, "that is the forward difference"),
     "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["central_is_backward"]),
-    "h_not_2h": (lambda f, x, h: (f(x + h) - f(x - h)) / h, "you divided by h instead of 2h"),
+    "h_not_2h": (lambda f, x, h: (f(x + h) - f(x - h)) / h, SCALAR_HINTS["h_not_2h"]),
     "precedence": (lambda f, x, h: (f(x + h) - f(x - h)) / 2 * h, SCALAR_HINTS["precedence_central"]),
     "only_2": (lambda f, x, h: (f(x + h) - f(x - h)) / 2, SCALAR_HINTS["only_2"]),
     "sign": (lambda f, x, h: (f(x - h) - f(x + h)) / (2 * h), SCALAR_HINTS["sign_central"]),
@@ -114,7 +114,7 @@ def test_scalar_variants_are_distinguishable_for_every_seed(seed):
 
 def test_gradient_reference_passes():
     result = run_check("01.3", reference.numerical_gradient)
-    assert result.passed and len(result.outcomes) == 5
+    assert result.passed and len(result.outcomes) == 6
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -124,6 +124,7 @@ def test_gradient_reference_passes_any_seed(seed):
 
 def test_gradient_accepts_the_in_place_nudge_and_restore_style():
     def numerical_gradient(f, x, h=1e-5):
+        x_given, x = x, np.array(x, dtype=np.float64)      # float64 (a float32 x is checked too)
         grad = np.zeros_like(x)
         it = np.nditer(x, flags=["multi_index"])
         while not it.finished:
@@ -135,6 +136,8 @@ def test_gradient_accepts_the_in_place_nudge_and_restore_style():
             x[i] += h
             grad[i] = (fp - fm) / (2 * h)
             it.iternext()
+        if x_given.dtype == np.float64:
+            x_given[...] = x                                  # the caller's array, nudged and restored
         return grad
 
     assert run_check("01.3", numerical_gradient).passed
@@ -172,11 +175,11 @@ def _not_restored_but_right(f, x, h):
 
 
 GRADIENT_WRONG = {
-    "zeros": (lambda f, x, h: np.zeros_like(x), "all zeros"),
+    "zeros": (lambda f, x, h: np.zeros_like(x), hints.PLAIN_ZEROS),
     "forward": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(_e(x, i, h)) - f(x)) / h),
                 GRADIENT_HINTS["forward"]),
     "h_not_2h": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(_e(x, i, h)) - f(_e(x, i, -h))) / h),
-                 "you divided by h instead of 2h"),
+                 GRADIENT_HINTS["h_not_2h"]),
     "all_at_once": (lambda f, x, h: _ng_loop(f, x, h, lambda f, x, i, h: (f(x + h) - f(x - h)) / (2 * h)),
                     GRADIENT_HINTS["all_at_once"]),
     "first_only": (lambda f, x, h: _ng_loop(
@@ -343,8 +346,8 @@ def _gradient_precedence(f, x, h=1e-5):
 
 REVIEW_WRONG = {
     "01.1 missing return": (_forward_without_return, "returned None"),
-    "01.1 slightly off": (lambda f, x, h: (f(x + h) - f(x)) / (1.0001 * h), "term by term"),
-    "01.2 plus a constant": (lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h) + 1e-3, "term by term"),
+    "01.1 slightly off": (lambda f, x, h: (f(x + h) - f(x)) / (1.0001 * h), SCALAR_HINTS["other_forward"]),
+    "01.2 plus a constant": (lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h) + 1e-3, SCALAR_HINTS["other_central"]),
     "01.3 rows nudged at once": (_gradient_by_rows, GRADIENT_HINTS["rows"]),
     "01.3 precedence": (_gradient_precedence, GRADIENT_HINTS["precedence"]),
     "01.4 one global scale": (lambda a, b: np.abs(a - b) / max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-12),
@@ -367,3 +370,38 @@ def test_relative_error_np_max_on_arrays_gets_an_elementwise_hint(impl):
     result = run_check("01.4", impl)
     assert result.status == "error"
     assert NP_MAX_HINT in result.first_problem.error
+
+
+# ----------------------------------------------------------------------------- 01.3 in float32
+
+def _gradient_in_the_input_dtype(f, x, h=1e-5):
+    """The course's formula, but every nudged point rounded to x's own type: float32 keeps only a few digits."""
+    return reference.numerical_gradient(lambda v: f(v.astype(x.dtype)), x, h)
+
+
+def test_gradient_in_float32_gets_the_float32_hint():
+    result = run_check("01.3", _gradient_in_the_input_dtype)
+    assert_rejected(result, GRADIENT_HINTS["float32"])
+    assert result.first_problem.case.get("dtype") == "float32"
+
+
+def test_gradient_float64_copy_of_a_float32_input_passes():
+    def numerical_gradient(f, x, h=1e-5):
+        return reference.numerical_gradient(f, x, h).astype(x.dtype)      # float64 inside, float32 out
+    assert run_check("01.3", numerical_gradient).passed
+
+
+@pytest.mark.parametrize("exercise_id, method", [("01.1", "forward"), ("01.2", "central")])
+def test_an_answer_that_ignores_h_is_told_so(exercise_id, method):
+    own_step = (lambda f, x, h: (f(x + 1e-6) - f(x - 1e-6)) / 2e-6)
+    assert_rejected(run_check(exercise_id, own_step), SCALAR_HINTS["ignores_h"].format(method=method))
+
+
+@pytest.mark.parametrize("exercise_id, impl", [
+    ("01.3", lambda f, x, h=1e-5: reference.numerical_gradient(f, x, h).tolist()),
+    ("01.4", lambda a, b: np.atleast_1d(reference.relative_error(a, b)).tolist()),
+])
+def test_a_list_where_the_notebooks_need_an_array_is_rejected(exercise_id, impl):
+    """Later cells call .max() and .round() on these answers: a list would pass the numbers and crash there."""
+    from backprop_lab.exercises.nb01 import ARRAY_TYPE_HINT
+    assert_rejected(run_check(exercise_id, impl), ARRAY_TYPE_HINT.format(type="list"))

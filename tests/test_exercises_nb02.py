@@ -3,11 +3,13 @@ import inspect
 import math
 import types
 
+import numpy as np
+
 import pytest
 
 import backprop_lab as bl
-from backprop_lab.exercises.nb02 import (CLASS_HINTS, DIV_HINTS, HAND_HINTS, NODE_HINTS, POW_HINTS, TANH_HINTS,
-                                         TOPO_HINTS, Node)
+from backprop_lab.exercises.nb02 import (CLASS_HINTS, DIV_HINTS, HAND_HINTS, MUL_HINTS, NODE_HINTS, POW_HINTS,
+                                         TANH_HINTS, TOPO_HINTS, Node)
 from backprop_lab.references import nb02 as reference
 
 RefValue = reference.MyValue        # the notebook's own class, every exercise solved
@@ -28,7 +30,7 @@ def node(data, children, op, backward):
 @pytest.mark.parametrize("exercise_id, obj", [
     ("02.1", (reference.dL_dw, reference.dL_dx)), ("02.2", reference.mul), ("02.3", reference.tanh),
     ("02.4", reference.power), ("02.5", reference.div), ("02.6", reference.topo_sort), ("02.7", RefValue),
-    ("02.6", bl.autograd.topo_sort), ("02.6", bl.autograd.recursive_topo_sort), ("02.7", bl.Value),
+    ("02.6", bl.autograd.topo_sort), ("02.7", bl.Value),
 ])
 @pytest.mark.parametrize("seed", [None, 1, 2])
 def test_reference_passes(exercise_id, obj, seed):
@@ -125,13 +127,13 @@ def mul_add_rule(a, b):
 
 MUL_WRONG = {
     "zeros": (mul_zeros, NODE_HINTS["zeros"][:50]),
-    "not_attached": (mul_not_attached, "out._backward = _backward"),
-    "swapped": (mul_swapped, "a multiply gate swaps"),
+    "not_attached": (mul_not_attached, NODE_HINTS["zeros"]),
+    "swapped": (mul_swapped, MUL_HINTS["own_value"]),
     "overwrite": (mul_overwrite, "`+=`"),
-    "no_upstream": (mul_no_upstream, "multiply it by the upstream gradient"),
+    "no_upstream": (mul_no_upstream, NODE_HINTS["no_upstream"].split("(here")[0]),
     "sign": (mul_sign, "wrong sign"),
     "no_children": (mul_no_children, "out._prev should hold exactly the inputs"),
-    "add_rule": (mul_add_rule, "add gate's rule"),
+    "add_rule": (mul_add_rule, MUL_HINTS["add_rule"]),
     "returns_float": (lambda a, b: a.data * b.data, "returned a float"),
     "returns_none": (lambda a, b: None, NODE_HINTS["none"]),
     "wrong_forward": (lambda a, b: node(a.data + b.data, (a, b), "*", lambda o: None), "forward value"),
@@ -183,7 +185,7 @@ TANH_WRONG = {
     "no_square": (tanh_with(lambda x, t: 1 - t), TANH_HINTS["no_square"]),
     "sign": (tanh_with(lambda x, t: t ** 2 - 1), "wrong sign"),
     "overwrite": (tanh_with(lambda x, t: 1 - t ** 2, overwrite=True), "`+=`"),
-    "no_upstream": (tanh_with(lambda x, t: 1 - t ** 2, upstream=False), "multiply it by the upstream"),
+    "no_upstream": (tanh_with(lambda x, t: 1 - t ** 2, upstream=False), NODE_HINTS["no_upstream"].split("(here")[0]),
     "forward_exp": (lambda a: node(math.exp(a.data), (a,), "tanh", lambda o: None), TANH_HINTS["data"]),
 }
 
@@ -238,14 +240,14 @@ RIGHT_A, RIGHT_B = (lambda a, b: 1 / b), (lambda a, b: -a / b ** 2)
 
 DIV_WRONG = {
     "zeros": (div_with(lambda a, b: 0.0, lambda a, b: 0.0, eq_a=True, eq_b=True), NODE_HINTS["zeros"][:50]),
-    "original_bug": (div_with(RIGHT_A, RIGHT_B, eq_b=True), "+="),
-    "both_overwrite": (div_with(RIGHT_A, RIGHT_B, eq_a=True, eq_b=True), "+="),
+    "original_bug": (div_with(RIGHT_A, RIGHT_B, eq_b=True), DIV_HINTS["original"]),
+    "both_overwrite": (div_with(RIGHT_A, RIGHT_B, eq_a=True, eq_b=True), DIV_HINTS["original"]),
     "b_sign": (div_with(RIGHT_A, lambda a, b: a / b ** 2), DIV_HINTS["b_sign"]),
     "b_not_squared": (div_with(RIGHT_A, lambda a, b: -a / b), DIV_HINTS["b_local"]),
     "no_upstream": (lambda a, b: node(a.data / b.data, (a, b), "/", lambda o: (
         setattr(a, "grad", a.grad + 1 / b.data), setattr(b, "grad", b.grad - a.data / b.data ** 2))),
-        "multiply it by the upstream"),
-    "untouched": (lambda a, b: node(a.data / b.data, (a, b), "/", lambda o: None), "out._backward = _backward"),
+        NODE_HINTS["no_upstream"].split("(here")[0]),
+    "untouched": (lambda a, b: node(a.data / b.data, (a, b), "/", lambda o: None), NODE_HINTS["zeros"]),
 }
 
 
@@ -314,7 +316,7 @@ def topo_labels(root):
 
 TOPO_WRONG = {
     "empty": (lambda root: [], TOPO_HINTS["empty"]),
-    "no_visited_set": (topo_no_visited, "Keep a set of visited nodes"),
+    "no_visited_set": (topo_no_visited, "must be listed once"),
     "preorder": (topo_preorder, TOPO_HINTS["reversed"][:60]),
     "direct_only": (topo_direct_only, "are missing"),
     "labels": (topo_labels, "not nodes of this graph"),
@@ -329,9 +331,28 @@ def test_topo_rejects(name):
     assert_rejected(run_check("02.6", impl), hint)
 
 
-def test_topo_bfs_is_not_topological():
-    result = run_check("02.6", topo_bfs, seed=0)
-    assert result.status == "fail" and ("comes before its input" in result.hint or "reversed" in result.hint)
+@pytest.mark.parametrize("seed", [None, 0])
+def test_topo_bfs_is_not_topological(seed):
+    result = run_check("02.6", topo_bfs, seed=seed)
+    assert result.status == "fail" and "comes before its input" in result.hint, repr(result)
+
+
+def topo_by_data(root):
+    """Remembers the nodes' numbers instead of the nodes: two nodes holding equal data become one."""
+    order, seen = [], set()
+
+    def visit(n):
+        if n.data not in seen:
+            seen.add(n.data)
+            for p in n._prev:
+                visit(p)
+            order.append(n)
+    visit(root)
+    return order
+
+
+def test_topo_by_data_is_told_about_equal_numbers():
+    assert_rejected(run_check("02.6", topo_by_data), "two different nodes can hold equal .data")
 
 
 def test_topo_any_valid_order_passes():
@@ -393,11 +414,70 @@ def backward_seed_last(self):
     self.grad = 1.0
 
 
+def backward_recursive(self):
+    """micrograd's PR #64: hand the gradient on, then recurse into the inputs (no order, no visited set)."""
+    def visit(node):
+        node._backward()
+        for child in node._prev:
+            visit(child)
+    self.grad = 1.0
+    visit(self)
+
+
+def backward_recursive_once_with(reverse):
+    """The same with a visited set: each node once, but possibly before all its users handed it its share."""
+    def backward(self):
+        seen = set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                node._backward()
+                for child in (reversed(node._prev) if reverse else node._prev):
+                    visit(child)
+        self.grad = 1.0
+        visit(self)
+    return backward
+
+
+backward_recursive_once, backward_recursive_once_reversed = (backward_recursive_once_with(False),
+                                                             backward_recursive_once_with(True))
+
+
+def backward_breadth_first(self):
+    """Breadth-first from the root: a node used at two depths hands on its gradient after the first use only."""
+    seen, queue = set(), [self]
+    self.grad = 1.0
+    while queue:
+        node = queue.pop(0)
+        if node not in seen:
+            seen.add(node)
+            node._backward()
+            queue.extend(node._prev)
+
+
+def backward_breadth_first_without_visited(self):
+    queue = [self]
+    self.grad = 1.0
+    while queue:
+        node = queue.pop(0)
+        node._backward()
+        queue.extend(node._prev)
+
+
+ORDER_HINT = CLASS_HINTS["order"].split("{expr}")[0]
+REPEATED_HINT = CLASS_HINTS["repeated"].split("{expr}")[0]
+
 CLASS_WRONG = {
-    "zeros": (value_class(backward=backward_no_seed), "root.grad = 1.0"),
-    "seed_last": (value_class(backward=backward_seed_last), "BEFORE the loop"),
-    "forward_order": (value_class(backward=backward_forward_order), "reversed(topo_sort(root))"),
-    "root_only": (value_class(backward=backward_root_only), "reversed(topo_sort(root))"),
+    "zeros": (value_class(backward=backward_no_seed), CLASS_HINTS["zeros"]),
+    "seed_last": (value_class(backward=backward_seed_last), CLASS_HINTS["zeros"]),
+    "forward_order": (value_class(backward=backward_forward_order), CLASS_HINTS["zeros"]),
+    "root_only": (value_class(backward=backward_root_only), CLASS_HINTS["zeros"]),
+    "recursive": (value_class(backward=backward_recursive), REPEATED_HINT),
+    "recursive_once": (value_class(backward=backward_recursive_once), ORDER_HINT),
+    "recursive_once_reversed": (value_class(backward=backward_recursive_once_reversed), ORDER_HINT),
+    "breadth_first": (value_class(backward=backward_breadth_first), ORDER_HINT),
+    "breadth_first_without_visited": (value_class(backward=backward_breadth_first_without_visited), "too large"),
     "bad_mul": (value_class(mul=mul_overwrite), "`mul` gives the wrong"),
     "bad_tanh": (value_class(tanh=tanh_with(lambda x, t: 1 - x ** 2)), "check('02.3', tanh)"),
     "bad_forward": (value_class(add=add_is_mul), "`add`"),
@@ -408,6 +488,22 @@ CLASS_WRONG = {
 def test_class_rejects(name):
     cls, hint = CLASS_WRONG[name]
     assert_rejected(run_check("02.7", cls), hint)
+
+
+@pytest.mark.parametrize("name", ["recursive", "breadth_first", "recursive_once", "recursive_once_reversed"])
+def test_a_backward_without_topological_order_fails_on_a_node_used_twice(name):
+    """The holes of issue 15: these passed every case before `b = a + a; c = b + b` and its uneven sibling."""
+    result = run_check("02.7", CLASS_WRONG[name][0])
+    assert result.first_problem.case["expr"] in ("twice", "uneven"), repr(result)
+
+
+def test_the_twice_case_is_the_one_the_issue_names():
+    from backprop_lab.exercises.nb02 import EXPRESSIONS
+
+    a = RefValue(1.0)
+    c = EXPRESSIONS["twice"][1](a)
+    c.backward()
+    assert EXPRESSIONS["twice"][0] == "b = a + a; c = b + b" and a.grad == 4.0
 
 
 def test_class_names_the_wrong_operation_even_when_backward_is_wrong_too():
@@ -446,3 +542,54 @@ def test_probe_node_has_the_graph_interface_only():
     assert (n.data, n.grad, n._prev, n._op, n.label) == (2.0, 0.0, (), "", "a")
     with pytest.raises(TypeError):
         n * 2.0
+
+
+# ----------------------------------------------------------------------------- slips found in the learner walk-through
+
+def test_hand_unrecognised_numbers_still_get_a_hint():
+    assert_rejected(run_check("02.1", (-20.0, 31.0)), HAND_HINTS["other"])
+
+
+def test_math_on_a_node_is_explained():
+    def tanh(a):
+        return RefValue(math.tanh(a), (a,), "tanh")        # a is a node: its number is a.data
+    result = run_check("02.3", tanh)
+    assert result.status == "error" and NODE_HINTS["arithmetic"] in result.first_problem.error
+
+
+def test_mul_that_divides_by_an_input_fails_on_a_zero_input():
+    def mul(a, b):
+        def bw(out):
+            a.grad += out.data / a.data * out.grad       # right, unless a.data == 0
+            b.grad += out.data / b.data * out.grad
+        return node(a.data * b.data, (a, b), "*", bw)
+    result = run_check("02.2", mul)
+    assert result.status == "error" and "ZeroDivisionError" in result.first_problem.error
+
+
+def test_div_with_lines_swapped_and_a_overwritten_is_named():
+    def div(a, b):
+        def bw(out):
+            b.grad += (-a.data / b.data ** 2) * out.grad
+            a.grad = (1 / b.data) * out.grad
+        return node(a.data / b.data, (a, b), "/", bw)
+    assert_rejected(run_check("02.5", div), DIV_HINTS["overwrite_a"])
+
+
+def backward_restarts_at_children(self):
+    """micrograd's recursion through node.backward(): each call starts the chain rule again (grad = 1)."""
+    self.grad = 1.0
+    self._backward()
+    for child in self._prev:
+        child.backward()
+
+
+def test_class_backward_restarted_at_every_node_is_named():
+    assert_rejected(run_check("02.7", value_class(backward=backward_restarts_at_children)),
+                    CLASS_HINTS["restarted"].split(":")[0])
+
+
+def test_hand_values_must_be_plain_numbers():
+    """The cell after the check turns them into an array of floats: Values would pass the numbers and crash there."""
+    assert_rejected(run_check("02.1", (bl.Value(-20.0), bl.Value(30.0))), HAND_HINTS["pair"])
+    assert run_check("02.1", (-20, 30)).passed and run_check("02.1", (np.float64(-20), 30.0)).passed

@@ -53,6 +53,7 @@ NEURON_WRONG = {
     "first_only": (lambda w, b, x: (w[0] * x[0] + b).tanh(), NEURON_HINTS["first_only"]),
     "last_only": (lambda w, b, x: (w[-1] * x[-1] + b).tanh(), NEURON_HINTS["last_only"]),
     "none": (lambda w, b, x: None, "return"),
+    "two inputs hard-coded": (lambda w, b, x: (w[0] * x[0] + w[1] * x[1] + b).tanh(), "Only the first 2 of the 3"),
 }
 
 
@@ -68,6 +69,72 @@ def test_neuron_float_with_wrong_value_names_the_slip():
     assert result.status == "fail" and result.hint == NEURON_HINTS["no_tanh"]
 
 
+def neuron_appending_bias(w, b, x):
+    w.append(b)                                   # changes the model's own weight list
+    return weighted_sum(w[:-1], w[-1], x).tanh()
+
+
+def neuron_calling_backward(w, b, x):
+    out = weighted_sum(w, b, x).tanh()
+    out.backward()
+    return out
+
+
+@pytest.mark.parametrize("impl, fragment", [
+    (neuron_appending_bias, "changed its inputs (the weight list w now has"),
+    (lambda w, b, x: x.append(1.0) or weighted_sum(w, b, x[:-1]).tanh(), "x was"),
+    (neuron_calling_backward, "did your function call backward()"),
+])
+def test_neuron_traps(impl, fragment):
+    assert_rejected(run_check("03.1", impl), fragment)
+
+
+NEURON_WITH_VALUE = """
+def neuron_forward(w, b, x):
+    z = Value(0.0)                      # the notebook's Value: the learner's MyValue once 02.7 passes
+    for wi, xi in zip(w, x):
+        z = z + wi * xi
+    return (z + b).tanh()
+"""
+
+
+def learner_function(source, **names):
+    namespace = dict(names)
+    exec(source, namespace)
+    return namespace["neuron_forward"]
+
+
+def test_neuron_is_checked_with_the_notebooks_value_class():
+    """Notebook 03 trains with the learner's MyValue: code that builds `Value(0.0)` must pass with that class."""
+    from backprop_lab.references.nb02 import MyValue
+    from backprop_lab.exercises.nb03 import value_class
+
+    mine = learner_function(NEURON_WITH_VALUE, Value=MyValue)
+    assert value_class(mine) is MyValue
+    assert run_check("03.1", mine).passed
+    assert run_check("03.1", learner_function(NEURON_WITH_VALUE, Value=bl.Value)).passed
+
+
+def test_neuron_mixing_value_classes_is_named():
+    """The engine's Value built inside, the notebook's MyValue given: the notebook would crash, so the check fails."""
+    from backprop_lab.references.nb02 import MyValue
+
+    mixed = learner_function(NEURON_WITH_VALUE.replace("Value(0.0)", "bl.Value(0.0)"), Value=MyValue, bl=bl)
+    assert_rejected(run_check("03.1", mixed), "mixes two Value classes")
+
+
+def test_a_broken_value_class_in_the_notebook_is_not_used():
+    """A `Value` name that does not work like a Value (a stub, a typo) leaves the check on the engine's class."""
+    from backprop_lab.exercises.nb03 import value_class
+
+    class Broken:
+        def __init__(self, data, label=""):
+            self.data = data
+
+    assert value_class(learner_function(NEURON_WITH_VALUE, Value=Broken)) is bl.Value
+    assert value_class(learner_function(NEURON_WITH_VALUE, Value=42)) is bl.Value
+
+
 # ----------------------------------------------------------------------------- 03.2 collect parameters
 
 def weights_only(model):
@@ -80,11 +147,14 @@ PARAM_WRONG = {
     "only_bias": (lambda model: [n.b for la in model.layers for n in la.neurons], PARAM_HINTS["only_bias"]),
     "first_layer": (lambda model: [p for n in model.layers[0].neurons for p in n.w + [n.b]],
                     PARAM_HINTS["first_layer"]),
-    "nested": (lambda model: [n.w + [n.b] for la in model.layers for n in la.neurons], "flatten"),
+    "nested": (lambda model: [n.w + [n.b] for la in model.layers for n in la.neurons], "ONE flat list"),
     "floats": (lambda model: [p.data for p in reference.collect_parameters(model)], "not the Value objects"),
     "duplicates": (lambda model: reference.collect_parameters(model) + [model.layers[0].neurons[0].b],
                    "more than once"),
     "generator": (lambda model: (p for p in reference.collect_parameters(model)), "Return a list"),
+    "copies": (lambda model: [bl.Value(p.data) for p in reference.collect_parameters(model)], "not one of the model's"),
+    "appends the bias to w": (lambda model: [p for la in model.layers for n in la.neurons
+                                             for p in (n.w.append(n.b) or n.w)], "Your function changed the model"),
 }
 
 
@@ -92,6 +162,18 @@ PARAM_WRONG = {
 def test_parameters_rejects(name):
     impl, hint = PARAM_WRONG[name]
     assert_rejected(run_check("03.2", impl), hint)
+
+
+def params_adding_the_bias_to_the_list(model):
+    params = []
+    for layer in model.layers:
+        for neuron in layer.neurons:
+            params += neuron.w + neuron.b        # list + Value
+    return params
+
+
+def test_parameters_list_plus_value_error_gets_a_hint():
+    assert_rejected(run_check("03.2", params_adding_the_bias_to_the_list), "A list and a Value met", status="error")
 
 
 def test_parameters_any_order_passes():
@@ -104,18 +186,19 @@ def test_probe_mlp_counts_like_the_formula():
 
 # ----------------------------------------------------------------------------- 03.3 one training step
 
-def step(zero=True, sign=-1.0, use_lr=True, update_first=False, loss_after=False):
+def step(zero=True, sign=-1.0, use_lr=True, update_first=False, loss_after=False, only_first=False):
     def train_step(params, loss_fn, lr):
+        moved = params[:1] if only_first else params      # only_first: a `return` inside the update loop
         if zero:
             for p in params:
                 p.grad = 0.0
         if update_first:
-            for p in params:
+            for p in moved:
                 p.data += sign * (lr if use_lr else 1.0) * p.grad
         loss = loss_fn()
         loss.backward()
         if not update_first:
-            for p in params:
+            for p in moved:
                 p.data += sign * (lr if use_lr else 1.0) * p.grad
         return loss_fn().data if loss_after else loss.data
     return train_step
@@ -166,16 +249,39 @@ def test_step_stale_update_is_named():
     assert outcome.status == "fail" and outcome.mismatch.hint == STEP_HINTS["stale_update"]
 
 
-def test_step_returning_the_loss_value_passes():
+def step_returning(what):
+    """The course's train_step, returning what(loss) for the loss Value instead of its number."""
     def train_step(params, loss_fn, lr):
-        for p in params:
-            p.grad = 0.0
-        loss = loss_fn()
-        loss.backward()
-        for p in params:
-            p.data -= lr * p.grad
-        return loss
-    assert run_check("03.3", train_step).passed
+        losses = []
+        reference.train_step(params, lambda: losses.append(loss_fn()) or losses[-1], lr)
+        return what(losses[0])
+    return train_step
+
+
+def test_step_returning_the_loss_value_is_rejected():
+    """Notebook 03 formats and plots the losses: a Value passed here would crash it later (issue 15)."""
+    assert_rejected(run_check("03.3", step_returning(lambda loss: loss)), "You returned the loss Value itself")
+
+
+@pytest.mark.parametrize("what, fragment", [
+    (lambda loss: bl.Tensor(loss.data), "You returned the loss Tensor itself"),
+    (lambda loss: np.array(loss.data), "Return the loss as a number"),
+    (lambda loss: [loss.data], "Return the loss as a number"),
+    (lambda loss: str(loss.data), "Return the loss as a number"),
+])
+def test_step_returning_other_than_a_number_is_rejected(what, fragment):
+    assert_rejected(run_check("03.3", step_returning(what)), fragment)
+
+
+def test_step_returning_a_numpy_float_passes():
+    assert run_check("03.3", step_returning(lambda loss: np.float64(loss.data))).passed
+
+
+step_first_only = step(only_first=True)
+
+
+def test_step_updating_only_some_parameters_is_named():
+    assert_rejected(run_check("03.3", step_first_only), "Only 1 of the 2 parameters moved")
 
 
 # ----------------------------------------------------------------------------- 03.4 learning rate (c = 2.5)
@@ -241,3 +347,19 @@ def test_training_playground_shows_an_initial_model_without_training(monkeypatch
     lr_slider.value = 3.0
     box.train()
     assert calls == [(8, 3.0, 80)] and box.history[-1][4] == 0.25     # the retrained model, only one point right
+
+
+# ----------------------------------------------------------------------------- no answer before the check
+
+CATALOGUES = {"03.1": [impl for impl, _ in NEURON_WRONG.values()],
+              "03.2": [impl for impl, _ in PARAM_WRONG.values()],
+              "03.3": [impl for impl, _ in STEP_WRONG.values()] + [step_first_only, step_returning(lambda v: v)],
+              "03.4": [answer for answer, _ in LR_WRONG.values()]}
+
+
+def test_no_hint_gives_the_answer():
+    """Every known-wrong answer gets a hint, and none of them, built from its case, holds a key expression."""
+    from answer_scan import hint_leaks
+    from test_answers_hidden_nb03 import KEY_EXPRESSIONS
+
+    assert [f for xid, wrong in CATALOGUES.items() for f in hint_leaks(xid, wrong, KEY_EXPRESSIONS[xid])] == []

@@ -54,7 +54,7 @@ def test_matmul_wrong_rejected(name):
 def test_matmul_transpose_hint_names_shapes_and_rule():
     status, hint, message = verdict("04.1", MATMUL_WRONG["dW transposed"][0])
     assert "(10, 5)" in message and "(5, 10)" in message
-    assert "dD @ x.T" in hint
+    assert "Which product of dD (5, 3) and x (10, 3)" in hint and "dD @ x.T" not in hint
 
 
 def test_matmul_square_case_catches_equal_shape_transpose():
@@ -72,12 +72,12 @@ linear_ok = ref04.linear_backward
 
 LINEAR_WRONG = {
     "zeros": (lambda x, W, b, dy: (np.zeros_like(x), np.zeros_like(W), np.zeros_like(b)), "all zeros"),
-    "bias not summed": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy), "sum dy over axis 0"),
-    "bias keepdims": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.sum(axis=0, keepdims=True)), "drop keepdims"),
-    "bias wrong axis": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.sum(axis=1)), "sum over axis 0, the batch"),
+    "bias not summed": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy), "Broadcasting not undone"),
+    "bias keepdims": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.sum(axis=0, keepdims=True)), "without the summed axis"),
+    "bias wrong axis": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.sum(axis=1)), "lie along the batch axis"),
     "bias mean": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy.mean(axis=0)), "SUM them, do not average"),
     "dW transposed": (lambda x, W, b, dy: (dy @ W.T, dy.T @ x, dy.sum(axis=0)), "shapes are swapped"),
-    "dx transposed": (lambda x, W, b, dy: (W @ dy.T, x.T @ dy, dy.sum(axis=0)), "dy @ W.T"),
+    "dx transposed": (lambda x, W, b, dy: (W @ dy.T, x.T @ dy, dy.sum(axis=0)), "Which product of dy"),
 }
 
 
@@ -101,7 +101,7 @@ UNBROADCAST_WRONG = {
                                           "have size 1 and were stretched"),
     "no keepdims": (lambda grad, shape: ref04.unbroadcast(grad, shape).reshape(
         [n for n in shape if n != 1]) if 1 in shape and grad.shape != shape else ref04.unbroadcast(grad, shape),
-                    "use keepdims=True"),
+                    "the target keeps them, with size 1"),
     "mean instead of sum": (lambda grad, shape: ref04.unbroadcast(grad, shape) * np.prod(shape) / grad.size
                             if shape else grad.mean(), "SUM them, do not average"),
     "first copy": (lambda grad, shape: grad[(0,) * (grad.ndim - len(shape))][
@@ -146,7 +146,7 @@ SUM_WRONG = {
 
 MEAN_WRONG = {
     "zeros": (lambda g, x_shape, axis=None, keepdims=False: np.zeros(x_shape), "all zeros"),
-    "forgot to divide": (sum_ok, "divide by n"),
+    "forgot to divide": (sum_ok, "times too large"),
     "divides by x.size": (lambda g, x_shape, axis=None, keepdims=False: sum_ok(g, x_shape, axis, keepdims)
                           / np.prod(x_shape), "You divided by x.size"),
     "no expand_dims": (lambda g, x_shape, axis=None, keepdims=False: broadcast_without_expand(g, x_shape)
@@ -198,7 +198,7 @@ SOFTMAX_WRONG = {
     "zeros": (lambda s, g: np.zeros_like(s), "all zeros"),
     "diagonal only": (lambda s, g: s * (1 - s) * g, "only the diagonal"),
     "inner product over everything": (lambda s, g: s * (g - (g * s).sum()), "one number per row"),
-    "missing factor s": (lambda s, g: g - (g * s).sum(axis=-1, keepdims=True), "Multiply by s"),
+    "missing factor s": (lambda s, g: g - (g * s).sum(axis=-1, keepdims=True), "A factor s is missing"),
     "plain sum of g": (lambda s, g: s * (g - g.sum(axis=-1, keepdims=True)), "not the plain sum"),
     "sign": (lambda s, g: -softmax_ok(s, g), "wrong sign"),
     "no keepdims": (lambda s, g: s * (g - (g * s).sum(axis=-1)), "could not be broadcast"),
@@ -295,7 +295,7 @@ REVIEW_ERRORS = {
     "04.2 W not transposed": (lambda x, W, b, dy: (dy @ W, x.T @ dy, dy.sum(axis=0)), "whose inner sizes agree"),
     "04.3 reshape instead of sum": (lambda grad, shape: grad.reshape(shape), "ADDS the copies up"),
     "04.4 keepdims ignored": (_sum_backward_always_expands, "do not expand_dims it again"),
-    "04.5 x_shape[axis]": (_mean_backward_one_axis, "n is the product of x_shape[a]"),
+    "04.5 x_shape[axis]": (_mean_backward_one_axis, "the product of x_shape[a] over every reduced axis"),
     "04.6 np.dot on a batch": (lambda s, g: s * (g - np.dot(g, s)), "one number per row"),
 }
 
@@ -310,3 +310,79 @@ def test_review_errors_carry_a_hint_under_the_traceback(name):
 def test_softmax_backward_summed_over_the_batch_axis():
     status, hint, _ = verdict("04.6", lambda s, g: s * (g - (g * s).sum(axis=0, keepdims=True)))
     assert status == "fail" and "LAST axis" in hint
+
+
+# ----------------------------------------------------------------------------- traps added for issue 15
+
+def _mean_over_g_size(g, x_shape, axis=None, keepdims=False):
+    return ref04.sum_backward(g, x_shape, axis, keepdims) / np.size(g)
+
+
+def test_mean_divided_by_g_size_is_named_not_called_a_fan_out():
+    """Issue 15: dividing by g.size was told to "use += instead of =", which has nothing to do with it."""
+    status, hint, _ = verdict("04.5", _mean_over_g_size)
+    assert status == "fail" and "You divided by g.size" in hint and "+=" not in hint
+
+
+def test_sum_backward_with_a_stray_factor_is_not_called_a_fan_out():
+    status, hint, _ = verdict("04.4", lambda g, x_shape, axis=None, keepdims=False:
+                              ref04.sum_backward(g, x_shape, axis, keepdims) / 3)
+    assert status == "fail" and "no factor" in hint and "+=" not in hint
+
+
+def _softmax_in_place(s, g):
+    g -= (g * s).sum(axis=-1, keepdims=True)     # changes the caller's g
+    g *= s
+    return g
+
+
+def _unbroadcast_float64(grad, shape):
+    return ref04.unbroadcast(grad, shape).astype(np.float64)
+
+
+def _sum_backward_float64(g, x_shape, axis=None, keepdims=False):
+    return np.ones(x_shape) * ref04.sum_backward(g, x_shape, axis, keepdims)
+
+
+@pytest.mark.parametrize("exercise_id, impl, fragment", [
+    ("04.6", _softmax_in_place, "changed its input g in place"),
+    ("04.1", lambda W, x, dD: (dD @ x.T, W.__itruediv__(1e9).T @ dD * 1e9), "changed its input W in place"),
+    ("04.3", _unbroadcast_float64, "while the input was float32"),
+    ("04.4", _sum_backward_float64, "while the input was float32"),
+])
+def test_in_place_and_dtype_traps(exercise_id, impl, fragment):
+    status, hint, _ = verdict(exercise_id, impl)
+    assert status == "fail" and fragment in hint, hint
+
+
+def test_engine_functions_keep_float32():
+    """The float32 cases hold the engine to the same rule: unbroadcast and Sum keep the input's dtype."""
+    import backprop_lab as bl
+    assert verdict("04.3", bl.unbroadcast)[0] == "pass"
+    g = np.ones(3, dtype=np.float32)
+    x = bl.Tensor(np.zeros((3, 4), dtype=np.float32), requires_grad=True)
+    x.sum(axis=1).backward(g)
+    assert x.grad.dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- no answer before the check
+
+CATALOGUES = {
+    "04.1": [impl for impl, _ in MATMUL_WRONG.values()] + [REVIEW_ERRORS["04.1 no transposes"][0]],
+    "04.2": [impl for impl, _ in LINEAR_WRONG.values()] + [REVIEW_ERRORS["04.2 W not transposed"][0]],
+    "04.3": [impl for impl, _ in UNBROADCAST_WRONG.values()] + [REVIEW_ERRORS["04.3 reshape instead of sum"][0],
+                                                               _unbroadcast_float64],
+    "04.4": [impl for impl, _ in SUM_WRONG.values()] + [REVIEW_ERRORS["04.4 keepdims ignored"][0],
+                                                       _sum_backward_float64],
+    "04.5": [impl for impl, _ in MEAN_WRONG.values()] + [REVIEW_ERRORS["04.5 x_shape[axis]"][0], _mean_over_g_size],
+    "04.6": [impl for impl, _ in SOFTMAX_WRONG.values()] + [REVIEW_ERRORS["04.6 np.dot on a batch"][0],
+                                                           _softmax_in_place],
+}
+
+
+def test_no_hint_gives_the_answer():
+    """Every known-wrong answer gets a hint, and none of them, built from its case, holds a key expression."""
+    from answer_scan import hint_leaks
+    from test_answers_hidden_nb04 import KEY_EXPRESSIONS
+
+    assert [f for xid, wrong in CATALOGUES.items() for f in hint_leaks(xid, wrong, KEY_EXPRESSIONS[xid])] == []

@@ -1,7 +1,5 @@
 """Notebook 05's checks accept the reference and reject a catalogue of known-wrong implementations,
 each with the hint that names its mistake; the einsum explorer's bookkeeping is right."""
-import string
-
 import numpy as np
 
 from backprop_lab.references import nb05 as ref05
@@ -104,10 +102,10 @@ def test_backward_specs_wrong_rejected(name):
 
 QUAD_WRONG = {
     "zeros": (lambda A, x: (np.zeros_like(A), np.zeros_like(x)), "all zeros"),
-    "first term only": (lambda A, x: (np.outer(x, x), A @ x), "only the first term"),
-    "second term only": (lambda A, x: (np.outer(x, x), A.T @ x), "only the second term"),
+    "first term only": (lambda A, x: (np.outer(x, x), A @ x), "only the term of the first appearance"),
+    "second term only": (lambda A, x: (np.outer(x, x), A.T @ x), "only the term of the second appearance"),
     "assumes symmetric": (lambda A, x: (np.outer(x, x), 2 * A @ x), "only when A is symmetric"),
-    "dA doubled": (lambda A, x: (2 * np.outer(x, x), (A + A.T) @ x), "without a factor 2"),
+    "dA doubled": (lambda A, x: (2 * np.outer(x, x), (A + A.T) @ x), "no factor 2"),
     "sign": (lambda A, x: (np.outer(x, x), -(A + A.T) @ x), "wrong sign"),
 }
 
@@ -250,7 +248,7 @@ def test_live_check_and_widget_build():
 def test_backward_spec_with_g_first_is_told_the_operand_order():
     """Section 4 writes dB's spec G-first ('ik,ij->jk'); the exercise passes (A, G): the hint must say so."""
     status, hint, _ = verdict("05.2", ("ik,jk->ij", "ik,ij->jk"))
-    assert status == "fail" and "other order" in hint and "'ij,ik->jk'" in hint
+    assert status == "fail" and "other order" in hint and "'ij,ik->jk'" not in hint
 
 
 def test_quadratic_form_inner_instead_of_outer_product():
@@ -261,3 +259,93 @@ def test_quadratic_form_inner_instead_of_outer_product():
 def test_quadratic_form_elementwise_instead_of_matrix_vector():
     status, hint, _ = verdict("05.3", lambda A, x: (np.outer(x, x), (A + A.T) * x))
     assert status == "fail" and "matrix-vector product" in hint
+
+
+# ----------------------------------------------------------------------------- traps added for issue 15
+
+@pytest.mark.parametrize("name, spec", [("matmul", "ij,jk"), ("outer", "i,j"), ("attention_scores", "ntd,nsd->nts")])
+def test_specs_must_have_an_explicit_output(name, spec):
+    """Issue 15: 'ij,jk' gives the matmul's values (NumPy's implicit output), but the text asks for '->'."""
+    status, hint, _ = verdict("05.1", {**SPECS, name: spec})
+    if "->" in spec:
+        assert status == "pass"
+    else:
+        assert status == "fail" and "explicit output" in hint
+
+
+def test_quadratic_form_swapped_tuple_is_named():
+    """Issue 15: (dx, dA) was told about `A * x`."""
+    status, hint, _ = verdict("05.3", lambda A, x: ref05.quadratic_form_grad(A, x)[::-1])
+    assert status == "fail" and "You returned (dx, dA)" in hint and "A * x" not in hint
+
+
+def raises_key_error(spec, operands, grad, i):
+    sizes = {}
+    return sizes[spec]                       # a learner's bug: KeyError
+
+
+@pytest.mark.parametrize("exercise_id", ["05.4", "05.5"])
+def test_einsum_backward_learner_exceptions_get_their_traceback(exercise_id):
+    """Issue 15: any exception in learner code crashed the check ("this is a bug in backprop-lab")."""
+    result = check(exercise_id, raises_key_error, record=False)
+    assert result.status == "error", repr(result)
+    text = result.first_problem.error
+    assert "Traceback" in text and "raises_key_error" in text and "KeyError" in text and "Hint:" in text
+    assert "bug in backprop-lab" not in repr(result)
+
+
+def pass_the_original_operand(spec, operands, grad, i):
+    """05.5 as the course solves it, except that the call of einsum_backward with the spec rewritten to the
+    distinct letters ('ii' -> 'i') gets the original (n, n) operand instead of one with a single axis."""
+    import types
+
+    solution = ref05.einsum_backward_repeated
+    original = list(operands)
+    namespace = {**solution.__globals__,
+                 "einsum_backward": lambda flat, ops, g, j: ref05.einsum_backward(flat, original, g, j)}
+    return types.FunctionType(solution.__code__, namespace)(spec, operands, grad, i)
+
+
+def test_passing_the_original_operand_is_named_not_told_to_reorder():
+    """Issue 15: this route was told to reorder the spec's subscripts."""
+    status, hint, _ = verdict("05.5", pass_the_original_operand)
+    assert status == "fail" and "one axis per distinct letter" in hint and "lists grad's subscripts" not in hint
+
+
+# ----------------------------------------------------------------------------- no answer before the check
+
+CATALOGUES = {
+    "05.1": [answer for answer, _ in SPECS_WRONG.values()] + [{**SPECS, "matmul": "ij,jk"}],
+    "05.2": [answer for answer, _ in BACKSPEC_WRONG.values()] + [("ik,jk->ij", "ik,ij->jk")],
+    "05.3": [impl for impl, _ in QUAD_WRONG.values()] + [lambda A, x: (x @ x.T, (A + A.T) @ x),
+                                                        lambda A, x: (np.outer(x, x), (A + A.T) * x)],
+    "05.4": [impl for impl, _, _ in EINSUM_BACKWARD_WRONG.values()] + [raises_key_error],
+    "05.5": [impl for impl, _ in REPEATED_WRONG.values()] + [raises_key_error, pass_the_original_operand],
+}
+
+
+def test_no_hint_gives_the_answer():
+    """Every known-wrong answer gets a hint, and none of them, built from its case, holds a key expression."""
+    from answer_scan import hint_leaks
+    from test_answers_hidden_nb05 import KEY_EXPRESSIONS
+
+    assert [f for xid, wrong in CATALOGUES.items() for f in hint_leaks(xid, wrong, KEY_EXPRESSIONS[xid])] == []
+
+
+def broadcast_without_reshape(spec, operands, grad, i):
+    """Leaves a summed-away letter out, then broadcasts without putting a size-1 axis in its place."""
+    lhs, output = spec.split("->")
+    inputs = lhs.split(",")
+    others = [s for j, s in enumerate(inputs) if j != i]
+    available = set(output).union(*others)
+    kept = "".join(c for c in inputs[i] if c in available)
+    g = np.einsum(",".join([output] + others) + "->" + kept, grad, *[a for j, a in enumerate(operands) if j != i])
+    return np.broadcast_to(g, operands[i].shape)
+
+
+def test_broadcast_without_a_size_one_axis_is_named():
+    result = check("05.4", broadcast_without_reshape, record=False)
+    assert result.status == "error" and "aligns shapes from the right" in result.first_problem.error
+
+
+CATALOGUES["05.4"].append(broadcast_without_reshape)

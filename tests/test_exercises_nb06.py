@@ -50,62 +50,79 @@ def make_sqrt(backward, forward=None, on_class=False):
 
 SQRT_WRONG = {
     "zeros": (make_sqrt(lambda x, y, g: np.zeros_like(x)), "all zeros"),
-    "state on the class": (make_sqrt(lambda x, y, g: g / (2 * y), on_class=True), "ctx.save_for_backward"),
+    "state on the class": (make_sqrt(lambda x, y, g: g / (2 * y), on_class=True), "keep what backward needs on ctx"),
     "forgot g": (make_sqrt(lambda x, y, g: 1 / (2 * y)), "ignores the upstream gradient g"),
     "forgot the 1/2": (make_sqrt(lambda x, y, g: g / y), "exactly 2 times too big"),
     "power rule slip": (make_sqrt(lambda x, y, g: g * 0.5 * y), "Power rule slip"),
+    "g / 2 * y (precedence)": (make_sqrt(lambda x, y, g: g / 2 * y), "Power rule slip"),
+    "upside down": (make_sqrt(lambda x, y, g: g * 2 * y), "reciprocal of the right one"),
+    "divided by x": (make_sqrt(lambda x, y, g: g / (2 * y ** 2)), "square ROOT"),
     "sign": (make_sqrt(lambda x, y, g: -g / (2 * y)), "wrong sign"),
-    "backward returns None": (make_sqrt(lambda x, y, g: None), "returned None"),
+    "backward returns None": (make_sqrt(lambda x, y, g: None), "`return` missing"),
     "forward squares": (make_sqrt(lambda x, y, g: g * 2 * x, forward=lambda x: x * x), "forward pass is wrong"),
     "an instance, not the class": (reference.Sqrt(), "Give the class itself"),
-    "ctx.saved not unpacked": (None, "`(y,) = ctx.saved`"),            # built below: y = ctx.saved keeps the tuple
+    "ctx.saved not unpacked": (None, "unpack it first"),
     "save_for_backward assigned": (None, "ASSIGNED to ctx.save_for_backward"),
-    "ctx.saved set to an array": (None, "ctx.saved is a tuple"),
+    "ctx.saved set to an array": (None, "ctx.saved is the tuple"),
+    "forward without return": (None, "forward returned None"),       # issue 15: was called "hard-coded"
 }
 
 
-class _SqrtTupleNotUnpacked(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward(y)
-        return y
+# Sqrt Functions whose mistake is in how they use ctx, written as a learner writes them: two static methods.
 
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved          # the tuple (y,): 2 * (y,) is (y, y), and g / that has an extra axis
-        return g / (2 * y)
+def _backward_from_y(ctx, g):
+    (y,) = ctx.saved
+    return g / (2 * y)
 
 
-class _SqrtAssignsSave(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward = y
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g / (2 * y)
+def sqrt_function(forward, backward=_backward_from_y):
+    return type("Sqrt", (bl.Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
-class _SqrtSetsSaved(bl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.saved = y
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g / (2 * y)
+def _forward_right(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward(y)
+    return y
 
 
-SQRT_WRONG["ctx.saved not unpacked"] = (_SqrtTupleNotUnpacked, SQRT_WRONG["ctx.saved not unpacked"][1])
-SQRT_WRONG["save_for_backward assigned"] = (_SqrtAssignsSave, SQRT_WRONG["save_for_backward assigned"][1])
-SQRT_WRONG["ctx.saved set to an array"] = (_SqrtSetsSaved, SQRT_WRONG["ctx.saved set to an array"][1])
+def _forward_no_return(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward(y)
+
+
+def _forward_assigns_save(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward = y
+    return y
+
+
+def _forward_sets_saved(ctx, x):
+    y = np.sqrt(x)
+    ctx.saved = y
+    return y
+
+
+def _forward_saves_nothing(ctx, x):
+    return np.sqrt(x)
+
+
+def _forward_saves_x_and_y(ctx, x):
+    y = np.sqrt(x)
+    ctx.save_for_backward(x, y)
+    return y
+
+
+def _backward_keeps_the_tuple(ctx, g):
+    y = ctx.saved          # the tuple (y,): 2 * (y,) is (y, y), and g / that has an extra axis
+    return g / (2 * y)
+
+
+SQRT_WRONG["ctx.saved not unpacked"] = (sqrt_function(_forward_right, _backward_keeps_the_tuple),
+                                        SQRT_WRONG["ctx.saved not unpacked"][1])
+SQRT_WRONG["save_for_backward assigned"] = (sqrt_function(_forward_assigns_save),
+                                            SQRT_WRONG["save_for_backward assigned"][1])
+SQRT_WRONG["ctx.saved set to an array"] = (sqrt_function(_forward_sets_saved), SQRT_WRONG["ctx.saved set to an array"][1])
+SQRT_WRONG["forward without return"] = (sqrt_function(_forward_no_return), SQRT_WRONG["forward without return"][1])
 
 
 def test_sqrt_reference_passes():
@@ -127,7 +144,23 @@ def test_sqrt_raising_backward_is_reported_as_the_learners_error():
     assert status == "error" and "my bug" in text
 
 
+@pytest.mark.parametrize("impl, expected", [(sqrt_function(_forward_saves_nothing), "saved nothing on its context"),
+                                            (sqrt_function(_forward_saves_x_and_y), "different number of values")])
+def test_sqrt_unpacking_ctx_saved_wrongly_gets_the_traceback_and_a_hint(impl, expected):
+    """Issue 15: an empty ctx.saved gave a bare traceback."""
+    status, text = verdict("06.1", impl)
+    assert status == "error"
+    assert "Traceback" in text and "values to unpack" in text      # the learner's own traceback ...
+    assert "Hint: " in text and expected in text                    # ... and a hint naming the mistake
+
+
 # ----------------------------------------------------------------------------- 06.2 maximum backward
+
+def _maximum_masks_g_in_place(x, y, g):
+    dy = g * (x < y)
+    g[x < y] = 0          # right numbers, but the caller's g is changed
+    return g, dy
+
 
 MAXIMUM_WRONG = {
     "zeros": (lambda x, y, g: (np.zeros_like(x), np.zeros_like(y)), "all zeros"),
@@ -135,9 +168,10 @@ MAXIMUM_WRONG = {
     "tie to neither": (lambda x, y, g: (g * (x > y), g * (x < y)), "sent g to NEITHER"),
     "tie to y": (lambda x, y, g: (g * (x > y), g * (x <= y)), "you sent g to y"),
     "tie split": (lambda x, y, g: (g * ((x > y) + 0.5 * (x == y)), g * ((x < y) + 0.5 * (x == y))), "split g evenly"),
-    "masks only": (lambda x, y, g: (1.0 * (x >= y), 1.0 * (x < y)), "multiply them by the upstream gradient"),
+    "masks only": (lambda x, y, g: (1.0 * (x >= y), 1.0 * (x < y)), "multiplies each local derivative"),
     "swapped": (lambda x, y, g: (g * (x < y), g * (x >= y)), "You returned (dy, dx)"),
     "one output": (lambda x, y, g: g * (x >= y), "one gradient per input"),
+    "g changed in place": (_maximum_masks_g_in_place, "changed its input g in place"),
 }
 
 
@@ -176,6 +210,25 @@ def _last(x, axis):
     return np.flip(nb06._first_max_mask(np.flip(x, axis=axis), axis), axis=axis)
 
 
+def _max_no_none_case(x, g, axis=None):
+    if axis is not None:
+        return np.expand_dims(g, axis) * nb06._first_max_mask(x, axis)
+
+
+def _max_expand_dims_of_none(x, g, axis=None):
+    first = np.expand_dims(np.argmax(x, axis=axis), axis)
+    mask = np.zeros_like(x)
+    np.put_along_axis(mask, first, 1.0, axis=axis)
+    return np.expand_dims(g, axis) * mask
+
+
+def _max_into_x(x, g, axis=None):
+    mask = nb06._first_max_mask(x, axis)
+    x *= 0                 # reuses the caller's x as the output
+    x += _expand(g, axis) * mask
+    return x
+
+
 MAX_WRONG = {
     "zeros": (lambda x, g, axis=None: np.zeros_like(x), "all zeros"),
     "every tie": (lambda x, g, axis=None: _expand(g, axis) * _ties(x, axis), "Every maximal entry"),
@@ -184,8 +237,31 @@ MAX_WRONG = {
     "last maximum": (lambda x, g, axis=None: _expand(g, axis) * _last(x, axis), "LAST maximal entry"),
     "mask only": (lambda x, g, axis=None: nb06._first_max_mask(x, axis), "0/1 mask"),
     "g always re-inserted last": (lambda x, g, axis=None: (g if axis is None else np.expand_dims(g, -1))
-                                 * nb06._first_max_mask(x, axis), "re-insert the reduced axis"),
+                                 * nb06._first_max_mask(x, axis), "the reduced axis back"),
+    "axis=None returns None": (_max_no_none_case, "returned None for axis=None"),   # issue 15: "a missing return"
+    "x changed in place": (_max_into_x, "changed its input x in place"),
 }
+
+
+def _max_g_not_expanded(x, g, axis=None):
+    out = np.zeros_like(x)
+    if axis is None:
+        out.flat[np.argmax(x)] = g
+        return out
+    np.put_along_axis(out, np.expand_dims(np.argmax(x, axis=axis), axis), g, axis=axis)
+    return out
+
+
+def test_max_g_without_its_axis_gets_a_hint_about_the_reduced_axis():
+    status, text = verdict("06.3", _max_g_not_expanded)
+    assert status == "error" and "Traceback" in text and "WITHOUT the reduced axis" in text
+
+
+def test_max_expand_dims_of_axis_none_gets_a_hint():
+    """Issue 15: np.expand_dims(g, None) gave a bare traceback (and a hint about a missing return)."""
+    status, text = verdict("06.3", _max_expand_dims_of_none)
+    assert status == "error" and "Traceback" in text
+    assert "handle axis=None as a case of its own" in text and "`return` missing" not in text
 
 
 def test_max_reference_passes():
@@ -226,10 +302,14 @@ def topo(root, dedupe=True):
 
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
-                skip_none=True, wrap=True):
+                skip_none=True, wrap=True, seed_dtype=True, in_place=False, copy_read_only=False, zero_first=False,
+                none_check=True):
     def backward(root):
+        if zero_first:    # "start every .grad at zero", which also wipes a leaf's earlier gradient
+            for node in topo(root):
+                node.grad = np.zeros_like(node.data)
         if seed:
-            root.grad = np.ones_like(root.data)
+            root.grad = np.ones_like(root.data) if seed_dtype else np.ones(root.shape)
         for node in order(root):
             if node._fn is None or (skip_none and node.grad is None):
                 continue
@@ -241,11 +321,53 @@ def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroa
                     continue
                 if unbroadcast:
                     g = bl.unbroadcast(g, parent.shape)
-                if accumulate and parent.grad is not None:
+                if copy_read_only and not g.flags.writeable:
+                    g = g.copy()
+                if in_place and (parent.grad is not None or not none_check):
+                    parent.grad += g
+                elif accumulate and parent.grad is not None:
                     parent.grad = parent.grad + g
                 else:
                     parent.grad = g
     return backward
+
+
+def _pass_on(node):
+    """Run node's rule and add each share to its input's .grad (the step is right; the order is the mistake)."""
+    grads = node._fn.backward(node._ctx, node.grad)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    for parent, g in zip(node._prev, grads):
+        if g is not None:
+            g = bl.unbroadcast(g, parent.shape)
+            parent.grad = g if parent.grad is None else parent.grad + g
+            yield parent
+
+
+def micrograd_recursion(root):
+    """Each node runs its rule, then recurses into its inputs at once: no topological order."""
+    root.grad = np.ones_like(root.data)
+
+    def visit(node):
+        if node._fn is not None:
+            for parent in _pass_on(node):
+                visit(parent)
+    visit(root)
+
+
+def breadth_first(root):
+    """Nodes in order of their distance from the root: not a topological order when paths differ in length."""
+    from collections import deque
+
+    root.grad = np.ones_like(root.data)
+    queue, seen = deque([root]), {root}
+    while queue:
+        node = queue.popleft()
+        if node._fn is None or node.grad is None:
+            continue
+        for parent in _pass_on(node):
+            if parent not in seen:
+                seen.add(parent)
+                queue.append(parent)
 
 
 def zeros_driver(root):
@@ -266,18 +388,26 @@ def private_backward_shortcut(root):
 
 DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     "zeros": (zeros_driver, "fail", "all zeros"),
+    "micrograd's rule-then-recurse": (micrograd_recursion, "error", "reverse topological order"),
+    "breadth-first order": (breadth_first, "error", "reverse topological order"),
     "does nothing": (lambda root: None, "fail", "still None after your backward"),
-    "forward order": (make_driver(order=topo, skip_none=False), "error", "REVERSE topological order"),
-    "forward order, skipping None": (make_driver(order=topo), "fail", "REVERSE topological order"),
+    "forward order": (make_driver(order=topo, skip_none=False), "error", "reverse topological order"),
+    "forward order, skipping None": (make_driver(order=topo), "fail", "reverse topological order"),
     "= instead of +=": (make_driver(accumulate=False), "fail", "Accumulate with `+=`"),
-    "no unbroadcast": (make_driver(unbroadcast=False), "fail", "bl.unbroadcast(g, parent.shape)"),
-    "root not seeded": (make_driver(seed=False, skip_none=False), "error", "root.grad = np.ones_like"),
+    "no unbroadcast": (make_driver(unbroadcast=False), "fail", "must be un-broadcast"),
+    "root not seeded": (make_driver(seed=False, skip_none=False), "error", "dL/dL = 1"),
     "no seen set": (make_driver(order=lambda root: list(reversed(topo(root, dedupe=False)))), "error",
-                    "`seen` set"),
+                    "listed once"),
     "calls Tensor.backward": (engine_shortcut, "error", "Tensor.backward()"),
     "calls node._backward": (private_backward_shortcut, "error", "node._backward()"),
     "None gradients not skipped": (make_driver(skip_none=False), "error", "NoneType"),
-    "one-input rule's array not wrapped": (make_driver(wrap=False), "error", "grads = (grads,)"),
+    "one-input rule's array not wrapped": (make_driver(wrap=False), "error", "bare array, not a tuple"),
+    # issue 15: `+=` into the rule's own (read-only) array gave a bare NumPy error
+    "+= into a rule's array": (make_driver(in_place=True), "error", "does not own"),
+    "+= into a shared array": (make_driver(in_place=True, copy_read_only=True), "fail", "are the SAME array"),
+    "+= onto None": (make_driver(in_place=True, none_check=False), "error", "None cannot be added to"),
+    "every .grad zeroed first": (make_driver(zero_first=True, in_place=True), "fail", "already held a gradient"),
+    "float64 seed for float32 data": (make_driver(seed_dtype=False), "fail", "dtype of its tensor"),
 }
 
 
@@ -331,22 +461,33 @@ FIND_WRONG = {
     "another custom op": ("LogCosh", "agrees with finite differences"),
     "an engine op": ("MatMul", "agrees with finite differences"),
     "None": (None, "not done yet"),
-    "the whole report": ("report", "the string in its .op"),
-    "the BadOp": ("first_bad", "the string in its .op"),
+    "the whole report": ("report", "the op's name, a string"),
+    "the BadOp": ("first_bad", "the op's name, a string"),
+    "the Function class": ("class", "the op's NAME, a string"),
 }
 
 
 @pytest.mark.parametrize("name", FIND_WRONG)
 def test_find_the_bug_wrong_rejected(name):
     answer, expected = FIND_WRONG[name]
-    if answer in ("report", "first_bad"):
+    if answer in ("report", "first_bad", "class"):
         report = bl.check_graph(nb06.mystery_graph(0)[0])
-        answer = report if answer == "report" else report.first_bad
+        answer = {"report": report, "first_bad": report.first_bad, "class": report.first_bad.node._fn}[answer]
     result = check("06.5", answer, record=False)
     if answer is None:
         assert result.status == "todo" and expected in result.first_problem.error
     else:
         assert result.status == "fail" and expected in result.hint
+
+
+@pytest.mark.parametrize("answer", ["LogCosh", "Mul", 0, "", "softmax"])
+def test_find_the_bug_never_shows_the_answer(answer):
+    """Issue 15: a wrong guess was shown "Expected: 'Softplus'". Neither the text nor the HTML may name it."""
+    result = check("06.5", answer, record=False)
+    assert result.status == "fail"
+    for shown in (repr(result), result._repr_html_()):
+        assert "softplus" not in shown.lower()
+        assert "Received" in shown
 
 
 # ----------------------------------------------------------------------------- the step-through on notebook 06's graphs

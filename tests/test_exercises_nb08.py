@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import backprop_lab as bl
-from backprop_lab.exercises.nb08 import ACC_HINTS, BATCH_HINTS, LOOP_HINTS, PREP_HINTS, _wrong_loop
+from backprop_lab.exercises.nb08 import ACC_HINTS, BATCH_HINTS, LOOP_HINTS, PREP_HINTS
 from backprop_lab.references import nb08 as reference
 
 
@@ -40,7 +40,7 @@ PREP_WRONG = {
     "by_256": (lambda im: im.reshape(len(im), -1).astype(np.float32) / 256, PREP_HINTS["by_256"]),
     "int_division": (lambda im: (im.reshape(len(im), -1) // 255).astype(np.float32), PREP_HINTS["int_division"]),
     "one_row": (lambda im: im.reshape(-1).astype(np.float32) / 255, PREP_HINTS["one_row"]),
-    "not_flat": (lambda im: im.astype(np.float32) / 255, "reshape to (n, h*w)"),
+    "not_flat": (lambda im: im.astype(np.float32) / 255, "the result has shape (n, h*w)"),
     "column_major": (lambda im: im.transpose(0, 2, 1).reshape(len(im), -1).astype(np.float32) / 255,
                      PREP_HINTS["column_major"]),
     "float64": (lambda im: im.reshape(len(im), -1) / 255, "dtype is float64"),
@@ -163,50 +163,78 @@ def test_accuracy_axis0_is_named_when_it_runs():
     assert_rejected(run_check("08.3", accuracy), ACC_HINTS["axis0"])
 
 
-def test_accuracy_accepts_a_tensor_result():
-    assert run_check("08.3", lambda lg, lb: bl.Tensor((lg.argmax(1) == lb).mean())).passed
+def test_accuracy_rejects_a_tensor_or_an_array_result():
+    assert_rejected(run_check("08.3", lambda lg, lb: bl.Tensor((lg.argmax(1) == lb).mean())), "returned a Tensor")
+    assert_rejected(run_check("08.3", lambda lg, lb: (lg.argmax(1) == lb).mean(keepdims=True)), "returned a ndarray")
+
+
+def test_accuracy_accepts_a_numpy_float():
+    assert run_check("08.3", lambda lg, lb: (lg.argmax(1) == lb).mean()).passed
+
+
+def test_preprocess_rejects_a_tensor():
+    assert_rejected(run_check("08.1", lambda im: bl.Tensor(reference.preprocess(im))), PREP_HINTS["tensor"])
+
+
+def test_minibatches_empty_last_batch_and_a_batch_larger_than_the_data():
+    def empty_last(n, bs, rng):
+        order = rng.permutation(n)
+        return [order[i:i + bs] for i in range(0, n + 1, bs)]
+
+    def only_full(n, bs, rng):
+        order = rng.permutation(n)
+        return [order[i:i + bs] for i in range(0, n - bs + 1, bs)]
+
+    assert_rejected(run_check("08.2", empty_last), "batch")
+    assert not run_check("08.2", only_full).passed
 
 
 # ----------------------------------------------------------------------------- 08.4 training loop
 
-def loop_does_nothing(model, optimizer, batches):
+def _loop(order="zero forward backward step", as_tensors=False, scale=1.0, fixed_loss=None, last_only=False):
+    """A training loop whose steps run in ``order``; the course's loop is the default."""
+    def loop(model, loss_fn, optimizer, batches):
+        losses, loss = [], None
+        loss_fn = fixed_loss or loss_fn
+        for x, y in batches:
+            for what in order.split():
+                if what == "zero":
+                    optimizer.zero_grad()
+                elif what == "forward":
+                    loss = loss_fn(model(bl.Tensor(x)), y) * scale
+                elif what == "backward":
+                    loss.backward()
+                elif what == "step":
+                    optimizer.step()
+            losses.append(loss if as_tensors else loss.item())
+        return losses[-1:] if last_only else losses
+
+    return loop
+
+
+def loop_does_nothing(model, loss_fn, optimizer, batches):
     return [0.0 for _ in batches]
 
 
-def loop_wrong_losses(model, optimizer, batches):
-    losses = reference.train_epoch(model, optimizer, batches)
-    return [2 * v for v in losses]
+def loop_wrong_losses(model, loss_fn, optimizer, batches):
+    return [2 * v for v in reference.train_epoch(model, loss_fn, optimizer, batches)]
 
 
-def loop_sum_loss(model, optimizer, batches):
-    losses = []
-    for x, y in batches:
-        optimizer.zero_grad()
-        loss = bl.nn.cross_entropy(model(bl.Tensor(x)), y) * len(y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-
-
-def loop_last_loss_only(model, optimizer, batches):
-    loss = None
-    for x, y in batches:
-        optimizer.zero_grad()
-        loss = bl.nn.cross_entropy(model(bl.Tensor(x)), y)
-        loss.backward()
-        optimizer.step()
-    return [loss.item()]
+def loop_returns_nothing(model, loss_fn, optimizer, batches):
+    reference.train_epoch(model, loss_fn, optimizer, batches)
 
 
 LOOP_WRONG = {
     "does_nothing": (loop_does_nothing, "never changed"),
-    "no_zero_grad": (_wrong_loop("no_zero_grad"), LOOP_HINTS["no_zero_grad"]),
-    "step_before_backward": (_wrong_loop("step_before_backward"), LOOP_HINTS["step_before_backward"]),
-    "zero_before_step": (_wrong_loop("zero_before_step"), LOOP_HINTS["no_update"]),
+    "no_zero_grad": (_loop("forward backward step"), "carries over from one step to the next"),
+    "step_before_backward": (_loop("zero forward step backward"), "never changed"),
+    "zero_before_step": (_loop("forward backward zero step"), LOOP_HINTS["no_update"]),
     "wrong_losses": (loop_wrong_losses, LOOP_HINTS["losses"]),
-    "sum_not_mean": (loop_sum_loss, LOOP_HINTS["first_loss"]),
-    "last_loss_only": (loop_last_loss_only, "there were 3 batches, and you returned 1"),
+    "sum_not_mean": (_loop(scale=6.0), LOOP_HINTS["first_loss"]),
+    "last_loss_only": (_loop(last_only=True), "there were 3 batches, and you returned 1"),
+    "tensor_losses": (_loop(as_tensors=True), "A Tensor keeps the whole graph"),
+    "ignores_loss_fn": (_loop(fixed_loss=bl.nn.cross_entropy), LOOP_HINTS["ignored_loss"]),
+    "returns_nothing": (loop_returns_nothing, "is a `return` statement missing"),
 }
 
 
@@ -216,22 +244,37 @@ def test_train_epoch_rejects(name):
     assert_rejected(run_check("08.4", impl), hint)
 
 
-def test_train_epoch_accepts_model_zero_grad_and_tensor_losses():
-    def loop(model, optimizer, batches):
+def test_train_epoch_step_before_backward_is_caught_after_several_steps_too():
+    def loop(model, loss_fn, optimizer, batches):     # the first step is skipped, later ones use the previous gradient
+        losses = []
+        for x, y in batches:
+            loss = loss_fn(model(bl.Tensor(x)), y)
+            if any(p.grad is not None for p in model.parameters()):
+                optimizer.step()
+                optimizer.zero_grad()
+            loss.backward()
+            losses.append(loss.item())
+        return losses
+
+    assert_rejected(run_check("08.4", loop), "never changed")
+
+
+def test_train_epoch_accepts_model_zero_grad_and_arrays():
+    def loop(model, loss_fn, optimizer, batches):
         losses = []
         for x, y in batches:
             model.zero_grad()
-            loss = bl.nn.cross_entropy(model(x), y)
+            loss = loss_fn(model(x), y)
             loss.backward()
             optimizer.step()
-            losses.append(loss)
+            losses.append(float(loss.data))
         return losses
 
     assert run_check("08.4", loop).passed
 
 
 def test_train_epoch_error_in_learner_code_is_reported():
-    def loop(model, optimizer, batches):
+    def loop(model, loss_fn, optimizer, batches):
         for x, y in batches:
             model(x).backwards()
 

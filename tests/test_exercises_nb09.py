@@ -1,19 +1,35 @@
-"""The checks of notebook 09 pass the fixed versions and reject the broken originals (and other classic
-mistakes), each with the hint that names its bug."""
+"""Notebook 09, the debugging lab: each check passes the course's fixed part and rejects the lab's original (taken
+from the notebook itself, where it lives once) and the other classic wrong fixes, each with the hint that names its
+mistake; and what the notebook's prose says about the lab's bugs is what the lab does."""
+import sys
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 
-from backprop_lab import Function
-from backprop_lab.exercises.nb09 import (AFFINE_HINTS, BROKEN, FANOUT_HINTS, INIT_HINTS, INPLACE_HINTS, SOFTMAX_HINTS,
-                                         TOPO_HINTS)
+import backprop_lab as bl
+from backprop_lab.exercises.nb09 import BACKWARD_HINTS, INIT_HINTS, OPS_HINTS, TRAIN_HINTS
 from backprop_lab.references import nb09 as reference
-
+from backprop_lab.tensor import unbroadcast
 
 from exercise_helpers import assert_rejected, lenient, run_check  # noqa: F401  (lenient: autouse fixture)
 
+NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "09_debugging_gradients.ipynb"
+REFERENCES = {"09.1": reference.lab_backward, "09.2": reference.lab_ops, "09.3": reference.lab_init,
+              "09.4": reference.lab_train}
 
-REFERENCES = {"09.1": reference.topo_sort, "09.2": reference.mul_backward, "09.3": reference.affine_backward,
-              "09.4": reference.Tanh, "09.5": reference.log_softmax, "09.6": reference.init_weights}
+
+def lab_original():
+    """The lab as the notebook hands it out: its cells tagged `lab`, run in a fresh namespace."""
+    namespace = {"np": np, "bl": bl}
+    for cell in nbformat.read(str(NOTEBOOK), as_version=4).cells:
+        if cell.cell_type == "code" and "lab" in cell.metadata.get("tags", []):
+            exec(compile(cell.source, "<lab cell>", "exec"), namespace)
+    return namespace
+
+
+LAB = lab_original()
 
 
 @pytest.mark.parametrize("exercise_id", sorted(REFERENCES))
@@ -21,7 +37,7 @@ REFERENCES = {"09.1": reference.topo_sort, "09.2": reference.mul_backward, "09.3
 def test_reference_passes(exercise_id, seed):
     result = run_check(exercise_id, REFERENCES[exercise_id], seed=seed)
     assert result.passed, repr(result)
-    assert len(result.outcomes) >= 3
+    assert len(result.outcomes) >= 4
 
 
 @pytest.mark.parametrize("exercise_id", sorted(REFERENCES))
@@ -29,344 +45,544 @@ def test_not_done_is_todo(exercise_id):
     assert run_check(exercise_id, None).status == "todo"
 
 
-BROKEN_HINTS = {
-    "09.1": "RecursionError on a chain of 5000 nodes",
-    "09.2": FANOUT_HINTS["assign"],
-    "09.3": "broadcasting in the forward pass copied the input along axis 0",
-    "09.4": INPLACE_HINTS["input_changed"],
-    "09.5": SOFTMAX_HINTS["unstable"],
-    "09.6": "rng.normal's default scale: with 784 inputs",
-}
+LAB_PARTS = {"09.1": ("backward", "b has shape (2,)"), "09.2": ("ops", OPS_HINTS["input_changed"].format(
+    op="Tanh", name="x")), "09.3": ("init_weights", "rng.normal's default scale"), "09.4": ("train", "carries over")}
 
 
-@pytest.mark.parametrize("exercise_id", sorted(BROKEN))
-def test_broken_original_is_rejected(exercise_id):
-    assert_rejected(run_check(exercise_id, BROKEN[exercise_id]), BROKEN_HINTS[exercise_id])
+@pytest.mark.parametrize("exercise_id", sorted(LAB_PARTS))
+def test_the_labs_original_part_is_rejected(exercise_id):
+    name, hint = LAB_PARTS[exercise_id]
+    assert_rejected(run_check(exercise_id, LAB[name]), hint)
 
 
-# ----------------------------------------------------------------------------- 09.1 topological sort
-
-def topo_nothing(root):
-    return []
-
-
-def topo_reversed(root):
-    return reference.topo_sort(root)[::-1]
+def test_the_lab_cells_are_in_the_course_notebook_once():
+    course = nbformat.read(str(NOTEBOOK.parent.parent / "course" / NOTEBOOK.name), as_version=4)
+    sources = [c.source for c in course.cells if c.cell_type == "code"]
+    for needle in ("return np.tanh(z, out=z)", "e = np.exp(logits)", "return rng.normal(0.0, 1.0, size=(n_in, n_out))",
+                   "parent.grad = g"):
+        assert sum(s.count(needle) for s in sources) == 1, needle
 
 
-def topo_no_seen(root):             # iterative, but without a visited set: nodes on two paths appear twice
-    order, stack = [], [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        else:
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._prev)
-    return order
+# ----------------------------------------------------------------------------- 09.1 the backward pass
+
+def _driver(sort=bl.autograd.topo_sort, unbroadcast_it=True, add="new", seed=None):
+    """A backward pass with one knob per classic mistake (the course's version with every knob at its default)."""
+    def backward(loss):
+        loss.grad = np.ones_like(loss.data) if seed is None else seed(loss)
+        for node in reversed(sort(loss)):
+            if node._fn is None:
+                continue
+            grads = node._fn.backward(node._ctx, node.grad)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            for parent, g in zip(node._prev, grads):
+                if g is None or not parent.requires_grad:
+                    continue
+                if unbroadcast_it:
+                    g = unbroadcast(g, parent.shape)
+                if add == "assign" or parent.grad is None:
+                    parent.grad = g
+                elif add == "in_place":
+                    parent.grad += g
+                else:
+                    parent.grad = parent.grad + g
+
+    return backward
 
 
-def topo_preorder(root):            # emits a node when first reached: before its parents
-    order, seen, stack = [], set(), [root]
-    while stack:
-        node = stack.pop()
+def recursive_sort(root):
+    order, seen = [], set()
+
+    def visit(node):
         if node not in seen:
             seen.add(node)
+            for parent in node._prev:
+                visit(parent)
             order.append(node)
-            stack.extend(node._prev)
+
+    visit(root)
     return order
 
 
-def topo_root_only(root):
-    return [root]
+def assign_unless_same(loss):
+    """`=` survives in an `if a is b` branch: right for x * x, wrong for a gradient already present."""
+    loss.grad = np.ones_like(loss.data)
+    for node in reversed(bl.autograd.topo_sort(loss)):
+        if node._fn is None:
+            continue
+        grads = node._fn.backward(node._ctx, node.grad)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        pairs = [(p, unbroadcast(g, p.shape)) for p, g in zip(node._prev, grads) if g is not None and p.requires_grad]
+        if len(pairs) == 2 and pairs[0][0] is pairs[1][0]:
+            pairs[0][0].grad = pairs[0][1] + pairs[1][1]
+        else:
+            for p, g in pairs:
+                p.grad = g
 
 
-TOPO_WRONG = {
-    "nothing": (topo_nothing, "hard-coded"),
-    "reversed": (topo_reversed, TOPO_HINTS["reversed"]),
-    "no_seen": (topo_no_seen, "reachable along two paths"),
-    "preorder": (topo_preorder, "comes before its parent"),
-    "root_only": (topo_root_only, "is missing from the order"),
-}
+def forgets_what_grad_held(loss):
+    """Right within one pass, but it starts by clearing every leaf's .grad: the loop's job, not the pass's."""
+    for node in bl.autograd.topo_sort(loss):
+        if node._fn is None:
+            node.grad = None
+    _driver()(loss)
 
 
-@pytest.mark.parametrize("name", sorted(TOPO_WRONG))
-def test_topo_sort_rejects(name):
-    impl, hint = TOPO_WRONG[name]
-    assert_rejected(run_check("09.1", impl), hint)
+def micrograd_order(loss):
+    """micrograd's famous slip: run a node's rule, then recurse into its parents (no topological order)."""
+    loss.grad = np.ones_like(loss.data)
+
+    def go(node):
+        if node._fn is None:
+            return
+        grads = node._fn.backward(node._ctx, node.grad)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        for p, g in zip(node._prev, grads):
+            if g is not None and p.requires_grad:
+                g = unbroadcast(g, p.shape)
+                p.grad = g if p.grad is None else p.grad + g
+                go(p)
+
+    go(loss)
 
 
-def test_topo_sort_accepts_another_valid_order():
-    def kahn(root):                 # Kahn's algorithm: a different, equally valid order
-        nodes, stack = set(), [root]
-        while stack:
-            n = stack.pop()
-            if n not in nodes:
-                nodes.add(n)
-                stack.extend(n._prev)
-        indegree = {n: len(set(n._prev)) for n in nodes}
-        children = {n: [] for n in nodes}
-        for n in nodes:
-            for p in set(n._prev):
-                children[p].append(n)
-        ready = sorted((n for n in nodes if indegree[n] == 0), key=lambda n: -n.name)
-        order = []
-        while ready:
-            n = ready.pop()
-            order.append(n)
-            for c in children[n]:
-                indegree[c] -= 1
-                if indegree[c] == 0:
-                    ready.append(c)
-        return order
-
-    assert run_check("09.1", kahn).passed
-
-
-# ----------------------------------------------------------------------------- 09.2 fan-out
-
-def mul_nothing(a, b, out):
+def does_nothing(loss):
     pass
 
 
-def mul_swapped(a, b, out):
-    a.grad += a.data * out.grad
-    b.grad += b.data * out.grad
+def calls_the_engine(loss):
+    loss.backward()
 
 
-def mul_no_upstream(a, b, out):
-    a.grad += b.data
-    b.grad += a.data
+def float64_seed(loss):
+    _driver(seed=lambda l: np.ones(l.shape))(loss)
 
 
-def mul_sign(a, b, out):
-    a.grad -= b.data * out.grad
-    b.grad -= a.data * out.grad
-
-
-MUL_WRONG = {
-    "nothing": (mul_nothing, "all zeros"),
-    "swapped": (mul_swapped, FANOUT_HINTS["swapped"]),
-    "no_upstream": (mul_no_upstream, FANOUT_HINTS["no_upstream"]),
-    "sign": (mul_sign, "wrong sign"),
+BACKWARD_WRONG = {
+    "nothing": (does_nothing, "is still None after your backward"),
+    "recursive": (_driver(sort=recursive_sort), "RecursionError on a chain of 10000 operations"),
+    "no_unbroadcast": (_driver(unbroadcast_it=False), "b was broadcast in the forward pass"),
+    "assign": (_driver(add="assign"), "your backward pass kept one of them"),
+    "assign_unless_same": (assign_unless_same, "every share must be added"),
+    "forgets_what_grad_held": (forgets_what_grad_held, "must add the new gradient to what .grad holds"),
+    "order": (micrograd_order, BACKWARD_HINTS["order"]),
+    "float64_seed": (float64_seed, "has dtype float64"),
 }
 
 
-@pytest.mark.parametrize("name", sorted(MUL_WRONG))
-def test_mul_backward_rejects(name):
-    impl, hint = MUL_WRONG[name]
-    assert_rejected(run_check("09.2", impl), hint)
+@pytest.mark.parametrize("name", sorted(BACKWARD_WRONG))
+def test_backward_rejects(name):
+    impl, hint = BACKWARD_WRONG[name]
+    assert_rejected(run_check("09.1", impl), hint)
 
 
-# ----------------------------------------------------------------------------- 09.3 unbroadcast
-
-def affine_zeros(x, gamma, beta, g):
-    return np.zeros_like(x), np.zeros_like(gamma), np.zeros_like(beta)
-
-
-def affine_wrong_axis(x, gamma, beta, g):
-    return g * gamma, (g * x).sum(axis=-1), g.sum(axis=-1)
+def test_backward_in_place_accumulation_is_caught():
+    result = run_check("09.1", _driver(add="in_place"))
+    assert result.status in ("fail", "error"), repr(result)
+    problem = result.first_problem
+    text = problem.mismatch.hint if problem.mismatch else problem.error
+    assert "never modify" in text or "read-only" in text, repr(result)
 
 
-def affine_only_axis0(x, gamma, beta, g):     # right for 2-D x, wrong for (B, T, D)
-    return g * gamma, (g * x).sum(axis=0), g.sum(axis=0)
+def test_backward_that_calls_the_engine_is_told_so():
+    assert_rejected(run_check("09.1", calls_the_engine), "switched off", status="error")
+    x = bl.Tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()                      # the engine's backward is back after the check
+    assert np.allclose(x.grad, [2.0, 4.0])
 
 
-def affine_dx_swapped(x, gamma, beta, g):
-    return g * x, (g * x).sum(axis=tuple(range(x.ndim - 1))), g.sum(axis=tuple(range(x.ndim - 1)))
+def test_backward_check_describes_its_chain():
+    result = run_check("09.1", _driver(sort=recursive_sort))
+    assert "chain of 10000 additions" in repr(result)
 
 
-def affine_mean(x, gamma, beta, g):
-    lead = tuple(range(x.ndim - 1))
-    return g * gamma, (g * x).mean(axis=lead), g.mean(axis=lead)
+# ----------------------------------------------------------------------------- 09.2 the operations
+
+def ops_with(**changes):
+    return {**reference.lab_ops, **changes}
 
 
-def affine_dx_no_gamma(x, gamma, beta, g):
-    lead = tuple(range(x.ndim - 1))
-    return g, (g * x).sum(axis=lead), g.sum(axis=lead)
-
-
-AFFINE_WRONG = {
-    "zeros": (affine_zeros, "all zeros"),
-    "wrong_axis": (affine_wrong_axis, "should have shape (3,)"),
-    "only_axis0": (affine_only_axis0, "you summed over axis 0 only"),
-    "mean": (affine_mean, "You averaged the 2 copies"),
-    "dx_no_gamma": (affine_dx_no_gamma, AFFINE_HINTS["dx_no_gamma"]),
-    "dx_times_x": (affine_dx_swapped, AFFINE_HINTS["dx_times_x"]),
-}
-
-
-@pytest.mark.parametrize("name", sorted(AFFINE_WRONG))
-def test_affine_backward_rejects(name):
-    impl, hint = AFFINE_WRONG[name]
-    assert_rejected(run_check("09.3", impl), hint)
-
-
-# ----------------------------------------------------------------------------- 09.4 in-place Tanh
-
-class TanhZeroGrad(Function):
+class TanhOfInput(bl.Function):
     @staticmethod
-    def forward(ctx, x):
-        return np.tanh(x)
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return np.tanh(z)
 
     @staticmethod
     def backward(ctx, g):
-        return np.zeros_like(g)
+        (z,) = ctx.saved
+        return g * (1 - z ** 2)
 
 
-class TanhGradOfInput(Function):         # saves x and squares it: forgot that 1 - tanh² needs the output
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.tanh(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return g * (1 - x ** 2)
-
-
-class TanhCopiesButWrongForward(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sinh(x)
-        ctx.save_for_backward(np.tanh(x))
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g * (1 - y * y)
-
-
-class TanhScaleInPlace(Function):        # a different in-place change: scales x in place, then uses it
-    @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        x *= 0
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        return g * (1 - y * y)
-
-
-class TanhNoUpstream(Function):          # returns the local derivative alone, without the factor g
-    @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
+class TanhNoUpstream(reference.Tanh):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
         return 1 - y * y
 
 
-TANH_WRONG = {
-    "zero_grad": (TanhZeroGrad, "all zeros"),
-    "grad_of_input": (TanhGradOfInput, INPLACE_HINTS["grad_of_input"]),
-    "wrong_forward": (TanhCopiesButWrongForward, INPLACE_HINTS["output"]),
-    "other_in_place": (TanhScaleInPlace, INPLACE_HINTS["input_changed"]),
-    "no_upstream": (TanhNoUpstream, INPLACE_HINTS["no_upstream"]),
-}
+class TanhZeroGrad(reference.Tanh):
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g)
 
 
-@pytest.mark.parametrize("name", sorted(TANH_WRONG))
-def test_tanh_function_rejects(name):
-    impl, hint = TANH_WRONG[name]
-    assert_rejected(run_check("09.4", impl), hint)
+def _ce(forward, scale=None):
+    """A CrossEntropy class with the given forward(logits, labels) -> (value, p), and the course's backward."""
+    class CE(bl.Function):
+        @staticmethod
+        def forward(ctx, logits, labels):
+            value, p = forward(logits, labels)
+            ctx.save_for_backward(p)
+            return value
+
+        @staticmethod
+        def backward(ctx, g):
+            (p,) = ctx.saved
+            labels = ctx.kwargs["labels"]
+            d = p.copy()
+            d[np.arange(len(labels)), labels] -= 1
+            return scale(g, d, len(labels)) if scale else g * d / len(labels)
+
+    return CE
 
 
-# ----------------------------------------------------------------------------- 09.5 log-softmax
-
-def ls_zeros(z):
-    return np.zeros_like(z)
+def _ce_value(log_p, labels, dtype):
+    return np.asarray(-log_p[np.arange(len(labels)), labels].mean(), dtype=dtype)
 
 
-def ls_global_max(z):
-    s = z - z.max()
-    return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+def ce_global_max(logits, labels):
+    s = logits - logits.max()
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    return _ce_value(log_p, labels, logits.dtype), np.exp(log_p)
 
 
-def ls_softmax(z):
-    s = z - z.max(axis=1, keepdims=True)
-    e = np.exp(s)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def ls_no_shift_back(z):
-    return z - z.max(axis=1, keepdims=True) - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-def ls_shift_by_min(z):
-    s = z - z.min(axis=1, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-
-
-def ls_log_of_softmax(z):           # shifted, but takes the log of the probabilities: exp underflows to 0
-    e = np.exp(z - z.max(axis=1, keepdims=True))
+def ce_log_of_softmax(logits, labels):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore"):
-        return np.log(e / e.sum(axis=1, keepdims=True))
+        return _ce_value(np.log(p), labels, logits.dtype), p
 
 
-def ls_axis0(z):
-    s = z - z.max(axis=0, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=0, keepdims=True))
+def ce_in_place_shift(logits, labels):
+    logits -= logits.max(axis=1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return _ce_value(log_p, labels, logits.dtype), np.exp(log_p)
 
 
-LS_WRONG = {
-    "zeros": (ls_zeros, "all zeros"),
-    "global_max": (ls_global_max, SOFTMAX_HINTS["global_max"]),
-    "softmax": (ls_softmax, SOFTMAX_HINTS["softmax"]),
-    "no_shift_back": (ls_no_shift_back, SOFTMAX_HINTS["no_shift_back"]),
-    "shift_by_min": (ls_shift_by_min, SOFTMAX_HINTS["unstable"]),
-    "log_of_softmax": (ls_log_of_softmax, SOFTMAX_HINTS["log_of_softmax"]),
-    "axis0": (ls_axis0, SOFTMAX_HINTS["axis0"]),
+def ce_stable(logits, labels):
+    s = logits - logits.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    return _ce_value(log_p, labels, logits.dtype), np.exp(log_p)
+
+
+def ce_python_float(logits, labels):
+    value, p = ce_stable(logits, labels)
+    return float(value), p
+
+
+def _linear(dW=lambda x, g: x.T @ g, db=lambda g: g, forward_dtype=None):
+    """The course's Linear with one part of its backward (or the dtype of its forward) changed."""
+    class Variant(reference.Linear):
+        @staticmethod
+        def backward(ctx, g):
+            x, W = ctx.saved
+            return g @ W.T, dW(x, g), db(g)
+
+    if forward_dtype is not None:
+        Variant.forward = staticmethod(lambda ctx, x, W, b: reference.Linear.forward(ctx, x.astype(forward_dtype), W, b))
+    return Variant
+
+
+OPS_WRONG = {
+    "lab_tanh": (ops_with(Tanh=LAB["Tanh"]), OPS_HINTS["input_changed"].format(op="Tanh", name="x")),
+    "lab_cross_entropy": (ops_with(CrossEntropy=LAB["CrossEntropy"]), "gave inf or nan on these inputs"),
+    "tanh_of_input": (ops_with(Tanh=TanhOfInput), OPS_HINTS["tanh_of_input"]),
+    "tanh_no_upstream": (ops_with(Tanh=TanhNoUpstream), OPS_HINTS["no_upstream"].format(op="Tanh")),
+    "tanh_zero_grad": (ops_with(Tanh=TanhZeroGrad), "Tanh's gradient for x is wrong"),
+    "global_max": (ops_with(CrossEntropy=_ce(ce_global_max)), "a row whose logits lie far below"),
+    "log_of_softmax": (ops_with(CrossEntropy=_ce(ce_log_of_softmax)), "underflowed to 0, and -log 0 = inf"),
+    "in_place_shift": (ops_with(CrossEntropy=_ce(ce_in_place_shift)),
+                       OPS_HINTS["input_changed"].format(op="CrossEntropy", name="logits")),
+    "batch_sum": (ops_with(CrossEntropy=_ce(ce_stable, scale=lambda g, d, n: g * d)), "the loss is the MEAN"),
+    "ignores_g": (ops_with(CrossEntropy=_ce(ce_stable, scale=lambda g, d, n: d / n)), "must multiply by g"),
+    "python_float": (ops_with(CrossEntropy=_ce(ce_python_float)), "forward returned a float"),
+    "mean_bias": (ops_with(Linear=_linear(db=lambda g: g.mean(axis=0))), "the shares of copies add up"),
+    "transposed_dW": (ops_with(Linear=_linear(dW=lambda x, g: g.T @ x)), "has the shape of W transposed"),
+    "float64_linear": (ops_with(Linear=_linear(forward_dtype=np.float64)), "a float32 network must stay float32"),
+    "not_a_dict": ((reference.Linear, reference.Tanh, reference.CrossEntropy), "received tuple"),
+    "missing_key": ({"Linear": reference.Linear, "Tanh": reference.Tanh}, "'CrossEntropy' is missing"),
+    "instances": (ops_with(Tanh=reference.Tanh()), "'Tanh' is"),
 }
 
 
-@pytest.mark.parametrize("name", sorted(LS_WRONG))
-def test_log_softmax_rejects(name):
-    impl, hint = LS_WRONG[name]
-    assert_rejected(run_check("09.5", impl), hint)
+@pytest.mark.parametrize("name", sorted(OPS_WRONG))
+def test_ops_rejects(name):
+    impl, hint = OPS_WRONG[name]
+    assert_rejected(run_check("09.2", impl), hint)
 
 
-def test_log_softmax_no_keepdims_is_named_on_a_square_input():
-    def no_keepdims(z):
-        s = z - z.max(axis=1)
-        return s - np.log(np.exp(s).sum(axis=1))
+def test_ops_accepts_a_linear_that_sums_the_bias_itself():
+    from backprop_lab.references.nb07 import LinearFn            # notebook 07's: b's gradient summed in the rule
 
-    result = run_check("09.5", no_keepdims)
-    assert result.status in ("fail", "error")
-    if result.status == "fail":
-        assert_rejected(result, SOFTMAX_HINTS["no_keepdims"])
+    assert run_check("09.2", ops_with(Linear=LinearFn)).passed
 
 
-# ----------------------------------------------------------------------------- 09.6 initialisation
+# ----------------------------------------------------------------------------- 09.3 initialisation
+
+def _glorot(n_in, n_out, rng):
+    a = np.sqrt(6 / (n_in + n_out))
+    return rng.uniform(-a, a, (n_in, n_out))
+
 
 INIT_WRONG = {
     "zeros": (lambda n_in, n_out, act, rng: np.zeros((n_in, n_out)), "all equal (zero)"),
     "he_everywhere": (lambda n_in, n_out, act, rng: rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)),
-                      "He's scale, sqrt(2 / n_in), but this layer uses tanh"),
-    "glorot_everywhere": (lambda n_in, n_out, act, rng: rng.normal(0, np.sqrt(2 / (n_in + n_out)), (n_in, n_out)),
-                          INIT_HINTS["glorot_for_relu"]),
-    "no_sqrt": (lambda n_in, n_out, act, rng: reference.init_weights(n_in, n_out, act, rng) *
+                      "He's rule, which is for ReLU, but this layer uses tanh"),
+    "glorot_everywhere": (lambda n_in, n_out, act, rng: _glorot(n_in, n_out, rng), INIT_HINTS["glorot_for_relu"]),
+    "no_sqrt": (lambda n_in, n_out, act, rng: reference.lab_init(n_in, n_out, act, rng) *
                 np.sqrt(2 / n_in if act == "relu" else 2 / (n_in + n_out)), "the *variance* the rule asks for"),
-    "transposed": (lambda n_in, n_out, act, rng: reference.init_weights(n_out, n_in, act, rng), "shape (n_in, n_out)"),
+    "transposed": (lambda n_in, n_out, act, rng: reference.lab_init(n_out, n_in, act, rng), "are transposed"),
     "global_rng": (lambda n_in, n_out, act, rng: np.random.normal(0, np.sqrt(2 / n_in), (n_in, n_out))
-                   if act == "relu" else reference.init_weights(n_in, n_out, act, rng), INIT_HINTS["rng"]),
-    "off_centre": (lambda n_in, n_out, act, rng: reference.init_weights(n_in, n_out, act, rng) + 0.02, "mean"),
+                   if act == "relu" else reference.lab_init(n_in, n_out, act, rng), INIT_HINTS["rng"]),
+    "off_centre": (lambda n_in, n_out, act, rng: reference.lab_init(n_in, n_out, act, rng) + 0.02, "mean"),
     "uniform_bound": (lambda n_in, n_out, act, rng: rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)) if act == "relu"
                       else rng.uniform(-np.sqrt(2 / (n_in + n_out)), np.sqrt(2 / (n_in + n_out)), (n_in, n_out)),
-                      "uniform(-a, a) has variance a²/3"),
+                      "variance a²/3"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(INIT_WRONG))
 def test_init_weights_rejects(name):
     impl, hint = INIT_WRONG[name]
-    assert_rejected(run_check("09.6", impl), hint)
+    assert_rejected(run_check("09.3", impl), hint)
+
+
+def test_init_weights_accepts_a_normal_glorot():
+    def normal_glorot(n_in, n_out, act, rng):
+        std = np.sqrt(2 / n_in) if act == "relu" else np.sqrt(2 / (n_in + n_out))
+        return rng.normal(0, std, (n_in, n_out))
+
+    assert run_check("09.3", normal_glorot).passed
+
+
+# ----------------------------------------------------------------------------- 09.4 the training loop
+
+def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, lr_fixed=None):
+    def train(net, batches, lr, weight_decay, backprop):
+        lr = lr_fixed or lr
+        losses = []
+        if zero == "once":
+            for p in net.parameters():
+                p.grad = None
+        for x, y in batches:
+            if zero == "each step":
+                for p in net.parameters():
+                    p.grad = None
+            logits = net(x)
+            loss = net.ops["CrossEntropy"].apply(logits, labels=y)
+            if penalty:
+                loss = loss + weight_decay * sum((W * W).sum() for W in net.W)
+            if update_first:
+                for p in net.parameters():
+                    p.data -= lr * p.grad
+            backprop(loss)
+            if zero == "before update":
+                for p in net.parameters():
+                    p.grad = None
+            if not update_first:
+                for p in net.parameters():
+                    p.data -= lr * p.grad
+            losses.append(loss if as_tensors else loss.item())
+        return losses
+
+    return train
+
+
+def loop_nothing(net, batches, lr, weight_decay, backprop):
+    return [0.0 for _ in batches]
+
+
+def loop_returns_none(net, batches, lr, weight_decay, backprop):
+    _loop()(net, batches, lr, weight_decay, backprop)
+
+
+TRAIN_WRONG = {
+    "lab": (LAB["train"], "carries over"),
+    "zero_once": (_loop(zero="once"), "carries over"),
+    "no_penalty": (_loop(penalty=False), TRAIN_HINTS["no_penalty"]),
+    "tensor_losses": (_loop(as_tensors=True), "A Tensor keeps the whole graph"),
+    "nothing": (loop_nothing, "never changed"),
+    "returns_none": (loop_returns_none, "is a `return` statement missing"),
+    "fixed_lr": (_loop(lr_fixed=0.1), TRAIN_HINTS["one_step"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAIN_WRONG))
+def test_train_rejects(name):
+    impl, hint = TRAIN_WRONG[name]
+    assert_rejected(run_check("09.4", impl), hint)
+
+
+@pytest.mark.parametrize("kind", ["before update", "update first"])
+def test_train_update_without_a_gradient_is_told_why(kind):
+    impl = _loop(update_first=True) if kind == "update first" else _loop(zero="before update")
+    assert_rejected(run_check("09.4", impl), TRAIN_HINTS["grad_none"], status="error")
+
+
+def test_train_accepts_the_engines_backward():
+    def train(net, batches, lr, weight_decay, backprop):
+        return reference.lab_train(net, batches, lr, weight_decay, lambda loss: loss.backward())
+
+    assert run_check("09.4", train).passed
+
+
+# ----------------------------------------------------------------------------- what the notebook says about the lab
+
+@pytest.fixture(scope="module")
+def lab_data():
+    x, y = bl.datasets.load_mnist("train", source="subset", verbose=False)
+    xv, yv = bl.datasets.load_mnist("test", source="subset", verbose=False)
+    return x[:8000], y[:8000], xv[:1000], yv[:1000]
+
+
+def _train_lab(data, backprop, ops, init, train, epochs=4):
+    """The notebook's run_lab without its printing: (losses, accuracies)."""
+    x_lab, y_lab, x_val, y_val = data
+    rng = np.random.default_rng(0)
+    net = LAB["Net"]([784, 64, 64, 10], ops, init, rng)
+    losses, accuracies = [], []
+    with np.errstate(all="ignore"):
+        for _ in range(epochs):
+            order = rng.permutation(len(x_lab))
+            batches = [(x_lab[i], y_lab[i]) for i in np.array_split(order, len(order) // 50)]
+            losses += train(net, batches, 0.2, 1e-4, backprop)
+            with bl.no_grad():
+                accuracies.append(float(np.mean(net(x_val).data.argmax(axis=1) == y_val)))
+    return np.array(losses), accuracies
+
+
+def test_with_the_original_backward_pass_the_penalty_is_silently_dropped():
+    rng = np.random.default_rng(0)
+    net = LAB["Net"]([6, 5, 3], reference.lab_ops, reference.lab_init, rng, dtype=np.float64)
+    x, y = rng.normal(size=(4, 6)), rng.integers(0, 3, size=4)
+    LAB["backward"](net.ops["CrossEntropy"].apply(net(x), labels=y) + 0.01 * sum((W * W).sum() for W in net.W))
+    with_penalty = [W.grad for W in net.W]
+    for W in net.W:
+        W.grad = None
+    net.ops["CrossEntropy"].apply(net(x), labels=y).backward()
+    for got, data_only in zip(with_penalty, [W.grad for W in net.W]):
+        assert np.allclose(got, data_only)                # the network's share survived; both of the penalty's lost
+
+
+def test_the_original_backward_pass_recurses():
+    x = bl.Tensor([0.5], requires_grad=True)
+    h = x
+    for _ in range(sys.getrecursionlimit() + 100):
+        h = h.tanh()
+    with pytest.raises(RecursionError):
+        LAB["backward"](h.sum())
+
+
+def test_piled_up_gradients_make_the_original_cross_entropy_overflow(lab_data):
+    for init in (LAB["init_weights"], reference.lab_init):
+        ops = {**reference.lab_ops, "CrossEntropy": LAB["CrossEntropy"]}
+        losses, _ = _train_lab(lab_data, reference.lab_backward, ops, init, LAB["train"])
+        assert np.isnan(losses).any()
+
+
+def test_once_unbroadcast_is_fixed_the_lab_trains_with_its_other_bugs(lab_data):
+    """The original backward pass with one line changed: still recursive and still `=`, and yet it trains."""
+    cell = next(c.source for c in nbformat.read(str(NOTEBOOK), as_version=4).cells
+                if "lab" in c.metadata.get("tags", []) and c.source.startswith("def backward"))
+    assert cell.count("parent.grad = g") == 1
+    namespace = {"np": np, "unbroadcast": unbroadcast}
+    exec(cell.replace("parent.grad = g", "parent.grad = unbroadcast(g, parent.shape)"), namespace)
+    _, accuracies = _train_lab(lab_data, namespace["backward"], reference.lab_ops, reference.lab_init, LAB["train"])
+    assert max(accuracies) > 0.85
+
+
+def test_piled_up_gradients_first_fall_then_climb(lab_data):
+    losses, accuracies = _train_lab(lab_data, reference.lab_backward, reference.lab_ops, reference.lab_init,
+                                    LAB["train"])
+    assert losses[:20].min() < losses[0] - 1 and np.nanmax(losses) > 100 * losses[0] and accuracies[-1] < 0.2
+
+
+def test_the_in_place_tanh_is_silent_in_training_but_caught_by_the_tools(lab_data):
+    ops = {**reference.lab_ops, "Tanh": LAB["Tanh"]}
+    _, accuracies = _train_lab(lab_data, reference.lab_backward, ops, reference.lab_init, reference.lab_train)
+    assert max(accuracies) > 0.85
+    rng = np.random.default_rng(0)
+    net = LAB["Net"]([5, 4, 3], ops, reference.lab_init, rng, dtype=np.float64)
+    loss = ops["CrossEntropy"].apply(net(rng.normal(size=(6, 5))), labels=rng.integers(0, 3, size=6))
+    assert bl.check_graph(loss).first_bad.op == "Tanh"
+
+
+# ----------------------------------------------------------------------------- the layer-statistics instrument
+
+def test_summarize_counts_dead_and_saturated_units_and_measures_the_gradients():
+    from backprop_lab.widgets.layer_statistics import summarize
+
+    relu_h = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0]])           # unit 0 silent for both examples: dead
+    tanh_h = np.array([[0.995, 0.5], [-0.999, 0.1]])                # half the entries beyond |h| > 0.99
+    W = bl.Tensor(np.full((2, 2), 2.0), requires_grad=True)
+    W.grad = np.full((2, 2), 0.5)
+    dead = summarize([relu_h], [W], "relu")
+    assert dead["stuck"][0] == pytest.approx(1 / 3) and dead["act_std"][0] == pytest.approx(relu_h.std())
+    assert dead["grad_norm"][0] == pytest.approx(1.0) and dead["ratio"][0] == pytest.approx(0.25)
+    assert summarize([tanh_h], [W], "tanh")["stuck"][0] == pytest.approx(0.5)
+    W.grad = None
+    assert summarize([tanh_h], [W], "tanh")["grad_norm"][0] == 0.0
+
+
+def test_network_statistics_show_the_level_as_well_as_the_slope():
+    from backprop_lab.widgets.layer_statistics import HEALTHY_GAIN, network_statistics
+
+    healthy = network_statistics(12, 64, "tanh", HEALTHY_GAIN["tanh"])
+    tiny = network_statistics(12, 64, "tanh", 0.01 * np.sqrt(64))
+    exploding = network_statistics(12, 64, "tanh", np.sqrt(64))
+    # vanishing: as flat as the healthy network from layer to layer, but many orders of magnitude lower
+    assert tiny["grad_norm"].max() / tiny["grad_norm"].min() < 3
+    assert np.median(healthy["grad_norm"]) > 1e8 * np.median(tiny["grad_norm"])
+    assert tiny["act_std"][-1] < 1e-8 * tiny["act_std"][0]          # the activations say why
+    assert exploding["grad_norm"][0] > 1e3 * exploding["grad_norm"][-1] and exploding["stuck"].mean() > 0.5
+    relu = network_statistics(12, 64, "relu", HEALTHY_GAIN["relu"])
+    assert 0.1 < relu["act_std"][-1] / relu["act_std"][0] < 10
+    with pytest.raises(ValueError, match="activation"):
+        network_statistics(3, 8, "softsign")
+
+
+def test_statistics_table_and_plot_are_labelled():
+    import matplotlib.pyplot as plt
+
+    from backprop_lab.widgets.layer_statistics import format_table, network_statistics, plot_statistics
+
+    s = network_statistics(4, 16, "relu", 1.0)
+    table = format_table(s).splitlines()
+    assert len(table) == 5 and "dead units" in table[0] and table[-1].split()[0] == "4"
+    assert len(format_table(s, layers=[1, 4]).splitlines()) == 3
+    fig = plot_statistics({"gain 1": s, "gain 2": network_statistics(4, 16, "relu", 2.0)})
+    assert len(fig.axes) == 3 and all(ax.get_xlabel() == "layer" and ax.get_ylabel() for ax in fig.axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["gain 1", "gain 2"]
+    plt.close(fig)
+
+
+def test_statistics_explorer_redraws_and_uses_theme_colours():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from backprop_lab.widgets.layer_statistics import statistics_explorer
+
+    box = statistics_explorer(depth=6)
+    depth, activation = box.children[0].children
+    gain = box.children[1]
+    assert box.state["depth"] == 6 and len(box.state["stats"]["grad_norm"]) == 6
+    first = box.state["stats"]["grad_norm"][0]
+    gain.value = 0.05
+    assert box.state["gain"] == pytest.approx(0.05) and box.state["stats"]["grad_norm"][0] < 1e-3 * first
+    activation.value = "relu"
+    depth.value = 3
+    assert box.state["activation"] == "relu" and len(box.state["healthy"]["act_std"]) == 3
+    readout = box.children[2].value
+    assert "var(--jp-ui-font-color1)" in readout and "#" not in readout
+    assert box.children[3].value[:8] == b"\x89PNG\r\n\x1a\n"

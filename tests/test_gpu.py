@@ -13,10 +13,19 @@ CASES = {
     "matmul": lambda a, b: a @ b.T,
     "reductions": lambda a, b: a.sum(axis=0) * b.mean(axis=0) + a.var(axis=1).sum(),
     "shapes": lambda a, b: a.T.reshape(-1) * b.transpose().flatten(),
-    "getitem": lambda a, b: a[[0, 0, 2]] + b[1:],
+    "getitem": lambda a, b: a[[0, 0, 2]].sum(axis=0) + b[1:].sum(axis=0),
     "softmax": lambda a, b: a.softmax(axis=1) * b.log_softmax(axis=1),
     "einsum": lambda a, b: bl.einsum("ij,kj->ik", a, b),
     "cross_entropy": lambda a, b: bl.nn.cross_entropy(a @ b.T, np.array([0, 1, 2])),
+    # issue 17's rules and composites
+    "sigmoid_trig": lambda a, b: a.sigmoid() * b.sin() + a.cos() * b.erf(),
+    "log1p_expm1": lambda a, b: (a * a).log1p() + b.expm1() + a.softplus() + b.gelu(),
+    "min_prod_cumsum": lambda a, b: bl.minimum(a, b).min(axis=0) + a.prod(axis=1).sum() + b.cumsum(axis=1).sum(),
+    "where_masks": lambda a, b: bl.where(a > b, a, b * 2.0) * (a != 0) + a.clip(-0.5, 0.5),
+    "cat_pad_stack": lambda a, b: bl.cat([a, b], axis=1).pad(((1, 0), (0, 2))).sum() + bl.stack([a, b]).sum(),
+    "cast_split": lambda a, b: a.float().double() * b.split(2, axis=1)[0].sum(),
+    "losses": lambda a, b: bl.nn.cross_entropy(a, np.array([0, 3, 1]), label_smoothing=0.1, reduction="sum")
+    + bl.nn.binary_cross_entropy_with_logits(a, b.sigmoid()),
 }
 
 

@@ -69,17 +69,8 @@ def test_doctor_reports_every_check_with_fixes():
     assert report._repr_html_().startswith("<table") and "✓</span>" in report._repr_html_()
 
 
-def test_bl_doctor_stays_the_function():
-    import importlib
-
-    importlib.import_module("backprop_lab.doctor")   # what the CLI does
-    assert callable(bl.doctor) and bl.doctor().ok == bl.doctor().ok   # twice: it used to become the module
-
-
 def test_doctor_names_missing_package_and_fix(monkeypatch):
-    import importlib
-
-    doctor = importlib.import_module("backprop_lab.doctor")   # the module (bl.doctor is its function)
+    from backprop_lab import diagnosis as doctor
 
     monkeypatch.setattr(doctor, "_version", lambda module: None if module == "ipywidgets" else "9.0")
     finding = doctor.check_required("ipywidgets", "ipywidgets", 8, "ipywidgets")
@@ -104,6 +95,17 @@ def test_cli_help_lists_subcommands():
 def test_unknown_device_names(device):
     with pytest.raises(ValueError, match="unknown device"):
         bl.backend.normalize_device(device)
+
+
+def test_bl_doctor_is_the_function_however_often_it_is_used():
+    """The package's lazy ``bl.doctor`` is the function, also after the command's module was imported."""
+    import importlib
+
+    import backprop_lab as bl
+
+    importlib.import_module("backprop_lab.diagnosis")
+    assert callable(bl.doctor) and bl.doctor.__name__ == "doctor"
+    assert bl.doctor is bl.doctor
 
 
 def test_start_no_lab_prints_a_command_that_starts_jupyterlab(tmp_path, monkeypatch, capsys):

@@ -49,6 +49,7 @@ class Exercise:
     notebook: str = ""      # "04_dimensional_analysis"
     rtol: float = 1e-6
     atol: float = 1e-8
+    show_expected: bool = True   # False for a value exercise whose expected value is the answer (06.5's op name)
 
     @property
     def title(self) -> str:
@@ -486,7 +487,9 @@ def use(exercise_id: str, mine: Any, *, mode: str | None = None) -> Any:
     except Exception as exc:
         raise ValueError(f"use({exercise_id!r}, ...): {exc.args[0] if exc.args else exc}") from None
     name = ex.target.strip("()")
-    if mode == "auto":
+    if mode == "auto" and mine is None:
+        print(f"Using the course's {name}: no answer of yours to exercise {exercise_id} was found here.")
+    elif mode == "auto":
         result = _check(exercise_id, mine, None)   # never raises, even in strict mode: falling back is the point
         if result.passed:
             print(f"Using your {name} (exercise {exercise_id} passes its check).")

@@ -28,7 +28,8 @@ from typing import Any, Iterable
 import numpy as np
 
 TRANSPOSE = ("Your answer is the transpose of the expected one: a transpose is missing or extra. "
-             "Check the shapes by dimensional analysis: for D = W @ x, dW = dD @ x.T and dx = W.T @ dD.")
+             "Check the shapes by dimensional analysis: a gradient has the shape of its variable, and usually only "
+             "one product of the arrays at hand has it.")
 SIGN = ("Every value has the right size but the wrong sign: look for a missing minus (or one too many), "
         "e.g. d(-x)/dx = -1, d(1/x)/dx = -1/x², or a - b where b - a was meant.")
 ZEROS = ("Your answer is all zeros: the gradient was never written (or was reset after it was). "
@@ -59,6 +60,24 @@ NAN = "Your answer contains NaN or inf: look for an overflow (exp of a large num
 CLOSE = ("Close, but not within tolerance: look for an off-by-one, a step size h that is too large, "
          "a slightly wrong constant, or float32 where float64 was needed.")
 
+
+
+PLAIN_ZEROS = ("Your answer is all zeros where the expected one is not: is the result computed but never "
+               "returned, or is a placeholder left in?")
+
+
+def plain_value_hint(generic: str, fallback: str) -> str:
+    """``diagnose``'s hint for an exercise whose answer is a plain value, not a gradient in a graph.
+
+    ``diagnose`` speaks of gradients (`+=` at forks, ``.grad``, "exactly r times" -- and any two single numbers
+    have *some* ratio). For a plain formula that misleads, so such a hint is replaced by the exercise's own
+    ``fallback`` (all zeros by ``PLAIN_ZEROS``); shape, sign, NaN and "hard-coded" hints stay.
+    """
+    if generic == ZEROS:
+        return PLAIN_ZEROS
+    if not generic or generic == CLOSE or "`+=`" in generic or "times the expected" in generic or ".grad" in generic:
+        return fallback
+    return generic
 
 
 def is_specific(hint: str) -> bool:
@@ -358,7 +377,8 @@ def error_hint(exc: BaseException) -> str:
                 "A gradient always has the shape of the thing it is the gradient of.")
     if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
         return ("the inner dimensions of a matrix product differ: a transpose is probably missing or extra "
-                "(dimensional analysis: dW = dD @ x.T, dx = W.T @ dD).")
+                "(dimensional analysis: a gradient has the shape of its variable; which product of the arrays at "
+                "hand has it?).")
     if "'NoneType'" in text:
         return "something is None where a value was expected: is a `return` missing from a function?"
     if isinstance(exc, RecursionError):

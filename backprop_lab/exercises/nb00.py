@@ -18,15 +18,6 @@ def _recognise(got, variants) -> str | None:
     return next((hint for value, hint in variants if _close(got, value)), None)
 
 
-def value_hint(generic: str, fallback: str) -> str:
-    """``hints.diagnose`` speaks of gradients in a graph (`+=` at forks, ``.grad``, "exactly r times" -- and
-    any two single numbers have *some* ratio). For these plain-value warm-ups that misleads, so such a
-    hint is replaced by the exercise's own ``fallback``; shape, sign, zeros, NaN and "hard-coded" hints stay."""
-    if generic == hints.ZEROS:  # kept as it is: the "hard-coded" verdict must not replace it
-        return generic
-    if not generic or generic == hints.CLOSE or "`+=`" in generic or "times the expected" in generic or ".grad" in generic:
-        return fallback
-    return generic
 
 
 def _as_data(value):
@@ -44,17 +35,19 @@ def _as_data(value):
 
 MSE_HINTS = {
     "sum": ("You summed the squared differences; the MEAN squared error divides that sum by the number of "
-            "entries (np.mean does both)."),
+            "entries."),
     "no_square": ("Square the differences before averaging: without the square, errors above and below the "
                   "target cancel out, and the loss can even be negative."),
-    "abs": "That is the mean ABSOLUTE error; the mean squared error squares each difference: (pred - target)**2.",
-    "rmse": "You took a square root at the end: that is the root mean squared error. Leave out np.sqrt.",
-    "axis": ("Return one number: average over ALL entries (np.mean without an axis), not over one axis."),
+    "abs": ("That is the mean ABSOLUTE error. The mean squared error squares each difference instead of taking "
+            "its absolute value."),
+    "rmse": "You took a square root at the end: that is the root mean squared error, a different quantity.",
+    "axis": "Return one number: the average over ALL entries, not one average per row or per column.",
     "half": ("You divided by 2 as well: some books use (1/2) * mean for a tidier derivative, but this exercise "
              "asks for the plain mean of the squared differences."),
-    "square_of_mean": ("You squared the mean of the differences. Square each difference first, then average: "
-                       "np.mean((pred - target) ** 2)."),
-    "other": "Compute it in three steps: the differences pred - target, their squares, and the mean of those.",
+    "square_of_mean": ("You squared the mean of the differences. The order matters: the mean of the squares is "
+                       "not the square of the mean (errors of opposite sign cancel in the mean)."),
+    "other": ("Work the example of the text by hand and with your function (it must give 2.75): which "
+              "differences, squared how, averaged over how many entries?"),
 }
 
 
@@ -68,9 +61,13 @@ class MeanSquaredError(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        return _as_data(obj(case["pred"].copy(), case["target"].copy()))
+        pred, target = case["pred"].copy(), case["target"].copy()
+        out = _as_data(obj(pred, target))
+        return _changed(out, pred, case["pred"], target, case["target"])
 
     def compare(self, got, want, case):
+        if _is_changed(got):
+            return Mismatch("mse changed the arrays it was given", CHANGED_HINT.format(what="arrays pred and target"))
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
         if mismatch is None:
             return None
@@ -89,55 +86,101 @@ class MeanSquaredError(Exercise):
         ])
         if hint is None and isinstance(got, np.ndarray) and got.ndim >= 1:
             hint = MSE_HINTS["axis"]
-        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, MSE_HINTS["other"]))
+        return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, MSE_HINTS["other"]))
+
+
+# ----------------------------------------------------------------------------- changed inputs (00.1-00.3)
+
+CHANGED_HINT = ("Your function changed the {what} it was given, in place (`-=`, `/=`, `[...] =`, `.pop()`, "
+                "... on an argument write into the caller's object): the caller's data is lost, and a notebook "
+                "cell that uses it afterwards sees other numbers. Leave the argument as it is and build the "
+                "result as a new object.")
+
+
+def _changed(out, *pairs):
+    """``out``, or a marker holding it when one of the (given, original) pairs differs: the input was changed."""
+    for given, original in zip(pairs[::2], pairs[1::2]):
+        if not (np.shape(given) == np.shape(original) and np.array_equal(given, original)):
+            return {"changed_input": True, "answer": out}
+    return out
+
+
+def _is_changed(got) -> bool:
+    return isinstance(got, dict) and got.get("changed_input") is True
+
+
+ARRAY_TYPE_HINT = ("Return a NumPy array, not a {type}: the notebook computes with your answer afterwards "
+                   "(the means and standard deviations of its columns), which a {type} cannot do.")
 
 
 # ----------------------------------------------------------------------------- 00.2
 
 STANDARDIZE_HINTS = {
-    "rows": ("You standardised each ROW. Rows are examples and columns are features: compute the mean and "
-             "standard deviation of each column with axis=0."),
+    "rows": ("You standardised each ROW. Rows are examples and columns are features: each column needs its own "
+             "mean and standard deviation, computed down that column (over the rows)."),
     "global": ("You used one mean and one standard deviation for the whole array. Each column (feature) "
-               "gets its own: X.mean(axis=0) and X.std(axis=0) have shape (n_features,)."),
-    "center_only": "The columns have mean 0 but not standard deviation 1: divide by X.std(axis=0) as well.",
+               "gets its own: reduce over the rows only."),
+    "center_only": "The columns have mean 0 but not standard deviation 1: the scaling step is missing.",
     "scale_only": "You divided by the standard deviation but did not subtract the mean first.",
     "ddof": ("You used the sample standard deviation (dividing by N - 1). This exercise uses np.std's "
              "default, ddof=0, which divides by N."),
-    "variance": "You divided by the variance; divide by the standard deviation (its square root), X.std(axis=0).",
-    "mixed": ("You mixed column statistics with statistics of the whole array: use the column mean AND the "
-              "column standard deviation, X.mean(axis=0) and X.std(axis=0)."),
-    "other": "Z = (X - X.mean(axis=0)) / X.std(axis=0): subtract each column's mean, then divide by its standard deviation.",
+    "variance": "You divided by the variance; the standard deviation is its square root.",
+    "mixed": ("You mixed column statistics with statistics of the whole array: the mean AND the standard "
+              "deviation must both be those of each column."),
+    "other": ("Check your result column by column on the example of the text: each column of Z must have mean 0 "
+              "and standard deviation 1 (np.std's default, dividing by N)."),
 }
 
-BROADCAST_HINT = ("Hint: X.mean(axis=1) has shape (N,), which does not line up with X's shape (N, D) under "
-                  "broadcasting. Here you want the column statistics, X.mean(axis=0) with shape (D,), which "
-                  "broadcast over the rows.")
+BROADCAST_HINT = ("Hint: a statistic over axis=1 has one number per ROW, shape (N,), and that does not line up with "
+                  "X's shape (N, D) under broadcasting (shapes are matched from the right). Which axis must a "
+                  "reduction collapse to leave one number per column?")
+
+INPLACE_CAST_HINT = ("You changed X in place (`X -= ...` or `X /= ...`): for an integer array NumPy cannot even "
+                     "store the float result in it, and for a float array the caller's data would be lost. "
+                     "Leave X as it is and build the result as a new array.")
 
 
 class Standardize(Exercise):
 
     def cases(self, rng):
-        fixed = [{"X": np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]])}]
+        # the text's example, with integer entries as written there (a new array is float)
+        fixed = [{"X": np.array([[1, 10], [2, 20], [3, 60]])},
+                 {"X": np.array([[1.0, 4.0, -2.0], [3.0, 0.0, 5.0], [8.0, 2.0, 6.5]])}]   # square
         rand = [{"X": np.round(rng.normal(loc=rng.normal(size=s[1]) * 5, scale=rng.uniform(0.5, 3, size=s[1]),
                                           size=s), 3)} for s in [(5, 3), (4, 2), (6, 4)]]
         return fixed + rand
 
     def run(self, obj, case):
+        X = case["X"].copy()
         try:
-            return _as_data(obj(case["X"].copy()))
+            raw = obj(X)
+            if isinstance(raw, (list, tuple)):
+                return {"wrong_type": type(raw).__name__}
+            out = _as_data(raw)
         except ValueError as exc:
             if "broadcast" in str(exc):
                 exc.args = (f"{exc.args[0]}\n{BROADCAST_HINT}",)
             raise
+        return _changed(out, X, case["X"])
+
+    def error_hint(self, exc):
+        if "Cannot cast ufunc" in str(exc) or "same_kind" in str(exc):
+            return INPLACE_CAST_HINT
+        return super().error_hint(exc)
 
     def compare(self, got, want, case):
+        if _is_changed(got):
+            return Mismatch("standardize changed the array X it was given", CHANGED_HINT.format(what="array X"))
+        if isinstance(got, dict) and "wrong_type" in got:
+            return Mismatch(f"expected a NumPy array, received a {got['wrong_type']}",
+                            ARRAY_TYPE_HINT.format(type=got["wrong_type"]))
         mismatch = hints.compare_values(got, want, rtol=self.rtol, atol=self.atol)
         if mismatch is None:
             return None
-        X = case["X"]
+        X = np.asarray(case["X"], dtype=np.float64)
         m0, s0 = X.mean(axis=0), X.std(axis=0)
         m1, s1 = X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True)
-        hint = _recognise(got, [
+        variants = [
             ((X - m1) / s1, STANDARDIZE_HINTS["rows"]),
             ((X - X.mean()) / X.std(), STANDARDIZE_HINTS["global"]),
             (X - m0, STANDARDIZE_HINTS["center_only"]),
@@ -146,8 +189,11 @@ class Standardize(Exercise):
             ((X - m0) / X.var(axis=0), STANDARDIZE_HINTS["variance"]),
             ((X - m0) / X.std(), STANDARDIZE_HINTS["mixed"]),
             ((X - X.mean()) / s0, STANDARDIZE_HINTS["mixed"]),
-        ])
-        return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, STANDARDIZE_HINTS["other"]))
+        ]
+        if X.shape[0] == X.shape[1]:  # a square X broadcasts row statistics along the wrong axis without an error
+            variants.append(((X - m1.ravel()) / s1.ravel(), STANDARDIZE_HINTS["rows"]))
+        hint = _recognise(got, variants)
+        return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, STANDARDIZE_HINTS["other"]))
 
     def describe(self, case):
         return f"X = {hints.short_repr(case['X'])}"
@@ -157,17 +203,19 @@ class Standardize(Exercise):
 
 COUNT_HINTS = {
     "no_bias": ("You counted the weights but not the biases: every layer also has one bias per output "
-                "neuron, so a layer from n_in to n_out has n_in * n_out + n_out parameters."),
-    "only_bias": "You counted only the biases; each layer also has an (n_in, n_out) weight matrix.",
-    "add_not_mul": ("A weight matrix from n_in to n_out has n_in * n_out entries (one per connection), "
-                    "not n_in + n_out."),
+                "neuron."),
+    "only_bias": "You counted only the biases; each layer also has a weight matrix, one weight per connection.",
+    "add_not_mul": ("A weight matrix has one entry per connection, and every input of a layer is connected to "
+                    "every output: that is not n_in + n_out connections."),
     "all_biases": ("You gave the input layer biases too: the inputs are data, not neurons. Biases belong to "
-                   "the layers' outputs, sizes[1:]."),
+                   "the neurons a layer computes."),
     "not_int": "Return a whole number (an int): you cannot learn half a parameter.",
-    "input_bias": ("You gave each layer one bias per INPUT; a bias belongs to each output neuron, so a layer "
-                   "from n_in to n_out has n_in * n_out + n_out parameters."),
-    "other": ("Go layer by layer over consecutive pairs (n_in, n_out) = zip(sizes[:-1], sizes[1:]) and add "
-              "n_in * n_out + n_out for each. For [2, 3, 1]: (2*3 + 3) + (3*1 + 1) = 13."),
+    "missing_layer": ("You left out a layer: a list of k sizes describes k - 1 layers, one per pair of consecutive "
+                      "sizes, the first and the last pair included."),
+    "input_bias": ("You gave each layer one bias per INPUT; a bias belongs to each output neuron of the "
+                   "layer."),
+    "other": ("Count by hand for [2, 3, 1] (13) and [2, 16, 16, 1] (337, worked out in the text) and compare with "
+              "your function: one layer per pair of consecutive sizes, and each layer has weights and biases."),
 }
 
 
@@ -175,15 +223,20 @@ class CountParameters(Exercise):
     rtol, atol = 0.0, 0.0
 
     def cases(self, rng):
-        fixed = [{"sizes": [2, 3, 1]}, {"sizes": [784, 64, 64, 10]}]
+        # the text's worked example first: on it a missing layer and missing biases give different counts
+        fixed = [{"sizes": [2, 16, 16, 1]}, {"sizes": [2, 3, 1]}, {"sizes": [784, 64, 64, 10]}, {"sizes": [3, 5]}]
         rand = [{"sizes": [int(v) for v in rng.integers(1, 50, size=n)]} for n in (2, 4, 5)]
         return fixed + rand
 
     def run(self, obj, case):
-        out = obj(list(case["sizes"]))
-        return out if isinstance(out, (int, np.integer)) and not isinstance(out, bool) else _as_data(out)
+        sizes = list(case["sizes"])
+        out = obj(sizes)
+        out = out if isinstance(out, (int, np.integer)) and not isinstance(out, bool) else _as_data(out)
+        return _changed(out, sizes, case["sizes"])
 
     def compare(self, got, want, case):
+        if _is_changed(got):
+            return Mismatch("count_parameters changed the list it was given", CHANGED_HINT.format(what="list sizes"))
         mismatch = hints.compare_values(got, want, rtol=0.0, atol=0.0)
         if mismatch is not None:
             s = case["sizes"]
@@ -195,8 +248,10 @@ class CountParameters(Exercise):
                 (sum(i + o + o for i, o in pairs), COUNT_HINTS["add_not_mul"]),
                 (want + s[0], COUNT_HINTS["all_biases"]),
                 (sum(i * o + i for i, o in pairs), COUNT_HINTS["input_bias"]),
+                (sum(i * o + o for i, o in pairs[:-1]), COUNT_HINTS["missing_layer"]),
+                (sum(i * o + o for i, o in pairs[1:]), COUNT_HINTS["missing_layer"]),
             ])
-            return Mismatch(mismatch.message, hint or value_hint(mismatch.hint, COUNT_HINTS["other"]))
+            return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, COUNT_HINTS["other"]))
         if not isinstance(got, (int, np.integer)):
             return Mismatch(f"expected the int {want}, received {type(got).__name__} {got!r}", COUNT_HINTS["not_int"])
         return None

@@ -63,16 +63,19 @@ def _number(x):
 
 HAND_HINTS = {
     "no_upstream": (
-        "These are the local gradients only (dz/dw = x and dz/dx = w). The chain rule multiplies each by the "
-        "upstream gradient dL/dz = 2z: dL/dw = dL/dz * dz/dw."),
+        "These are the local gradients only (dz/dw and dz/dx). The chain rule multiplies each by the upstream "
+        "gradient, dL/dz, which the squaring step hands back."),
     "no_two": (
         "Exactly half the expected values: d(z²)/dz = 2z, not z. The factor 2 is missing."),
     "swapped": (
         "dL/dw and dL/dx are swapped: a multiply gate swaps its inputs, so the gradient of w carries x "
         "(dz/dw = x) and the gradient of x carries w (dz/dx = w)."),
-    "sign": "The sign is wrong: z = w x + b is negative here, so dL/dz = 2z is negative too.",
+    "sign": "The sign is wrong: compute the forward value z first; its sign carries into dL/dz.",
     "forward": "That is a forward value (z or L), not a derivative: the question asks for dL/dw and dL/dx.",
-    "pair": "Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings or lists.",
+    "pair": ("Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings, lists "
+             "or Values."),
+    "other": ("Work it again one step at a time, writing each number down: the forward value z, the upstream "
+              "gradient dL/dz, the local gradients dz/dw and dz/dx, and the products along each path."),
 }
 
 HAND_CASE = {"w": -3.0, "x": 2.0, "b": 1.0}
@@ -92,7 +95,8 @@ class ChainRuleByHand(Exercise):
             raise NotImplementedError(f"Exercise 02.1 is not done yet: {' and '.join(missing)} "
                                       f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
         values = [_number(v) for v in obj]
-        if None in values:
+        plain = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in obj)
+        if None in values or not plain:  # a Value, a 1-element array ...: the notebook needs plain numbers
             return {"problem": "pair", "got": hints.short_repr(obj)}
         return values
 
@@ -113,7 +117,7 @@ class ChainRuleByHand(Exercise):
             hint = HAND_HINTS["forward"]
         message = (f"expected dL_dw = {want[0]:g}, dL_dx = {want[1]:g}; received dL_dw = {got[0]:g}, "
                    f"dL_dx = {got[1]:g}")
-        return Mismatch(message, hint or hints.diagnose(np.array(got), np.array(want)))
+        return Mismatch(message, hint or hints.diagnose(np.array(got), np.array(want)) or HAND_HINTS["other"])
 
     def describe(self, case):
         return "L = (w*x + b)**2 with w = -3, x = 2, b = 1"
@@ -129,20 +133,24 @@ NODE_HINTS = {
     "prev": ("out._prev should hold exactly the inputs of the operation ({want}); it holds {got}. Pass them as "
              "the children: MyValue(data, (a, b), '*'). backward() follows _prev to find every node."),
     "no_backward": "out._backward is not a function: define `def _backward(): ...` and assign `out._backward = _backward`.",
+    "arithmetic": ("Your code did arithmetic on a node, or passed one to `math`, where a number belongs: the "
+                   "inputs are nodes, and their numbers are in `.data` (the gradient flowing in, in `out.grad`)."),
     "untouched": ("Your _backward did not change any input's .grad. Did you define `_backward` but forget "
                   "`out._backward = _backward`, or only compute the gradient without adding it to `.grad`?"),
     "zeros": ("The inputs' .grad are all zero after your _backward: the gradient was reset or never written. "
-              "Each input gets `input.grad += local_gradient * out.grad`, and the function must attach it: "
-              "`out._backward = _backward`."),
+              "Each input must receive its share, local gradient times upstream gradient (section 3), and the "
+              "function must attach its _backward to out."),
     "overwrite": ("The input already had a gradient ({before}) from another use, and your _backward replaced it: "
                   "`=` where `+=` is needed. A value used in several places gets one share from each use, and "
                   "the shares add up; `+=` keeps the earlier ones."),
     "overwrite_fork": ("For {expr} (the same node is both inputs) the gradient must count both uses: your "
                        "_backward overwrote the first share with the second. Accumulate with `+=`, never `=`."),
-    "no_upstream": ("Your gradient is the local gradient alone: multiply it by the upstream gradient out.grad "
-                    "(here {g:g}, not 1): input.grad += local * out.grad."),
+    "no_upstream": ("Your gradient is the local gradient alone: the chain rule multiplies it by the upstream "
+                    "gradient, out.grad (here {g:g}, not 1)."),
     "sign": "Right size, wrong sign: the local gradient here is {local}; check for a minus too many or too few.",
-    "unknown": "The gradients are wrong. The rule: input.grad += (d out / d input) * out.grad, for every input.",
+    "unknown": ("The gradients are wrong. Derive the local gradient d out / d input of each input on paper, check "
+                "it with central differences, and remember the rule of section 3: local times upstream, added "
+                "to what the input already holds."),
 }
 
 
@@ -253,7 +261,10 @@ class _NodeOp(Exercise):
         variants = [([0.0] * len(names), NODE_HINTS["zeros"]), (list(case["grads0"]), NODE_HINTS["untouched"])]
         overwrite = self._grads(case, local, overwrite=True)
         if case.get("same") and not had:
-            variants.append((overwrite, NODE_HINTS["overwrite_fork"].format(expr=self.expr(case))))
+            hint = NODE_HINTS["overwrite_fork"].format(expr=self.expr(case))
+            variants.append((overwrite, hint))
+            # the lines in the other order: the first input's share written last, with `=`
+            variants.append((self._grads(case, local[::-1], overwrite=True), hint))
         elif had:
             variants.append((overwrite, NODE_HINTS["overwrite"].format(before=_fmt(case["grads0"]))))
         variants.append((self._grads(case, local, upstream=1.0), NODE_HINTS["no_upstream"].format(g=g)))
@@ -267,6 +278,11 @@ class _NodeOp(Exercise):
 
     def data_hint(self, case, data) -> str:
         return "compute it from the inputs' .data."
+
+    def error_hint(self, exc):
+        if isinstance(exc, TypeError) and "Node" in str(exc):
+            return NODE_HINTS["arithmetic"]
+        return super().error_hint(exc)
 
     def extra_hint(self, case, got) -> str | None:
         return None
@@ -309,14 +325,22 @@ class Mul(_NodeOp):
     arity, symbol = 2, "*"
 
     def cases(self, rng):
-        return _node_cases(rng, 2)
+        cases = _node_cases(rng, 2)
+        # an input of 0 (a ReLU's output, say): a local gradient recovered as out.data / a.data divides by zero
+        cases.insert(3, {"inputs": [0.0, 2.5], "grads0": [0.5, -0.25], "upstream": 1.25, "same": False})
+        return cases
 
     def wrong_locals(self, xs, case):
         a, b = xs
-        return [([a, b], "a multiply gate swaps: a gets b.data * out.grad and b gets a.data * out.grad. "
-                         "You gave each input its own value."),
-                ([1.0, 1.0], "That is the add gate's rule (local gradient 1). For out = a * b, "
-                             "d out/d a = b and d out/d b = a.")]
+        return [([a, b], MUL_HINTS["own_value"]), ([1.0, 1.0], MUL_HINTS["add_rule"])]
+
+
+MUL_HINTS = {
+    "own_value": ("A multiply gate swaps (section 4): each input's local gradient is the value of the OTHER "
+                  "input. You gave each input its own value."),
+    "add_rule": ("That is the add gate's rule (local gradient 1). How much does a * b move when a moves by a "
+                 "little? That depends on b (section 4's gate table)."),
+}
 
 
 def _tanh_cases(rng):
@@ -330,11 +354,11 @@ def _tanh_cases(rng):
 
 
 TANH_HINTS = {
-    "input": ("You used the input x where the output t = tanh(x) belongs: tanh'(x) = 1 - tanh(x)² = 1 - t², "
-              "not 1 - x². Use the output's value, out.data (or t)."),
-    "no_square": "tanh'(x) = 1 - t², with t squared: you wrote 1 - t.",
-    "t_only": "The local gradient of tanh is 1 - t², not t (or t²): d tanh(x)/dx = 1 - tanh(x)².",
-    "data": "tanh of the input: math.tanh(a.data) (or (e^{2x} - 1) / (e^{2x} + 1)).",
+    "input": ("You used the input x where the output t = tanh(x) belongs: the derivative of section 6 is written "
+              "with tanh's OUTPUT, 1 - x² is a different function."),
+    "no_square": "Your local gradient is 1 - t, without the square that section 6's derivation gives.",
+    "t_only": "The local gradient of tanh is not t (or t²): look at section 6's derivation again.",
+    "data": "out.data must be the tanh of the input's number (math.tanh computes it).",
 }
 
 
@@ -360,7 +384,7 @@ POW_HINTS = {
     "k_not_k_minus_1": "The power rule lowers the exponent by one: d(x^k)/dx = k x^(k-1), not k x^k.",
     "no_k": "The power rule brings the exponent down as a factor: d(x^k)/dx = k x^(k-1); the factor k is missing.",
     "k_minus_1": "The factor in front is k, not k - 1: d(x^k)/dx = k x^(k-1).",
-    "data": "out.data = a.data ** k.",
+    "data": "out.data must be the input's number raised to the power k.",
 }
 
 
@@ -397,8 +421,10 @@ class Power(_NodeOp):
 
 
 DIV_HINTS = {
-    "original": ("That is still the original bug: `b.grad = ...` overwrites the gradient b already had "
-                 "(for a / a, the share a just got as the numerator). Change it to `b.grad += ...`."),
+    "original": ("That is still the original bug: b's line overwrites the gradient b already had (for a / a, "
+                 "the share the same node just got as the numerator) instead of adding its own share to it."),
+    "overwrite_a": ("a's line now overwrites the gradient a already had (for a / a, the share the same node just "
+                    "got as the denominator) instead of adding its own share to it. Both lines must add."),
     "b_sign": ("The gradient of b has the wrong sign: d(a/b)/db = -a / b², negative for positive a and b. "
                "(Dividing by a bigger b makes a/b smaller.)"),
     "b_local": "d(a/b)/db = -a / b² (b squared): check the local gradient of b.",
@@ -425,32 +451,41 @@ class DivFanOut(_NodeOp):
             buggy = [local_b * g]
         else:
             buggy = [g0[0] + local_a * g, local_b * g]
-        return DIV_HINTS["original"] if _close(got["grads"], buggy) else None
+        if _close(got["grads"], buggy):
+            return DIV_HINTS["original"]
+        if case.get("same"):
+            a_last = [local_a * g]            # the lines swapped, a's with `=`: b's share is lost
+        else:
+            a_last = [local_a * g, g0[1] + local_b * g]
+        return DIV_HINTS["overwrite_a"] if _close(got["grads"], a_last) else None
 
     def data_hint(self, case, data):
-        return "out.data = a.data / b.data."
+        return "the forward value is given: keep div's first line as it is."
 
 
 # ----------------------------------------------------------------------------- 02.6 topological sort
 
 TOPO_HINTS = {
     "not_list": "topo_sort must return a list of the graph's nodes; received {type}.",
-    "foreign": ("Your list holds things that are not nodes of this graph ({what}): append the nodes "
+    "foreign": ("Your list holds things that are not nodes of this graph ({what}): the list holds the nodes "
                 "themselves, not their .data or labels."),
-    "empty": "Your list is empty: visit the root, then (recursively) every node in its _prev, and append each.",
+    "empty": "Your list is empty: every node the root depends on, the root included, belongs in it.",
     "duplicates": ("Node {name} appears {count} times: a node reached along two paths (or used twice, as in "
-                   "a * a) must be listed once. Keep a set of visited nodes and skip those already in it."),
-    "missing": ("Nodes {names} are missing: visit every parent in node._prev, recursively, not only the root's "
-                "direct inputs."),
-    "reversed": ("Your order is reversed (the root comes first): append a node AFTER visiting all its parents, "
-                 "so the list ends with the root. backward() then walks the list backwards."),
-    "order": ("Node {child} comes before its input {parent}: append a node only after all of its _prev have "
-              "been appended (visit the parents first, then append)."),
+                   "a * a) must be listed once, so your sort must remember which nodes it has already placed."),
+    "missing": ("Nodes {names} are missing: the list holds every node the root depends on through any number of "
+                "steps, not only its direct inputs."),
+    "same_data": ("Nodes {names} are missing, and each holds the same number as a node you did list: two "
+                  "different nodes can hold equal .data, so remember the nodes themselves, not their values."),
+    "reversed": ("Your order is reversed (the root comes first): each node must come after all of its inputs, "
+                 "so the root, which depends on everything, comes last."),
+    "order": ("Node {child} comes before its input {parent}: a node may be placed only once every node in its "
+              "_prev has been placed."),
 }
 
 
 def _graph(case):
-    nodes = [Node(0.0, label) for label in case["labels"]]
+    data = case.get("data") or [float(i) for i in range(len(case["labels"]))]
+    nodes = [Node(x, label) for x, label in zip(data, case["labels"])]
     for node, parents in zip(nodes, case["parents"]):
         node._prev = tuple(nodes[i] for i in parents)
         node._op = "op" if parents else ""
@@ -481,6 +516,9 @@ class TopoSort(Exercise):
             {"labels": ["a", "c", "s", "y"], "parents": [[], [], [0, 0], [2, 0]], "root": 3},
             # y = a + tanh(tanh(a)): a is reached by a short and by a long path
             {"labels": ["a", "t1", "t2", "y"], "parents": [[], [0], [1], [0, 2]], "root": 3},
+            # u = a*b used twice, at different depths: y = (u + tanh(u)) * b; a and b hold the same number
+            {"labels": ["a", "b", "u", "t", "s", "y"], "parents": [[], [], [0, 1], [2], [2, 3], [4, 1]], "root": 5,
+             "data": [2.0, 2.0, 4.0, 0.999, 4.999, 9.998]},
             _chain_case(30),
         ]
         rand = []
@@ -522,7 +560,11 @@ class TopoSort(Exercise):
             return Mismatch(message, TOPO_HINTS["duplicates"].format(name=labels[dup[0]], count=counts[dup[0]]))
         missing = sorted(set(want) - set(got))
         if missing:
-            return Mismatch(message, TOPO_HINTS["missing"].format(names=", ".join(labels[i] for i in missing)))
+            data = case.get("data")
+            names = ", ".join(labels[i] for i in missing)
+            if data and all(any(data[i] == data[j] for j in got) for i in missing):
+                return Mismatch(message, TOPO_HINTS["same_data"].format(names=names))
+            return Mismatch(message, TOPO_HINTS["missing"].format(names=names))
         pos = {i: k for k, i in enumerate(got)}
         if got[0] == case["root"] and len(got) > 1:
             return Mismatch(message, TOPO_HINTS["reversed"])
@@ -544,8 +586,23 @@ class TopoSort(Exercise):
 # ----------------------------------------------------------------------------- 02.7 the whole class
 
 # Expressions built with the learner's class: leaves are cls(x); the rest are its operators.
+def _twice(a):
+    b = a + a
+    return b + b
+
+
+def _uneven(a, b):
+    u, v = a * b, a + b
+    return (u + u.tanh()) * (v.tanh() + v)
+
+
 EXPRESSIONS = {
     "seed": ("(a*b) * (a+b)", lambda a, b: (a * b) * (a + b)),
+    # a computed node used twice: a backward without a topological order hands b's gradient on twice
+    "twice": ("b = a + a; c = b + b", _twice),
+    # computed nodes used twice at different depths (u, v), their users in either order: a breadth-first or
+    # "hand on, then recurse into the inputs" backward passes some node on before it received all of its gradient
+    "uneven": ("u = a*b; v = a+b; (u + tanh(u)) * (tanh(v) + v)", _uneven),
     "neuron": ("tanh(w1*x1 + w2*x2 + b)", lambda w1, x1, w2, x2, b: (w1 * x1 + w2 * x2 + b).tanh()),
     "fork": ("a*a + a*b + a", lambda a, b: a * a + a * b + a),
     "numbers": ("2*a + 1 - a/4 + b**2", lambda a, b: 2 * a + 1 - a / 4 + b ** 2),
@@ -561,13 +618,20 @@ def _chain(x):
 
 
 CLASS_HINTS = {
-    "zeros": ("Every gradient is zero, and each operation is right on its own, so look at backward(root): it must "
-              "(1) set root.grad = 1.0 (d out/d out = 1) BEFORE the loop, then (2) call _backward() on every node "
-              "in `reversed(topo_sort(root))` order: in any other order a node hands on its gradient before it "
-              "has received it."),
-    "order": ("Only part of the gradient arrived: backward(root) must call _backward() on every node of the graph, "
-              "in `reversed(topo_sort(root))` order, so that each node has received all of its gradient before "
-              "it hands it on."),
+    "zeros": ("Every gradient is zero, and each operation is right on its own, so look at backward(root): the "
+              "backward pass never got going. Every share is a product with an upstream gradient, and it all "
+              "starts at the root: what is d root / d root, and is it in place before the first node hands its "
+              "gradient on? And does every node hand on its gradient only after it has received it (section 9)?"),
+    "order": ("Only part of the gradient arrived: some node handed on its gradient before it had received all of "
+              "it. In {expr} a computed node is used more than once, and your backward reached it before its "
+              "last user had given it its share. Every node must come after ALL of the nodes that use it "
+              "(section 9), and every node of the graph must be visited."),
+    "restarted": ("Every input's gradient is exactly 1: the chain rule was started afresh at other nodes (calling "
+                  "backward() on a node's inputs runs backward(root) for them, which sets THEIR gradient as if "
+                  "each were the output). backward(root) must start the chain rule once, at root."),
+    "repeated": ("Some gradients are too large: in {expr} a computed node used more than once handed its gradient "
+                 "on once per use, each time with everything it had received so far. Each node must hand on its "
+                 "gradient exactly once, after it has received all of it (section 9)."),
     "bad_ops": ("Run on its own (inputs that already hold a gradient, upstream gradient 2), {ops} gives the wrong "
                 "gradients or value, so the whole graph cannot be right. Fix it first: {checks}."),
     "ops": ("The gradients are wrong, though each operation is right on its own and backward() is not one of the "
@@ -632,6 +696,38 @@ def _build(V, case):
     return EXPRESSIONS[case["expr"]][1](*xs), xs
 
 
+def _pass_on_then_recurse(node, seen=None, reverse=False):
+    """micrograd's famous slip: hand the gradient on, then recurse into the inputs (``seen``: once each)."""
+    if seen is not None:
+        if node in seen:
+            return
+        seen.add(node)
+    node._backward()
+    for parent in (reversed(node._prev) if reverse else node._prev):
+        _pass_on_then_recurse(parent, seen, reverse)
+
+
+def _breadth_first(root):
+    seen, queue = set(), [root]
+    while queue:
+        node = queue.pop(0)
+        if node not in seen:
+            seen.add(node)
+            node._backward()
+            queue.extend(node._prev)
+
+
+# backwards that visit the graph in an order other than reversed topological order: (name, hint key, how)
+WRONG_ORDERS = [
+    ("forward_order", "order", lambda root, order: [n._backward() for n in order]),
+    ("root_only", "order", lambda root, order: root._backward()),
+    ("recursive", "repeated", lambda root, order: _pass_on_then_recurse(root)),
+    ("recursive_once", "order", lambda root, order: _pass_on_then_recurse(root, set())),
+    ("recursive_once_reversed", "order", lambda root, order: _pass_on_then_recurse(root, set(), reverse=True)),
+    ("breadth_first", "order", lambda root, order: _breadth_first(root)),
+]
+
+
 def _reference_pass(case, variant="right"):
     """Gradients of the case's inputs computed with the engine's Value, or with a known wrong backward."""
     from ..autograd import topo_sort as sort
@@ -645,11 +741,7 @@ def _reference_pass(case, variant="right"):
         for n in order:
             n.grad = 0.0
         out.grad = 1.0
-        if variant == "forward_order":
-            for n in order:
-                n._backward()
-        elif variant == "root_only":
-            out._backward()
+        dict((name, how) for name, _, how in WRONG_ORDERS)[variant](out, order)
     return out.data, [x.grad for x in xs]
 
 
@@ -658,6 +750,8 @@ class WholeValue(Exercise):
 
     def cases(self, rng):
         fixed = [{"expr": "seed", "inputs": [-2.0, 3.0]},
+                 {"expr": "twice", "inputs": [1.5]},
+                 {"expr": "uneven", "inputs": [0.5, -0.75]},
                  {"expr": "neuron", "inputs": [0.5, 1.5, -1.0, 0.5, 0.25]},
                  {"expr": "fork", "inputs": [1.5, -2.0]},
                  {"expr": "numbers", "inputs": [2.0, -0.5]},
@@ -706,11 +800,9 @@ class WholeValue(Exercise):
             return Mismatch(message, hints.TYPE_HINT)
         if bad_ops:
             return Mismatch(message, self._bad_ops_hint(bad_ops))
-        hint = _recognise(got["grads"], [
-            ([0.0] * len(want["grads"]), CLASS_HINTS["zeros"]),
-            (_reference_pass(case, "forward_order")[1], CLASS_HINTS["order"]),
-            (_reference_pass(case, "root_only")[1], CLASS_HINTS["order"]),
-        ])
+        hint = _recognise(got["grads"], [([0.0] * len(want["grads"]), CLASS_HINTS["zeros"]),
+                                         ([1.0] * len(want["grads"]), CLASS_HINTS["restarted"])] + [
+            (_reference_pass(case, name)[1], CLASS_HINTS[key].format(expr=expr)) for name, key, _ in WRONG_ORDERS])
         if hint is None:
             ratio = hints.diagnose(np.array(got["grads"]), np.array(want["grads"]))
             hint = ratio if "added more than once" in ratio else CLASS_HINTS["ops"]

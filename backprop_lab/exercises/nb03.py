@@ -1,9 +1,11 @@
 """Checks for notebook 03, a scalar neural network (the exercises themselves are in solutions/03_*.md).
 
-The checks build their inputs with the engine's ``bl.Value`` and plain probe objects (a model is
-``model.layers[i].neurons[j].w`` / ``.b``, as in the notebook), so the learner's function is called
-exactly as the notebook calls it. Each knows the classic wrong versions and names the one it sees.
-Right answers come from the notebook's own solutions (``backprop_lab.references.nb03``).
+The checks build their inputs with the ``Value`` class the learner's notebook trains with (their own
+``MyValue`` once it passes check 02.7, else the engine's ``bl.Value``; see ``value_class``) and plain
+probe objects (a model is ``model.layers[i].neurons[j].w`` / ``.b``, as in the notebook), so the
+learner's function is called exactly as the notebook calls it. Each knows the classic wrong versions
+and names the one it sees. Right answers come from the notebook's own solutions
+(``backprop_lab.references.nb03``).
 """
 from __future__ import annotations
 
@@ -16,10 +18,47 @@ from ._core import Exercise, Mismatch
 from .nb02 import _close, _fmt, _number, _recognise
 
 
-def _value(x, label=""):
+def _engine_value():
     from ..value import Value
 
-    return Value(x, label=label)
+    return Value
+
+
+def _value(x, label="", cls=None):
+    """A Value of class ``cls`` (default: the engine's) holding the number ``x``."""
+    cls = cls or _engine_value()
+    try:
+        return cls(x, label=label)
+    except TypeError:          # a class without a label argument
+        return cls(x)
+
+
+def _works(cls) -> bool:
+    """True when ``cls`` builds and backpropagates a small neuron like the engine's Value does."""
+    try:
+        w, b = cls(0.5), cls(-0.25)
+        out = (w * 2.0 + b - 0.5).tanh() ** 2 * (1.0 / 2)
+        out.backward()
+        t = math.tanh(0.5 * 2.0 - 0.25 - 0.5)
+        return (math.isclose(out.data, t * t / 2, rel_tol=1e-9)
+                and math.isclose(w.grad, t * (1 - t * t) * 2.0, rel_tol=1e-9)
+                and math.isclose(b.grad, t * (1 - t * t), rel_tol=1e-9))
+    except Exception:  # noqa: BLE001 - anything that does not work like a Value is not used
+        return False
+
+
+def value_class(obj):
+    """The ``Value`` class the learner's notebook trains with, if ``obj`` was defined there; else ``bl.Value``.
+
+    Notebook 03 sets ``Value = bl.exercises.use("02.7", MyValue)``: the learner's own class once it passes.
+    A learner's function may build Values of that class (``Value(0.0)``), so the check gives it inputs of
+    the same class; mixing two classes in one expression fails, in the check as it would in the notebook.
+    """
+    cls = getattr(obj, "__globals__", {}).get("Value")
+    engine = _engine_value()
+    if cls is None or cls is engine or not isinstance(cls, type):
+        return engine
+    return cls if _works(cls) else engine
 
 
 # ----------------------------------------------------------------------------- 03.1 neuron forward
@@ -27,19 +66,30 @@ def _value(x, label=""):
 NEURON_HINTS = {
     "none": hints.NONE_HINT,
     "float": ("You returned a plain number ({type}), not a Value: a number has no graph, so backward() cannot reach "
-              "w and b. Keep everything a Value: `(sum_of_products + b).tanh()`, not math.tanh(z.data)."),
-    "detached": ("The value is right but w and b got no gradient: the result is not connected to them. Build it "
-                 "with Value operations (w[i] * x[i], +, .tanh()), not from .data and a new Value."),
-    "no_bias": "The bias is missing: the neuron computes tanh(w · x + b).",
-    "zero": ("Your output is 0: a ReLU (max(0, z)) where tanh belongs, or a fresh Value(0)? The neuron computes "
-             "(w · x + b).tanh()."),
-    "no_tanh": "The activation is missing: the neuron's output is tanh(w · x + b), not w · x + b.",
-    "relu": "That is a ReLU neuron: this one uses tanh, `(w · x + b).tanh()`.",
-    "tanh_inside": "tanh goes around the whole sum including the bias: tanh(w · x + b), not tanh(w · x) + b.",
-    "sum_w": "Multiply each weight by its own input and add the products: sum(w[i] * x[i]) + b.",
-    "first_only": "Only the first product counts in your sum: add w[i] * x[i] for EVERY i.",
-    "last_only": ("Only the last product counts in your sum: each pass of the loop replaced the sum instead of adding "
-                  "to it. Start from z = b and add, z = z + w[i] * x[i], then return z.tanh()."),
+              "w and b. Every step, the activation included, must be an operation on Values (math.tanh works on "
+              "numbers only)."),
+    "detached": ("The value is right but w and b got no gradient: the result is not connected to them. A Value made "
+                 "from a number (from .data) starts a new graph; build the result from w and b themselves."),
+    "no_bias": "The bias is missing: the neuron adds b to the weighted sum before the activation.",
+    "zero": ("Your output is 0 where the neuron's is not: a ReLU (max(0, z)) where tanh belongs, or a fresh Value(0) "
+             "returned instead of the result?"),
+    "no_tanh": "The activation is missing: the neuron squashes the weighted sum plus bias with tanh.",
+    "relu": "That is a ReLU neuron: this neuron's activation is tanh.",
+    "tanh_inside": "The bias ended up outside the activation: tanh applies to the weighted sum AND the bias together.",
+    "sum_w": ("Each weight multiplies its own input (w[0] with x[0], w[1] with x[1], ...); yours multiplies sums, or "
+              "leaves x out."),
+    "first_only": "Only the first product counts in your sum: every w[i] * x[i] belongs in it.",
+    "prefix": ("Only the first {k} of the {n} products count in your sum: every w[i] * x[i] belongs in it, and a "
+               "neuron has as many as w has entries (the check uses neurons with 1 to 4 inputs)."),
+    "last_only": ("Only the last product counts in your sum: each pass of the loop replaced the running sum instead of "
+                  "adding to it."),
+    "mutated": ("Your function changed its inputs ({what}). neuron_forward is given the model's own weight list and "
+                "the data: read them, never modify them, or the model changes every time it runs."),
+    "backward_inside": ("Every gradient is twice the expected one: did your function call backward()? neuron_forward "
+                        "only builds the forward pass; the caller runs backward once, on the loss."),
+    "mixed": ("Your function mixes two Value classes ({error}). The check gives it w and b of the class your notebook "
+              "trains with ({cls}); build the result from w and b themselves rather than from a Value class named "
+              "in your code."),
 }
 
 
@@ -54,7 +104,8 @@ def _neuron_variants(w, b, x):
         (math.tanh(sum(w) + b), NEURON_HINTS["sum_w"]),
         (math.tanh(w[0] * x[0] + b), NEURON_HINTS["first_only"]),
         (math.tanh(w[-1] * x[-1] + b), NEURON_HINTS["last_only"]),
-    ]
+    ] + [(math.tanh(sum(wi * xi for wi, xi in zip(w[:k], x[:k])) + b), NEURON_HINTS["prefix"].format(k=k, n=len(w)))
+         for k in range(2, len(w))]
 
 
 class NeuronForward(Exercise):
@@ -62,7 +113,8 @@ class NeuronForward(Exercise):
 
     def cases(self, rng):
         fixed = [{"w": [0.5, -1.0], "b": 0.25, "x": [-2.0, 0.8]},
-                 {"w": [1.5, 0.5, -0.5], "b": -0.5, "x": [0.2, -1.0, 0.4]}]
+                 {"w": [1.5, 0.5, -0.5], "b": -0.5, "x": [0.2, -1.0, 0.6]},
+                 {"w": [0.75], "b": 0.5, "x": [-1.5]}]                     # one input: a loop of length 1
         rand = []
         for n in (2, 3, 4):
             rand.append({"w": [float(v) for v in np.round(rng.uniform(-1, 1, n), 3)],
@@ -71,15 +123,36 @@ class NeuronForward(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        w = [_value(v, f"w{i}") for i, v in enumerate(case["w"])]
-        b = _value(case["b"], "b")
-        out = obj(w, b, list(case["x"]))
+        cls = value_class(obj)
+        w = [_value(v, f"w{i}", cls) for i, v in enumerate(case["w"])]
+        b = _value(case["b"], "b", cls)
+        w_list, x = list(w), list(case["x"])
+        try:
+            out = obj(w_list, b, x)
+        except TypeError as exc:
+            if "Value" in str(exc) and "float()" in str(exc):
+                return {"problem": "mixed", "error": f"TypeError: {exc}", "cls": cls.__name__,
+                        "at": self.describe(case)}
+            raise
+        changed = self._mutation(w, b, w_list, x, case)
+        if changed:
+            return {"problem": "mutated", "what": changed, "at": self.describe(case)}
         if out is None:
             return {"problem": "none", "at": self.describe(case)}
         if not hasattr(out, "backward") or not hasattr(out, "grad"):
             return {"problem": "float", "type": type(out).__name__, "data": _number(out), "at": self.describe(case)}
         out.backward()
         return {"data": _number(out.data), "grads": [_number(p.grad) for p in w + [b]]}
+
+    @staticmethod
+    def _mutation(w, b, w_list, x, case):
+        if len(w_list) != len(w) or any(a is not c for a, c in zip(w_list, w)):
+            return f"the weight list w now has {len(w_list)} entries, not the {len(w)} weights it was given"
+        if x != case["x"]:
+            return f"x was {case['x']} and is now {x}"
+        if [_number(p.data) for p in w + [b]] != [float(v) for v in case["w"] + [case["b"]]]:
+            return "the .data of a weight or of the bias"
+        return ""
 
     def compare(self, got, want, case):
         if "problem" in got:
@@ -88,6 +161,9 @@ class NeuronForward(Exercise):
                 hint = _recognise(data, _neuron_variants(case["w"], case["b"], case["x"]))
                 if hint:
                     return Mismatch(f"expected a Value with data {want['data']:.6g}, received {data:.6g}", hint)
+            if got["problem"] in ("mutated", "mixed"):
+                return Mismatch(f"{got['at']}: the inputs could not be used as given",
+                                NEURON_HINTS[got["problem"]].format(**got))
             return Mismatch(f"expected a Value with data {want['data']:.6g}, received a {got.get('type', 'None')}",
                             NEURON_HINTS[got["problem"]].format(**got))
         if got["data"] is None or not _close(got["data"], want["data"]):
@@ -95,11 +171,15 @@ class NeuronForward(Exercise):
                 got["data"], _neuron_variants(case["w"], case["b"], case["x"]))
             received = "None" if got["data"] is None else f"{got['data']:.6g}"
             return Mismatch(f"output expected {want['data']:.6g}, received {received}",
-                            hint or "Compute tanh(w[0]*x[0] + w[1]*x[1] + ... + b).")
+                            hint or "Compare with section 1's formula: every weight times its input, the bias, "
+                                    "then the activation.")
         if None in got["grads"] or not _close(got["grads"], want["grads"]):
             detached = None not in got["grads"] and all(g == 0 for g in got["grads"])
+            doubled = None not in got["grads"] and _close(got["grads"], [2 * g for g in want["grads"]])
+            hint = (NEURON_HINTS["detached"] if detached else NEURON_HINTS["backward_inside"] if doubled
+                    else hints.TYPE_HINT)
             return Mismatch(f"right output, but gradients (w..., b) expected {_fmt(want['grads'])}, received "
-                            f"{got['grads']}", NEURON_HINTS["detached"] if detached else hints.TYPE_HINT)
+                            f"{got['grads']}", hint)
         return None
 
     def describe(self, case):
@@ -131,24 +211,51 @@ class ProbeMLP:
 
 
 PARAM_HINTS = {
-    "not_list": "Return a list of the parameters (the Value objects); received {type}.",
-    "nested": ("Your list holds lists: flatten it. One list of Values, e.g. "
-               "`[p for layer in model.layers for neuron in layer.neurons for p in neuron.w + [neuron.b]]`."),
-    "floats": ("Your list holds numbers, not the Value objects: the update `p.data -= lr * p.grad` must change "
-               "the model's own Values, so return the objects themselves (not p.data)."),
-    "foreign": "Your list holds {what}, which is not one of the model's parameters.",
-    "empty": "Your list is empty: go through model.layers, each layer's neurons, each neuron's w and b.",
-    "no_bias": "The biases are missing: each neuron has the weights neuron.w AND the bias neuron.b.",
+    "not_list": ("Return a list of the parameters (the Value objects); received {type}. (A generator can be "
+                 "walked through only once, and the notebook walks the list at every training step.)"),
+    "nested": "Your list holds lists: the optimizer needs ONE flat list whose items are the Values themselves.",
+    "floats": ("Your list holds numbers, not the Value objects: a training step changes each parameter's .data in "
+               "place, which only works on the model's own Values, so return the objects themselves."),
+    "foreign": ("Your list holds {what}, which is not one of the model's parameters: a new Value with the same "
+                "number is a different object, and updating it would not change the model."),
+    "empty": "Your list is empty: the model has parameters in every neuron of every layer.",
+    "no_bias": "The biases are missing: each neuron has its weights neuron.w AND a bias neuron.b.",
     "only_bias": "Only the biases are there: each neuron's weights neuron.w are parameters too.",
-    "first_layer": "Only the first layer's parameters are there: loop over all of model.layers.",
-    "last_layer": "Only the last layer's parameters are there: loop over all of model.layers.",
+    "first_layer": "Only the first layer's parameters are there: every layer of model.layers has parameters.",
+    "last_layer": "Only the last layer's parameters are there: every layer of model.layers has parameters.",
     "duplicates": ("{count} parameters appear more than once: each must be listed once, or the optimizer updates "
                    "it twice per step."),
     "missing": "{count} of the {total} parameters are missing.",
+    "mutated": ("Your function changed the model: {what}. Collect the parameters into a NEW list; the model's own "
+                "lists must stay as they are (the notebook calls model.parameters() more than once, and the "
+                "neurons read neuron.w at every forward pass)."),
 }
 
 
+def _structure(model):
+    """What collecting the parameters must leave untouched: every list of the model, and what each holds."""
+    return [(id(layer.neurons), len(layer.neurons),
+             [(id(n.w), tuple(id(p) for p in n.w), id(n.b)) for n in layer.neurons]) for layer in model.layers]
+
+
+def _what_changed(before, after):
+    for k, (b_layer, a_layer) in enumerate(zip(before, after)):
+        if b_layer[:2] != a_layer[:2]:
+            return f"the neuron list of layer {k} changed"
+        for j, (bn, an) in enumerate(zip(b_layer[2], a_layer[2])):
+            if bn != an:
+                return (f"neuron {j} of layer {k} now has {len(an[1])} weights in its list w, not {len(bn[1])}"
+                        if len(an[1]) != len(bn[1]) else f"the weights or bias of neuron {j} of layer {k} changed")
+    return "the list of layers changed"
+
+
 class CollectParameters(Exercise):
+
+    def error_hint(self, exc):
+        if "'list'" in str(exc) or "list" in str(exc) and "Value" in str(exc):
+            return ("A list and a Value met in one operation: neuron.w is a list of Values, neuron.b a single Value, "
+                    "and `+` joins a list only to another list.")
+        return hints.error_hint(exc)
 
     def cases(self, rng):
         fixed = [{"sizes": [2, 3, 1], "seed": 0}, {"sizes": [3, 4, 4, 2], "seed": 1}]
@@ -159,7 +266,12 @@ class CollectParameters(Exercise):
     def run(self, obj, case):
         model = ProbeMLP(case["sizes"], case["seed"])
         params = model.all_params()
+        before = (id(model.layers), len(model.layers), _structure(model))
         out = obj(model)
+        after = (id(model.layers), len(model.layers), _structure(model))
+        if after != before:
+            return {"problem": "mutated", "what": _what_changed(before[2], after[2]) if before[:2] == after[:2]
+                    else "the list of layers changed", "at": case["sizes"]}
         if not isinstance(out, (list, tuple)):
             return {"problem": "not_list", "type": type(out).__name__, "at": case["sizes"]}
         if len(out) == 0:
@@ -210,13 +322,13 @@ class CollectParameters(Exercise):
 
 # ----------------------------------------------------------------------------- 03.3 one training step
 
-def _loss_builder(case, params):
+def _loss_builder(case, params, cls=None):
     """The case's loss as a function of the parameter Values (built fresh on every call, like a forward pass)."""
     if case["kind"] == "quadratic":
         c, t = case["c"], case["t"]
 
         def loss_fn():
-            total = _value(0.0)
+            total = _value(0.0, cls=cls)
             for ci, p, ti in zip(c, params, t):
                 total = total + ci * (p - ti) ** 2
             return total
@@ -225,7 +337,7 @@ def _loss_builder(case, params):
 
         def loss_fn():
             w1, w2, b = params
-            total = _value(0.0)
+            total = _value(0.0, cls=cls)
             for (x1, x2), y in zip(xs, ys):
                 total = total + ((w1 * x1 + w2 * x2 + b).tanh() - y) ** 2
             return total * (1.0 / len(xs))
@@ -245,19 +357,32 @@ def _grads_at(case, values):
 
 STEP_HINTS = {
     "no_zero": ("The parameters moved by lr × (old gradient + new gradient): the gradients of the previous step "
-                "were still there. Zero every p.grad BEFORE the backward pass; backward() adds to .grad."),
-    "ascent": "The parameters moved uphill: gradient DEscent subtracts, p.data -= lr * p.grad.",
-    "no_lr": "The step is the whole gradient: multiply it by the learning rate, p.data -= lr * p.grad.",
-    "unchanged": ("The parameters did not change. After loss.backward(), update each one in place: "
-                  "p.data -= lr * p.grad (`p = p - lr * p.grad` only rebinds the loop variable to a new Value; "
-                  "and zero the gradients before the backward pass, not between backward and update)."),
-    "stale_update": ("The parameters moved by the OLD gradients: update after loss.backward(), so that p.grad holds "
-                     "this step's gradient."),
+                "were still there when backward() ran, and backward() ADDS to .grad. Each step must start from "
+                "gradients of zero."),
+    "ascent": ("The parameters moved uphill: each moved along its gradient instead of against it. Gradient "
+               "DEscent lowers the loss (section 5: the step is minus the learning rate times the gradient)."),
+    "no_lr": "Each parameter moved by its whole gradient: the learning rate lr sets the size of the step.",
+    "unchanged": ("The parameters did not change. Either the update never reached the model's Values (a name "
+                  "rebound to a new Value, `p = ...`, leaves the object in the list as it was; change p.data), or "
+                  "the gradients were zero when the update ran (zeroed after backward, or updated before it)."),
+    "partial": ("Only {moved} of the {total} parameters moved (the others kept their values): every parameter in "
+                "params takes a step. A `return` inside the loop?"),
+    "stale_update": ("The parameters moved by the OLD gradients, the ones they held before this step: the update "
+                     "must use this step's gradient, so it comes after the backward pass."),
     "loss_after": ("The parameters are right, but the loss you returned is the loss AFTER the update: return the "
-                   "loss of this step's forward pass (compute it, keep loss.data, then update)."),
-    "loss_type": "Return the loss as a number (loss.data) or the loss Value; received {type}.",
+                   "loss of this step's forward pass."),
+    "loss_type": ("Return the loss as a number (a float); received {type}. The notebook keeps every step's loss in "
+                  "a list, prints and plots it: a number is what it needs."),
+    "loss_value": ("You returned the loss {type} itself; return its number (a float). The notebook keeps every "
+                   "step's loss in a list and formats and plots them as numbers, and a list of Values would also "
+                   "keep every step's whole graph alive."),
     "none": hints.NONE_HINT,
 }
+
+
+def _is_number(x) -> bool:
+    """A plain number (int, float or NumPy scalar), not a bool, an array, or an object that holds one."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
 class TrainStep(Exercise):
@@ -282,16 +407,17 @@ class TrainStep(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        params = [_value(v, f"p{i}") for i, v in enumerate(case["p0"])]
+        cls = value_class(obj)
+        params = [_value(v, f"p{i}", cls) for i, v in enumerate(case["p0"])]
         for p, g in zip(params, case["stale"]):
             p.grad = g            # left over from a previous step
-        loss = obj(params, _loss_builder(case, params), case["lr"])
+        loss = obj(list(params), _loss_builder(case, params, cls), case["lr"])
         if loss is None:
             return {"problem": "none", "at": case["p0"]}
-        value = _number(loss)
-        if value is None:
-            return {"problem": "loss_type", "type": type(loss).__name__, "at": case["p0"]}
-        return {"loss": value, "params": [_number(p.data) for p in params]}
+        if not _is_number(loss):
+            key = "loss_value" if hasattr(loss, "backward") and _number(loss) is not None else "loss_type"
+            return {"problem": key, "type": type(loss).__name__, "at": case["p0"]}
+        return {"loss": float(loss), "params": [_number(p.data) for p in params]}
 
     def compare(self, got, want, case):
         if "problem" in got:
@@ -310,8 +436,13 @@ class TrainStep(Exercise):
                 ([p - lr * s for p, s in zip(p0, stale)], STEP_HINTS["stale_update"]),
                 ([p + lr * (g + s) for p, g, s in zip(p0, grads, stale)], STEP_HINTS["ascent"]),
             ]
-            return Mismatch(message, _recognise(got["params"], variants) or
-                            "Each parameter should move by -lr * (this step's gradient).")
+            hint = _recognise(got["params"], variants)
+            moved = [not _close(g, p) for g, p in zip(got["params"], p0)]
+            right = [_close(g, w) for g, w in zip(got["params"], want["params"])]
+            if hint is None and any(right) and all(r or not m for r, m in zip(right, moved)):
+                hint = STEP_HINTS["partial"].format(moved=sum(right), total=len(p0))
+            return Mismatch(message, hint or "Each parameter should move by -lr times this step's gradient of the "
+                                             "loss.")
         if not _close(got["loss"], want["loss"], self.rtol, self.atol):
             after = _loss_at(case, want["params"])
             hint = STEP_HINTS["loss_after"] if _close(got["loss"], after) else (
@@ -330,15 +461,17 @@ LR_CASE = {"c": 2.5, "w_star": 3.0}
 
 LR_HINTS = {
     "pair": "Give two numbers: (lr_one_step, lr_diverge).",
-    "no_two": ("Both are twice the right ones: d/dw [c (w - w*)²] = 2c (w - w*); the factor 2 of the square "
-               "is missing."),
+    "no_two": ("Both are twice the right ones: the derivative of the square c (w - w*)² brings down a factor 2, "
+               "and your answers leave it out."),
     "swapped": "The two answers are swapped: the one-step rate is the smaller one.",
-    "one_step": ("lr_one_step: one step w - lr·2c(w - w*) lands exactly on w* when lr·2c = 1. Your diverge answer "
-                 "is right."),
-    "diverge": ("lr_diverge: the distance to w* is multiplied by (1 - 2c·lr) at each step; it grows once "
-                "|1 - 2c·lr| > 1, i.e. lr > 1/c. Your one-step answer is right."),
-    "diverge_double": ("lr_diverge: at lr = 1/(2c) the factor (1 - 2c·lr) is 0; the iterates start to grow once it "
-                       "passes -1, at twice that rate."),
+    "one_step": ("lr_one_step is off (your lr_diverge is right). One step must land on w* from ANY starting point: "
+                 "in w_new - w* = (…)(w - w*), the factor in brackets must then be exactly 0."),
+    "diverge": ("lr_diverge is off (your lr_one_step is right). Each step multiplies the distance to w* by the same "
+                "factor; the iterates move away from w* once that factor's absolute value is larger than 1. Which lr "
+                "makes it -1?"),
+    "diverge_double": ("lr_diverge equals your one-step rate, where the factor in brackets is 0 and the iterates "
+                       "land on w*. Past it the factor turns negative and they jump across w*, still closing in: they "
+                       "move away only once the factor is below -1."),
 }
 
 
@@ -355,7 +488,7 @@ class LearningRate(Exercise):
         if missing:
             raise NotImplementedError(f"Exercise 03.4 is not done yet: {' and '.join(missing)} "
                                       f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
-        values = [_number(v) for v in obj]
+        values = [float(v) if _is_number(v) else None for v in obj]   # plain numbers: the notebook computes with them
         return {"problem": "pair", "got": hints.short_repr(obj)} if None in values else values
 
     def compare(self, got, want, case):
@@ -370,8 +503,8 @@ class LearningRate(Exercise):
             hint = LR_HINTS["one_step"]
         if hint is None and _close(got[0], want[0]):
             hint = LR_HINTS["diverge_double"] if _close(got[1], want[0]) else LR_HINTS["diverge"]
-        return Mismatch(message, hint or "Write one step as w_new - w* = (1 - 2c·lr)(w - w*) and read both "
-                                         "answers off the factor (1 - 2c·lr).")
+        return Mismatch(message, hint or "Work out L'(w), write one step as w_new - w* = (…)(w - w*), and read "
+                                         "both answers off the factor in brackets.")
 
     def describe(self, case):
         return "L(w) = 2.5 (w - 3)², gradient descent w ← w - lr · dL/dw"

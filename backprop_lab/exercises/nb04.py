@@ -23,6 +23,48 @@ def _add_hint(exc: BaseException, hint: str) -> None:
         exc.args = (f"{exc.args[0]}\nHint: {hint}",) + tuple(exc.args[1:])
 
 
+MUTATED = ("Your function changed its input {names} in place (an augmented assignment such as `-=` or `*=` on "
+           "an argument, or an assignment into it): the caller still needs its arrays as they were, so compute "
+           "the result into a new array.")
+
+
+FLOAT32 = ("Right values, but the result is {got} while the input was float32. The engine keeps every gradient in its "
+           "array's dtype (float32 halves the memory, and is what GPUs run fastest), so the result must keep the "
+           "input's dtype: a new array from np.zeros or np.ones, or a Python float mixed in, is float64 unless told "
+           "otherwise.")
+
+
+class _ShapeExercise(Exercise):
+    """The checks of this notebook: inputs must come back unchanged, and a hint written for the case comes first."""
+
+    def call(self, obj, case, names, *more, **kwargs):
+        """``obj`` called on copies of ``case[name]`` for each name (then ``more``), or {"__mutated__": [names]}
+        when it changed one of them in place."""
+        args = [np.array(case[n], copy=True) for n in names]
+        out = obj(*args, *more, **kwargs)
+        changed = [n for n, a in zip(names, args)
+                   if a.shape != np.shape(case[n]) or not np.array_equal(a, case[n], equal_nan=True)]
+        return {"__mutated__": changed, "at": self.describe(case)} if changed else out   # "at": one answer per case
+
+    def compare(self, got, want, case):
+        if isinstance(got, dict) and "__mutated__" in got:
+            names = " and ".join(got["__mutated__"])
+            return Mismatch(f"after the call, {names} no longer held the values it was given", MUTATED.format(names=names))
+        mismatch = self.compare_answer(got, want, case)
+        if mismatch is None and getattr(want, "dtype", None) == np.float32 and getattr(got, "dtype", None) != np.float32:
+            return Mismatch(f"right values, but of dtype {getattr(got, 'dtype', type(got).__name__)} from a float32 "
+                            "input", FLOAT32.format(got=getattr(got, "dtype", type(got).__name__)))
+        return mismatch
+
+    def compare_answer(self, got, want, case):
+        raise NotImplementedError
+
+    def error_hint(self, exc: BaseException) -> str:
+        if "Hint:" in str(exc):           # this check already explained the error with the case's shapes
+            return ""
+        return hints.error_hint(exc)
+
+
 def _is_product_error(exc: BaseException) -> bool:
     text = str(exc)
     return isinstance(exc, ValueError) and ("matmul" in text or "not aligned" in text or "core dimension" in text)
@@ -41,8 +83,8 @@ def _pair_or_triple(got, names):
 def grad_mismatch(name, var, got, want, rule):
     """Compare one gradient ``got`` with ``want``; the hint names the shapes and the dimensional-analysis ``rule``.
 
-    ``name`` is the gradient ("dW"), ``var`` the variable it belongs to ("W"), ``rule`` a sentence
-    such as "dD (5, 3) and x (10, 3) fit into (5, 10) only as dD @ x.T".
+    ``name`` is the gradient ("dW"), ``var`` the variable it belongs to ("W"), ``rule`` a question that
+    points to dimensional analysis without answering it (``fit_question``).
     """
     g, w = _array(got), np.asarray(want, dtype=np.float64)
     if g is None or g.dtype == object:
@@ -52,30 +94,36 @@ def grad_mismatch(name, var, got, want, rule):
         msg = f"{name} has shape {g.shape}, but {var} has shape {w.shape}"
         if g.ndim == w.ndim == 2 and g.shape == w.shape[::-1]:
             return Mismatch(msg, f"The shapes are swapped: {g.shape} is {var}'s shape {w.shape} transposed, so a "
-                                 f"transpose is missing or extra (or the factors are in the wrong order). {rule}.")
-        return Mismatch(msg, f"A gradient always has the shape of its variable: {name} must be {w.shape}. {rule}.")
+                                 f"transpose is missing or extra (or the factors are in the wrong order). {rule}")
+        return Mismatch(msg, f"A gradient always has the shape of its variable: {name} must be {w.shape}. {rule}")
     if np.allclose(g, w, rtol=1e-6, atol=1e-8):
         return None
     hint = hints.diagnose(g, w)
     if hint in ("", hints.CLOSE, hints.TRANSPOSE):
-        hint = (hint + " " if hint else "") + f"Derive it from the shapes: {rule}."
+        hint = (hint + " " if hint else "") + f"Derive it from the shapes. {rule}"
     return Mismatch(f"{name}: expected {hints.short_repr(w)}, received {hints.short_repr(g)}", hint)
+
+
+def fit_question(a, a_shape, b, b_shape, var, var_shape, extra=""):
+    """The dimensional-analysis question for one gradient, with this case's shapes (never its answer)."""
+    return (f"Which product of {a} {a_shape} and {b} {b_shape}, either one transposed or not, in either order, has "
+            f"{var}'s shape {var_shape}{extra}?")
 
 
 # ----------------------------------------------------------------------------- 04.1 matmul backward
 
-class MatmulBackward(Exercise):
+class MatmulBackward(_ShapeExercise):
 
     def cases(self, rng):
         fixed = [{"W": rng.normal(size=(5, 10)).round(2), "x": rng.normal(size=(10, 3)).round(2),
-                  "dD": rng.normal(size=(5, 3)).round(2)}]          # seed 002's shapes
+                  "dD": rng.normal(size=(5, 3)).round(2)}]          # the notebook's shapes
         shapes = [(2, 4, 3), (6, 2, 5), (3, 7, 1), (4, 4, 4)]       # the square one catches a transpose of equal shape
         return fixed + [{"W": rng.normal(size=(m, n)), "x": rng.normal(size=(n, p)), "dD": rng.normal(size=(m, p))}
                         for m, n, p in shapes]
 
     def run(self, obj, case):
         try:
-            out = obj(case["W"].copy(), case["x"].copy(), case["dD"].copy())
+            out = self.call(obj, case, ["W", "x", "dD"])
         except ValueError as exc:
             if _is_product_error(exc):
                 W, x, dD = case["W"].shape, case["x"].shape, case["dD"].shape
@@ -85,7 +133,7 @@ class MatmulBackward(Exercise):
             raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
-    def compare(self, got, want, case):
+    def compare_answer(self, got, want, case):
         bad = _pair_or_triple(got, ["dW", "dx"])
         if bad:
             return bad
@@ -94,10 +142,8 @@ class MatmulBackward(Exercise):
         if shapes == [x, W] and W != x:
             return Mismatch(f"the first answer has x's shape {x} and the second W's shape {W}",
                             "You returned (dx, dW): the order is (dW, dx).")
-        return (grad_mismatch("dW", "W", got[0], want[0],
-                              f"dD {dD} and x {x} fit into W's shape {W} only as dD @ x.T")
-                or grad_mismatch("dx", "x", got[1], want[1],
-                                 f"W {W} and dD {dD} fit into x's shape {x} only as W.T @ dD"))
+        return (grad_mismatch("dW", "W", got[0], want[0], fit_question("dD", dD, "x", x, "W", W))
+                or grad_mismatch("dx", "x", got[1], want[1], fit_question("W", W, "dD", dD, "x", x)))
 
     def describe(self, case):
         return (f"W shape {case['W'].shape}, x shape {case['x'].shape}, dD shape {case['dD'].shape}; "
@@ -106,7 +152,7 @@ class MatmulBackward(Exercise):
 
 # ----------------------------------------------------------------------------- 04.2 linear backward
 
-class LinearBackward(Exercise):
+class LinearBackward(_ShapeExercise):
 
     def cases(self, rng):
         fixed = [{"x": np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 1.0], [1.0, 1.0]]),
@@ -118,24 +164,24 @@ class LinearBackward(Exercise):
 
     def run(self, obj, case):
         try:
-            out = obj(case["x"].copy(), case["W"].copy(), case["b"].copy(), case["dy"].copy())
+            out = self.call(obj, case, ["x", "W", "b", "dy"])
         except ValueError as exc:
             if _is_product_error(exc):
                 x, W, dy = case["x"].shape, case["W"].shape, case["dy"].shape
                 _add_hint(exc, f"the shapes do not fit this matrix product. Here x is {x} (N, in), W is {W} (in, out) "
-                               f"and dy is {dy} (N, out); dx must be {x} and dW {W}. Write each as a product of two "
+                               f"and dy is {dy} (N, out); dx must be {x} and dW {W}. Each is a product of two "
                                "of these arrays, one of them transposed, whose inner sizes agree.")
             raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
-    def compare(self, got, want, case):
+    def compare_answer(self, got, want, case):
         bad = _pair_or_triple(got, ["dx", "dW", "db"])
         if bad:
             return bad
         x, W, dy = case["x"].shape, case["W"].shape, case["dy"].shape
-        m = (grad_mismatch("dx", "x", got[0], want[0], f"dy {dy} and W {W} fit into x's shape {x} only as dy @ W.T")
+        m = (grad_mismatch("dx", "x", got[0], want[0], fit_question("dy", dy, "W", W, "x", x))
              or grad_mismatch("dW", "W", got[1], want[1],
-                              f"x {x} and dy {dy} fit into W's shape {W} only as x.T @ dy"))
+                              fit_question("x", x, "dy", dy, "W", W, f", with the batch size N = {x[0]} summed away")))
         return m or self._bias(got[2], want[2], case)
 
     @staticmethod
@@ -143,20 +189,21 @@ class LinearBackward(Exercise):
         dy = case["dy"]
         n, o = dy.shape
         g = _array(got)
-        rule = (f"The bias b {want.shape} was broadcast over the batch axis (axis 0, {n} rows) in the forward pass, "
-                "so its gradient sums dy over that axis: db = dy.sum(axis=0)")
+        rule = (f"The bias b {want.shape} was copied into each of the N = {n} rows of y (broadcasting), so it is "
+                "used N times, and its gradient adds up the contributions of all N uses")
         if g is None or g.dtype == object:
             return Mismatch(f"db: expected an array of shape {want.shape}, received {type(got).__name__}",
                             hints.TYPE_HINT)
         if g.shape != want.shape:
             msg = f"db has shape {g.shape}, but b has shape {want.shape}"
             if g.shape == (1, o):
-                return Mismatch(msg, "You summed over the right axis but kept it: b is 1-D, so drop keepdims=True "
-                                     "(db = dy.sum(axis=0)).")
+                return Mismatch(msg, "You summed over the right axis but kept it: b is 1-D, and its gradient "
+                                     "must have its shape, without the summed axis.")
             if g.shape == dy.shape:
-                return Mismatch(msg, f"Broadcasting not undone: sum dy over axis 0. {rule}.")
+                return Mismatch(msg, f"Broadcasting not undone: your db has one row per example, like dy. {rule}.")
             if g.shape == (n,) and n != o:
-                return Mismatch(msg, f"You summed over axis 1 (the features); sum over axis 0, the batch. {rule}.")
+                return Mismatch(msg, f"You summed over axis 1, the features; b's copies lie along the batch "
+                                     f"axis. {rule}.")
             return Mismatch(msg, rule + ".")
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
@@ -165,7 +212,7 @@ class LinearBackward(Exercise):
                             SUM_NOT_MEAN.format(n=n))
         if n == o and np.allclose(g, dy.sum(axis=1), rtol=1e-6, atol=1e-8):
             return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
-                            f"You summed over axis 1 (the features); sum over axis 0, the batch. {rule}.")
+                            f"You summed over axis 1, the features; b's copies lie along the batch axis. {rule}.")
         hint = hints.diagnose(g, want)
         return Mismatch(f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
                         hint if hint not in ("", hints.CLOSE) else rule + ".")
@@ -180,13 +227,14 @@ def undo_steps(grad_shape, shape):
     return lead, ones
 
 
-class Unbroadcast(Exercise):
+class Unbroadcast(_ShapeExercise):
 
     FIXED = [((3, 4), (4,)), ((3, 4), (3, 1)), ((3, 4), (1, 4)), ((2, 3, 4), (3, 1)), ((2, 3), ()),
              ((3, 4), (3, 4)), ((2, 4, 5, 3), (4, 1, 3))]
 
     def cases(self, rng):
         cases = [{"grad": rng.integers(-3, 4, size=g).astype(float), "shape": s} for g, s in self.FIXED]
+        cases.append({"grad": rng.normal(size=(2, 3, 4)).astype(np.float32), "shape": (1, 4)})   # keeps float32
         for _ in range(4):
             shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(1, 4)))
             shape = tuple(1 if rng.random() < 0.4 else n for n in shape)
@@ -197,26 +245,28 @@ class Unbroadcast(Exercise):
 
     def run(self, obj, case):
         try:
-            return obj(case["grad"].copy(), tuple(case["shape"]))
+            return self.call(obj, case, ["grad"], tuple(case["shape"]))
         except (ValueError, TypeError, IndexError) as exc:  # np.exceptions.AxisError is both
             grad_shape, shape = case["grad"].shape, tuple(case["shape"])
             lead, ones = undo_steps(grad_shape, shape)
             _add_hint(exc, f"this case goes from {grad_shape} to {shape}. Undoing broadcasting ADDS the copies up "
-                           f"(a reshape cannot drop entries): first grad.sum(axis={lead}) over the "
-                           f"{len(lead)} prepended axes, then grad.sum(axis={ones}, keepdims=True) over the axes "
-                           "where the target has size 1. An empty tuple means there is nothing to do in that step.")
+                           f"(a reshape cannot drop entries). Here broadcasting prepended "
+                           + (f"the axes {lead} of grad" if lead else "no axis")
+                           + " and stretched " + (f"the size-1 axes {ones} of the target shape" if ones
+                                                  else "no size-1 axis")
+                           + ": the copies lie along those axes.")
             raise
 
     def describe(self, case):
         return f"grad of shape {case['grad'].shape} -> shape {tuple(case['shape'])}; grad={hints.short_repr(case['grad'], 120)}"
 
-    def compare(self, got, want, case):
+    def compare_answer(self, got, want, case):
         g, want = _array(got), np.asarray(want, dtype=np.float64)
         gshape, shape = case["grad"].shape, tuple(case["shape"])
         lead, ones = undo_steps(gshape, shape)
-        recipe = (f"From {gshape} to {shape}: " + (f"sum away the leading axes {lead} that broadcasting prepended"
+        recipe = (f"From {gshape} to {shape}: " + (f"broadcasting prepended the leading axes {lead}"
                                                    if lead else "no axes were prepended")
-                  + (f", then sum over axes {ones} with keepdims=True (the target has size 1 there)" if ones else "")
+                  + (f", and stretched axes {ones} of the target, where it has size 1" if ones else "")
                   + ". Broadcasting aligns shapes from the right, so the added axes are the leading ones")
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {type(got).__name__}", hints.TYPE_HINT)
@@ -226,11 +276,11 @@ class Unbroadcast(Exercise):
                 return Mismatch(msg, f"The {len(lead)} leading axes are still there. {recipe}.")
             dropped = tuple(n for i, n in enumerate(shape) if i not in ones)
             if ones and g.shape == dropped:
-                return Mismatch(msg, f"You summed over axes {ones} but dropped them: use keepdims=True there, "
-                                     f"since the target keeps them with size 1. {recipe}.")
+                return Mismatch(msg, f"You summed over axes {ones} but dropped them: the target keeps them, with "
+                                     f"size 1 (keepdims). {recipe}.")
             if ones and g.ndim == len(shape):
                 return Mismatch(msg, f"Axes {ones} of the target have size 1 and were stretched by broadcasting: "
-                                     f"sum over them (keepdims=True). {recipe}.")
+                                     f"their copies must be added up too. {recipe}.")
             return Mismatch(msg, recipe + ".")
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
@@ -243,7 +293,7 @@ class Unbroadcast(Exercise):
         if n > 1 and first.shape == g.shape and np.allclose(g, first):
             return Mismatch(f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
                             "You kept one copy (the first slice) of the gradient; every copy contributed to the loss, "
-                            f"so add them all. {recipe}.")
+                            f"so all of them count. {recipe}.")
         hint = hints.diagnose(g, want)
         return Mismatch(f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
                         hint if hint not in ("", hints.CLOSE) else recipe + ".")
@@ -255,7 +305,7 @@ def _axes(axis, ndim):
     return tuple(range(ndim)) if axis is None else tuple(sorted(int(a) % ndim for a in np.atleast_1d(axis)))
 
 
-class _ReductionBackward(Exercise):
+class _ReductionBackward(_ShapeExercise):
     """Shared cases and diagnosis of sum_backward and mean_backward."""
 
     FIXED = [((3, 3), 1, False), ((2, 3, 4), 0, False), ((2, 3, 4), (0, 2), False), ((4, 5), -1, True),
@@ -268,11 +318,13 @@ class _ReductionBackward(Exercise):
             out_shape = np.sum(np.zeros(shape), axis=axis, keepdims=keep).shape
             cases.append({"g": rng.integers(-4, 5, size=out_shape).astype(float) + rng.normal(size=out_shape).round(1),
                           "x_shape": shape, "axis": axis, "keepdims": keep})
+        cases.insert(len(self.FIXED), {"g": rng.normal(size=(3,)).astype(np.float32), "x_shape": (3, 4), "axis": 1,
+                                       "keepdims": False})                          # keeps float32
         return cases
 
     def run(self, obj, case):
         try:
-            return obj(np.array(case["g"], copy=True), tuple(case["x_shape"]), axis=case["axis"],
+            return self.call(obj, case, ["g"], tuple(case["x_shape"]), axis=case["axis"],
                        keepdims=case["keepdims"])
         except (ValueError, TypeError, IndexError) as exc:  # np.exceptions.AxisError is both
             shape, axis, keep = tuple(case["x_shape"]), case["axis"], case["keepdims"]
@@ -283,10 +335,11 @@ class _ReductionBackward(Exercise):
             else:
                 how = f"axis is the int {axis}" + (" (negative: counted from the end)" if axis < 0 else "")
             keep_how = ("keepdims=True, so g already has the reduced axes with size 1: do not expand_dims it again"
-                        if keep else "keepdims=False, so the reduced axes are missing from g: re-insert them with "
-                                     "np.expand_dims before np.broadcast_to")
+                        if keep else "keepdims=False, so the reduced axes are missing from g and must come back (as "
+                                     "size-1 axes) before g can be broadcast")
             if self.id == "04.5":
-                keep_how += ". For the mean, n is the product of x_shape[a] over every reduced axis a"
+                keep_how += (". For the mean, n is the number of entries averaged into each output entry: the "
+                             "product of x_shape[a] over every reduced axis a")
             _add_hint(exc, f"this case has x_shape={shape}, axis={axis!r}, keepdims={keep}, and g has shape "
                            f"{np.shape(case['g'])}. {how}; {keep_how}.")
             raise
@@ -299,14 +352,15 @@ class _ReductionBackward(Exercise):
         shape = tuple(case["x_shape"])
         return int(np.prod([shape[a] for a in _axes(case["axis"], len(shape))]))
 
-    def compare(self, got, want, case):
+    def compare_answer(self, got, want, case):
         g, want = _array(got), np.asarray(want, dtype=np.float64)
         shape, axis, keep = tuple(case["x_shape"]), case["axis"], case["keepdims"]
         axes = _axes(axis, len(shape))
-        reinsert = ("g already has the reduced axes (size 1, keepdims=True): broadcast it, np.broadcast_to(g, x_shape)"
-                    if keep or axis is None else
-                    f"the reduction removed axes {axes}: put them back with np.expand_dims(g, {axes if len(axes) > 1 else axes[0]}), "
-                    "then broadcast to x's shape with np.broadcast_to(g, x_shape)")
+        reinsert = ("g already has the reduced axes (size 1, keepdims=True), so it broadcasts to x's shape as it is"
+                    if keep else "every axis was reduced, so every entry of x gets the one number g"
+                    if axis is None else
+                    f"the reduction removed axes {axes}: g needs them back, as size-1 axes, before it can be "
+                    "broadcast to x's shape")
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {type(got).__name__}", hints.TYPE_HINT)
         if g.shape != shape:
@@ -326,28 +380,53 @@ class _ReductionBackward(Exercise):
                 return Mismatch(msg, f"g was copied along the wrong axis: without keepdims, g has lost axis "
                                      f"{axes}, and broadcasting aligns shapes from the right, so it spread g along "
                                      f"another axis. Re-insert the reduced axis first: {reinsert}.")
-        return self.value_hint(g, want, msg, n, reinsert)
+        return self.value_hint(g, want, msg, n, reinsert, case)
 
-    def value_hint(self, g, want, msg, n, reinsert):
+    def value_hint(self, g, want, msg, n, reinsert, case):
         hint = hints.diagnose(g, want)
         return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else f"Every reduced entry gets g: {reinsert}.")
 
 
+def _constant_ratio(g, want):
+    """r when g == r * want entry by entry (r != 1), else None."""
+    nz = np.abs(want) > 1e-12
+    if not nz.any():
+        return None
+    r = float(np.median(g[nz] / want[nz]))
+    return r if abs(r - 1) > 1e-6 and np.allclose(g, r * want, rtol=1e-6, atol=1e-8) else None
+
+
 class SumBackward(_ReductionBackward):
-    """The gradient of a sum: the shared cases and diagnosis, nothing more."""
+
+    def value_hint(self, g, want, msg, n, reinsert, case):
+        r = _constant_ratio(g, want)
+        if r is not None and r > 0:
+            return Mismatch(msg, f"Your answer is {r:.4g} times the expected one. Each entry of x enters the sum once, "
+                                 "with coefficient 1, so it receives the upstream gradient of its output entry "
+                                 "unchanged: no factor.")
+        return super().value_hint(g, want, msg, n, reinsert, case)
 
 
 class MeanBackward(_ReductionBackward):
 
-    def value_hint(self, g, want, msg, n, reinsert):
-        size = want.size
+    def value_hint(self, g, want, msg, n, reinsert, case):
+        x_size, g_size = want.size, int(np.size(case["g"]))
         if n > 1 and np.allclose(g, want * n, rtol=1e-6, atol=1e-8):
-            return Mismatch(msg, f"Your answer is {n} times too large: divide by n = {n}, the number of entries "
-                                 "averaged (the product of the reduced axes' sizes).")
-        if size != n and np.allclose(g * size, want * n, rtol=1e-6, atol=1e-8):
-            return Mismatch(msg, f"You divided by x.size = {size}; divide by the number of entries in the reduced "
-                                 f"axes only, n = {n}.")
-        return super().value_hint(g, want, msg, n, reinsert)
+            return Mismatch(msg, f"Your answer is {n} times too large: the mean divides the sum by n, the number of "
+                                 f"entries averaged into each output entry (here n = {n}).")
+        if x_size != n and np.allclose(g * x_size, want * n, rtol=1e-6, atol=1e-8):
+            return Mismatch(msg, f"You divided by x.size = {x_size}; the mean divides by the number of entries "
+                                 f"averaged into EACH output entry, those of the reduced axes only (here n = {n}).")
+        if g_size != n and np.allclose(g * g_size, want * n, rtol=1e-6, atol=1e-8):
+            return Mismatch(msg, f"You divided by g.size = {g_size}, the number of entries of the mean's OUTPUT; the "
+                                 "mean divides by the number of entries averaged into each output entry, those of "
+                                 f"the reduced axes (here n = {n}).")
+        r = _constant_ratio(g, want)
+        if r is not None and r > 0:
+            return Mismatch(msg, f"Your answer is {r:.4g} times the expected one: a mean's gradient is its sum's "
+                                 "divided by n, the number of entries averaged into each output entry (here "
+                                 f"n = {n}).")
+        return super().value_hint(g, want, msg, n, reinsert, case)
 
 
 # ----------------------------------------------------------------------------- 04.6 softmax backward
@@ -357,7 +436,7 @@ def softmax(z, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-class SoftmaxBackward(Exercise):
+class SoftmaxBackward(_ShapeExercise):
 
     def cases(self, rng):
         fixed = [{"s": softmax(np.array([1.0, 2.0, 0.0, -1.0])), "g": np.array([1.0, 0.0, 0.0, 0.0])}]
@@ -366,40 +445,43 @@ class SoftmaxBackward(Exercise):
 
     def run(self, obj, case):
         try:
-            return obj(case["s"].copy(), case["g"].copy())
+            return self.call(obj, case, ["s", "g"])
         except ValueError as exc:
             _add_hint(exc, f"s and g have shape {case['s'].shape} here: the last axis holds the softmax, the "
-                           "others are a batch. <g, s> is one number per row, (g * s).sum(axis=-1, keepdims=True); "
-                           "np.dot or @ of two such arrays is a matrix product, not that.")
+                           "others are a batch. <g, s> is one number per row, kept as a size-1 last axis so that it "
+                           "broadcasts back over its row; np.dot or @ of two such arrays is a matrix product, not that.")
             raise
 
-    def compare(self, got, want, case):
+    def compare_answer(self, got, want, case):
         s, g_up = case["s"], case["g"]
         g, want = _array(got), np.asarray(want, dtype=np.float64)
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {want.shape}, received {type(got).__name__}", hints.TYPE_HINT)
         if g.shape != want.shape:
             return Mismatch(f"expected shape {want.shape} (the shape of z and s), received shape {g.shape}",
-                            "dz has the shape of z. The inner product <g, s> is one number per row: compute it with "
-                            "(g * s).sum(axis=-1, keepdims=True) so it broadcasts back over the row.")
+                            "dz has the shape of z. The inner product <g, s> is one number per row, and it must "
+                            "keep a size-1 last axis to broadcast back over its row.")
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
         msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
         alternatives = [
             (s * (1 - s) * g_up, "You kept only the diagonal of the Jacobian, ds_i/dz_i = s_i(1 - s_i). Softmax "
-                                 "couples every output to every input: ds_i/dz_j = s_i(δ_ij - s_j), so dz = s * (g - <g, s>)."),
-            (s * (g_up - (g_up * s).sum()), "You summed <g, s> over the whole array; it is one number per row: "
-                                            "(g * s).sum(axis=-1, keepdims=True)."),
-            (g_up - (g_up * s).sum(axis=-1, keepdims=True), "Multiply by s: dz = s * (g - <g, s>)."),
-            (s * (g_up - g_up.sum(axis=-1, keepdims=True)), "The inner product is <g, s> = (g * s).sum(...), "
+                                 "couples every output to every input: ds_i/dz_j = s_i(δ_ij - s_j), off-diagonal "
+                                 "entries included."),
+            (s * (g_up - (g_up * s).sum()), "You summed <g, s> over the whole array; it is one number per row, since "
+                                            "each row is its own softmax."),
+            (g_up - (g_up * s).sum(axis=-1, keepdims=True), "A factor s is missing: every entry of the Jacobian, "
+                                                            "s_i(δ_ij - s_j), carries one."),
+            (s * (g_up - g_up.sum(axis=-1, keepdims=True)), "The number subtracted is the inner product of g with s, "
                                                             "not the plain sum of g."),
-            (s * (g_up - (g_up * s).sum(axis=0, keepdims=True)), "You summed <g, s> over axis 0, the batch. Softmax "
-                                                                 "runs along the LAST axis: (g * s).sum(axis=-1, keepdims=True)."),
+            (s * (g_up - (g_up * s).sum(axis=0, keepdims=True)), "You summed <g, s> over axis 0, the batch. Each "
+                                                                 "softmax runs along the LAST axis."),
         ]
         for alt, hint in alternatives:
             if alt.shape == g.shape and np.allclose(g, alt, rtol=1e-6, atol=1e-8):
                 return Mismatch(msg, hint)
         hint = hints.diagnose(g, want)
         return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else
-                        "Derive it from ds_i/dz_j = s_i(δ_ij - s_j): dz_j = Σ_i g_i s_i(δ_ij - s_j) = s_j (g_j - <g, s>).")
+                        "Derive it from ds_i/dz_j = s_i(δ_ij - s_j): dz_j = Σ_i g_i s_i(δ_ij - s_j), and simplify "
+                        "the sum.")
 

@@ -8,6 +8,8 @@ at ``idx`` is sum(G * einsum(spec, ..., E_idx, ...)) for the one-hot array E_idx
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import hints
@@ -27,7 +29,7 @@ def evaluate(spec, arrays):
 def spec_problems(spec, operands, want_shape):
     """What is structurally wrong with ``spec`` for ``operands`` = [(name, subscripts, shape)]; "" if nothing."""
     if not isinstance(spec, str):
-        return f"A spec is a string such as 'ij,jk->ik'; received {type(spec).__name__}."
+        return f"A spec is a string such as 'ij,j->i'; received {type(spec).__name__}."
     if not spec.strip():
         return ("The spec is empty. Write one group of subscripts per operand, separated by commas, then '->' and "
                 "the output's subscripts.")
@@ -83,6 +85,11 @@ def spec_mismatch(what, spec, got, want, operands, formula):
 
 
 # ----------------------------------------------------------------------------- 05.1 einsum strings
+
+IMPLICIT = ("The values are right, but the exercise asks for an explicit output, after '->'. Without it NumPy "
+            "picks the output itself (the letters used once, in alphabetical order), which happens to fit here "
+            "but says nothing of the order you mean: rename a letter and '{spec}' may silently transpose its "
+            "result. The backward rule of section 4 also needs the output's letters written out.")
 
 # name: (operands as (name, subscripts, size letters), the result as index formula, reference)
 OPERATIONS = {
@@ -149,17 +156,22 @@ class EinsumSpecs(Exercise):
                 return Mismatch(f"{name}: the spec must be a string, received {hints.short_repr(answer['spec'])}",
                                 hints.TYPE_HINT)
             m = spec_mismatch(name, answer["spec"], value, want[name], operands, f"Index form: {formula}.")
+            if m is None and "->" not in answer["spec"]:
+                return Mismatch(f"{name}: '{answer['spec']}' has no '->', so its output is implicit",
+                                IMPLICIT.format(spec=answer["spec"]))
             if m is None:
                 continue
             out = answer["spec"].replace(" ", "").partition("->")[2]
             if name == "trace" and isinstance(value, np.ndarray) and value.ndim == 1:
                 m.hint = (f"'{answer['spec']}' keeps i in the output, so it returns the diagonal A_ii. The trace "
-                          "sums the diagonal: leave i out of the output ('ii->').")
+                          "sums the diagonal into one number.")
             if name == "transpose" and "->" not in answer["spec"]:
                 m.hint = (f"Without '->', NumPy orders the output letters alphabetically, so '{answer['spec']}' gives "
-                          "A itself. Say where each index goes, explicitly: 'ij->ji'.")
+                          "A itself. Write the output explicitly, its letters in the order the result's axes must "
+                          "have.")
             elif name == "transpose" and out and out == answer["spec"].split("->")[0]:
-                m.hint = "The output subscripts equal the input's, which is the identity. Swap them: 'ij->ji'."
+                m.hint = ("The output subscripts equal the input's, which is the identity. A transpose exchanges "
+                          "the order of the two axes.")
             return m
         if todo:
             return Mismatch(f"the specs for {todo} are still None (the others are right)",
@@ -197,9 +209,12 @@ class MatmulBackwardSpecs(Exercise):
                             "spec for dB = einsum(spec_dB, A, G).")
         A, B, G = case["A"].shape, case["B"].shape, case["G"].shape
         parts = [("dA", [("G", "ik", G), ("B", "jk", B)], "ij", "A",
-                  "∂L/∂A_ij = Σ_k G_ik B_jk: the operands are G ('ik') and B ('jk'), the output is A's subscripts 'ij'"),
+                  "∂L/∂A_ij = Σ_k G_ik B_jk (section 2): the operands are G ('ik') and B ('jk'), the output is A's "
+                  "subscripts 'ij'"),
                  ("dB", [("A", "ij", A), ("G", "ik", G)], "jk", "B",
-                  "∂L/∂B_jk = Σ_i A_ij G_ik: the operands are A ('ij') and G ('ik'), the output is B's subscripts 'jk'")]
+                  "Derive ∂C_ik/∂B_pq as section 2 did for A, and let the Kronecker deltas rename the indices; the "
+                  "operands are passed as (A, G), so the spec's first group is A's subscripts, its second G's, and "
+                  "its output B's")]
         swapped = {"dA": (case["B"], case["G"], "dA = einsum(spec_dA, G, B): G first, then B"),
                    "dB": (case["G"], case["A"], "dB = einsum(spec_dB, A, G): A first, then G")}
         for (name, operands, subs, var, formula), answer, w in zip(parts, got, want):
@@ -217,11 +232,9 @@ class MatmulBackwardSpecs(Exercise):
             other_order = (evaluate(answer["spec"], [first, second])
                            if answer["spec"].split("->")[-1] == subs else None)
             if isinstance(other_order, np.ndarray) and other_order.shape == w.shape and np.allclose(other_order, w):
-                groups = answer["spec"].split("->")[0].split(",")
-                fixed = f"{groups[1]},{groups[0]}->{answer['spec'].split('->')[1]}" if len(groups) == 2 else None
                 m.hint = (f"Your spec for {name} is right for the operands in the other order, but the check "
                           f"computes {order}. The input groups of a spec name the operands in the order they are "
-                          "passed" + (f": swap them, '{fixed}'." if fixed else "."))
+                          "passed.")
                 return m
             if isinstance(value, np.ndarray) and value.shape == w.shape[::-1]:
                 m.hint = (f"{name} comes out transposed: the output subscripts of a gradient are its variable's, in "
@@ -247,27 +260,31 @@ class QuadraticFormGrad(Exercise):
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return Mismatch(f"expected a pair (dA, dx), received {hints.short_repr(got)}",
                             "Return both gradients: `return dA, dx`.")
-        twice = ("x appears twice in x_i A_ij x_j, so its gradient has two terms (seed 000's gotcha): "
-                 "∂f/∂x_k = Σ_j A_kj x_j + Σ_i x_i A_ik = ((A + Aᵀ) x)_k")
+        twice = ("x appears twice in x_i A_ij x_j, so its gradient has one term per appearance, added (section "
+                 "3's x_i x_i): rename the appearances a_i A_ij b_j and differentiate with respect to each")
         dx_suspects = [
-            (f"{twice}. You kept only the first term, A x.", A @ x),
-            (f"{twice}. You kept only the second term, Aᵀ x.", A.T @ x),
-            (f"2 A x equals (A + Aᵀ) x only when A is symmetric; this A is not. {twice}.", 2 * A @ x),
+            (f"{twice}. Your dx is only the term of the first appearance, a.", A @ x),
+            (f"{twice}. Your dx is only the term of the second appearance, b.", A.T @ x),
+            (f"Your dx is 2 A x: the terms of the two appearances are equal only when A is symmetric, and this A is "
+             f"not. {twice}.", 2 * A @ x),
         ]
-        dA_suspects = [("Each A_ij appears once in x_i A_ij x_j, so ∂f/∂A_ij = x_i x_j, i.e. np.outer(x, x), "
-                        "without a factor 2.", 2 * np.outer(x, x))]
+        dA_suspects = [("Your dA is twice the right one. Each A_ij appears once in x_i A_ij x_j, so its gradient "
+                        "has one term and no factor 2 (the 2 of x_i x_i came from x appearing twice).",
+                        2 * np.outer(x, x))]
         n = x.shape[0]
         dA, dx = (np.asarray(v) if isinstance(v, (np.ndarray, float, int, np.number)) else None for v in got)
+        if dA is not None and dx is not None and dA.shape == (n,) and dx.shape == (n, n):
+            return Mismatch(f"the first answer has x's shape {(n,)} and the second A's shape {(n, n)}",
+                            "You returned (dx, dA): the order is (dA, dx).")
         if dA is not None and dA.shape == () and np.isclose(float(dA), x @ x):
             return Mismatch(f"dA: expected shape {(n, n)}, received the number {float(dA):.6g} = x @ x",
                             "For a 1-D array, x.T is x itself, so x @ x.T is the inner product Σ_i x_i x_i, one "
-                            "number. ∂f/∂A_ij = x_i x_j is the OUTER product: np.outer(x, x) or "
-                            "np.einsum('i,j->ij', x, x).")
+                            "number. dA has one entry per pair (i, j), like an OUTER product of two vectors.")
         if dx is not None and dx.shape == (n, n):
             return Mismatch(f"dx: expected shape {(n,)} (x's shape), received shape {dx.shape}",
-                            "dx must have x's shape. `A * x` multiplies entry by entry (x is broadcast along the "
-                            "rows) and keeps both axes; Σ_j A_kj x_j is a matrix-vector product, A @ x "
-                            "(np.einsum('kj,j->k', A, x)).")
+                            "dx must have x's shape. `*` multiplies entry by entry (x is broadcast along the "
+                            "rows) and keeps both axes; a term summed over j, like Σ_j A_kj x_j, is a "
+                            "matrix-vector product, or an einsum that leaves j out of the output.")
         return (hints.compare_values(got[0], want[0], where="dA", suspects=dA_suspects)
                 or hints.compare_values(got[1], want[1], where="dx", suspects=dx_suspects))
 
@@ -299,6 +316,16 @@ def make_case(rng, spec, i):
     return {"spec": spec, "operands": operands, "grad": grad, "i": i}
 
 
+AXES_MISMATCH = re.compile(r"more dimensions than subscripts|too many subscripts|fewer dimensions|"
+                           r"cannot reshape|not enough dimensions|input operand has more dimensions")
+SIZE_MISMATCH = re.compile(r"remapped shapes")              # np.einsum: one letter, axes of different sizes
+BROADCAST_MISMATCH = re.compile(r"requested shape")     # np.broadcast_to (its message says "remapped" too)
+SIZE_HINT = ("In the einsum your code built, one letter names axes of different sizes: check that each group of "
+             "letters belongs to the array passed in its place (grad's group first, if grad is passed first).")
+BROADCAST_HINT = ("np.broadcast_to aligns shapes from the right, like every broadcast: to spread a result along a "
+                  "letter that is not the last one, the result first needs a size-1 axis in that letter's place.")
+
+
 class _EinsumBackward(Exercise):
     SPECS: list[tuple[str, int]] = []
     RANDOM: list[tuple[str, int]] = []
@@ -312,7 +339,7 @@ class _EinsumBackward(Exercise):
             return obj(case["spec"], [a.copy() for a in case["operands"]], case["grad"].copy(), case["i"])
         except ValueError as exc:
             if "einstein sum" in str(exc) or "subscript" in str(exc):  # NumPy refused an einsum the learner built
-                return {"error": f"ValueError: {exc}"}
+                return {"error": f"ValueError: {exc}", "at": self.describe(case)}
             raise
 
     def expected(self, case):
@@ -341,7 +368,7 @@ class _EinsumBackward(Exercise):
         shape = case["operands"][i].shape
         if isinstance(got, dict) and "error" in got:
             return Mismatch(f"NumPy refused the einsum your code built: {got['error']}",
-                            self.error_hint(got["error"], case) + " " + self.rule(case))
+                            self.numpy_error_hint(got["error"], case) + " " + self.rule(case))
         g = hints._to_array(got)
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {hints.short_repr(got)}",
@@ -363,7 +390,25 @@ class _EinsumBackward(Exercise):
         return Mismatch(msg, (hint + " " if hint not in ("", hints.CLOSE) else
                               "Use grad with the OTHER operands only (leave operand i out). ") + self.rule(case))
 
-    def error_hint(self, error, case):
+    def error_hint(self, exc):
+        """A hint for an exception the learner's code raised (shown under its traceback)."""
+        text = str(exc)
+        if AXES_MISMATCH.search(text):
+            return self.axes_hint()
+        if BROADCAST_MISMATCH.search(text):
+            return BROADCAST_HINT
+        if SIZE_MISMATCH.search(text):
+            return SIZE_HINT
+        return hints.error_hint(exc) or ("Print the spec your code builds and the shapes of the arrays you pass "
+                                         "it, for the failing case shown above.")
+
+    def axes_hint(self):
+        return ("An array passed to np.einsum (or reshaped) has a different number of axes than the spec gives it "
+                "letters. Print the spec your code builds and the .shape of each array it passes: grad has one "
+                "axis per output letter, each operand one per letter of its group.")
+
+    def numpy_error_hint(self, error, case):
+        """A hint for an einsum that NumPy refused (the learner's code built it; ``error`` is NumPy's message)."""
         i, spec = case["i"], case["spec"]
         inputs, output = spec.split("->")[0].split(","), spec.split("->")[1]
         target = inputs[i]
@@ -372,8 +417,13 @@ class _EinsumBackward(Exercise):
         if lonely and "never appeared" in error:
             return (f"Index '{lonely}' appears only in operand {i} ('{target}'): it was summed away in the forward "
                     "pass, so it is in none of the backward einsum's inputs. Every entry along it got the same "
-                    "gradient: leave it out of the einsum, then np.broadcast_to the result back to the operand's shape.")
-        return "Check that the backward spec lists grad's subscripts first, then the other operands', in order."
+                    "gradient, so the result can be computed without it and spread back along it.")
+        if AXES_MISMATCH.search(error):
+            return self.axes_hint()
+        if SIZE_MISMATCH.search(error):
+            return SIZE_HINT
+        return ("Check the backward spec's input groups: grad's subscripts first, then the other operands', in the "
+                "order the arrays are passed, each group with one letter per axis of its array.")
 
     def value_hint(self, g, want, case):
         return ""
@@ -402,18 +452,25 @@ class EinsumBackwardRepeated(_EinsumBackward):
         off = want == 0
         if np.any(g[off] != 0):
             return (f"Off-diagonal entries got a gradient, but '{target}' reads only entries with equal "
-                    f"'{repeated[0]}' indices: the rest never touched the loss and get 0. Multiply by the Kronecker "
-                    f"delta δ (np.eye(n)) to write the gradient onto the diagonal only.")
+                    f"'{repeated[0]}' indices: the rest never touched the loss and get 0. A Kronecker delta "
+                    f"(section 5) writes a gradient onto the diagonal only.")
         on = ~off
         if np.allclose(g[on], 2 * want[on]):
             return ("The diagonal got twice its gradient. Each diagonal entry A_ii is one number, read once; the "
                     "'add it twice' rule of x_i x_i is for one tensor used as two operands.")
         return ""
 
-    def error_hint(self, error, case):
+    def axes_hint(self):
+        return (super().axes_hint() + " A common cause here: the gradient for the distinct letters came back with "
+                "the shape of the ORIGINAL operand. einsum_backward reads operand i's shape from operands[i], so "
+                "when you call it with the spec rewritten to the distinct letters ('ii' -> 'i'), the operand i you "
+                "pass must have one axis per distinct letter too (its values do not matter: the gradient of a "
+                "linear map does not depend on the operand itself).")
+
+    def numpy_error_hint(self, error, case):
         if "multiple times" in error:
             return ("An output subscript may not repeat: einsum cannot write onto a diagonal directly. Compute the "
-                    "gradient for the distinct indices first (e.g. 'i'), then place it on the diagonal with a "
-                    "Kronecker delta: einsum('i,iI->iI', g, np.eye(n)).")
-        return super().error_hint(error, case)
+                    "gradient for the distinct indices first, then place it on the diagonal with a Kronecker delta, "
+                    "as section 5 did for 'ii->i'.")
+        return super().numpy_error_hint(error, case)
 

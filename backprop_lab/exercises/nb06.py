@@ -31,33 +31,71 @@ def _pair(got, names):
     return hints.expect_tuple(got, names, "Return one gradient per input, in order: `return {listed}`.")
 
 
+MUTATED = ("Your function changed its input {names} in place. A backward rule's inputs are arrays the engine "
+           "still holds (saved by forward, or the gradient other rules read too): compute the gradients into new "
+           "arrays and leave the inputs as they were.")
+
+
+def call_watching(fn, arrays: dict, *args):
+    """``fn(*copies of arrays, *args)``, and the names of the arrays it changed in place (a sorted list)."""
+    copies = {k: np.array(v, copy=True) for k, v in arrays.items()}      # same dtype, own memory
+    out = fn(*copies.values(), *args)
+    changed = sorted(k for k, v in copies.items() if not np.array_equal(v, arrays[k], equal_nan=True))
+    return out, changed
+
+
+def mutation_mismatch(got):
+    """A Mismatch when ``run`` found the learner's function changing its inputs, else None."""
+    if isinstance(got, dict) and got.get("mutated"):
+        names = " and ".join(got["mutated"])
+        return Mismatch(f"after the call, {names} no longer held the values it was given", MUTATED.format(names=names))
+    return None
+
+
 # ----------------------------------------------------------------------------- 06.1 Sqrt as a Function
 
 SQRT_HINTS = {
-    "class_state": ("The gradient of the first use of Sqrt was computed from the input of the SECOND use: backward "
-                    "read values stored on the class (or a global), which the second forward overwrote. Store what "
-                    "backward needs on the context: ctx.save_for_backward(y) in forward, (y,) = ctx.saved in backward. "
-                    "Each application gets its own ctx."),
-    "no_g": ("Your backward returns the local derivative 1/(2 sqrt x) but ignores the upstream gradient g: the chain "
-             "rule multiplies them, dx = g / (2 sqrt x)."),
-    "no_half": ("Your gradient is exactly 2 times too big: d sqrt(x)/dx = 1 / (2 sqrt x). The 1/2 comes from the power "
-                "rule, x^(1/2) -> (1/2) x^(-1/2)."),
-    "power": ("Power rule slip: d x^(1/2)/dx = (1/2) x^(-1/2), not (1/2) x^(1/2). Divide by sqrt(x) (the saved "
-              "output y), do not multiply."),
-    "forward": "The forward pass is wrong: forward(ctx, x) must return np.sqrt(x), an array of x's shape.",
+    "class_state": ("The gradient of the first use of Sqrt was computed from the values of the SECOND use: backward "
+                    "read values stored on the class (or in a global), which the second forward overwrote. Each "
+                    "application of a Function gets its own context: keep what backward needs on ctx."),
+    "no_g": ("Your backward returns the local derivative of sqrt but ignores the upstream gradient g: the chain rule "
+             "multiplies the two."),
+    "no_half": ("Your gradient is exactly 2 times too big: the power rule brings down the exponent of x^(1/2) as a "
+                "factor, and that factor is missing."),
+    "power": ("Power rule slip: differentiating x^(1/2) lowers the exponent by one, to -1/2, so the derivative "
+              "divides by sqrt(x) (the saved output y) rather than multiplying by it."),
+    "forward": "The forward pass is wrong: forward(ctx, x) must return the square root of x, an array of x's shape.",
+    "forward_none": ("Your forward returned None: is its `return` missing? forward(ctx, x) must return y, the "
+                     "square root of x, as well as save what backward needs."),
     "not_function": ("Give the class itself, a subclass of bl.Function with two @staticmethods, forward(ctx, x) and "
                      "backward(ctx, g): check(\"06.1\", Sqrt), not Sqrt() or Sqrt.apply."),
-    "none": ("Your backward returned None (or a None gradient): it must return the gradient for x, an array of x's "
-             "shape."),
-    "assigned": ("Your forward ASSIGNED to ctx.save_for_backward (ctx.save_for_backward = y), which replaces the "
-                 "method and saves nothing. Call it: ctx.save_for_backward(y); then (y,) = ctx.saved in backward."),
-    "saved_array": ("Your forward set ctx.saved to an array; ctx.saved is a tuple of saved arrays. Save with "
-                    "ctx.save_for_backward(y), read with (y,) = ctx.saved."),
+    "none": ("Your backward returned None (or a None gradient): is its `return` missing? It must return the "
+             "gradient for x, an array of x's shape."),
+    "assigned": ("Your forward ASSIGNED to ctx.save_for_backward, which replaces the method and saves nothing. It is "
+                 "a method: call it with the arrays to keep."),
+    "saved_array": ("Your forward set ctx.saved to an array; ctx.saved is the tuple of everything forward saved, "
+                    "filled by calling ctx.save_for_backward(...)."),
     "raw_shape": ("Your backward returned an array of shape {raw} for an input of shape {shape}; it must return dx "
                   "with x's shape (the engine's driver summed the extra axes away, which hid the mistake and gave "
-                  "these numbers). A common cause: `y = ctx.saved` keeps the TUPLE (y,), and 2 * (y,) is not 2 y. "
-                  "Unpack it: `(y,) = ctx.saved`."),
+                  "these numbers). A common cause: ctx.saved is a TUPLE of the saved arrays, (y,), and arithmetic "
+                  "on the tuple itself is not arithmetic on y: unpack it first."),
+    "inverted": ("Your local derivative is the reciprocal of the right one: the power rule's exponent, -1/2, puts "
+                 "sqrt(x), and the factor with it, in the DENOMINATOR."),
+    "over_x": ("Your gradient divides by x (y squared) where the power rule's x^(-1/2) divides by the square ROOT "
+               "of x."),
+    "empty_saved": ("ctx.saved is empty when your backward reads it: your forward saved nothing on its context. "
+                    "What backward needs must be saved in forward, on the ctx it receives."),
+    "unpack_count": ("Your backward unpacks a different number of values than your forward saved: ctx.saved holds "
+                     "exactly what forward passed to ctx.save_for_backward, in that order."),
 }
+
+
+def saved_unpack_hint(exc):
+    """A hint for unpacking ``ctx.saved`` wrongly (nothing saved, or not as many values as saved), else ""."""
+    text = str(exc)
+    if isinstance(exc, ValueError) and "values to unpack" in text:
+        return SQRT_HINTS["empty_saved"] if "got 0" in text else SQRT_HINTS["unpack_count"]
+    return ""
 
 
 def run_function(fn_class, x, g, other=None):
@@ -76,7 +114,7 @@ def run_function(fn_class, x, g, other=None):
     if other is not None:  # a second use of the same Function in the same graph, before backward
         fn_class.apply(Tensor(np.array(other, dtype=np.float64), requires_grad=True))
     if not isinstance(y.data, np.ndarray) or y.data.shape != xt.shape:
-        return {"problem": "forward", "y": y.data}
+        return {"problem": "forward", "y": y.data, "x": x}   # x: so that the cases differ (not hard-coded)
     y.backward(np.asarray(g, dtype=np.float64))
     return {"y": np.array(y.data), "dx": None if xt.grad is None else np.array(xt.grad),
             "raw_shape": _raw_backward_shape(fn_class, x, g)}
@@ -111,6 +149,9 @@ class SqrtFunction(Exercise):
         return (f"x = {hints.short_repr(case['x'], 90)}, upstream g = {hints.short_repr(case['g'], 90)} "
                 f"(and Sqrt also applied to {hints.short_repr(case['other'], 60)} before backward)")
 
+    def error_hint(self, exc):
+        return saved_unpack_hint(exc) or super().error_hint(exc)
+
     def compare(self, got, want, case):
         if not isinstance(got, dict):
             return Mismatch(f"could not run your Function: {hints.short_repr(got)}", SQRT_HINTS["not_function"])
@@ -121,7 +162,7 @@ class SqrtFunction(Exercise):
             return Mismatch("backward cannot read what forward saved", SQRT_HINTS[problem])
         if problem == "forward":
             return Mismatch(f"forward returned {hints.short_repr(got.get('y'))}, expected an array of shape "
-                            f"{case['x'].shape}", SQRT_HINTS["forward"])
+                            f"{case['x'].shape}", SQRT_HINTS["forward_none" if got.get("y") is None else "forward"])
         m = hints.compare_values(got["y"], want["y"], where="forward output y")
         if m is not None:
             return Mismatch(m.message, SQRT_HINTS["forward"])
@@ -131,7 +172,9 @@ class SqrtFunction(Exercise):
         suspects = [(SQRT_HINTS["class_state"], g / (2 * np.sqrt(other))),
                     (SQRT_HINTS["no_g"], 1 / (2 * np.sqrt(x))),
                     (SQRT_HINTS["no_half"], g / np.sqrt(x)),
-                    (SQRT_HINTS["power"], g * 0.5 * np.sqrt(x))]
+                    (SQRT_HINTS["power"], g * 0.5 * np.sqrt(x)),
+                    (SQRT_HINTS["inverted"], g * 2 * np.sqrt(x)),
+                    (SQRT_HINTS["over_x"], g / (2 * x))]
         m = hints.compare_values(got["dx"], want["dx"], where="gradient x.grad", suspects=suspects)
         raw = got.get("raw_shape")
         if m is not None and raw is not None and tuple(raw) != x.shape:
@@ -143,16 +186,15 @@ class SqrtFunction(Exercise):
 
 MAXIMUM_HINTS = {
     "both": ("At a tie (x == y) you sent g to BOTH inputs, so that entry passes on 2g in total. The output moved by "
-             "g, not 2g: send it to one input only, x (seed 001's rule: x >= y -> x)."),
+             "g, not 2g: at a tie all of g goes to one input only, x (the engine's rule: x >= y -> x)."),
     "neither": ("At a tie (x == y) you sent g to NEITHER input, so that entry's gradient is lost. The output still "
-                "moves with its inputs there; send all of g to one of them, x (seed 001's rule x >= y -> x): "
-                "dx = g * (x >= y), dy = g * (x < y)."),
-    "to_y": ("At a tie (x == y) you sent g to y. The engine follows seed 001's tie rule, x >= y -> x: use the mask "
-             "x >= y for dx and its complement x < y for dy."),
-    "split": ("At a tie you split g evenly between x and y (torch.maximum does that). This engine follows seed 001: "
-              "all of g goes to x when x >= y, none to y."),
-    "no_g": ("Your gradients are the 0/1 masks themselves: multiply them by the upstream gradient g (chain rule), "
-             "dx = g * (x >= y)."),
+                "moves with its inputs there: all of g goes to one of them, x (the engine's rule: x >= y -> x)."),
+    "to_y": ("At a tie (x == y) you sent g to y. The engine's tie rule is x >= y -> x: a tie counts as x "
+             "winning, so g goes to x and nothing to y."),
+    "split": ("At a tie you split g evenly between x and y (torch.maximum does that). This engine's rule sends all "
+              "of g to x when x >= y, none to y."),
+    "no_g": ("Your gradients are the 0/1 masks themselves: the chain rule multiplies each local derivative by the "
+             "upstream gradient g."),
     "swapped": "You returned (dy, dx): the order is (dx, dy), one gradient per input in the order of the inputs.",
 }
 
@@ -164,15 +206,16 @@ class MaximumBackward(Exercise):
                   "g": np.array([1.0, 2.0, 3.0, 4.0])}]
         # small integers make ties frequent; the masks then differ between the tie rules
         rand = [{"x": rng.integers(0, 3, size=s).astype(float), "y": rng.integers(0, 3, size=s).astype(float),
-                 "g": rng.normal(size=s)} for s in [(3, 4), (5,), (2, 2, 3)]]
+                 "g": rng.normal(size=s)} for s in [(3, 4), (5,), (2, 2, 3), (4, 1)]]
         return fixed + rand
 
     def run(self, obj, case):
-        out = obj(case["x"].copy(), case["y"].copy(), case["g"].copy())
-        return tuple(out) if isinstance(out, (tuple, list)) else out
+        out, changed = call_watching(obj, {"x": case["x"], "y": case["y"], "g": case["g"]})
+        out = tuple(out) if isinstance(out, (tuple, list)) else out
+        return {"mutated": changed, "out": out} if changed else out
 
     def compare(self, got, want, case):
-        bad = _pair(got, ["dx", "dy"])
+        bad = mutation_mismatch(got) or _pair(got, ["dx", "dy"])
         if bad:
             return bad
         x, y, g = case["x"], case["y"], case["g"]
@@ -195,15 +238,24 @@ class MaximumBackward(Exercise):
 MAX_HINTS = {
     "all_ties": ("Every maximal entry of a slice got g. When several entries tie for the maximum, only ONE of them "
                  "is the max that was returned: the engine sends g to the FIRST one (lowest index along the axis), "
-                 "seed 001's x >= y -> x applied left to right. np.argmax returns exactly that index."),
+                 "the tie rule x >= y -> x applied left to right; that is the index np.argmax reports."),
     "split": ("You split g evenly among the tied maxima (torch.amax does that). This engine sends all of g to the "
-              "FIRST maximal entry (lowest index along the axis), as np.argmax picks it."),
+              "FIRST maximal entry (lowest index along the axis)."),
     "last": ("You sent g to the LAST maximal entry of each slice. The engine's tie rule picks the FIRST (lowest "
-             "index along the axis), which is what np.argmax returns."),
-    "no_g": ("Your answer is the 0/1 mask of where the maxima are: multiply by the upstream gradient g, after "
-             "re-inserting the reduced axis (np.expand_dims(g, axis)) so it lines up with x."),
-    "axis": ("The gradient went to the right places but the values of g are misaligned: re-insert the reduced axis "
-             "at its own position, np.expand_dims(g, axis), before broadcasting g against the mask."),
+             "index along the axis)."),
+    "no_g": ("Your answer is the 0/1 mask of where the maxima are: the chain rule multiplies it by the upstream "
+             "gradient g, each slice's g going to that slice's maximum."),
+    "axis": ("The gradient went to the right places but the values of g are misaligned: g lacks the reduced axis, "
+             "and broadcasting lines axes up from the right, so g must get the reduced axis back at that axis's own "
+             "position before it lines up with x."),
+    "none_case": ("Your function returned None for axis=None, the maximum over ALL entries (g is then a single "
+                  "number): that case needs handling of its own, and every path through the function must return "
+                  "dx."),
+    "g_shape_error": ("g has the shape of the result, WITHOUT the reduced axis; broadcasting lines axes up from the "
+                      "right, so g only lines up with x (or with anything indexed along that axis) once the reduced "
+                      "axis is back at its own position."),
+    "none_axis_error": ("axis is None here: the maximum over ALL entries, with g a single number. A NumPy function "
+                        "that needs an axis index cannot take None: handle axis=None as a case of its own."),
 }
 
 
@@ -224,22 +276,39 @@ class MaxBackward(Exercise):
     def cases(self, rng):
         fixed = [{"x": np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]]), "axis": 1, "g": np.array([10.0, 20.0])},
                  {"x": np.array([[4.0, 1.0], [4.0, 5.0]]), "axis": 0, "g": np.array([1.0, 2.0])},
-                 {"x": np.array([[2.0, 7.0], [7.0, 1.0]]), "axis": None, "g": np.array(3.0)}]
+                 {"x": np.array([[2.0, 7.0], [7.0, 1.0]]), "axis": None, "g": np.array(3.0)},
+                 {"x": np.array([2.0, 5.0, 5.0, 1.0]), "axis": 0, "g": np.array(-2.0)}]   # 1-D: g is one number
         rand = []
-        for shape, axis in [((3, 3), 0), ((4, 5), 1), ((2, 3, 4), 1), ((3, 4), -1), ((2, 3), None)]:
+        for shape, axis in [((3, 3), 0), ((4, 5), 1), ((2, 3, 4), 1), ((3, 4), -1), ((2, 3), None), ((4, 1), 1),
+                            ((1, 5), 0)]:
             x = rng.integers(0, 3, size=shape).astype(float)
             gshape = () if axis is None else tuple(n for i, n in enumerate(shape) if i != axis % len(shape))
             rand.append({"x": x, "axis": axis, "g": rng.normal(size=gshape)})
         return fixed + rand
 
     def run(self, obj, case):
-        return obj(case["x"].copy(), np.array(case["g"]), case["axis"])
+        out, changed = call_watching(obj, {"x": case["x"], "g": np.asarray(case["g"])}, case["axis"])
+        return {"mutated": changed, "out": out} if changed else out
 
     def describe(self, case):
         return f"x = {hints.short_repr(case['x'], 120)}, axis = {case['axis']}, g = {hints.short_repr(case['g'], 80)}"
 
+    def error_hint(self, exc):
+        if "'NoneType' object cannot be interpreted as an integer" in str(exc) or (
+                "axis" in str(exc) and "None" in str(exc)):
+            return MAX_HINTS["none_axis_error"]
+        if "could not be broadcast" in str(exc) or "shape mismatch" in str(exc):
+            return MAX_HINTS["g_shape_error"]
+        return super().error_hint(exc)
+
     def compare(self, got, want, case):
+        bad = mutation_mismatch(got)
+        if bad:
+            return bad
         x, axis = case["x"], case["axis"]
+        if got is None:
+            return Mismatch("your function returned None",
+                            MAX_HINTS["none_case"] if axis is None else hints.NONE_HINT)
         g = np.asarray(case["g"], dtype=np.float64)
         ge = g if axis is None else np.expand_dims(g, axis)
         m = x.max() if axis is None else x.max(axis=axis, keepdims=True)
@@ -290,6 +359,16 @@ def _graph_constant(t):
     return (t["x"] * t["c"] + 2.0).sum()
 
 
+def _graph_uneven(t):
+    a = t["x"].tanh()
+    return (a + a.exp().tanh()).sum()
+
+
+def _graph_alias(t):
+    x = t["x"]
+    return (x.exp() + (x + t["y"]).tanh()).sum()
+
+
 GRAPHS = {
     # name: (builder, description, {input: (shape, requires_grad)})
     "fan-out": (_graph_fanout, "(x * x + x).sum()", {"x": ((3,), True)}),
@@ -301,37 +380,66 @@ GRAPHS = {
     "shared": (_graph_shared, "((x @ W).relu() @ W).sum()  (W used twice)", {"x": ((2, 3), True), "W": ((3, 3), True)}),
     "constant": (_graph_constant, "(x * c + 2.0).sum()  (c is a constant: requires_grad=False)",
                  {"x": ((2, 2), True), "c": ((2, 2), False)}),
+    "uneven": (_graph_uneven, "a = x.tanh(); (a + a.exp().tanh()).sum()  (two paths of different lengths to a)",
+               {"x": ((4,), True)}),
+    "alias": (_graph_alias, "(x.exp() + (x + y).tanh()).sum()  (Add hands one array to both x and y)",
+              {"x": ((3,), True), "y": ((3,), True)}),
 }
 
 DRIVER_HINTS = {
     "order": ("Node '{op}' was asked for its backward before every node that uses it had handed it its gradient "
-              "(still missing: {missing}). Visit the nodes in REVERSE topological order, root first: build the "
-              "order inputs-first, then loop over reversed(order). (If your sort has no `seen` set, a node reached "
-              "along two paths appears twice, and its first copy comes too early.)"),
+              "(still missing: {missing}). A node's gradient is complete only once ALL of its users have run: visit "
+              "the nodes in reverse topological order, root first. (A node reached along two paths must be listed "
+              "once, or its first copy comes too early.)"),
     "uncalled": ("Node '{op}' received a gradient, but its rule never ran, so nothing reached the nodes before it. "
-                 "Visit the nodes in REVERSE topological order, root first (a node's gradient is complete only after "
-                 "every node that uses it has run): build the order inputs-first, then loop over reversed(order)."),
-    "twice": ("Node '{op}' was asked for its backward twice. Each node must appear once in the topological order: "
-              "keep a `seen` set so a node reached along two paths is visited only the first time."),
-    "seed": ("The root's gradient is None when its rule runs: start the pass with root.grad = np.ones_like(root.data) "
-             "(dL/dL = 1)."),
+                 "Every node made by an operation must run once its gradient is complete, which reverse topological "
+                 "order (root first) guarantees."),
+    "twice": ("Node '{op}' was asked for its backward twice. Each node appears once in the topological order: "
+              "remember which nodes you have already visited, so a node reached along two paths is listed once."),
+    "seed": ("The root's gradient is None when its rule runs: the pass starts from dL/dL = 1, which must be in "
+             "root.grad (an array of the root's shape and dtype) before the first rule runs."),
     "shape": ("'{op}' received a gradient of shape {got} but its data has shape {want}: broadcasting in the "
-              "forward pass was not undone. Pass every gradient a rule returns through bl.unbroadcast(g, "
-              "parent.shape) before adding it to parent.grad."),
+              "forward pass was not undone. Every gradient a rule returns must be un-broadcast to its input's "
+              "shape (bl.unbroadcast) before it is added to that input's .grad."),
     "bare": ("'{op}' received a gradient of shape {got} but its data has shape {want}. It came from '{user}', a rule "
-             "with ONE input, which returns a bare array, not a tuple: zip(node._prev, grads) then walks over the "
-             "array itself and hands its first entry (or row) to the input. Wrap a bare array first: "
-             "if not isinstance(grads, tuple): grads = (grads,)"),
-    "engine": ("Your driver called the engine's own {name}. In this exercise you write that part: for each node call "
-               "its rule, node._fn.backward(node._ctx, node.grad), then unbroadcast and add each returned gradient "
-               "into the parent's .grad."),
-    "none": ("{name}.grad is still None after your backward: no gradient reached it. Hand every gradient a rule "
-             "returns to the matching parent (zip(node._prev, grads)); skip only None gradients."),
+             "with ONE input, which returns a bare array, not a tuple: pairing the inputs with what the rule "
+             "returned then walked over the array itself and handed its first entry (or row) to the input."),
+    "engine": ("Your driver called the engine's own {name}. In this exercise you write that part: ask each node's "
+               "rule for its inputs' gradients, and hand each one on to its input yourself."),
+    "none": ("{name}.grad is still None after your backward: no gradient reached it. Every gradient a rule returns "
+             "goes on to the matching input; only None gradients (inputs that need none) are skipped."),
+    "accumulate": ("{name} already held a gradient from an earlier pass before your backward ran, and afterwards "
+                   "holds only the new one: your driver threw the old one away. Leaf gradients accumulate across "
+                   "passes (as with Tensor.backward and in PyTorch): the new gradient is added to what is there."),
+    "dtype": ("{name}.grad is {got} but {name} holds {want} data: a gradient has the dtype of its tensor. Every "
+              "gradient descends from the one the pass starts with and from any array you make to hold them: "
+              "give them the tensor's dtype."),
+    "aliased": ("{a}.grad and {b}.grad are the SAME array: a rule handed one array to both (Add does), your driver "
+                "stored it as it was, and a later share added in place (`+=`) into one changed the other too. A "
+                "stored gradient must not be written into in place unless it is that tensor's own array."),
+    "readonly": ("Your driver wrote in place (`+=`) into an array it does not own: the first share you stored in a "
+                 ".grad is the very array a rule returned, and rules may return read-only views (Sum's gradient is "
+                 "a broadcast view) or one array for two inputs (Add). Adding into a stored gradient must make a new "
+                 "array, unless that tensor owns its array."),
+    "none_add": ("A .grad is None until its first share arrives, and None cannot be added to: the first share is "
+                 "stored, later ones are added to it."),
 }
 
 
 class DriverError(RuntimeError):
     """Raised inside the learner's driver when it does something a correct driver never does."""
+
+
+def _leaves(case):
+    """The case's leaf tensors, with their dtype and any gradient left from an earlier pass."""
+    from ..tensor import Tensor
+
+    _, _, spec = GRAPHS[case["graph"]]
+    dtype = np.dtype(case.get("dtype", "float64"))
+    leaves = {k: Tensor(np.array(case[k], dtype=dtype), requires_grad=rg, label=k) for k, (_, rg) in spec.items()}
+    for k, g in (case.get("preset") or {}).items():
+        leaves[k].grad = np.array(g, dtype=dtype)
+    return leaves
 
 
 def _watched_graph(case, log):
@@ -349,7 +457,7 @@ def _watched_graph(case, log):
             raise DriverError(DRIVER_HINTS["engine"].format(name="Tensor.backward()"))
 
     builder, _, spec = GRAPHS[case["graph"]]
-    leaves = {k: Tensor(np.array(case[k], dtype=np.float64), requires_grad=rg, label=k) for k, (_, rg) in spec.items()}
+    leaves = _leaves(case)
     root = builder(leaves)
     nodes = topo_sort(root)
     consumers = {id(n): [] for n in nodes}
@@ -390,6 +498,7 @@ def _watched_graph(case, log):
         if n._fn is not None:
             n._fn = watch(n, n._fn)
         n.__class__ = Watched
+
     def uncalled():  # nodes holding a (non-zero) gradient they never passed on
         return [n._op for n in nodes if n._fn is not None and n.grad is not None and id(n) not in called
                 and np.any(np.asarray(n.grad) != 0)]
@@ -398,7 +507,11 @@ def _watched_graph(case, log):
         return {k: shape_hint(t, k, np.shape(t.grad)) for k, t in leaves.items()
                 if t.requires_grad and t.grad is not None and np.shape(t.grad) != t.shape}
 
-    return root, leaves, uncalled, leaf_shape_hints
+    def aliased():  # pairs of leaves whose gradients are one and the same memory
+        named = [(k, t.grad) for k, t in leaves.items() if isinstance(t.grad, np.ndarray)]
+        return [(a, b) for i, (a, ga) in enumerate(named) for b, gb in named[i + 1:] if np.shares_memory(ga, gb)]
+
+    return root, leaves, uncalled, leaf_shape_hints, aliased
 
 
 class BackwardDriver(Exercise):
@@ -406,34 +519,51 @@ class BackwardDriver(Exercise):
 
     def cases(self, rng):
         cases = [{"graph": "fan-out", "x": np.array([1.0, -2.0, 0.5])}]
-        for name in ["diamond", "linear", "shift", "shared", "constant", "fan-out"]:
+        for name in ["uneven", "diamond", "linear", "shift", "shared", "constant", "alias", "fan-out", "linear",
+                     "fan-out"]:
             case = {"graph": name}
             for k, (shape, _) in GRAPHS[name][2].items():
                 case[k] = rng.normal(size=shape).round(3)
             cases.append(case)
+        cases[8]["preset"] = {"x": rng.normal(size=3).round(3)}      # a gradient left from an earlier pass
+        cases[9]["dtype"] = "float32"
         return cases
 
     def run(self, obj, case):
         log = []
-        root, leaves, uncalled, leaf_shape_hints = _watched_graph(case, log)
+        root, leaves, uncalled, leaf_shape_hints, aliased = _watched_graph(case, log)
         obj(root)
         spec = GRAPHS[case["graph"]][2]
         grads = {k: (None if leaves[k].grad is None else np.array(leaves[k].grad, dtype=np.float64))
                  for k, (_, rg) in spec.items() if rg}
-        return {"grads": grads, "uncalled": uncalled(), "shape_hints": leaf_shape_hints()}
+        dtypes = {k: str(np.asarray(leaves[k].grad).dtype) for k in grads if grads[k] is not None}
+        return {"grads": grads, "uncalled": uncalled(), "shape_hints": leaf_shape_hints(), "dtypes": dtypes,
+                "aliased": aliased(), "graph": case["graph"]}   # the graph: a missing gradient is no hard-coded one
 
     def expected(self, case):
-        from ..tensor import Tensor
-
         builder, _, spec = GRAPHS[case["graph"]]
-        leaves = {k: Tensor(np.array(case[k], dtype=np.float64), requires_grad=rg) for k, (_, rg) in spec.items()}
+        leaves = _leaves(case)
         builder(leaves).backward()
         return {"grads": {k: leaves[k].grad for k, (_, rg) in spec.items() if rg}}
 
     def describe(self, case):
         _, text, spec = GRAPHS[case["graph"]]
         inputs = ", ".join(f"{k} = {hints.short_repr(case[k], 80)}" for k in spec)
-        return f"graph: {text}; {inputs}"
+        extra = ""
+        if case.get("preset"):
+            extra += "; " + ", ".join(f"{k}.grad already holds {hints.short_repr(v, 60)} from an earlier pass"
+                                      for k, v in case["preset"].items())
+        if case.get("dtype"):
+            extra += f"; all data {case['dtype']}"
+        return f"graph: {text}; {inputs}{extra}"
+
+    def error_hint(self, exc):
+        text = str(exc)
+        if "read-only" in text:
+            return DRIVER_HINTS["readonly"]
+        if "'NoneType'" in text and ("+" in text or "unsupported operand" in text):
+            return DRIVER_HINTS["none_add"]
+        return super().error_hint(exc)
 
     def compare(self, got, want, case):
         if not isinstance(got, dict) or "grads" not in got:
@@ -442,6 +572,7 @@ class BackwardDriver(Exercise):
             return Mismatch(f"after your backward, node '{got['uncalled'][0]}' holds a gradient it never passed on",
                             DRIVER_HINTS["uncalled"].format(op=got["uncalled"][0]))
         grads, want = got["grads"], want["grads"]
+        data_dtype = case.get("dtype", "float64")
         for k in want:
             if grads.get(k) is None:
                 return Mismatch(f"{k}.grad is None after your backward(root)", DRIVER_HINTS["none"].format(name=k))
@@ -449,7 +580,20 @@ class BackwardDriver(Exercise):
                 hint = got.get("shape_hints", {}).get(k) or DRIVER_HINTS["shape"].format(
                     op=k, got=np.shape(grads[k]), want=want[k].shape)
                 return Mismatch(f"{k}.grad has shape {np.shape(grads[k])}, but {k} has shape {want[k].shape}", hint)
-        return hints.compare_values(grads, want, where="leaf gradients")
+            if got.get("dtypes", {}).get(k, data_dtype) != data_dtype:
+                return Mismatch(f"{k}.grad has dtype {got['dtypes'][k]}, but {k} has dtype {data_dtype}",
+                                DRIVER_HINTS["dtype"].format(name=k, got=got["dtypes"][k], want=data_dtype))
+        rtol = 1e-5 if data_dtype == "float32" else 1e-6
+        m = hints.compare_values(grads, want, where="leaf gradients", rtol=rtol, atol=1e-6 if rtol > 1e-6 else 1e-8)
+        if m is None:
+            return None
+        for k, old in (case.get("preset") or {}).items():
+            if hints.close(grads[k], np.asarray(want[k]) - old, rtol=1e-6, atol=1e-8):
+                return Mismatch(m.message, DRIVER_HINTS["accumulate"].format(name=k))
+        if got.get("aliased"):
+            a, b = got["aliased"][0]
+            return Mismatch(m.message, DRIVER_HINTS["aliased"].format(a=a, b=b))
+        return m
 
 
 # ----------------------------------------------------------------------------- 06.5 find the buggy op
@@ -518,7 +662,12 @@ def mystery_graph(seed=0):
     return loss, [W1, W2]
 
 
-MYSTERY_OPS = ("Square", "Softplus", "LogCosh", "MatMul", "Add", "Neg", "Sum", "Mul")
+ENGINE_OPS_IN_MYSTERY = ("MatMul", "Add", "Neg", "Sum", "Mul")
+
+
+def mystery_ops() -> list[str]:
+    """Every op name of the mystery graph (the custom Functions' names come from the classes themselves)."""
+    return [fn.__name__ for fn in _mystery_functions()] + list(ENGINE_OPS_IN_MYSTERY)
 
 
 def _normalise_op(answer):
@@ -535,6 +684,7 @@ class FindTheBug(Exercise):
     # the point of this exercise is to use the checking tools
     allowed_references = ("backprop_lab.check_graph", "backprop_lab.gradcheck", "backprop_lab.GradcheckError",
                           "backprop_lab.autograd.topo_sort")
+    show_expected = False   # the expected answer IS the answer: a wrong guess must not be shown it
 
     def cases(self, rng):
         return [{"graph": "mystery_graph(seed=0)"}]
@@ -542,6 +692,8 @@ class FindTheBug(Exercise):
     def run(self, obj, case):
         if isinstance(obj, str):
             return obj
+        if isinstance(obj, type):
+            return {"not_a_string": f"the class {obj.__name__}", "a_class": True}
         op = getattr(obj, "op", None) or getattr(getattr(obj, "first_bad", None), "op", None)
         return {"not_a_string": obj if isinstance(obj, (int, float)) else f"a {type(obj).__name__} object",
                 "has_op": isinstance(op, str)}
@@ -553,22 +705,25 @@ class FindTheBug(Exercise):
         return check_graph(loss).first_bad.op
 
     def compare(self, got, want, case):
-        how = ("Run report = bl.check_graph(loss) on the mystery graph and read report.first_bad.op: check_graph "
-               "tests each op on its own against finite differences and names the first wrong one.")
+        how = ("check_graph tests each op of the graph on its own against finite differences and reports the first "
+               "one whose backward disagrees: that op's name is the answer.")
         if not isinstance(got, str):
             value = got.get("not_a_string") if isinstance(got, dict) else got
             received = value if isinstance(value, str) else hints.short_repr(value)
+            if isinstance(got, dict) and got.get("a_class"):
+                return Mismatch(f"expected the op's name as a string, received {received}",
+                                "You gave a class; the answer is the op's NAME, a string, as check_graph prints it.")
             if isinstance(got, dict) and got.get("has_op"):
                 return Mismatch(f"expected the op's name as a string, received {received}",
-                                "You gave the whole report (or its first_bad); the answer is the op's name, the "
-                                "string in its .op: buggy_op = report.first_bad.op.")
+                                "You gave the whole report (or its first_bad); the answer is the op's name, a "
+                                "string, which the report holds too.")
             return Mismatch(f"expected the op's name as a string, received {received}",
-                            "Answer with the name of the op as a string, e.g. buggy_op = \"Mul\". " + how)
+                            "Answer with the name of the op as a string, as check_graph prints it (e.g. \"Mul\"). "
+                            + how)
         if _normalise_op(got) == want.lower():
             return None
-        if _normalise_op(got) in [op.lower() for op in MYSTERY_OPS]:
+        if _normalise_op(got) in [op.lower() for op in mystery_ops()]:
             return Mismatch(f"you named {got!r}", f"The backward of {got!r} agrees with finite differences of that op "
                                                   f"alone, so it is not the culprit. " + how)
         return Mismatch(f"{got!r} is not the name of an op in the mystery graph",
                         "Name one op, as check_graph reports it (a Function's class name, e.g. \"Mul\"). " + how)
-

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
+from .nb06 import call_watching, saved_unpack_hint
 
 
 def _array(x):
@@ -37,8 +38,8 @@ def _all_zero(got) -> bool:
     return all(a is not None and a.dtype != object and a.size > 0 and not np.any(a) for a in arrays)
 
 
-STEP_ZEROS = ("You returned zeros. An optimizer step returns the UPDATED parameter, the old one minus the step "
-              "({rule}), and the updated state for the next step.")
+STEP_ZEROS = ("You returned zeros. An optimizer step returns the UPDATED parameter, the old one minus the step, "
+              "and the updated state for the next step.")
 
 
 def _as_number(x):
@@ -49,25 +50,95 @@ def _as_number(x):
     return x if arr is None else arr
 
 
+def _is_real(x) -> bool:
+    """True for a plain number (Python or NumPy float or int), the type a loss is returned as."""
+    return isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool)
+
+
+def _kind(x) -> str:
+    """How a value that is not a plain number is described in a message (its type, and shape if any)."""
+    shape = getattr(x, "shape", None)
+    return f"a {type(x).__name__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
+
+
+NOT_A_FLOAT = ("The loss must be returned as a plain number (a float); yours is {kind}. The code that uses the loss "
+               "formats, compares and averages it as a number, and a Tensor or an array would break it there.")
+NOT_AN_ARRAY = ("A gradient must be returned as a NumPy array of its tensor's shape; yours is {kind}.")
+STEP_TYPES = ("An optimizer step returns NumPy arrays of the parameter's shape (the caller does array arithmetic "
+              "with them, in place too); yours returned {kinds}.")
+DTYPE = ("Your {what} float64 for float32 inputs: results keep the dtype of the arrays they come from (notebook 08 "
+         "trains in float32). In NumPy 2 a NumPy float64 SCALAR (from np.power, np.sqrt or np.float64 of plain "
+         "numbers) turns a float32 array float64, where a plain Python float does not.")
+
+
+def _float32(rng, case, keys):
+    """``case`` with its arrays ``keys`` as float32 (the dtype notebook 08 trains in)."""
+    return dict(case, **{k: np.asarray(case[k], dtype=np.float32) for k in keys}, dtype="float32")
+
+
+def _step_output(out, changed, case):
+    """What ``run`` returns for an optimizer step: the tuple of new arrays, or a dict naming what is wrong."""
+    if changed:
+        return {"mutated": changed, "p": case["p"]}
+    if not isinstance(out, (tuple, list)):
+        return out
+    if not all(isinstance(o, np.ndarray) for o in out):
+        return {"kinds": [_kind(o) for o in out], "p": case["p"]}
+    dtypes = [str(o.dtype) for o in out]
+    if case.get("dtype") and any(d != case["dtype"] for d in dtypes):
+        return {"dtypes": dtypes, "p": case["p"]}
+    return tuple(out)
+
+
+def _step_problem(got):
+    """A Mismatch for an optimizer step's output of the wrong kind (mutation, not arrays, dtype), else None."""
+    if not isinstance(got, dict):
+        return None
+    if got.get("mutated"):
+        return _mutation(got)
+    if "kinds" in got:
+        return Mismatch(f"expected NumPy arrays, received {', '.join(got['kinds'])}",
+                        STEP_TYPES.format(kinds=", ".join(got["kinds"])))
+    if "dtypes" in got:
+        return Mismatch(f"the inputs were float32; your step returned {', '.join(got['dtypes'])}",
+                        DTYPE.format(what="step returned"))
+    return None
+
+MUTATED = ("Your function changed its argument {names} in place. It returns new values, and its caller still holds "
+           "the arrays it passed (the engine's parameters and gradients, the logits of a batch): leave them as they "
+           "were and compute into new arrays.")
+
+
+def _mutation(got):
+    """A Mismatch when ``run`` found the learner's function changing its arguments, else None."""
+    if isinstance(got, dict) and got.get("mutated"):
+        names = " and ".join(got["mutated"])
+        return Mismatch(f"after the call, {names} no longer held the values it was given", MUTATED.format(names=names))
+    return None
+
+
 # ----------------------------------------------------------------------------- 07.1 Linear as a Function
 
 LINEAR_HINTS = {
     "no_bias": "The forward output lacks the bias: y = x @ W + b.",
     "forward": "The forward pass is wrong: y = x @ W + b, with x of shape (N, in), W (in, out), b (out,).",
-    "dW_T": ("dW has the shape of W transposed. Dimensional analysis: x is (N, in), g is (N, out) and dW must be "
-             "(in, out) like W, so dW = x.T @ g."),
-    "dx": ("dx is wrong. x is (N, in), g is (N, out), W is (in, out): the only product with x's shape is "
-           "dx = g @ W.T."),
+    "dW_T": ("dW has the values (or the shape) of W transposed: a gradient has exactly the shape of its tensor, "
+             "(in, out) for W. Of x (N, in) and g (N, out), which one goes first in the product, and transposed how?"),
+    "dx": ("dx is wrong. It must have x's shape (N, in): which product of g (N, out) and W (in, out) has that "
+           "shape? (Dimensional analysis, notebook 04.)"),
     "db_mean": ("Your db is the MEAN of g over the batch; the bias was COPIED to every row, so it receives the SUM of "
-                "their gradients: db = g.sum(axis=0) (or return g itself and let the driver sum it)."),
-    "db_axis": ("db has one entry per example: you summed over axis 1, the features. The bias has one entry per "
-                "output feature and was copied along the batch axis: db = g.sum(axis=0)."),
-    "none": ("The gradient of {name} is None: backward must return three gradients, (dx, dW, db), one per input "
-             "of forward, in the same order."),
+                "the rows' gradients."),
+    "db_axis": ("db has one entry per example: you reduced over the features. The bias has one entry per output "
+                "feature and was copied along the batch axis, the axis to add up."),
+    "none": ("The gradient of {name} is None: backward must return three gradients, one per input of forward, in "
+             "the same order as forward's inputs."),
     "class_state": ("The gradients of the first use were computed from the inputs of the SECOND use: keep what "
-                    "backward needs on ctx (ctx.save_for_backward(x, W)), not on the class or in globals."),
+                    "backward needs on the ctx that forward receives, not on the class or in globals."),
     "not_function": ("Give the class itself, a subclass of bl.Function with @staticmethods forward(ctx, x, W, b) and "
                      "backward(ctx, g): check(\"07.1\", LinearFn)."),
+    "matmul": ("The factors of a matrix product do not fit: a transpose is missing or extra. Each gradient has the "
+               "shape of its input, dx (N, in) and dW (in, out): write the shapes of the factors next to each "
+               "product."),
 }
 
 
@@ -75,19 +146,19 @@ class LinearFunction(Exercise):
 
     def cases(self, rng):
         fixed = [{"x": np.array([[1.0, 2.0], [3.0, 4.0]]), "W": np.array([[0.1, 0.2], [0.3, 0.4]]),
-                  "b": np.array([0.5, 0.6]), "g": np.array([[0.1, 0.3], [0.5, 0.9]])}]   # seed 004's numbers
+                  "b": np.array([0.5, 0.6]), "g": np.array([[0.1, 0.3], [0.5, 0.9]])}]   # section 2's worked example
         rand = []
         for n, i, o in [(4, 3, 2), (5, 2, 3), (3, 3, 3), (1, 4, 2)]:
             rand.append({"x": rng.normal(size=(n, i)), "W": rng.normal(size=(i, o)), "b": rng.normal(size=o),
                          "g": rng.normal(size=(n, o))})
-        return fixed + rand
+        return fixed + rand + [_float32(rng, rand[1], ("x", "W", "b", "g"))]   # notebook 08 trains in float32
 
     def run(self, obj, case):
         from ..tensor import Function, Tensor
 
         if not (isinstance(obj, type) and issubclass(obj, Function)):
             return {"problem": "not_function", "x": case["x"]}
-        ts = {k: Tensor(np.array(case[k]), requires_grad=True) for k in ("x", "W", "b")}
+        ts = {k: Tensor(np.array(case[k]), requires_grad=True) for k in ("x", "W", "b")}   # float32 stays float32
         y = obj.apply(ts["x"], ts["W"], ts["b"])
         obj.apply(Tensor(case["x"] + 1.0, requires_grad=True), Tensor(case["W"] - 1.0, requires_grad=True),
                   Tensor(case["b"], requires_grad=True))   # a second use before backward: state must be on ctx
@@ -97,10 +168,18 @@ class LinearFunction(Exercise):
         y.backward(case["g"])
         for k, name in (("x", "dx"), ("W", "dW"), ("b", "db")):
             out[name] = None if ts[k].grad is None else np.array(ts[k].grad)
+        if case.get("dtype"):
+            out["dtypes"] = {name: str(out[name].dtype) for name in ("dx", "dW", "db") if out[name] is not None}
         return out
 
     def describe(self, case):
         return ", ".join(f"{k} = {hints.short_repr(case[k], 70)}" for k in ("x", "W", "b", "g"))
+
+    def error_hint(self, exc):
+        text = str(exc)
+        if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
+            return LINEAR_HINTS["matmul"]
+        return saved_unpack_hint(exc) or super().error_hint(exc)
 
     def compare(self, got, want, case):
         if not isinstance(got, dict) or got.get("problem") == "not_function":
@@ -112,6 +191,14 @@ class LinearFunction(Exercise):
         for name in ("dx", "dW", "db"):
             if got.get(name) is None:
                 return Mismatch(f"{name} is None after backward", LINEAR_HINTS["none"].format(name=name[1:]))
+        wrong_dtype = {k: d for k, d in got.get("dtypes", {}).items() if d != case.get("dtype")}
+        if wrong_dtype:
+            return Mismatch(f"the inputs were float32; your gradients are " +
+                            ", ".join(f"{k} {d}" for k, d in wrong_dtype.items()),
+                            DTYPE.format(what="gradients are"))
+        if case.get("dtype") == "float32":
+            return hints.compare_values({k: got[k] for k in ("dx", "dW", "db")},
+                                        {k: want[k] for k in ("dx", "dW", "db")}, rtol=1e-5, atol=1e-6)
         x2, W2 = x + 1.0, W - 1.0
         checks = [("dx", [(LINEAR_HINTS["class_state"], g @ W2.T)], LINEAR_HINTS["dx"]),
                   ("dW", [(LINEAR_HINTS["class_state"], x2.T @ g), (LINEAR_HINTS["dW_T"], g.T @ x)],
@@ -127,8 +214,8 @@ class LinearFunction(Exercise):
                     return Mismatch(m.message, LINEAR_HINTS["dW_T"])
                 if name == "db" and np.shape(got[name]) == (x.shape[0],) and x.shape[0] != b.shape[0]:
                     return Mismatch(m.message, LINEAR_HINTS["db_axis"])
-                if m.hint in ("", hints.CLOSE) and fallback:
-                    return Mismatch(m.message, fallback)
+                if m.hint in ("", hints.CLOSE, hints.TRANSPOSE) and fallback:   # (the generic transpose hint
+                    return Mismatch(m.message, fallback)                           # is notebook 04's product)
                 return m
         return None
 
@@ -139,43 +226,54 @@ MSE_HINTS = {
     "sum": ("You summed the squared errors: the MEAN squared error divides by n = {n}, the number of entries "
             "(every entry of pred, not just the rows). Your {what} is exactly {n} times too big."),
     "rows": ("You divided by the number of rows ({rows}) only; pred has {n} entries, and the mean is over all of "
-             "them: divide by pred.size."),
-    "no_two": ("The gradient is missing the factor 2 from d(u²)/du = 2u: dL/dpred = 2 (pred - target) / n."),
-    "sign": ("The gradient has the wrong sign: d/dpred (pred - target)² = +2 (pred - target). (target - pred) "
-             "needs a minus in front."),
-    "grad_not_mean": ("The gradient lacks the 1/n of the mean: dL/dpred = 2 (pred - target) / n with n = {n}."),
-    "no_square": "The loss must square each difference before averaging: mean((pred - target)**2).",
+             "them."),
+    "no_two": "The gradient is missing the factor 2 that the square contributes (d(u²)/du = 2u).",
+    "sign": ("The gradient has the wrong sign: the loss grows when pred moves away from target, so its gradient "
+             "points from target towards pred."),
+    "grad_not_mean": "The gradient also lacks the 1/n of the mean (n = {n} entries).",
+    "no_square": "The loss must square each difference before averaging.",
     "loss_shape": "The loss is one number (a float), the mean over all entries, not an array.",
-    "swapped": "You returned (gradient, loss); the order is (loss, gradient): `return loss, dpred`.",
-    "zero_loss": ("Your loss is 0 although pred and target differ: compute it from them, "
-                  "mean((pred - target)**2), and return it together with the gradient."),
+    "swapped": "You returned (gradient, loss); the order is (loss, gradient).",
+    "zero_loss": ("Your loss is 0 although pred and target differ: compute it from them, and return it together "
+                  "with the gradient."),
 }
 
 
 class MSEForwardBackward(Exercise):
 
     def cases(self, rng):
-        fixed = [{"pred": np.array([[1.2, 1.6], [2.0, 2.8]]), "target": np.ones((2, 2))},   # seed 004's y
+        fixed = [{"pred": np.array([[1.2, 1.6], [2.0, 2.8]]), "target": np.ones((2, 2))},   # section 2's y
                  {"pred": np.array([0.5, -1.0, 2.0]), "target": np.array([0.0, 1.0, 2.5])}]
         return fixed + [{"pred": rng.normal(size=s), "target": rng.normal(size=s)} for s in [(4, 3), (5,), (2, 6)]]
 
     def run(self, obj, case):
-        out = obj(case["pred"].copy(), case["target"].copy())
+        out, changed = call_watching(obj, {"pred": case["pred"], "target": case["target"]})
+        if changed:   # (with the inputs: a mistake, not an answer hard-coded for every case)
+            return {"mutated": changed, "pred": case["pred"]}
         if isinstance(out, (tuple, list)) and len(out) == 2:
-            return (_as_number(out[0]), _array(out[1]) if _array(out[1]) is not None else out[1])
+            loss, grad = out
+            loss = float(loss) if _is_real(loss) else {"not_a_float": _kind(loss), "value": _as_number(loss)}
+            grad = np.array(grad) if isinstance(grad, np.ndarray) else {"not_an_array": _kind(grad),
+                                                                         "value": _array(grad)}
+            return (loss, grad)
         return out
 
     def compare(self, got, want, case):
-        bad = _tuple(got, ["loss", "dpred"])
+        bad = _mutation(got) or _tuple(got, ["loss", "dpred"])
         if bad:
             return bad
         d = case["pred"] - case["target"]
         n, rows = d.size, d.shape[0]
         loss, grad = got
-        if _close(_as_number(grad), want[0]) and _close(loss, want[1]):
+        if isinstance(loss, dict) and isinstance(grad, dict) and _close(grad.get("value"), want[0]) \
+                and _close(loss.get("value"), want[1]):
             return Mismatch("the loss and the gradient are in each other's place", MSE_HINTS["swapped"])
-        if not isinstance(loss, float):
-            return Mismatch(f"loss: expected one number, received {hints.short_repr(loss)}", MSE_HINTS["loss_shape"])
+        if isinstance(loss, dict):
+            value = loss.get("value")
+            if isinstance(value, float):
+                return Mismatch(f"loss: expected a float, received {loss['not_a_float']}",
+                                NOT_A_FLOAT.format(kind=loss["not_a_float"]))
+            return Mismatch(f"loss: expected one number, received {loss['not_a_float']}", MSE_HINTS["loss_shape"])
         m = hints.compare_values(loss, want[0], where="loss")
         if m is not None:
             variants = [(MSE_HINTS["zero_loss"], 0.0),
@@ -184,6 +282,9 @@ class MSEForwardBackward(Exercise):
             if d.ndim == 2:
                 variants.insert(1, (MSE_HINTS["rows"].format(n=n, rows=rows), float(np.sum(d ** 2) / rows)))
             return Mismatch(m.message, _match(loss, variants) or m.hint)
+        if isinstance(grad, dict):
+            return Mismatch(f"dpred: expected a NumPy array, received {grad['not_an_array']}",
+                            NOT_AN_ARRAY.format(kind=grad["not_an_array"]))
         m = hints.compare_values(grad, want[1], where="dpred")
         if m is None:
             return None
@@ -198,25 +299,21 @@ class MSEForwardBackward(Exercise):
 # ----------------------------------------------------------------------------- 07.3 stable cross-entropy
 
 CE_HINTS = {
-    "overflow": ("Your loss is {value} for logits as large as {big:g} in size: np.exp overflowed (e^710 is already "
-                 "inf in float64) or underflowed to 0 before a log. Use seed 001's recipe: shift EACH ROW by its own "
-                 "max first, s = z - z.max(axis=1, keepdims=True) (one max for the whole batch is not enough when "
-                 "rows differ in scale), then loss = log(sum(exp(s))) - s[label]: the largest exponent is e^0 = 1, "
-                 "the sum lies in [1, C], and the shift cancels."),
+    "overflow": ("Your loss is {value} for logits as large as {big:g} in size: np.exp overflowed (it is inf in float64 "
+                 "above about 709.78) or underflowed to 0 before a log. Shifting a row's logits by a constant changes "
+                 "no probability: choose, for EACH ROW (rows differ in scale), the shift that keeps every exponent "
+                 "at most 0, and take the log before exponentiating anything large."),
     "sum": "You summed the per-example losses; return their MEAN over the batch (N = {n} examples).",
-    "per_example": ("Return one number, the mean over the batch; you returned one loss per example (call .mean() "
-                    "on them)."),
-    "unshifted_label": ("You shifted by the max inside the log-sum-exp but took the label's logit from the UNSHIFTED "
-                        "logits (or the other way round): either shift both, or add the max back: "
-                        "loss = m + log(sum(exp(z - m))) - z[label]."),
-    "pick": ("Pick one logit per example, the one of its label: z[np.arange(N), labels]. z[:, labels] picks every "
-             "label for every row (an (N, N) array)."),
+    "per_example": ("Return one number, the mean over the batch; you returned one loss per example."),
+    "unshifted_label": ("You shifted the logits inside the log-sum-exp but took the label's logit from the UNSHIFTED "
+                        "logits (or the other way round): the shift cancels only when both parts get the same one."),
+    "pick": ("Pick ONE logit per example, the one of its own label; indexing every row with the whole labels array "
+             "picks every label for every row (an (N, N) array)."),
     "sign": "The loss is -log p[label] (positive); yours has the wrong sign.",
     "zero": ("Your loss is 0: cross-entropy is 0 only when the label gets probability 1. Compute it from the "
-             "logits: the mean over rows of log(sum(exp(s))) - s[label], with s = z - z.max(axis=1, keepdims=True)."),
-    "whole_batch": ("You normalised over the whole batch: np.exp(s).sum() without an axis adds the exponentials of "
-                    "EVERY example. Each example has its own softmax, normalised over its own row: "
-                    "np.exp(s).sum(axis=1, keepdims=True)."),
+             "logits."),
+    "whole_batch": ("You normalised over the whole batch: a sum of exponentials without an axis adds those of EVERY "
+                    "example. Each example has its own softmax, normalised over its own row."),
     "softmax_prob": ("You returned the probability of the label (or its mean); the cross-entropy is MINUS the LOG "
                      "of it."),
 }
@@ -236,14 +333,29 @@ class StableCrossEntropy(Exercise):
 
     def run(self, obj, case):
         with np.errstate(all="ignore"):  # the naive version overflows: the compare explains it, no warning spam
-            return _as_number(obj(case["logits"].copy(), case["labels"].copy()))
+            out, changed = call_watching(obj, {"logits": case["logits"]}, case["labels"].copy())
+        if changed:
+            return {"mutated": changed, "logits": case["logits"]}
+        if _is_real(out):
+            return float(out)
+        return {"not_a_float": _kind(out), "value": _as_number(out)}
 
     def describe(self, case):
         return f"logits = {hints.short_repr(case['logits'], 160)}, labels = {hints.short_repr(case['labels'])}"
 
     def compare(self, got, want, case):
+        bad = _mutation(got)
+        if bad:
+            return bad
         z, labels = case["logits"], case["labels"]
         n = len(labels)
+        if isinstance(got, dict):      # not a plain number: say so, after naming a wrong value if there is one
+            value = got.get("value")
+            wrong_value = hints.compare_values(value, want) if isinstance(value, float) else None
+            if isinstance(value, float) and wrong_value is None:
+                return Mismatch(f"expected a float, received {got['not_a_float']}",
+                                NOT_A_FLOAT.format(kind=got["not_a_float"]))
+            got = value
         arr = _array(got)
         if arr is not None and arr.shape == (n,) and n > 1:
             return Mismatch(f"expected one number, received {hints.short_repr(arr)}", CE_HINTS["per_example"])
@@ -274,20 +386,20 @@ class StableCrossEntropy(Exercise):
 # ----------------------------------------------------------------------------- 07.4 momentum
 
 MOMENTUM_HINTS = {
-    "sign": ("Your step goes UP the gradient: the update is p - lr * v. Gradient descent moves against the "
-             "gradient."),
-    "no_momentum": ("Your velocity ignores the old velocity: v = momentum * v + grad. Without the momentum * v term "
-                    "this is plain SGD."),
-    "old_v": ("You moved p with the OLD velocity. Update the velocity first, v = momentum * v + grad, then "
-              "p = p - lr * v with the new one."),
-    "dampened": ("Your velocity is an average, momentum * v + (1 - momentum) * grad (that is Adam's first moment). "
-                 "Heavy-ball momentum, as in bl.optim.SGD and PyTorch, adds the full gradient: "
-                 "v = momentum * v + grad."),
-    "convention": ("You used the other convention, v = momentum * v - lr * grad and p = p + v (the learning rate "
-                   "inside the velocity). This exercise, bl.optim.SGD and PyTorch keep the learning rate outside: "
-                   "v = momentum * v + grad, then p = p - lr * v."),
-    "lr_in_v": ("The learning rate is applied twice: v = momentum * v + grad (no lr inside), then p = p - lr * v."),
+    "sign": ("Your step goes UP the gradient: gradient descent moves the parameter against the velocity."),
+    "no_momentum": ("Your velocity ignores the old velocity: without the momentum term this is plain SGD."),
+    "old_v": ("You moved p with the OLD velocity. The velocity is updated first, and the new one moves p."),
+    "dampened": ("Your velocity is an average of the old velocity and the gradient (that is Adam's first moment). "
+                 "Heavy-ball momentum, as in bl.optim.SGD and PyTorch, adds the full gradient to the decayed "
+                 "velocity."),
+    "convention": ("You used the other convention, with the learning rate inside the velocity (v = momentum * v - "
+                   "lr * grad, p = p + v). This exercise, bl.optim.SGD and PyTorch keep the learning rate outside "
+                   "the velocity."),
+    "lr_in_v": ("The learning rate is applied twice: once inside the velocity and once in the step. It belongs in "
+                "the step only."),
     "order": "Return (p_new, v_new) in that order.",
+    "generic": ("Compare your step with the definition in section 6, one term at a time: the new velocity first, "
+                "then the parameter moved by the learning rate times the new velocity."),
 }
 
 
@@ -299,21 +411,22 @@ class MomentumStep(Exercise):
         rand = [{"p": rng.normal(size=s), "grad": rng.normal(size=s), "v": rng.normal(size=s),
                  "lr": float(rng.choice([0.01, 0.05, 0.3])), "momentum": float(rng.choice([0.5, 0.8, 0.95]))}
                 for s in [(3,), (2, 3), (4,)]]
-        return fixed + rand
+        return fixed + rand + [_float32(rng, rand[1], ("p", "grad", "v"))]   # notebook 08's parameters are float32
 
     def run(self, obj, case):
-        out = obj(case["p"].copy(), case["grad"].copy(), case["v"].copy(), case["lr"], case["momentum"])
-        return tuple(out) if isinstance(out, (tuple, list)) else out
+        out, changed = call_watching(obj, {k: case[k] for k in ("p", "grad", "v")}, case["lr"], case["momentum"])
+        return _step_output(out, changed, case)
 
     def compare(self, got, want, case):
-        bad = _tuple(got, ["p_new", "v_new"])
+        bad = _step_problem(got) or _tuple(got, ["p_new", "v_new"])
         if bad:
             return bad
-        m = hints.compare_values(got, want, where="(p_new, v_new)")
+        rtol, atol = (1e-5, 1e-6) if case.get("dtype") == "float32" else (self.rtol, self.atol)
+        m = hints.compare_values(got, want, where="(p_new, v_new)", rtol=rtol, atol=atol)
         if m is None:
             return None
         if _all_zero(got):
-            return Mismatch(m.message, STEP_ZEROS.format(rule="p - lr * v with v = momentum * v + grad"))
+            return Mismatch(m.message, STEP_ZEROS)
         p, g, v0, lr, mu = case["p"], case["grad"], case["v"], case["lr"], case["momentum"]
         v = mu * v0 + g
         variants = [(MOMENTUM_HINTS["order"], (v, p - lr * v)),
@@ -323,26 +436,29 @@ class MomentumStep(Exercise):
                     (MOMENTUM_HINTS["dampened"], (p - lr * (mu * v0 + (1 - mu) * g), mu * v0 + (1 - mu) * g)),
                     (MOMENTUM_HINTS["convention"], (p + mu * v0 - lr * g, mu * v0 - lr * g)),
                     (MOMENTUM_HINTS["lr_in_v"], (p - lr * (mu * v0 + lr * g), mu * v0 + lr * g))]
-        return Mismatch(m.message, _match(got, variants) or m.hint)
+        return Mismatch(m.message, _match(got, variants) or hints.plain_value_hint(m.hint, MOMENTUM_HINTS["generic"]))
 
 
 # ----------------------------------------------------------------------------- 07.5 Adam
 
 ADAM_HINTS = {
     "no_correction": ("No bias correction: m and v start at 0, so early on they are far too small (after step 1, "
-                      "m = (1 - beta1) g = 0.1 g). Divide them by (1 - beta1**t) and (1 - beta2**t) before the update "
-                      "(Algorithm 1 of Kingma & Ba): m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t)."),
+                      "m = (1 - beta1) g = 0.1 g). Algorithm 1 of Kingma & Ba divides each moment by one minus its "
+                      "beta to the power t before the update."),
     "t_off": ("The bias correction uses the wrong step number: t counts the updates including this one (t = 1 on "
-              "the first step), so use beta1**t and beta2**t with the t you are given."),
-    "eps_inside": "epsilon goes OUTSIDE the square root: p - lr * m_hat / (np.sqrt(v_hat) + eps).",
-    "no_sqrt": "Divide by the square ROOT of v_hat: p - lr * m_hat / (np.sqrt(v_hat) + eps).",
-    "v_not_squared": ("The second moment averages the SQUARED gradient: v = beta2 * v + (1 - beta2) * grad**2."),
-    "betas_swapped": ("The weights of the moving averages are swapped: m = beta1 * m + (1 - beta1) * grad keeps "
-                      "MOST of the old m (beta1 = 0.9) and adds a little of the new gradient."),
-    "sign": "Your step goes UP the gradient: p - lr * m_hat / (sqrt(v_hat) + eps), with a minus.",
+              "the first step); use the t you are given."),
+    "eps_inside": "epsilon belongs OUTSIDE the square root: it is added to the root of v_hat, not to v_hat.",
+    "no_sqrt": "The step divides by the square ROOT of v_hat, not by v_hat itself.",
+    "v_not_squared": "The second moment averages the SQUARED gradient, not the gradient.",
+    "betas_swapped": ("The weights of the moving averages are swapped: each new moment keeps MOST of the old one "
+                      "(beta1 = 0.9 of m) and adds a little of the new gradient."),
+    "sign": "Your step goes UP the gradient: Adam moves the parameter against m_hat.",
     "corrected_state": ("Return the raw moments m and v (the optimizer's state for the next step), not the "
                         "bias-corrected m_hat and v_hat: the correction is applied afresh at every step."),
     "order": "Return (p_new, m_new, v_new) in that order.",
+    "generic": ("Compare your step with Algorithm 1 in section 6, one line at a time: the two moments, their bias "
+                "corrections with this step's t, then the parameter's update (check m_new and v_new first: they "
+                "are returned, so the check tells which part differs)."),
 }
 
 
@@ -363,22 +479,25 @@ class AdamStep(Exercise):
                          "v": rng.uniform(0.001, 0.1, size=s), "t": t, "lr": float(rng.choice([0.001, 0.01, 0.1])),
                          "beta1": float(rng.choice([0.9, 0.8])), "beta2": float(rng.choice([0.999, 0.99])),
                          "eps": 1e-8})
-        return fixed + rand
+        return fixed + rand + [_float32(rng, rand[1], ("p", "grad", "m", "v"))]   # notebook 08 trains in float32
 
     def run(self, obj, case):
-        out = obj(case["p"].copy(), case["grad"].copy(), case["m"].copy(), case["v"].copy(), case["t"],
-                  lr=case["lr"], beta1=case["beta1"], beta2=case["beta2"], eps=case["eps"])
-        return tuple(out) if isinstance(out, (tuple, list)) else out
+        out, changed = call_watching(
+            lambda p, grad, m, v: obj(p, grad, m, v, case["t"], lr=case["lr"], beta1=case["beta1"],
+                                      beta2=case["beta2"], eps=case["eps"]),
+            {k: case[k] for k in ("p", "grad", "m", "v")})
+        return _step_output(out, changed, case)
 
     def compare(self, got, want, case):
-        bad = _tuple(got, ["p_new", "m_new", "v_new"])
+        bad = _step_problem(got) or _tuple(got, ["p_new", "m_new", "v_new"])
         if bad:
             return bad
-        m_ = hints.compare_values(got, want, where="(p_new, m_new, v_new)", rtol=self.rtol, atol=self.atol)
+        rtol, atol = (1e-5, 1e-6) if case.get("dtype") == "float32" else (self.rtol, self.atol)
+        m_ = hints.compare_values(got, want, where="(p_new, m_new, v_new)", rtol=rtol, atol=atol)
         if m_ is None:
             return None
         if _all_zero(got):
-            return Mismatch(m_.message, STEP_ZEROS.format(rule="p - lr * m_hat / (sqrt(v_hat) + eps)"))
+            return Mismatch(m_.message, STEP_ZEROS)
         p, g, m0, v0, t = case["p"], case["grad"], case["m"], case["v"], case["t"]
         lr, b1, b2, eps = case["lr"], case["beta1"], case["beta2"], case["eps"]
         m = b1 * m0 + (1 - b1) * g
@@ -416,5 +535,281 @@ class AdamStep(Exercise):
                         break
             elif not _close(got[2], v) and _close(got[2], vb):
                 hint = ADAM_HINTS["v_not_squared"]
-        return Mismatch(m_.message, hint or m_.hint)
+        return Mismatch(m_.message, hint or hints.plain_value_hint(m_.hint, ADAM_HINTS["generic"]))
 
+
+
+# ----------------------------------------------------------------------------- 07.6 capstone: a whole backward pass
+
+BACKWARD_ORDER = ("logits", "W2", "b2", "h", "z1", "W1", "b1", "X")   # from the loss back to the input
+INPUTS = ("X", "W1", "b1", "W2", "b2")
+
+TWO_LAYER_HINTS = {
+    "structure": ("Return a pair (loss, grads): the loss as a float and a dict with one gradient per tensor, under "
+                  "the keys " + ", ".join(f'"{k}"' for k in BACKWARD_ORDER) + "."),
+    "missing": ("grads has no {keys}: it must hold the gradient of EVERY tensor of the forward pass, the "
+                "intermediate ones (logits, h, z1) included, under exactly these names."),
+    "engine": ("Your function used the engine to compute gradients. This exercise is the backward pass by hand, in "
+               "NumPy: the engine is what your answer is checked against, so the check runs without it."),
+    "nan_loss": ("Your loss is {value} although the logits of this batch are moderate (largest {big:.3g}): a log of "
+                 "0 or of a negative number. A classic cause: the gradient of the logits was made from the "
+                 "softmax probabilities IN PLACE (subtracting 1 at the labels), and the loss was computed from "
+                 "the same, now changed, array afterwards."),
+    "overflow": ("Your loss is {value} for logits as large as {big:.3g}: np.exp overflowed. Compute the "
+                 "cross-entropy the stable way of exercise 07.3 (a per-row shift that keeps every exponent at most "
+                 "0)."),
+    "loss_sum": ("Your loss is exactly N = {n} times too big: the loss is the MEAN over the batch's examples, not "
+                 "their sum."),
+    "loss_sign": "The loss is -log p[label], a positive number; yours has the wrong sign.",
+    "logits_no_mean": ("d logits is exactly N = {n} times too big: the loss is the MEAN over the batch, so each "
+                       "example's gradient carries a factor 1/N."),
+    "logits_entries": ("d logits is divided by the number of ENTRIES of the logits (N * C = {nc}); the mean of the "
+                       "loss is over the N = {n} examples only (that is the MSE's n, not the cross-entropy's)."),
+    "logits_no_onehot": ("d logits is the softmax alone: the label's own logit also appears in the loss, with a "
+                         "minus sign, so its entry gets 1 taken off (softmax minus one-hot)."),
+    "logits_sign": ("d logits has the wrong sign: raising a wrong class's logit raises the loss, so its gradient is "
+                    "positive; the label's is negative."),
+    "logits_probs": ("d logits is the gradient with respect to the PROBABILITIES (-1/p at the label). The logits "
+                     "reach the loss through the softmax too; differentiate -log softmax(z)[y] with respect to z."),
+    "logits_batch_softmax": ("Your softmax was normalised over the whole batch: each example's probabilities are "
+                             "normalised over its own row only."),
+    "W2_T": ("dW2 must have W2's shape (H, C) = {shape}; yours is its transpose. A weight's gradient pairs the "
+             "layer's INPUT, transposed, with the gradient of its output: which side does each go on?"),
+    "W2_z1": ("dW2 was built from z1, the input of the tanh. W2 multiplies h, the tanh's OUTPUT, so h is what "
+              "its gradient pairs with d logits."),
+    "W2_twice": ("dW2 is N = {n} times too small: the 1/N of the mean is already inside d logits; dividing again "
+                 "counts it twice."),
+    "b_rows": ("d{name} has one row per example: {name} was added to EVERY row of the batch (broadcast), so its "
+               "gradient is the SUM of the rows' gradients."),
+    "b_mean": ("d{name} is the MEAN of the rows' gradients; the bias was copied to every row, so it gets their SUM "
+               "(the 1/N of the loss is already inside the upstream gradient)."),
+    "b_axis": ("d{name} has one entry per example: you added up over the wrong axis. The bias has one entry per "
+               "unit and was copied along the batch axis, the axis to add up."),
+    "h_from_z1": ("d h already includes the tanh's derivative: that is the gradient of z1. The gradient of h is the "
+                  "upstream gradient times W2 transposed, nothing more."),
+    "z1_from_z1": ("d z1 uses 1 - z1**2, the derivative written in the tanh's INPUT. tanh's derivative is "
+                   "1 - tanh(z1)**2: a function of its OUTPUT h, which the forward pass has already computed."),
+    "z1_no_square": "d z1 uses 1 - h: tanh's derivative is 1 - tanh(z1)**2, with a square.",
+    "z1_sigmoid": "d z1 uses h * (1 - h), the SIGMOID's derivative. tanh's derivative is 1 - tanh(z1)**2.",
+    "z1_tanh_twice": ("d z1 applies tanh to h again: h already IS tanh(z1). Written through the output, tanh's "
+                      "derivative uses h itself, not tanh(h)."),
+    "z1_local_only": ("d z1 is the tanh's local derivative alone: the chain rule multiplies it by the upstream "
+                      "gradient, d h, entry by entry."),
+    "z1_skipped": ("d z1 equals d h: the tanh's derivative is missing. Going back through h = tanh(z1) multiplies "
+                   "the gradient by the tanh's derivative, entry by entry."),
+    "W1_T": ("dW1 must have W1's shape (D, H) = {shape}; yours is its transpose. Of X (N, D) and d z1 (N, H), which "
+             "one goes first in the product, and transposed how?"),
+    "after_dh": ("d{name} was built from d h, the gradient BEFORE the tanh. The first layer's gradients start from "
+                 "d z1, the gradient after going back through the tanh."),
+    "zeros": ("d{name} is all zeros: it was never computed from its upstream gradient (or was overwritten). Each "
+              "gradient is the upstream gradient carried back through one local rule."),
+    "shape": ("d{name} has shape {got}, but {name} has shape {want}: a gradient has exactly the shape of its tensor. "
+              "Work out each product's shape from its factors (dimensional analysis, notebook 04)."),
+    "transpose_shape": ("d{name} has shape {got}, the transpose of {name}'s shape {want}: a transpose is missing or "
+                        "extra in its product. A gradient has exactly the shape of its tensor."),
+    "matmul_error": ("Two arrays in a matrix product do not fit: a transpose is missing or extra. Each gradient has "
+                     "its tensor's shape; write the shapes of both factors next to the product."),
+    "mutated": ("Your function changed its argument {names} in place (an in-place operation like `-=` or `*=` on an "
+                "argument, or on an array that shares its memory). Leave the arguments as they were: the caller "
+                "still holds them, and the same weights are used again for the next batch."),
+}
+
+
+def _two_layer_forward(case):
+    """z1, h, logits and the softmax of the case's batch (float64), to build the known-wrong answers from."""
+    z1 = case["X"] @ case["W1"] + case["b1"]
+    h = np.tanh(z1)
+    logits = h @ case["W2"] + case["b2"]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    p /= p.sum(axis=1, keepdims=True)
+    return z1, h, logits, p
+
+
+class TwoLayerBackward(Exercise):
+    """Checks a hand-written backward pass tensor by tensor against the engine, in backward order."""
+
+    @staticmethod
+    def _case(rng, n, d, h, c, scale=1.0):
+        return {"X": rng.normal(size=(n, d)).round(2), "labels": rng.integers(0, c, size=n),
+                "W1": rng.normal(size=(d, h)).round(2), "b1": rng.normal(size=h).round(2),
+                "W2": (rng.normal(size=(h, c)) * scale).round(2), "b2": rng.normal(size=c).round(2)}
+
+    def cases(self, rng):
+        # every size different (N, D, H, C), so that a missing transpose or a sum over the wrong axis cannot fit
+        fixed = [{"X": np.array([[0.5, -1.0, 0.3], [1.2, 0.4, -0.7], [-0.3, 0.8, 1.1], [0.9, -0.2, 0.0]]),
+                  "labels": np.array([1, 0, 1, 1]),
+                  "W1": np.array([[0.2, -0.5, 0.1, 0.7, -0.3], [0.4, 0.3, -0.6, 0.2, 0.5],
+                                  [-0.1, 0.6, 0.3, -0.4, 0.2]]),
+                  "b1": np.array([0.1, -0.2, 0.0, 0.3, -0.1]),
+                  "W2": np.array([[0.5, -0.4], [-0.3, 0.8], [0.6, 0.1], [-0.2, -0.5], [0.4, 0.3]]),
+                  "b2": np.array([0.05, -0.05])}]
+        rand = [self._case(rng, 7, 2, 3, 4), self._case(rng, 1, 3, 4, 2),          # one example: N = 1
+                self._case(rng, 5, 4, 6, 3, scale=400.0),                          # logits in the thousands
+                self._case(rng, 6, 5, 2, 3)]
+        return fixed + rand
+
+    def describe(self, case):
+        n, d = case["X"].shape
+        h, c = case["W2"].shape
+        big = float(np.abs(_two_layer_forward(case)[2]).max())
+        return (f"a batch of N = {n} examples, D = {d} inputs, H = {h} hidden units, C = {c} classes; labels "
+                f"{hints.short_repr(case['labels'])}; largest |logit| {big:.3g}")
+
+    def run(self, obj, case):
+        from ..autograd import no_grad
+
+        with no_grad(), np.errstate(all="ignore"):    # by hand: no graph is recorded, so the engine cannot help
+            copies = {k: np.array(case[k], dtype=np.float64) for k in INPUTS}
+            out = obj(copies["X"], case["labels"].copy(), copies["W1"], copies["b1"], copies["W2"], copies["b2"])
+        changed = [k for k in INPUTS if not np.array_equal(copies[k], case[k], equal_nan=True)]
+        if changed:
+            return {"mutated": changed, "X": case["X"]}
+        if not (isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], dict)):
+            return {"structure": _kind(out) if not isinstance(out, (tuple, list)) else
+                    f"a {type(out).__name__} of {len(out)} items"}
+        loss, grads = out
+        result = {"loss": float(loss) if _is_real(loss) else {"not_a_float": _kind(loss), "value": _as_number(loss)},
+                  "grads": {}}
+        for k in BACKWARD_ORDER:
+            if k not in grads:
+                continue
+            g = grads[k]
+            result["grads"][k] = np.array(g, dtype=np.float64) if isinstance(g, np.ndarray) else \
+                {"not_an_array": _kind(g), "value": _array(g)}
+        return result
+
+    def expected(self, case):
+        """The engine's gradients, tensor by tensor: each stage run backward from the right upstream gradient."""
+        from .. import nn
+        from ..tensor import Tensor
+
+        def leaf(a):
+            return Tensor(np.array(a, dtype=np.float64), requires_grad=True)
+
+        z1, h, logits, _ = _two_layer_forward(case)
+        lg = leaf(logits)
+        loss = nn.cross_entropy(lg, case["labels"])
+        loss.backward()
+        grads = {"logits": lg.grad}
+        ht, W2, b2 = leaf(h), leaf(case["W2"]), leaf(case["b2"])
+        (ht @ W2 + b2).backward(grads["logits"])
+        grads.update(h=ht.grad, W2=W2.grad, b2=b2.grad)
+        z1t = leaf(z1)
+        z1t.tanh().backward(grads["h"])
+        grads["z1"] = z1t.grad
+        Xt, W1, b1 = leaf(case["X"]), leaf(case["W1"]), leaf(case["b1"])
+        (Xt @ W1 + b1).backward(grads["z1"])
+        grads.update(W1=W1.grad, b1=b1.grad, X=Xt.grad)
+        return {"loss": loss.item(), "grads": {k: grads[k] for k in BACKWARD_ORDER}}
+
+    def error_hint(self, exc):
+        text = str(exc)
+        if "does not require a gradient" in text or "no_grad" in text:
+            return TWO_LAYER_HINTS["engine"]
+        if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
+            return TWO_LAYER_HINTS["matmul_error"]
+        return super().error_hint(exc)
+
+    def _suspects(self, name, case, want):
+        """Known-wrong answers for the gradient ``name``, each built on the RIGHT upstream gradients."""
+        X, W1, W2, labels = case["X"], case["W1"], case["W2"], case["labels"]
+        n, c = len(labels), W2.shape[1]
+        z1, h, logits, p = _two_layer_forward(case)
+        onehot = np.eye(c)[labels]
+        g = want["grads"]
+        H = TWO_LAYER_HINTS
+        if name == "logits":
+            whole = np.exp(logits - logits.max())
+            whole /= whole.sum()
+            return [(H["logits_no_mean"].format(n=n), p - onehot), (H["logits_entries"].format(n=n, nc=n * c),
+                                                                   (p - onehot) / (n * c)),
+                    (H["logits_no_onehot"], p / n), (H["logits_sign"], (onehot - p) / n),
+                    (H["logits_probs"], -onehot / np.where(onehot > 0, p, 1.0) / n),
+                    (H["logits_batch_softmax"], (whole - onehot) / n)]
+        if name == "W2":
+            return [(H["W2_z1"], z1.T @ g["logits"]), (H["W2_twice"].format(n=n), h.T @ g["logits"] / n)]
+        if name in ("b2", "b1"):
+            up = g["logits"] if name == "b2" else g["z1"]
+            wrong = [(H["b_mean"].format(name=name), up.mean(axis=0))]
+            if name == "b1":
+                wrong.append((H["after_dh"].format(name=name), g["h"].sum(axis=0)))
+            return wrong
+        if name == "h":
+            return [(H["h_from_z1"], g["z1"])]
+        if name == "z1":
+            dh = g["h"]
+            return [(H["z1_from_z1"], dh * (1 - z1 ** 2)), (H["z1_no_square"], dh * (1 - h)),
+                    (H["z1_sigmoid"], dh * h * (1 - h)), (H["z1_tanh_twice"], dh * (1 - np.tanh(h) ** 2)),
+                    (H["z1_local_only"], 1 - h ** 2), (H["z1_skipped"], dh)]
+        if name == "W1":
+            return [(H["after_dh"].format(name=name), X.T @ g["h"])]
+        if name == "X":
+            return [(H["after_dh"].format(name=name), g["h"] @ W1.T)]
+        return []
+
+    def _shape_hint(self, name, got_shape, want_shape, n):
+        if len(got_shape) == 2 and got_shape == tuple(reversed(want_shape)):
+            if name == "W2":
+                return TWO_LAYER_HINTS["W2_T"].format(shape=want_shape)
+            if name == "W1":
+                return TWO_LAYER_HINTS["W1_T"].format(shape=want_shape)
+            return TWO_LAYER_HINTS["transpose_shape"].format(name=name, got=got_shape, want=want_shape)
+        if name in ("b1", "b2"):
+            if len(got_shape) == 2 and got_shape[0] == n and got_shape[1:] == want_shape:
+                return TWO_LAYER_HINTS["b_rows"].format(name=name)
+            if got_shape == (n,) and want_shape != (n,):
+                return TWO_LAYER_HINTS["b_axis"].format(name=name)
+        return TWO_LAYER_HINTS["shape"].format(name=name, got=got_shape, want=want_shape)
+
+    def compare(self, got, want, case):
+        H = TWO_LAYER_HINTS
+        if got.get("mutated"):
+            names = " and ".join(got["mutated"])
+            return Mismatch(f"after the call, {names} no longer held the values it was given",
+                            H["mutated"].format(names=names))
+        if "structure" in got:
+            return Mismatch(f"expected (loss, grads) with grads a dict, received {got['structure']}", H["structure"])
+        n = len(case["labels"])
+        big = float(np.abs(_two_layer_forward(case)[2]).max())
+        loss = got["loss"]
+        if isinstance(loss, dict):
+            value = loss.get("value")
+            if not isinstance(value, float) or hints.compare_values(value, want["loss"]) is None:
+                return Mismatch(f"loss: expected a float, received {loss['not_a_float']}",
+                                NOT_A_FLOAT.format(kind=loss["not_a_float"]))
+            loss = value
+        m = hints.compare_values(loss, want["loss"], where="loss")
+        if m is not None:
+            if not np.isfinite(loss):
+                hint = H["overflow" if big > 700 else "nan_loss"].format(value=loss, big=big)
+            else:
+                hint = _match(loss, [(H["loss_sum"].format(n=n), want["loss"] * n),
+                                     (H["loss_sign"], -want["loss"])]) or m.hint
+            return Mismatch(m.message, hint)
+        missing = [k for k in BACKWARD_ORDER if k not in got["grads"]]
+        if missing:
+            return Mismatch(f"grads lacks the keys {missing}",
+                            H["missing"].format(keys=", ".join(f'"{k}"' for k in missing)))
+        right = ["loss"]
+        for name in BACKWARD_ORDER:
+            mine, expected = got["grads"][name], want["grads"][name]
+            where = f"dL/d{name}"
+            so_far = f" (right so far: {', '.join(right)})"
+            if isinstance(mine, dict):
+                return Mismatch(f"{where}: expected a NumPy array, received {mine['not_an_array']}{so_far}",
+                                NOT_AN_ARRAY.format(kind=mine["not_an_array"]))
+            if mine.shape != expected.shape:
+                return Mismatch(f"{where} has shape {mine.shape}, but {name} has shape {expected.shape}{so_far}",
+                                self._shape_hint(name, mine.shape, expected.shape, n))
+            m = hints.compare_values(mine, expected, where=where)
+            if m is not None:
+                hint = _match(mine, self._suspects(name, case, want))
+                if hint is None and not np.any(mine) and np.any(expected):
+                    hint = H["zeros"].format(name=name)
+                if hint is None and name in ("W1", "W2") and expected.shape[0] == expected.shape[1] \
+                        and _close(mine, expected.T):
+                    hint = H[f"{name}_T"].format(shape=expected.shape)
+                return Mismatch(m.message + so_far, hint or m.hint)
+            right.append(f"d{name}")
+        return None

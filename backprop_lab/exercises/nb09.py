@@ -1,463 +1,521 @@
-"""Checks for notebook 09, debugging gradients: each exercise is a broken function the learner fixes.
+"""Checks for notebook 09, the debugging lab: each exercise is one part of the lab, handed in fixed.
 
-The broken originals are kept here (``BROKEN``) so the tests can prove that every check rejects
-the very code the notebook hands out, with the hint that names its bug.
+The lab's original (buggy) code lives in the notebook only, once; the right answers come from the
+notebook's solution regions (``backprop_lab.references.nb09``). Every check tests what the fixed part
+*does*, on small cases built to break code of its kind, never what its source looks like:
+
+* 09.1 ``LabBackward``: the lab's backward pass, on engine graphs with a long chain, a value used twice,
+  broadcasting, a size-1 axis, a gradient already present, two operations sharing one gradient array,
+  float32; the engine's own ``Tensor.backward`` is switched off while it runs;
+* 09.2 ``LabOps``: the lab's three Functions, on float64 and float32 inputs, large logits, rows of very
+  different scales, a batch of one; inputs must be left as they were;
+* 09.3 ``InitWeights``: the scale of the weights for each activation, measured, and the generator used;
+* 09.4 ``LabTrain``: the lab's loop, run on a small network with the course's backward pass and
+  operations; parameters after one step and after several, the losses and their type.
+
+A failed case says what went wrong on which input, and the principle behind it, not the fixed code.
 """
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 
 from . import hints
-from ..autograd import topo_sort
-from ..tensor import Function, Tensor
 from ._core import Exercise, Mismatch
-
-# ----------------------------------------------------------------------------- 09.1 topological sort
-
-
-class Node:
-    """A bare graph node for the checks: a name and the tuple of its parents, like Value and Tensor."""
-
-    __slots__ = ("name", "_prev")
-
-    def __init__(self, name, parents=()):
-        self.name, self._prev = name, tuple(parents)
-
-    def __repr__(self):
-        return f"Node({self.name})"
+from .nb08 import TrainingLoopCheck
 
 
-def build_graph(parents):
-    """Nodes 0..n-1 where node i's parents are ``parents[i]`` (all smaller numbers); returns the list."""
-    nodes = []
-    for i, ps in enumerate(parents):
-        nodes.append(Node(i, [nodes[p] for p in ps]))
-    return nodes
+def _reference():
+    return importlib.import_module("backprop_lab.references.nb09")
 
 
-TOPO_HINTS = {
-    "recursion": ("RecursionError on a chain of {n} nodes: each nested call of visit() takes a Python frame, and "
-                  "Python allows only sys.getrecursionlimit() of them (1000 by default, 3000 in Jupyter). Keep "
-                  "your own stack (a list) of nodes still to process instead of recursing."),
-    "duplicate": ("Node {node} appears {count} times: it is reachable along two paths. Keep a set of visited "
-                  "nodes and skip a node you have seen."),
-    "missing": ("Node {node} is missing from the order, although the root depends on it: every ancestor of the root "
-                "must be listed, once."),
-    "extra": "Your order contains {what}, which is not an ancestor of the root.",
-    "reversed": ("Your order is reversed: the root came first. topo_sort lists inputs first and the root last; "
-                 "backward() then walks it in reverse."),
-    "parent_after": ("Node {node} comes before its parent {parent}: a node may be emitted only after all of its "
-                     "parents (emit it when you come back to it, not when you first reach it)."),
+def _plain(a):
+    return None if a is None else np.array(getattr(a, "data", a))
+
+
+def _ratio(got, want):
+    """got / want when got is a constant multiple of want (on the non-zero entries), else None."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return None
+    nz = np.abs(want) > 1e-12 * (np.abs(want).max() or 1.0)
+    if nz.sum() < 2 or not np.all(np.isfinite(got)):
+        return None
+    r = float(np.median(got[nz] / want[nz]))
+    return r if np.allclose(got, r * want, rtol=1e-6, atol=1e-12) else None
+
+
+# ----------------------------------------------------------------------------- 09.1 the backward pass
+
+class EngineBackwardOff(RuntimeError):
+    """Raised when the learner's backward pass calls the engine's own: the exercise is the lab's."""
+
+
+def _graph_product(t):
+    return (t["x"] * t["w"]).sum()
+
+
+def _graph_layer(t):
+    return ((t["x"] @ t["W"] + t["b"]).tanh() * t["R"]).sum()
+
+
+def _graph_outer(t):
+    return (t["a"] * t["c"] * t["R"]).sum()
+
+
+def _graph_square(t):
+    return (t["x"] * t["x"] * t["r"]).sum()
+
+
+def _graph_diamond(t):
+    u = t["a"].tanh()
+    return (u + (u * t["w"]).tanh()).sum()
+
+
+def _graph_shared_first(t):
+    return ((t["a"] + t["b"]) * 2.0).sum() + ((t["a"] * t["c"]).tanh() * 3.0).sum()
+
+
+def _graph_shared_last(t):
+    return ((t["a"] * t["c"]).tanh() * 3.0).sum() + ((t["a"] + t["b"]) * 2.0).sum()
+
+
+def _graph_chain(t, depth):
+    h = t["x"]
+    for _ in range(depth):
+        h = h + 0.001
+    return (h * h).sum()
+
+
+# name: (builder, description, {input: (shape, requires_grad)}, what the case is built to expose)
+GRAPHS = {
+    "product": (_graph_product, "(x * w).sum()", {"x": ((3,), True), "w": ((3,), True)}, "basic"),
+    "layer": (_graph_layer, "((x @ W + b).tanh() * R).sum()  (b is added to every row of x @ W)",
+              {"x": ((4, 3), True), "W": ((3, 2), True), "b": ((2,), True), "R": ((4, 2), False)}, "broadcast"),
+    "outer": (_graph_outer, "(a * c * R).sum() with a of shape (4, 1) and c of shape (1, 3)",
+              {"a": ((4, 1), True), "c": ((1, 3), True), "R": ((4, 3), False)}, "broadcast"),
+    "square": (_graph_square, "(x * x * r).sum()  (x is both inputs of one multiplication)",
+               {"x": ((3,), True), "r": ((3,), False)}, "sharing"),
+    "diamond": (_graph_diamond, "u = a.tanh(); (u + (u * w).tanh()).sum()  (u is used by two operations)",
+                {"a": ((2, 3), True), "w": ((2, 3), True)}, "order"),
+    "preset": (_graph_square, "(x * x * r).sum(), where x.grad already holds a gradient from an earlier pass",
+               {"x": ((3,), True), "r": ((3,), False)}, "preset"),
+    "shared-first": (_graph_shared_first, "((a + b) * 2).sum() + ((a * c).tanh() * 3).sum()",
+                     {"a": ((2, 3), True), "b": ((2, 3), True), "c": ((2, 3), True)}, "alias"),
+    "shared-last": (_graph_shared_last, "((a * c).tanh() * 3).sum() + ((a + b) * 2).sum()",
+                    {"a": ((2, 3), True), "b": ((2, 3), True), "c": ((2, 3), True)}, "alias"),
+    "float32": (_graph_layer, "((x @ W + b).tanh() * R).sum() in float32",
+                {"x": ((5, 4), True), "W": ((4, 3), True), "b": ((3,), True), "R": ((5, 3), False)}, "dtype"),
+    "chain": (None, "a chain of {depth} additions, x -> x + 0.001 -> (x + 0.001) + 0.001 -> ..., then (h * h).sum()",
+              {"x": ((2,), True)}, "depth"),
+}
+CHAIN_DEPTH = 10_000
+
+BACKWARD_HINTS = {
+    "engine": ("The exercise is the lab's own backward pass: fix it rather than hand the work to the engine's "
+               "{name} (it is switched off while the check runs). Library helpers such as bl.autograd.topo_sort "
+               "and bl.unbroadcast are fine."),
+    "recursion": ("RecursionError on a chain of {depth} operations: a function that calls itself once per node "
+                  "along the longest path needs one Python frame per node, and Python allows "
+                  "sys.getrecursionlimit() nested calls. A backward pass must handle graphs of any depth: keep the "
+                  "nodes still to visit in a data structure of your own instead of on Python's call stack."),
+    "none": ("{leaf}.grad is still None after your backward(loss): no gradient reached it, though the loss depends on "
+             "{leaf}. Every gradient a rule returns belongs to the matching input."),
+    "shape": ("{leaf}.grad has shape {got}, but {leaf} has shape {want}: {leaf} was broadcast in the forward pass "
+              "(copied along {axes}), so each copy received a share of the gradient, and {leaf}'s gradient is the "
+              "sum of its copies' shares. A rule returns the gradient of what it saw (the copies); bringing it back "
+              "to the input's shape is the backward pass's job, done once for every rule."),
+    "bad_shape": "{leaf}.grad has shape {got}, but {leaf} has shape {want}: a gradient has the shape of its value.",
+    "dtype": ("{leaf}.grad has dtype {got}, but {leaf} is {want}: a gradient has its value's dtype. A backward pass "
+              "starts from d(loss)/d(loss) = 1: of the loss's dtype, or float64 creeps into every gradient."),
+    "sharing": ("{leaf} is used more than once in this graph ({how}): by the multivariate chain rule its gradient "
+                "is the sum of one share per use, and your backward pass kept {part}."),
+    "preset": ("{leaf}.grad held {preset} before this backward pass (from an earlier one). Like loss.backward(), "
+               "the backward pass must add the new gradient to what .grad holds, not replace it: expected the sum "
+               "{want}, received {got}."),
+    "order": ("u is used by two operations at different distances from the loss: its gradient is the sum of both "
+              "operations' shares, complete only once both have handed theirs over, and only then may u's own rule "
+              "pass it on. Both matter: every share must be added, and the nodes must be visited in reverse "
+              "topological order, each exactly once."),
+    "alias": ("b's gradient is wrong, though b is used only once: Add hands the very same array to both of its "
+              "inputs, so a.grad and b.grad started as one array, and adding a's other share into it in place "
+              "changed b's too. An array you hand over or store may be shared: never modify it in place."),
+    "read_only": ("A gradient array turned out to be read-only: rules may return views (a broadcast of the upstream "
+                  "gradient) or hand one array to several inputs, and the backward pass must never modify such an "
+                  "array in place. Store sums as new arrays."),
+    "basic": "The gradients of this small graph are wrong: compare your pass, step by step, with section 1.1's tools.",
 }
 
 
-def broken_topo_sort(root):
-    """The notebook's starting point: correct, but recursive."""
-    order, seen = [], set()
+def _build(case, dtype):
+    from ..tensor import Tensor
 
-    def visit(node):
-        if node not in seen:
-            seen.add(node)
-            for parent in node._prev:
-                visit(parent)
-            order.append(node)
-
-    visit(root)
-    return order
-
-
-def _ancestors(parents, root):
-    seen, stack = set(), [root]
-    while stack:
-        i = stack.pop()
-        if i not in seen:
-            seen.add(i)
-            stack.extend(parents[i])
-    return seen
+    builder, _, spec, _ = GRAPHS[case["graph"]]
+    leaves = {k: Tensor(np.array(case["inputs"][k], dtype=dtype), requires_grad=rg, label=k)
+              for k, (_, rg) in spec.items()}
+    if case["graph"] == "chain":
+        loss = _graph_chain(leaves, case["depth"])
+    else:
+        loss = builder(leaves)
+    for k, value in (case.get("preset") or {}).items():
+        leaves[k].grad = np.array(value, dtype=dtype)
+    return loss, leaves
 
 
-class TopoSort(Exercise):
+class LabBackward(Exercise):
+    # bl.autograd.topo_sort and bl.unbroadcast are library functions a fixed backward pass may well use
+    allowed_references = ("backprop_lab.autograd.topo_sort", "backprop_lab.unbroadcast",
+                          "backprop_lab.tensor.unbroadcast")
+    rtol, atol = 1e-7, 1e-10
 
     def cases(self, rng):
-        diamond = [[], [0], [0], [1, 2], [3, 0]]                   # 0 feeds 1 and 2, both feed 3; 4 = f(3, 0)
-        fixed = [{"parents": diamond, "root": 4}]
-        dag = [[]]
-        for i in range(1, 30):
-            k = int(rng.integers(1, min(i, 3) + 1))
-            dag.append(sorted(int(p) for p in rng.choice(i, size=k, replace=False)))
-        fixed.append({"parents": dag, "root": 29})
-        n = 5000
-        chain = [[]] + [[i - 1] for i in range(1, n)]
-        chain[n - 1] = [n - 2, 0]                                  # the input is used again at the end
-        fixed.append({"parents": chain, "root": n - 1})
-        return fixed
+        def inputs(name, fixed=None):
+            spec = GRAPHS[name][2]
+            return {k: (fixed or {}).get(k, np.round(rng.normal(size=shape), 3)) for k, (shape, _) in spec.items()}
 
-    def run(self, obj, case):
-        nodes = build_graph(case["parents"])
-        try:
-            order = obj(nodes[case["root"]])
-        except RecursionError:
-            return {"recursion_error": True}
-        return {"order": [getattr(node, "name", node) for node in order]}
-
-    def expected(self, case):
-        return {"order": [node.name for node in topo_sort(build_graph(case["parents"])[case["root"]])]}
-
-    def describe(self, case):
-        n = len(case["parents"])
-        if n <= 6:
-            edges = ", ".join(f"{i} <- {ps}" for i, ps in enumerate(case["parents"]) if ps)
-            return f"graph with {n} nodes (node <- its parents): {edges}; root {case['root']}"
-        return f"graph with {n} nodes, root {case['root']} (depth up to {n})"
-
-    def compare(self, got, want, case):
-        parents, root = case["parents"], case["root"]
-        if not isinstance(got, dict):
-            return Mismatch(f"expected a list of nodes, received {hints.short_repr(got)}", hints.TYPE_HINT)
-        if got.get("recursion_error"):
-            return Mismatch(f"RecursionError on a graph {len(parents)} nodes deep",
-                            TOPO_HINTS["recursion"].format(n=len(parents)))
-        order = got["order"]
-        needed = _ancestors(parents, root)
-        shown = hints.short_repr(order, 120)
-        if not order:
-            return Mismatch(f"received an empty order, expected {len(needed)} nodes",
-                            "Your order is empty: nothing was visited. " + TOPO_HINTS["missing"].format(node=root))
-        counts = {}
-        for name in order:
-            counts[name] = counts.get(name, 0) + 1
-        extra = [name for name in counts if name not in needed]
-        if extra:
-            return Mismatch(f"order {shown}", TOPO_HINTS["extra"].format(what=hints.short_repr(extra[0])))
-        dup = next((name for name, c in counts.items() if c > 1), None)
-        if dup is not None:
-            return Mismatch(f"order {shown}", TOPO_HINTS["duplicate"].format(node=dup, count=counts[dup]))
-        missing = sorted(needed - set(counts))
-        if missing:
-            return Mismatch(f"order {shown}", TOPO_HINTS["missing"].format(node=missing[0]))
-        position = {name: i for i, name in enumerate(order)}
-        late = next(((name, p) for name in order for p in parents[name] if position[p] > position[name]), None)
-        if late is None:
-            return None
-        backwards = {name: len(order) - 1 - i for name, i in position.items()}
-        if order[0] == root and all(backwards[p] < backwards[name] for name in order for p in parents[name]):
-            return Mismatch(f"order {shown}", TOPO_HINTS["reversed"])
-        return Mismatch(f"order {shown}", TOPO_HINTS["parent_after"].format(node=late[0], parent=late[1]))
-
-
-# ----------------------------------------------------------------------------- 09.2 fan-out: += not =
-
-FANOUT_HINTS = {
-    "assign": ("You overwrote .grad with `=`: when the same value is used twice (x * x, or x feeding two ops) the "
-               "second share replaced the first. Accumulate: a.grad += b.data * out.grad."),
-    "swapped": ("Each input's gradient is the *other* input times out.grad: d(a*b)/da = b, so "
-                "a.grad += b.data * out.grad (you used a.data)."),
-    "no_upstream": ("You left out out.grad: the chain rule multiplies the local derivative (b for a) by the "
-                    "upstream gradient out.grad."),
-}
-
-
-def broken_mul_backward(a, b, out):
-    """The notebook's starting point: right for a single use, wrong at a fork."""
-    a.grad = b.data * out.grad
-    b.grad = a.data * out.grad
-
-
-class Scalar:
-    """A plain holder of ``data`` and ``grad`` for the checks (what a Value looks like to mul_backward)."""
-
-    __slots__ = ("data", "grad")
-
-    def __init__(self, data, grad=0.0):
-        self.data, self.grad = float(data), float(grad)
-
-    def __repr__(self):
-        return f"Scalar(data={self.data:g}, grad={self.grad:g})"
-
-
-class MulBackward(Exercise):
-
-    def cases(self, rng):
-        fixed = [{"a": 2.0, "b": 3.0, "g": 1.0, "a_grad": 0.0, "b_grad": 0.0, "same": False},
-                 {"a": 3.0, "b": 3.0, "g": 1.0, "a_grad": 0.0, "b_grad": 0.0, "same": True},
-                 {"a": -1.5, "b": 4.0, "g": 2.0, "a_grad": 0.5, "b_grad": -1.0, "same": False}]
-        for _ in range(2):
-            a, b, g, ga, gb = (float(v) for v in np.round(rng.normal(size=5) * 2, 3))
-            fixed.append({"a": a, "b": b, "g": g, "a_grad": ga, "b_grad": gb, "same": False})
-        a, g = (float(v) for v in np.round(rng.normal(size=2) * 2, 3))
-        fixed.append({"a": a, "b": a, "g": g, "a_grad": 0.0, "b_grad": 0.0, "same": True})
-        return fixed
-
-    def _holders(self, case):
-        a = Scalar(case["a"], case["a_grad"])
-        b = a if case["same"] else Scalar(case["b"], case["b_grad"])
-        out = Scalar(case["a"] * case["b"], case["g"])
-        return a, b, out
-
-    def run(self, obj, case):
-        a, b, out = self._holders(case)
-        obj(a, b, out)
-        return [float(a.grad), float(b.grad)]
-
-    def describe(self, case):
-        if case["same"]:
-            return f"out = x * x with x.data = {case['a']:g} (the same Value twice), out.grad = {case['g']:g}"
-        return (f"a.data = {case['a']:g}, b.data = {case['b']:g}, out.grad = {case['g']:g}; before: a.grad = "
-                f"{case['a_grad']:g}, b.grad = {case['b_grad']:g} (shares from other uses)")
-
-    def suspects(self, case):
-        out = []
-        for name, fn in (("assign", broken_mul_backward), ("swapped", _mul_swapped), ("no_upstream", _mul_no_g)):
-            a, b, o = self._holders(case)
-            fn(a, b, o)
-            out.append((FANOUT_HINTS[name], [a.grad, b.grad]))
-        return out
-
-
-def _mul_swapped(a, b, out):
-    a.grad += a.data * out.grad
-    b.grad += b.data * out.grad
-
-
-def _mul_no_g(a, b, out):
-    a.grad += b.data
-    b.grad += a.data
-
-
-# ----------------------------------------------------------------------------- 09.3 a forgotten unbroadcast
-
-AFFINE_HINTS = {
-    "first_axis_only": ("x has shape {shape}: gamma and beta were copied along every axis but the last, {lead}, and "
-                        "you summed over axis 0 only. Sum over all of them: axis=tuple(range(x.ndim - 1))."),
-    "mean": ("You averaged the {n} copies (mean) instead of adding them: each copy of gamma (and beta) receives its "
-             "own full share of the gradient, and the shares add up. Use .sum(axis=...)."),
-    "dx_no_gamma": ("dx is missing the factor gamma: y = x * gamma + beta, so dy/dx = gamma and "
-                    "dx = grad_out * gamma."),
-    "dx_times_x": ("dx is grad_out * x, the formula of dgamma: the derivative of x * gamma with respect to x is gamma, "
-                   "so dx = grad_out * gamma."),
-}
-
-
-def broken_affine_backward(x, gamma, beta, grad_out):
-    """The notebook's starting point: y = x * gamma + beta, with gamma and beta broadcast along the rows."""
-    dx = grad_out * gamma
-    dgamma = grad_out * x
-    dbeta = grad_out
-    return dx, dgamma, dbeta
-
-
-class AffineBackward(Exercise):
-
-    def cases(self, rng):
-        cases = []
-        for shape in [(2, 3), (5, 4), (2, 3, 4), (int(rng.integers(3, 9)), int(rng.integers(2, 7)))]:
-            d = shape[-1]
-            cases.append({"x": np.round(rng.normal(size=shape), 3), "gamma": np.round(rng.normal(size=d), 3),
-                          "beta": np.round(rng.normal(size=d), 3), "grad_out": np.round(rng.normal(size=shape), 3)})
+        cases = [{"graph": "product", "inputs": {"x": np.array([1.0, -2.0, 0.5]), "w": np.array([3.0, 0.5, -1.0])}}]
+        for name in ("layer", "outer", "square", "diamond"):
+            cases.append({"graph": name, "inputs": inputs(name)})
+        cases.append({"graph": "preset", "inputs": {"x": np.array([2.0, -1.0, 0.5]), "r": np.array([1.0, 2.0, -3.0])},
+                      "preset": {"x": np.array([10.0, 20.0, 30.0])}})
+        for name in ("shared-first", "shared-last"):
+            cases.append({"graph": name, "inputs": inputs(name)})
+        cases.append({"graph": "float32", "inputs": inputs("float32"), "dtype": "float32"})
+        cases.append({"graph": "chain", "inputs": {"x": np.array([0.5, -1.0])}, "depth": CHAIN_DEPTH})
+        cases.append({"graph": "layer", "inputs": inputs("layer")})
         return cases
 
     def run(self, obj, case):
-        out = obj(case["x"], case["gamma"], case["beta"], case["grad_out"])
-        return tuple(np.asarray(getattr(v, "data", v)) if v is not None else None for v in out)
+        from ..tensor import Tensor
+
+        loss, leaves = _build(case, np.dtype(case.get("dtype", "float64")))
+        saved = Tensor.backward, Tensor._backward
+
+        def off(name):
+            def refuse(self, *args, **kwargs):
+                raise EngineBackwardOff(BACKWARD_HINTS["engine"].format(name=name))
+            return refuse
+
+        Tensor.backward, Tensor._backward = off("loss.backward()"), off("node._backward()")
+        try:
+            obj(loss)
+        except RecursionError:
+            return {"recursion_error": True}
+        finally:
+            Tensor.backward, Tensor._backward = saved
+        spec = GRAPHS[case["graph"]][2]
+        return {"grads": {k: _plain(leaves[k].grad) for k, (_, rg) in spec.items() if rg}}
+
+    def error_hint(self, exc):
+        if isinstance(exc, EngineBackwardOff):
+            return "the engine's backward pass is switched off in this check; see the message above."
+        if "read-only" in str(exc):
+            return BACKWARD_HINTS["read_only"]
+        return super().error_hint(exc)
 
     def describe(self, case):
-        return (f"x {case['x'].shape}, gamma {case['gamma'].shape}, beta {case['beta'].shape}, "
-                f"grad_out {case['grad_out'].shape}")
-
-    def suspects(self, case):
-        x, gamma, g = case["x"], case["gamma"], case["grad_out"]
-        lead = tuple(range(x.ndim - 1))
-        dx, dgamma, dbeta = g * gamma, (g * x).sum(axis=lead), g.sum(axis=lead)
-        out = []
-        if x.ndim >= 3:
-            out.append((AFFINE_HINTS["first_axis_only"].format(shape=x.shape, lead=lead),
-                        (dx, (g * x).sum(axis=0), g.sum(axis=0))))
-        n = int(np.prod([x.shape[a] for a in lead]))
-        out.append((AFFINE_HINTS["mean"].format(n=n), (dx, dgamma / n, dbeta / n)))
-        out.append((AFFINE_HINTS["dx_no_gamma"], (g, dgamma, dbeta)))
-        out.append((AFFINE_HINTS["dx_times_x"], (g * x, dgamma, dbeta)))
-        return out
-
-
-# ----------------------------------------------------------------------------- 09.4 in place after the forward pass
-
-INPLACE_HINTS = {
-    "input_changed": ("Your forward changed its input in place (np.tanh(x, out=x), x *= ..., x[...] = ...): the "
-                      "caller's tensor now holds different numbers, and the array you saved for backward was "
-                      "overwritten too. Compute into a new array (y = np.tanh(x)) and save what backward needs."),
-    "grad_of_input": ("The gradient is g * (1 - x²) with x the *input*: the derivative of tanh is 1 - tanh(x)², so "
-                      "square the output y = tanh(x) (save y in forward), not the input."),
-    "output": "The forward value is wrong: Tanh.forward must return np.tanh(x).",
-    "no_upstream": ("backward returned the local derivative 1 - y² alone: multiply it by the upstream gradient g "
-                    "(chain rule), return g * (1 - y * y)."),
-}
-
-
-class BrokenTanh(Function):
-    """The notebook's starting point: saves memory by computing tanh in place. Its gradients are wrong."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.tanh(x, out=x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return g * (1 - np.tanh(x) ** 2)
-
-
-class TanhFunction(Exercise):
-
-    def cases(self, rng):
-        fixed = [{"x": np.array([-1.0, 0.0, 0.5, 2.0]), "g": np.ones(4)}]
-        return fixed + [{"x": rng.normal(size=shape) * 1.5, "g": rng.normal(size=shape)} for shape in [(3, 4), (5,)]]
-
-    def run(self, obj, case):
-        x = Tensor(case["x"].copy(), requires_grad=True)
-        y = obj.apply(x)
-        output = np.array(y.data, dtype=np.float64)   # copied now: a later in-place change must not hide this
-        y.backward(case["g"])
-        return {"input_after": np.array(x.data), "output": output, "grad": np.array(x.grad)}
-
-    def describe(self, case):
-        return f"x = {hints.short_repr(case['x'])}, upstream g = {hints.short_repr(case['g'])}"
+        _, text, spec, _ = GRAPHS[case["graph"]]
+        text = text.format(depth=case.get("depth"))
+        shown = ", ".join(f"{k} = {hints.short_repr(v, 80)}" for k, v in case["inputs"].items())
+        preset = "".join(f"; before: {k}.grad = {hints.short_repr(v)}" for k, v in (case.get("preset") or {}).items())
+        return f"loss = {text}; {shown}{preset}"
 
     def compare(self, got, want, case):
         if not isinstance(got, dict):
-            return Mismatch(f"received {hints.short_repr(got)}", hints.TYPE_HINT)
-        if got["input_after"].shape != want["input_after"].shape or not np.allclose(got["input_after"], want["input_after"]):
-            return Mismatch(f"after forward, the input x holds {hints.short_repr(got['input_after'])} instead of "
-                            f"{hints.short_repr(want['input_after'])}", INPLACE_HINTS["input_changed"])
-        m = hints.compare_values(got["output"], want["output"], where="forward output")
-        if m is not None:
-            return Mismatch(m.message, INPLACE_HINTS["output"])
-        suspects = [(INPLACE_HINTS["grad_of_input"], case["g"] * (1 - case["x"] ** 2)),
-                    (INPLACE_HINTS["no_upstream"], 1 - np.tanh(case["x"]) ** 2)]
-        return hints.compare_values(got["grad"], want["grad"], where="gradient of x", suspects=suspects)
+            return Mismatch(f"could not read the leaves' gradients: {hints.short_repr(got)}", hints.TYPE_HINT)
+        if got.get("recursion_error"):
+            depth = case.get("depth", "many")
+            return Mismatch(f"RecursionError on a chain of {depth} operations",
+                            BACKWARD_HINTS["recursion"].format(depth=depth))
+        trap = GRAPHS[case["graph"]][3]
+        dtype = np.dtype(case.get("dtype", "float64"))
+        for leaf, w in want["grads"].items():
+            g = got["grads"].get(leaf)
+            if g is None:
+                return Mismatch(f"{leaf}.grad is None", BACKWARD_HINTS["none"].format(leaf=leaf))
+            if g.shape != w.shape:
+                axes = hints._unbroadcast_axes(g.shape, w.shape)
+                key = "shape" if axes is not None else "bad_shape"
+                where = f"axis {axes[0]}" if axes and len(axes) == 1 else f"axes {axes}"
+                return Mismatch(f"{leaf}.grad has shape {g.shape}, {leaf} has shape {w.shape}",
+                                BACKWARD_HINTS[key].format(leaf=leaf, got=g.shape, want=w.shape, axes=where))
+            if g.dtype != dtype and g.dtype.kind == "f":
+                return Mismatch(f"{leaf}.grad has dtype {g.dtype}",
+                                BACKWARD_HINTS["dtype"].format(leaf=leaf, got=g.dtype, want=dtype))
+            tol = 1e-5 if dtype == np.float32 else self.rtol
+            if not np.allclose(g, w, rtol=tol, atol=self.atol if dtype != np.float32 else 1e-6):
+                return self._wrong(leaf, g, w, trap, case)
+        return None
+
+    def _wrong(self, leaf, g, w, trap, case):
+        message = (f"{leaf}.grad: expected {hints.short_repr(w)}, received {hints.short_repr(g)}"
+                   f"{hints._worst(g.astype(np.float64), w.astype(np.float64))}")
+        if trap == "preset":
+            preset = np.asarray(case["preset"][leaf])
+            if np.allclose(g + preset, w, rtol=1e-7, atol=1e-10):
+                return Mismatch(message, BACKWARD_HINTS["preset"].format(
+                    leaf=leaf, preset=hints.short_repr(preset), want=hints.short_repr(w), got=hints.short_repr(g)))
+            trap = "sharing"
+        if trap == "sharing":
+            r = _ratio(g, w)
+            part = "one of them" if r is not None and abs(r - 0.5) < 1e-6 else "something else"
+            return Mismatch(message, BACKWARD_HINTS["sharing"].format(leaf=leaf, how="x * x: both inputs are x",
+                                                                      part=part))
+        if trap in ("order", "alias"):
+            return Mismatch(message, BACKWARD_HINTS[trap])
+        return Mismatch(message, hints.diagnose(g, w) or BACKWARD_HINTS["basic"])
 
 
-# ----------------------------------------------------------------------------- 09.5 a stable log-softmax
+# ----------------------------------------------------------------------------- 09.2 the operations
 
-SOFTMAX_HINTS = {
-    "unstable": ("NaN or inf for large logits: np.exp(1000) overflows to inf, and inf / inf is NaN. Subtract each "
-                 "row's maximum first, z - z.max(axis=1, keepdims=True); the result is the same mathematically."),
-    "global_max": ("You shifted by the maximum of the whole array: a row far below it underflows (exp(-2000) = 0) "
-                   "and its log is -inf. Shift each row by its own maximum: z.max(axis=1, keepdims=True)."),
-    "softmax": "You returned the softmax probabilities: log_softmax is their logarithm (z - max - log Σ exp).",
-    "no_keepdims": ("The maximum or the sum was taken without keepdims=True, so it broadcast along the wrong axis: "
-                    "use z.max(axis=1, keepdims=True) and .sum(axis=1, keepdims=True)."),
-    "no_shift_back": ("You subtracted the maximum but forgot it inside the log-sum-exp (or vice versa): "
-                      "log_softmax(z) = (z - m) - log Σ exp(z - m), with the same m in both places."),
-    "log_of_softmax": ("-inf where a logit is far below its row's maximum: you took the log of the softmax, and "
-                       "exp(z - m) underflowed to 0 before the log (log 0 = -inf). Don't divide and then take the "
-                       "log; use the identity log_softmax(z) = (z - m) - log Σ exp(z - m)."),
-    "axis0": ("You normalised each column (axis=0): each row is one example, so take the max and the sum along "
-              "axis=1 (with keepdims=True)."),
+OP_NAMES = ("Linear", "Tanh", "CrossEntropy")
+
+OPS_HINTS = {
+    "not_ops": ("Hand in a dict like the lab's ops: {{\"Linear\": ..., \"Tanh\": ..., \"CrossEntropy\": ...}}, each "
+                "value a subclass of bl.Function (the class itself, not an instance); {problem}."),
+    "input_changed": ("{op}'s forward pass changed its input {name} in place. An operation must leave its inputs as "
+                      "they were: they belong to the caller (here the previous operation's output), and when an "
+                      "array saved for the backward pass is overwritten, the backward pass computes with the wrong "
+                      "numbers, silently."),
+    "overflow": ("{op}'s forward pass gave inf or nan on these inputs, whose exact answer is an ordinary number: "
+                 "np.exp overflows to inf above about 709 in float64 (88.7 in float32), and inf / inf is nan. "
+                 "Rewrite the computation so that no intermediate result can overflow; it must give the same "
+                 "value mathematically."),
+    "underflow": ("{op}'s forward pass gave inf where the answer is a large but ordinary number: the probability "
+                  "of a label whose logit lies far below its row's largest underflowed to 0, and -log 0 = inf. "
+                  "Compute the log-probability directly, without forming a probability that can underflow."),
+    "global_shift": ("{op}'s forward pass gave inf or nan for a row whose logits lie far below the largest logit of "
+                     "the batch: shifting every row by one number (the batch's maximum) makes such a row's "
+                     "exponentials underflow to 0, and log 0 = -inf. Each row is a separate softmax."),
+    "dtype": ("{op}'s {what} has dtype {got} for {want} inputs: a float32 network must stay float32 (operations on "
+              "float32 arrays give float32; a Python float or np.float64 creeps in elsewhere)."),
+    "output": "{op}'s forward pass is wrong on these inputs.",
+    "tanh_of_input": ("The gradient of Tanh is g times the derivative 1 - tanh(z)², taken at the input z (so "
+                      "computed from the saved output y as 1 - y²); yours uses 1 - z²."),
+    "no_upstream": ("{op}'s backward returned the local derivative without the upstream gradient g: by the chain rule "
+                    "each input's gradient is g times the local derivative."),
+    "mean_not_sum": ("The gradient of b is 1/{n} of the right one: b is added to each of the {n} rows, and every "
+                     "row's share counts in full; the shares of copies add up, they are not averaged."),
+    "batch_sum": ("The gradient is {n} times too large: the loss is the MEAN over the {n} rows of the batch, so each "
+                  "row's share carries a factor 1/{n}."),
+    "ignores_g": ("The gradient is {r:g} times the right one, for an upstream gradient g = {g}: the backward pass must "
+                  "multiply by g (here the loss was scaled by {g})."),
+    "grad": "{op}'s gradient for {name} is wrong on these inputs.",
+    "transposed": ("{op}'s gradient for {name} has the shape of {name} transposed: a gradient has the shape of its "
+                   "value, and dimensional analysis (notebook 04) says on which side of each product a factor goes."),
+    "not_array": ("{op}'s forward returned a {what}: forward must return an array (of the inputs' dtype), which "
+                  "the engine wraps in a Tensor."),
 }
 
 
-def broken_log_softmax(z):
-    """The notebook's starting point: the textbook formula, NaN for large logits."""
-    e = np.exp(z)
-    return np.log(e / e.sum(axis=1, keepdims=True))
+def _op_cases(rng):
+    def linear(n, i, o, dtype="float64"):
+        return {"op": "Linear", "dtype": dtype, "x": np.round(rng.normal(size=(n, i)), 3),
+                "W": np.round(rng.normal(size=(i, o)), 3), "b": np.round(rng.normal(size=o), 3),
+                "g": np.round(rng.normal(size=(n, o)), 3)}
+
+    cases = [linear(4, 3, 2), linear(1, 5, 3), linear(6, 4, 3, "float32")]
+    cases.append({"op": "Tanh", "dtype": "float64", "x": np.array([-3.0, -0.5, 0.0, 0.25, 1.0, 4.0]),
+                  "g": np.array([1.0, -1.0, 2.0, 0.5, 1.0, -2.0])})
+    cases.append({"op": "Tanh", "dtype": "float32", "x": np.round(rng.normal(size=(3, 4)) * 1.5, 3),
+                  "g": np.round(rng.normal(size=(3, 4)), 3)})
+    cases.append({"op": "CrossEntropy", "dtype": "float64", "logits": np.array([[1.0, 2.0, 3.0], [0.5, 0.5, -1.0]]),
+                  "labels": np.array([2, 0]), "g": 1.0})
+    cases.append({"op": "CrossEntropy", "dtype": "float64", "logits": np.round(rng.normal(size=(5, 4)) * 2, 3),
+                  "labels": rng.integers(0, 4, size=5), "g": 0.5})
+    cases.append({"op": "CrossEntropy", "dtype": "float64",
+                  "logits": np.array([[1000.0, 1001.0, 1002.0], [-5.0, 0.0, 5.0]]), "labels": np.array([0, 2]),
+                  "g": 1.0})
+    cases.append({"op": "CrossEntropy", "dtype": "float64",
+                  "logits": np.array([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1003.0]]),
+                  "labels": np.array([1, 0]), "g": 1.0})
+    cases.append({"op": "CrossEntropy", "dtype": "float32",
+                  "logits": np.array([[120.0, 100.0, -30.0, 0.0], [0.5, -0.5, 95.0, 3.0], [1.0, 2.0, 3.0, 4.0]]),
+                  "labels": np.array([1, 2, 3]), "g": 1.0})
+    cases.append({"op": "CrossEntropy", "dtype": "float64", "logits": np.array([[0.0, -800.0, 5.0], [1.0, 2.0, 0.0]]),
+                  "labels": np.array([1, 1]), "g": 1.0})
+    cases.append({"op": "CrossEntropy", "dtype": "float64", "logits": np.array([[2.0, -1.0]]),
+                  "labels": np.array([1]), "g": 1.0})
+    return cases
 
 
-class LogSoftmax(Exercise):
+def _ce_variants(case):
+    """What the classic unstable cross-entropies give on a case (in its dtype): the textbook formula without a
+    shift ("overflow"), a shift by the whole batch's maximum ("global_shift"), the log of shifted probabilities
+    ("underflow"). Used to name the mistake behind an inf or nan."""
+    z = np.asarray(case["logits"], dtype=case["dtype"])
+    rows, labels = np.arange(len(z)), np.asarray(case["labels"])
+    with np.errstate(all="ignore"):
+        e = np.exp(z)
+        naive = -np.log((e / e.sum(axis=1, keepdims=True))[rows, labels]).mean()
+        s = z - z.max()
+        global_shift = -(s - np.log(np.exp(s).sum(axis=1, keepdims=True)))[rows, labels].mean()
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        log_of_p = -np.log((e / e.sum(axis=1, keepdims=True))[rows, labels]).mean()
+    return {"global_shift": global_shift, "underflow": log_of_p, "overflow": naive}
+
+
+class LabOps(Exercise):
+    # the lab's operations are Functions: subclassing bl.Function is the exercise, not a hand-off to the engine
+    allowed_references = ("backprop_lab.Function", "backprop_lab.tensor.Function")
+    rtol, atol = 1e-6, 1e-9
 
     def cases(self, rng):
-        return [
-            {"z": np.array([[1.0, 2.0, 3.0], [0.5, 0.5, -1.0]])},
-            {"z": np.array([[1000.0, 1001.0, 1002.0], [-5.0, 0.0, 5.0]])},
-            {"z": np.array([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1003.0], [-400.0, 400.0, 0.0]])},
-            {"z": rng.normal(size=(4, 4)) * 300},
-            {"z": rng.normal(size=(5, 7)) * 3},
-        ]
+        return _op_cases(rng)
 
     def run(self, obj, case):
+        from ..tensor import Function, Tensor
+
+        if not isinstance(obj, dict):
+            return {"not_ops": f"received {type(obj).__name__}"}
+        missing = [k for k in OP_NAMES if k not in obj]
+        if missing:
+            return {"not_ops": f"the key {missing[0]!r} is missing"}
+        bad = [k for k in OP_NAMES if not (isinstance(obj[k], type) and issubclass(obj[k], Function))]
+        if bad:
+            return {"not_ops": f"{bad[0]!r} is {hints.short_repr(obj[bad[0]], 60)}"}
+        op, dtype = case["op"], np.dtype(case["dtype"])
+        if op == "CrossEntropy":
+            names = ("logits",)
+        elif op == "Linear":
+            names = ("x", "W", "b")
+        else:
+            names = ("x",)
+        inputs = {k: Tensor(np.array(case[k], dtype=dtype), requires_grad=True) for k in names}
+        before = {k: t.data.copy() for k, t in inputs.items()}
         with np.errstate(all="ignore"):
-            out = obj(case["z"].copy())
-        return np.asarray(getattr(out, "data", out), dtype=np.float64)
+            if op == "CrossEntropy":
+                out = obj[op].apply(inputs["logits"], labels=np.array(case["labels"]))
+            else:
+                out = obj[op].apply(*inputs.values())
+            if not hasattr(out.data, "dtype"):
+                return {"not_array": type(out.data).__name__}
+            output = np.array(out.data)                 # copied now: a later change in place must not hide this
+            changed = [k for k in names if not np.array_equal(inputs[k].data, before[k], equal_nan=True)]
+            grad_out = np.asarray(case["g"], dtype=dtype) * np.ones(np.shape(out.data), dtype=dtype)
+            out.backward(grad_out)
+        return {"output": output, "changed": changed,
+                "grads": {k: _plain(t.grad) for k, t in inputs.items()}}
 
     def describe(self, case):
-        return f"z = {hints.short_repr(case['z'])}"
+        shown = {k: v for k, v in case.items() if k not in ("op", "dtype")}
+        parts = ", ".join(f"{k} = {hints.short_repr(v, 90)}" for k, v in shown.items())
+        return f"{case['op']} in {case['dtype']}: {parts}"
 
     def compare(self, got, want, case):
-        z = case["z"]
-        with np.errstate(all="ignore"):
-            m = z.max(axis=1, keepdims=True)
-            wrong = {
-                "global_max": (z - z.max()) - np.log(np.exp(z - z.max()).sum(axis=1, keepdims=True)),
-                "softmax": np.exp(want),
-                "no_shift_back": (z - m) - np.log(np.exp(z).sum(axis=1, keepdims=True)),
-                "log_of_softmax": np.log(np.exp(z - m) / np.exp(z - m).sum(axis=1, keepdims=True)),
-                "axis0": self.reference(z.T).T,
-            }
-            if z.shape[0] == z.shape[1]:   # without keepdims, (n,) broadcasts along the rows: runs only when square
-                wrong["no_keepdims"] = (z - z.max(axis=1)) - np.log(np.exp(z - z.max(axis=1)).sum(axis=1))
-        if got.shape == want.shape and np.allclose(got, want, rtol=1e-9, atol=1e-9):
-            return None
-        message = f"expected {hints.short_repr(want)}, received {hints.short_repr(got)}"
-        for name, w in wrong.items():
-            if name == "log_of_softmax" and np.all(np.isfinite(w)):
-                continue                   # no underflow in this case: the same numbers as the right answer
-            if w.shape == got.shape and np.allclose(got, w, rtol=1e-9, atol=1e-9, equal_nan=True):
-                return Mismatch(message, SOFTMAX_HINTS[name])
-        if got.shape == want.shape and not np.all(np.isfinite(got)):
-            return Mismatch(message, SOFTMAX_HINTS["unstable"])
-        return hints.compare_values(got, want, rtol=1e-9, atol=1e-9)
+        op, dtype = case["op"], np.dtype(case["dtype"])
+        if not isinstance(got, dict):
+            return Mismatch(f"received {hints.short_repr(got)}", hints.TYPE_HINT)
+        if "not_ops" in got:
+            return Mismatch(f"lab_ops: {got['not_ops']}", OPS_HINTS["not_ops"].format(problem=got["not_ops"]))
+        if "not_array" in got:
+            return Mismatch(f"{op}: forward returned a {got['not_array']}",
+                            OPS_HINTS["not_array"].format(op=op, what=got["not_array"]))
+        if got["changed"]:
+            name = got["changed"][0]
+            return Mismatch(f"{op}: after the forward pass, the input {name} no longer holds the values it was given",
+                            OPS_HINTS["input_changed"].format(op=op, name=name))
+        out, want_out = got["output"], want["output"]
+        if out.shape != want_out.shape:
+            return Mismatch(f"{op}: output of shape {out.shape}, expected {want_out.shape}",
+                            OPS_HINTS["output"].format(op=op))
+        if not np.all(np.isfinite(out)) and np.all(np.isfinite(want_out)):
+            key = "overflow"
+            if op == "CrossEntropy":
+                key = next((name for name, value in _ce_variants(case).items()
+                            if np.allclose(out, value, equal_nan=True)), "overflow")
+            return Mismatch(f"{op}: output {hints.short_repr(out)}, expected {hints.short_repr(want_out)}",
+                            OPS_HINTS[key].format(op=op))
+        if out.dtype != dtype:
+            return Mismatch(f"{op}: output of dtype {out.dtype}",
+                            OPS_HINTS["dtype"].format(op=op, what="output", got=out.dtype, want=dtype))
+        tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=self.rtol, atol=self.atol)
+        if not np.allclose(out, want_out, **tol):
+            m = hints.compare_values(out, want_out, where=f"{op}'s output", **tol)
+            return Mismatch(m.message, OPS_HINTS["output"].format(op=op) + (" " + m.hint if m.hint else ""))
+        for name, w in want["grads"].items():
+            g = got["grads"].get(name)
+            if g is None:
+                return Mismatch(f"{op}: no gradient reached {name}",
+                                f"{op}'s backward must return one gradient per input, in order.")
+            if g.shape == w.shape and g.dtype != dtype and g.dtype.kind == "f":
+                return Mismatch(f"{op}: the gradient of {name} has dtype {g.dtype}",
+                                OPS_HINTS["dtype"].format(op=op, what=f"gradient of {name}", got=g.dtype, want=dtype))
+            if g.shape != w.shape or not np.allclose(g, w, **tol):
+                return self._wrong_grad(op, name, g, w, case, tol)
+        return None
+
+    def _wrong_grad(self, op, name, g, w, case, tol):
+        if g.ndim == 2 and g.shape == w.shape[::-1] and g.shape != w.shape:
+            return Mismatch(f"{op}: the gradient of {name} has shape {g.shape}, {name} has shape {w.shape}",
+                            OPS_HINTS["transposed"].format(op=op, name=name))
+        m = hints.compare_values(g, w, where=f"{op}: gradient of {name}", **tol)
+        message = m.message if m is not None else f"{op}: gradient of {name} is wrong"
+        r = _ratio(g, w) if g.shape == w.shape else None
+        if op == "Linear" and name == "b" and r is not None and abs(r * len(case["x"]) - 1) < 1e-6 and len(case["x"]) > 1:
+            return Mismatch(message, OPS_HINTS["mean_not_sum"].format(n=len(case["x"])))
+        if op == "Tanh" and g.shape == w.shape:
+            x, gg = np.asarray(case["x"], dtype=np.float64), np.asarray(case["g"], dtype=np.float64)
+            if np.allclose(g, gg * (1 - x ** 2), **tol):
+                return Mismatch(message, OPS_HINTS["tanh_of_input"])
+            if np.allclose(g, 1 - np.tanh(x) ** 2, **tol) and not np.allclose(gg, 1):
+                return Mismatch(message, OPS_HINTS["no_upstream"].format(op=op))
+        if op == "CrossEntropy" and r is not None:
+            n, gv = len(case["labels"]), float(case["g"])
+            if abs(r - n) < 1e-6 * n and n > 1:
+                return Mismatch(message, OPS_HINTS["batch_sum"].format(n=n))
+            if gv != 1.0 and abs(r - 1 / gv) < 1e-6:
+                return Mismatch(message, OPS_HINTS["ignores_g"].format(r=r, g=gv))
+        diagnosis = hints.diagnose(g, w) if g.shape == w.shape else ""
+        return Mismatch(message, OPS_HINTS["grad"].format(op=op, name=name) + (" " + diagnosis if diagnosis else ""))
 
 
-# ----------------------------------------------------------------------------- 09.6 initialisation
+# ----------------------------------------------------------------------------- 09.3 initialisation
 
 INIT_HINTS = {
-    "standard": ("Your weights have standard deviation {std:.3g}, rng.normal's default scale: with {n_in} inputs "
-                 "each pre-activation then has a spread of about sqrt({n_in}) = {root:.3g}, so activations explode "
-                 "(or tanh saturates) layer after layer. Scale them: {rule}."),
-    "he_for_tanh": ("Your weights have He's scale, sqrt(2 / n_in), but this layer uses {act}: use Glorot's, "
-                    "variance 2 / (n_in + n_out), e.g. uniform(-a, a) with a = sqrt(6 / (n_in + n_out))."),
-    "glorot_for_relu": ("Your weights have Glorot's scale but this layer uses ReLU, which zeroes half of its inputs: "
-                        "use He's, normal with standard deviation sqrt(2 / n_in)."),
-    "no_sqrt": ("Your standard deviation is {std:.3g}, the *variance* the rule asks for: take the square root, "
-                "e.g. std = np.sqrt(2 / n_in)."),
+    "standard": ("Your weights have standard deviation {std:.3g}, rng.normal's default scale: with {n_in} inputs each "
+                 "pre-activation then has a spread of about sqrt({n_in}) = {root:.3g} times its inputs', so tanh "
+                 "saturates (or activations explode) layer after layer. The derivation of section 1.3 gives the "
+                 "scale for each activation."),
+    "he_for_tanh": ("Your weights have the scale of He's rule, which is for ReLU, but this layer uses {act}: it zeroes "
+                    "nothing, so the factor 2 of He's rule makes signals grow layer after layer."),
+    "glorot_for_relu": ("Your weights have Glorot's scale but this layer uses ReLU, which zeroes half of its inputs and "
+                        "so halves the signal's second moment at every layer: the signal fades with depth."),
+    "no_sqrt": ("Your standard deviation is {std:.3g}, the *variance* the rule asks for: a standard deviation is the "
+                "square root of a variance."),
     "zeros": ("Your weights are all equal (zero): every unit of the layer computes the same thing and gets the same "
-              "gradient, so they never become different. Draw them at random with the scale {rule}."),
+              "gradient, so they never become different. Draw them at random."),
     "shape": "The weights must have shape (n_in, n_out) = {want} (y = x @ W); received {got}.",
-    "rng": ("Two calls with generators of the same seed gave different weights: draw from the rng argument "
-            "(rng.normal(...)), not from np.random or a new generator."),
+    "rng": ("Two calls with generators of the same seed gave different weights: draw from the rng argument, not from "
+            "np.random's global state or a generator made inside the function."),
     "scale": "Your weights have standard deviation {std:.3g}, expected about {want:.3g} ({rule}).",
     "mean": "Your weights have mean {mean:.3g}: draw them centred on 0.",
-    "uniform_bound": ("Your weights have standard deviation {std:.3g}, 1/sqrt(3) of Glorot's: uniform(-a, a) has "
-                      "variance a²/3, not a², so for variance 2 / (n_in + n_out) the bound is "
-                      "a = sqrt(6 / (n_in + n_out))."),
+    "uniform_bound": ("Your weights have standard deviation {std:.3g}, 1/sqrt(3) of Glorot's: a uniform distribution on "
+                      "[-a, a] has variance a²/3, not a²."),
 }
 
-RULES = {"relu": "He: normal with std sqrt(2 / n_in)",
-         "tanh": "Glorot: variance 2 / (n_in + n_out), e.g. uniform(-a, a), a = sqrt(6 / (n_in + n_out))",
-         "sigmoid": "Glorot: variance 2 / (n_in + n_out), e.g. uniform(-a, a), a = sqrt(6 / (n_in + n_out))"}
+RULES = {"relu": "He's rule: variance 2 / n_in", "tanh": "Glorot's rule: variance 2 / (n_in + n_out)",
+         "sigmoid": "Glorot's rule: variance 2 / (n_in + n_out)"}
 
 
 def target_std(n_in, n_out, activation):
     return np.sqrt(2.0 / n_in) if activation == "relu" else np.sqrt(2.0 / (n_in + n_out))
 
 
-def broken_init_weights(n_in, n_out, activation, rng):
-    """The notebook's starting point: standard normal weights, whatever the layer."""
-    return rng.normal(0.0, 1.0, size=(n_in, n_out))
-
-
 class InitWeights(Exercise):
 
     def cases(self, rng):
-        return [{"n_in": 784, "n_out": 256, "activation": "relu", "seed": 0},
-                {"n_in": 256, "n_out": 64, "activation": "tanh", "seed": 1},
+        return [{"n_in": 784, "n_out": 256, "activation": "tanh", "seed": 0},
+                {"n_in": 784, "n_out": 256, "activation": "relu", "seed": 1},
                 {"n_in": 400, "n_out": 100, "activation": "sigmoid", "seed": int(rng.integers(1 << 30))},
-                {"n_in": 128, "n_out": 512, "activation": "relu", "seed": int(rng.integers(1 << 30))}]
+                {"n_in": 128, "n_out": 512, "activation": "relu", "seed": int(rng.integers(1 << 30))},
+                {"n_in": 64, "n_out": 640, "activation": "tanh", "seed": int(rng.integers(1 << 30))}]
 
     def run(self, obj, case):
         args = case["n_in"], case["n_out"], case["activation"]
-        w = np.asarray(obj(*args, np.random.default_rng(case["seed"])), dtype=np.float64)
-        again = np.asarray(obj(*args, np.random.default_rng(case["seed"])), dtype=np.float64)
+        w = np.asarray(_plain(obj(*args, np.random.default_rng(case["seed"]))), dtype=np.float64)
+        again = np.asarray(_plain(obj(*args, np.random.default_rng(case["seed"]))), dtype=np.float64)
         return {"shape": list(w.shape), "std": float(w.std()), "mean": float(w.mean()),
                 "seeded": bool(w.shape == again.shape and np.array_equal(w, again))}
 
@@ -475,16 +533,16 @@ class InitWeights(Exercise):
         if got["shape"] != want["shape"]:
             hint = INIT_HINTS["shape"].format(want=tuple(want["shape"]), got=tuple(got["shape"]))
             if got["shape"] == want["shape"][::-1]:
-                hint = hints.TRANSPOSE.split(":")[0] + ". " + hint
+                hint = "Your weights are transposed. " + hint
             return Mismatch(f"expected shape {tuple(want['shape'])}, received {tuple(got['shape'])}", hint)
         std, target = got["std"], want["std"]
         message = f"standard deviation {std:.4g}, expected {target:.4g} (within 5%)"
         if std == 0:
-            return Mismatch(message, INIT_HINTS["zeros"].format(rule=rule))
+            return Mismatch(message, INIT_HINTS["zeros"])
         if abs(std / target - 1) > 0.05:
             he, glorot = np.sqrt(2 / n_in), np.sqrt(2 / (n_in + n_out))
             if abs(std - 1) < 0.05:
-                hint = INIT_HINTS["standard"].format(std=std, n_in=n_in, root=np.sqrt(n_in), rule=rule)
+                hint = INIT_HINTS["standard"].format(std=std, n_in=n_in, root=np.sqrt(n_in))
             elif act != "relu" and abs(std / he - 1) < 0.05:
                 hint = INIT_HINTS["he_for_tanh"].format(act=act)
             elif act == "relu" and abs(std / glorot - 1) < 0.05:
@@ -503,9 +561,78 @@ class InitWeights(Exercise):
         return None
 
 
-# ----------------------------------------------------------------------------- broken originals
+# ----------------------------------------------------------------------------- 09.4 the training loop
 
-BROKEN = {"09.1": broken_topo_sort, "09.2": broken_mul_backward, "09.3": broken_affine_backward,
-          "09.4": BrokenTanh, "09.5": broken_log_softmax, "09.6": broken_init_weights}
+TRAIN_HINTS = {
+    "not_floats": ("train must return the losses as floats (one per step), received {what}. A Tensor keeps the whole "
+                   "graph of its step alive (every activation of the batch), and the code that prints and plots the "
+                   "losses needs numbers."),
+    "loss_count": "Return one loss per step, in a list: there were {want} batches, and you returned {got}.",
+    "no_update": ("The parameters never changed: each step must update every parameter with the gradient that this "
+                  "step's backprop(loss) computed."),
+    "carry_over": ("After one step your parameters are right (the previous case passed); after {k} steps they are "
+                   "not, so something carries over from one step to the next. backprop adds into .grad (as "
+                   "loss.backward() does: a value used twice gets both shares), so whatever .grad held before a "
+                   "step's backward pass is still in it when the update reads it."),
+    "no_penalty": ("Your parameters are what training without the penalty gives: the loss of each step is the "
+                   "cross-entropy plus weight_decay times the sum of the squared weights, and its gradient includes "
+                   "the penalty's."),
+    "losses": ("The parameters are right but the losses are not: return the loss each step minimised (cross-entropy "
+               "plus penalty), computed before that step's update."),
+    "grad_none": ("A parameter's .grad was None when the update read it: an update needs this step's gradient, so it "
+                  "comes after this step's backward pass, with nothing clearing the gradients in between."),
+    "one_step": ("After a single step the parameters differ from the course's: check which loss the step "
+                 "differentiates and how the update uses lr and the gradient."),
+}
 
 
+def _make_net(case, dtype=np.float64):
+    ref = _reference()
+    weights = iter(case["weights"])
+    net = ref.Net(case["sizes"], ref.lab_ops, lambda n_in, n_out, activation, rng: next(weights), None, dtype=dtype)
+    for b, value in zip(net.b, case["biases"]):
+        b.data[...] = value
+    return net
+
+
+class LabTrain(TrainingLoopCheck):
+    HINTS = TRAIN_HINTS
+    rtol, atol = 1e-9, 1e-12
+
+    def cases(self, rng):
+        def case(sizes, steps, lr, wd, n=6):
+            return {"sizes": sizes, "lr": lr, "weight_decay": wd,
+                    "weights": [np.round(rng.normal(0, 1 / np.sqrt(a), size=(a, b)), 4)
+                                for a, b in zip(sizes[:-1], sizes[1:])],
+                    "biases": [np.round(rng.normal(0, 0.1, size=b), 4) for b in sizes[1:]],
+                    "xs": [np.round(rng.normal(size=(n, sizes[0])), 3) for _ in range(steps)],
+                    "ys": [rng.integers(0, sizes[-1], size=n) for _ in range(steps)]}
+
+        return [case([4, 5, 3], 1, 0.5, 0.01), case([4, 5, 3], 3, 0.5, 0.01), case([6, 7, 7, 4], 4, 0.3, 0.05, n=5),
+                case([5, 6, 3], 3, 0.2, 0.0, n=7)]
+
+    def run(self, obj, case):
+        net = _make_net(case)
+        batches = [(x, y) for x, y in zip(case["xs"], case["ys"])]
+        losses = obj(net, batches, case["lr"], case["weight_decay"], _reference().lab_backward)
+        return self.result(losses, [np.array(p.data, dtype=np.float64) for p in net.parameters()])
+
+    def error_hint(self, exc):
+        if "NoneType" in str(exc):
+            return TRAIN_HINTS["grad_none"]
+        return super().error_hint(exc)
+
+    def describe(self, case):
+        return (f"a Net of sizes {case['sizes']}, lr={case['lr']}, weight_decay={case['weight_decay']}, "
+                f"{len(case['xs'])} batch(es) of {len(case['ys'][0])} random examples; compares every parameter "
+                "after the loop, and the losses")
+
+    def initial_params(self, case):
+        return [np.array(p.data, dtype=np.float64) for p in _make_net(case).parameters()]
+
+    def variant(self, got, case):
+        if case["weight_decay"]:
+            plain = self.expected(dict(case, weight_decay=0.0))["params"]
+            if all(np.allclose(g, p, rtol=1e-9, atol=1e-12) for g, p in zip(got["params"], plain)):
+                return TRAIN_HINTS["no_penalty"]
+        return None

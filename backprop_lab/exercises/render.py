@@ -75,7 +75,8 @@ def details(result) -> list[tuple[str, str]]:
         rows.append(("Your code raised", p.error))
         return rows
     if p.want is not None:
-        rows.append(("Expected", short_repr(p.want)))
+        if getattr(result.exercise, "show_expected", True):   # False where the expected value IS the answer
+            rows.append(("Expected", short_repr(p.want)))
         rows.append(("Received", short_repr(p.got)))
     if p.mismatch is not None:
         rows.append(("What differs", p.mismatch.message))

@@ -13,7 +13,7 @@ import backprop_lab as bl
 
 # --- exercise 00.1 (solutions/00_start_here.md, cell 7)
 def mse(pred, target):
-    """Mean of (pred - target)**2 over all entries of two arrays of the same shape: one number."""
+    """The mean squared error of two arrays of the same shape (any shape), as one number."""
     return np.mean((pred - target) ** 2)
 
 

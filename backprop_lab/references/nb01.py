@@ -23,7 +23,7 @@ def central_difference(f, x, h):
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
-# --- exercise 01.3 (solutions/01_finite_differences.md, cell 27)
+# --- exercise 01.3 (solutions/01_finite_differences.md, cell 29)
 def numerical_gradient(f, x, h=1e-5):
     """Central-difference gradient of a scalar function f at the float array x (same shape as x)."""
     x = np.array(x, dtype=np.float64)       # our own copy: the caller's array stays as it was
@@ -39,7 +39,7 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 
 
-# --- exercise 01.4 (solutions/01_finite_differences.md, cell 32)
+# --- exercise 01.4 (solutions/01_finite_differences.md, cell 34)
 def relative_error(a, b):
-    """Elementwise |a - b| / max(|a|, |b|, 1e-12)."""
+    """The relative error of a and b, entry by entry (the formula above, with tiny = 1e-12)."""
     return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)

@@ -96,7 +96,7 @@ def add(a, b):
 
 # --- exercise 02.2 (solutions/02_scalar_chain_rule.md, cell 32)
 def mul(a, b):
-    """out = a * b, with its _backward: a gets b * out.grad, b gets a * out.grad (added with +=)."""
+    """The node out = a * b (a MyValue), with a _backward that hands each input its share of out.grad."""
     out = MyValue(a.data * b.data, (a, b), "*")
 
     def _backward():
@@ -108,7 +108,7 @@ def mul(a, b):
 
 # --- exercise 02.3 (solutions/02_scalar_chain_rule.md, cell 41)
 def tanh(a):
-    """out = tanh(a), with its _backward: a gets (1 - t**2) * out.grad, where t = out.data."""
+    """The node out = tanh(a) (a MyValue), with a _backward that hands a its share of out.grad."""
     t = math.tanh(a.data)
     out = MyValue(t, (a,), "tanh")
 
@@ -120,7 +120,7 @@ def tanh(a):
 
 # --- exercise 02.4 (solutions/02_scalar_chain_rule.md, cell 48)
 def power(a, k):
-    """out = a ** k for a number k, with its _backward: a gets k * a.data**(k-1) * out.grad."""
+    """The node out = a ** k for a number k (a MyValue), with a _backward that hands a its share of out.grad."""
     out = MyValue(a.data ** k, (a,), f"**{k}")
 
     def _backward():
@@ -131,7 +131,7 @@ def power(a, k):
 
 # --- exercise 02.5 (solutions/02_scalar_chain_rule.md, cell 57)
 def div(a, b):
-    """out = a / b, with its _backward: a gets out.grad / b, b gets -a / b**2 * out.grad (both with +=)."""
+    """The node out = a / b, with div_buggy's _backward, fixed: right even when a and b are the same node."""
     out = MyValue(a.data / b.data, (a, b), "/")
 
     def _backward():
@@ -143,7 +143,7 @@ def div(a, b):
 
 # --- exercise 02.6 (solutions/02_scalar_chain_rule.md, cell 64)
 def topo_sort(root):
-    """Every node that root depends on, each after all of its inputs (root last). Recursive."""
+    """Every node that root depends on, once each, each after all of its inputs (root last). Recursive."""
     order, visited = [], set()
 
     def visit(node):
@@ -159,7 +159,7 @@ def topo_sort(root):
 
 # --- exercise 02.7 (solutions/02_scalar_chain_rule.md, cell 71)
 def backward(root):
-    """Fill .grad of every node that root depends on: root.grad = 1, then _backward in reversed topological order."""
+    """Fill the .grad of every node that root depends on with d root / d node."""
     order = topo_sort(root)
     root.grad = 1.0
     for node in reversed(order):

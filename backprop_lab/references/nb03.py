@@ -13,7 +13,7 @@ import backprop_lab as bl
 
 # --- exercise 03.1 (solutions/03_scalar_neural_net.md, cell 6)
 def neuron_forward(w, b, x):
-    """tanh(w[0]*x[0] + w[1]*x[1] + ... + b), as a Value."""
+    """The output of a neuron with weights w, bias b and inputs x (section 1's formula), as a Value."""
     z = b
     for wi, xi in zip(w, x):
         z = z + wi * xi
@@ -22,7 +22,7 @@ def neuron_forward(w, b, x):
 
 # --- exercise 03.2 (solutions/03_scalar_neural_net.md, cell 13)
 def collect_parameters(model):
-    """Every weight and bias of the model (the Value objects), each once, in one flat list."""
+    """Every weight and bias of the model (the Value objects), each once, in a new flat list."""
     params = []
     for layer in model.layers:
         for neuron in layer.neurons:
@@ -33,7 +33,7 @@ def collect_parameters(model):
 
 # --- exercise 03.3 (solutions/03_scalar_neural_net.md, cell 21)
 def train_step(params, loss_fn, lr):
-    """Zero the grads, forward (loss_fn()), backward, update p.data -= lr * p.grad; return the loss (a number)."""
+    """One gradient-descent step on params (a list of Values); return this step's loss, before the update, as a float."""
     for p in params:
         p.grad = 0.0
     loss = loss_fn()

@@ -11,7 +11,7 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- exercise 04.1 (solutions/04_dimensional_analysis.md, cell 24)
+# --- exercise 04.1 (solutions/04_dimensional_analysis.md, cell 18)
 def matmul_backward(W, x, dD):
     """Return (dW, dx) for D = W @ x, given dD = dL/dD."""
     dW = dD @ x.T
@@ -19,7 +19,7 @@ def matmul_backward(W, x, dD):
     return dW, dx
 
 
-# --- exercise 04.2 (solutions/04_dimensional_analysis.md, cell 31)
+# --- exercise 04.2 (solutions/04_dimensional_analysis.md, cell 28)
 def linear_backward(x, W, b, dy):
     """Return (dx, dW, db) for y = x @ W + b, given dy = dL/dy of shape (N, out)."""
     dx = dy @ W.T
@@ -28,7 +28,7 @@ def linear_backward(x, W, b, dy):
     return dx, dW, db
 
 
-# --- exercise 04.3 (solutions/04_dimensional_analysis.md, cell 41)
+# --- exercise 04.3 (solutions/04_dimensional_analysis.md, cell 38)
 def unbroadcast(grad, shape):
     """Sum grad (of the broadcast shape) back down to `shape`, the shape of the input before broadcasting."""
     lead = grad.ndim - len(shape)
@@ -40,7 +40,7 @@ def unbroadcast(grad, shape):
     return grad
 
 
-# --- exercise 04.4 (solutions/04_dimensional_analysis.md, cell 49)
+# --- exercise 04.4 (solutions/04_dimensional_analysis.md, cell 47)
 def sum_backward(g, x_shape, axis=None, keepdims=False):
     """Gradient of x.sum(axis, keepdims) with respect to x (shape x_shape), given the upstream gradient g."""
     if axis is None:
@@ -50,7 +50,7 @@ def sum_backward(g, x_shape, axis=None, keepdims=False):
     return np.broadcast_to(g, x_shape).copy()
 
 
-# --- exercise 04.5 (solutions/04_dimensional_analysis.md, cell 52)
+# --- exercise 04.5 (solutions/04_dimensional_analysis.md, cell 54)
 def mean_backward(g, x_shape, axis=None, keepdims=False):
     """Gradient of x.mean(axis, keepdims) with respect to x (shape x_shape), given the upstream gradient g."""
     axes = range(len(x_shape)) if axis is None else np.atleast_1d(axis)
@@ -58,7 +58,7 @@ def mean_backward(g, x_shape, axis=None, keepdims=False):
     return sum_backward(g, x_shape, axis=axis, keepdims=keepdims) / n
 
 
-# --- exercise 04.6 (solutions/04_dimensional_analysis.md, cell 61)
+# --- exercise 04.6 (solutions/04_dimensional_analysis.md, cell 63)
 def softmax_backward(s, g):
     """dL/dz for s = softmax(z, axis=-1), given s and g = dL/ds (same shape)."""
     return s * (g - (g * s).sum(axis=-1, keepdims=True))

@@ -23,7 +23,7 @@ matmul_backward_specs = None
 matmul_backward_specs = ("ik,jk->ij", "ij,ik->jk")
 
 
-# --- exercise 05.3 (solutions/05_einstein_notation.md, cell 18)
+# --- exercise 05.3 (solutions/05_einstein_notation.md, cell 16)
 def quadratic_form_grad(A, x):
     """Return (df/dA, df/dx) for f = x_i A_ij x_j."""
     dA = np.einsum("i,j->ij", x, x)
@@ -31,7 +31,7 @@ def quadratic_form_grad(A, x):
     return dA, dx
 
 
-# --- exercise 05.4 (solutions/05_einstein_notation.md, cell 26)
+# --- exercise 05.4 (solutions/05_einstein_notation.md, cell 25)
 def einsum_backward(spec, operands, grad, i):
     """dL/d(operands[i]) for out = np.einsum(spec, *operands), given grad = dL/d(out)."""
     lhs, output = spec.split("->")
@@ -46,12 +46,11 @@ def einsum_backward(spec, operands, grad, i):
     return np.broadcast_to(g.reshape(shape), operands[i].shape)
 
 
-# --- exercise 05.5 (solutions/05_einstein_notation.md, cell 33)
-import string
-
-
+# --- exercise 05.5 (solutions/05_einstein_notation.md, cell 32)
 def einsum_backward_repeated(spec, operands, grad, i):
     """dL/d(operands[i]) for out = np.einsum(spec, *operands); operand i may repeat a letter ('ii')."""
+    import string
+
     lhs, output = spec.split("->")
     inputs = lhs.split(",")
     target = inputs[i]

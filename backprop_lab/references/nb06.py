@@ -13,7 +13,7 @@ import backprop_lab as bl
 
 # --- exercise 06.1 (solutions/06_tensor_engine.md, cell 17)
 class Sqrt(bl.Function):
-    """y = sqrt(x), with dL/dx = g / (2 y)."""
+    """y = sqrt(x), element-wise, as an operation of the engine."""
 
     @staticmethod
     def forward(ctx, x):
@@ -27,14 +27,14 @@ class Sqrt(bl.Function):
         return g / (2 * y)
 
 
-# --- exercise 06.2 (solutions/06_tensor_engine.md, cell 30)
+# --- exercise 06.2 (solutions/06_tensor_engine.md, cell 24)
 def maximum_backward(x, y, g):
-    """Gradients (dx, dy) of z = maximum(x, y) given g = dL/dz; a tie x == y sends g to x."""
+    """Gradients (dx, dy) of z = maximum(x, y), element-wise, given g = dL/dz; a tie x == y counts as x winning."""
     x_wins = x >= y
     return g * x_wins, g * ~x_wins
 
 
-# --- exercise 06.3 (solutions/06_tensor_engine.md, cell 35)
+# --- exercise 06.3 (solutions/06_tensor_engine.md, cell 29)
 def max_backward(x, g, axis=None):
     """dL/dx for m = x.max(axis=axis), given g = dL/dm: g goes to the first maximal entry of each slice."""
     if axis is None:
@@ -74,13 +74,13 @@ def backward(root):
             parent.grad = g if parent.grad is None else parent.grad + g
 
 
-# --- solutions/06_tensor_engine.md, cell 69
+# --- solutions/06_tensor_engine.md, cell 71
 from backprop_lab.exercises.nb06 import mystery_graph
 
 loss_m, params_m = mystery_graph()
 
 
-# --- exercise 06.5 (solutions/06_tensor_engine.md, cell 71)
+# --- exercise 06.5 (solutions/06_tensor_engine.md, cell 73)
 buggy_op = None
 report_m = bl.check_graph(loss_m)
 buggy_op = report_m.first_bad.op

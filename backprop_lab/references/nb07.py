@@ -11,7 +11,7 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- exercise 07.1 (solutions/07_layers_losses_optimizers.md, cell 13)
+# --- exercise 07.1 (solutions/07_layers_losses_optimizers.md, cell 15)
 class LinearFn(bl.Function):
     """y = x @ W + b as one operation."""
 
@@ -26,29 +26,29 @@ class LinearFn(bl.Function):
         return g @ W.T, x.T @ g, g.sum(axis=0)
 
 
-# --- exercise 07.2 (solutions/07_layers_losses_optimizers.md, cell 24)
+# --- exercise 07.2 (solutions/07_layers_losses_optimizers.md, cell 25)
 def mse_forward_backward(pred, target):
     """(L, dL/dpred) for L = mean((pred - target)**2) over all entries."""
     diff = pred - target
     return float(np.mean(diff ** 2)), 2 * diff / diff.size
 
 
-# --- exercise 07.3 (solutions/07_layers_losses_optimizers.md, cell 35)
+# --- exercise 07.3 (solutions/07_layers_losses_optimizers.md, cell 36)
 def cross_entropy(logits, labels):
-    """Mean over the batch of -log softmax(logits)[label], computed with the max shift (log-sum-exp)."""
+    """Mean over the batch of -log softmax(logits)[label], finite for logits of any size."""
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
-# --- exercise 07.4 (solutions/07_layers_losses_optimizers.md, cell 42)
+# --- exercise 07.4 (solutions/07_layers_losses_optimizers.md, cell 47)
 def momentum_step(p, grad, v, lr, momentum):
-    """One step of SGD with momentum: v = momentum * v + grad, then p = p - lr * v."""
+    """One step of SGD with heavy-ball momentum (section 6): the new parameter and the new velocity."""
     v = momentum * v + grad
     return p - lr * v, v
 
 
-# --- exercise 07.5 (solutions/07_layers_losses_optimizers.md, cell 45)
+# --- exercise 07.5 (solutions/07_layers_losses_optimizers.md, cell 50)
 def adam_step(p, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     """One Adam update (Kingma & Ba, Algorithm 1), with bias correction; t = 1 on the first step."""
     m = beta1 * m + (1 - beta1) * grad
@@ -56,3 +56,28 @@ def adam_step(p, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     m_hat = m / (1 - beta1 ** t)
     v_hat = v / (1 - beta2 ** t)
     return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+# --- exercise 07.6 (solutions/07_layers_losses_optimizers.md, cell 61)
+def two_layer_backward(X, labels, W1, b1, W2, b2):
+    """Loss and gradients, by hand, of z1 = X @ W1 + b1, h = tanh(z1), logits = h @ W2 + b2, and
+    loss = the mean over the batch of -log softmax(logits)[label].
+
+    Returns (loss, grads): loss a float; grads a dict of dL/dT for T in "logits", "W2", "b2", "h", "z1",
+    "W1", "b1", "X", each of T's shape.
+    """
+    n = X.shape[0]
+    z1 = X @ W1 + b1
+    h = np.tanh(z1)
+    logits = h @ W2 + b2
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_p[np.arange(n), labels].mean())
+    d_logits = np.exp(log_p)
+    d_logits[np.arange(n), labels] -= 1.0
+    d_logits /= n
+    d_h = d_logits @ W2.T
+    d_z1 = d_h * (1.0 - h ** 2)
+    grads = {"logits": d_logits, "W2": h.T @ d_logits, "b2": d_logits.sum(axis=0),
+             "h": d_h, "z1": d_z1, "W1": X.T @ d_z1, "b1": d_z1.sum(axis=0), "X": d_z1 @ W1.T}
+    return loss, grads

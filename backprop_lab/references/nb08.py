@@ -32,14 +32,14 @@ def accuracy(logits, labels):
     return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
 
 
-# --- exercise 08.4 (solutions/08_mnist_mlp.md, cell 28)
-def train_epoch(model, optimizer, batches):
-    """For each (x, y) in batches: zero grad, forward, loss, backward, step. Return the losses (floats)."""
+# --- exercise 08.4 (solutions/08_mnist_mlp.md, cell 31)
+def train_epoch(model, loss_fn, optimizer, batches):
+    """One gradient-descent step on loss_fn(model(x), y) for each (x, y) in batches; the losses, as floats."""
     losses = []
     for x, y in batches:
         optimizer.zero_grad()
         logits = model(bl.Tensor(x))
-        loss = bl.nn.cross_entropy(logits, y)
+        loss = loss_fn(logits, y)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())

@@ -11,46 +11,78 @@ import numpy as np
 import backprop_lab as bl
 
 
-# --- exercise 09.1 (solutions/09_debugging_gradients.md, cell 10)
-def topo_sort(root):
-    """All nodes root depends on (via ._prev), parents before children, root last; no recursion."""
-    order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._prev if p not in seen)
-    return order
+# --- solutions/09_debugging_gradients.md, cell 35
+class Net:
+    """A multi-layer perceptron made of the lab's operations: Linear layers with Tanh between them.
+
+    ``ops`` maps "Linear", "Tanh" and "CrossEntropy" to Functions; ``init(n_in, n_out, activation, rng)``
+    draws each weight matrix. After a call, ``hidden`` holds the output of each hidden layer.
+    """
+
+    def __init__(self, sizes, ops, init, rng, dtype=np.float32):
+        self.ops = ops
+        self.W = [bl.Tensor(np.asarray(init(n_in, n_out, "tanh", rng), dtype=dtype), requires_grad=True)
+                  for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.b = [bl.Tensor(np.zeros(n_out, dtype=dtype), requires_grad=True) for n_out in sizes[1:]]
+        self.hidden = []
+
+    def parameters(self):
+        return self.W + self.b
+
+    def __call__(self, x):
+        h = bl.Tensor(x)
+        self.hidden = []
+        for i, (W, b) in enumerate(zip(self.W, self.b)):
+            h = self.ops["Linear"].apply(h, W, b)
+            if i < len(self.W) - 1:
+                h = self.ops["Tanh"].apply(h)
+                self.hidden.append(h)
+        return h
 
 
-# --- exercise 09.2 (solutions/09_debugging_gradients.md, cell 20)
-def mul_backward(a, b, out):
-    """out = a * b: add d(out)/da * out.grad to a.grad and d(out)/db * out.grad to b.grad."""
-    a.grad += b.data * out.grad
-    b.grad += a.data * out.grad
+# --- exercise 09.1 (solutions/09_debugging_gradients.md, cell 43)
+lab_backward = None
+def backward(loss):
+    """Backpropagate from loss (a one-element Tensor): add d(loss)/d(leaf) into the .grad of every leaf
+    that requires a gradient, as the engine's loss.backward() does."""
+    loss.grad = np.ones_like(loss.data)
+    for node in reversed(bl.autograd.topo_sort(loss)):       # an explicit stack: no recursion
+        if node._fn is None:
+            continue
+        grads = node._fn.backward(node._ctx, node.grad)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        for parent, g in zip(node._prev, grads):
+            if g is not None and parent.requires_grad:
+                g = bl.unbroadcast(g, parent.shape)          # sum the copies broadcasting made
+                parent.grad = g if parent.grad is None else parent.grad + g   # add, never overwrite
 
 
-# --- exercise 09.3 (solutions/09_debugging_gradients.md, cell 27)
-def affine_backward(x, gamma, beta, grad_out):
-    """Gradients (dx, dgamma, dbeta) of y = x * gamma + beta; gamma and beta have shape (D,)."""
-    lead = tuple(range(x.ndim - 1))
-    dx = grad_out * gamma
-    dgamma = (grad_out * x).sum(axis=lead)
-    dbeta = grad_out.sum(axis=lead)
-    return dx, dgamma, dbeta
+lab_backward = backward
 
 
-# --- exercise 09.4 (solutions/09_debugging_gradients.md, cell 35)
-class Tanh(bl.Function):
-    """y = tanh(x), without modifying x; backward returns g * dy/dx."""
+# --- exercise 09.2 (solutions/09_debugging_gradients.md, cell 46)
+lab_ops = None
+class Linear(bl.Function):
+    """y = x @ W + b for a batch x (N, in), W (in, out), b (out,)."""
 
     @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
+    def forward(ctx, x, W, b):
+        ctx.save_for_backward(x, W)
+        return x @ W + b
+
+    @staticmethod
+    def backward(ctx, g):
+        x, W = ctx.saved
+        return g @ W.T, x.T @ g, g                           # b's copies are summed by the backward pass
+
+
+class Tanh(bl.Function):
+    """y = tanh(z), in a new array: z is left as it was."""
+
+    @staticmethod
+    def forward(ctx, z):
+        y = np.tanh(z)
         ctx.save_for_backward(y)
         return y
 
@@ -60,17 +92,58 @@ class Tanh(bl.Function):
         return g * (1 - y * y)
 
 
-# --- exercise 09.5 (solutions/09_debugging_gradients.md, cell 41)
-def log_softmax(z):
-    """log softmax of each row of z (shape (N, C)), finite for any finite z."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+class CrossEntropy(bl.Function):
+    """The mean over the batch of -log softmax(logits)[label]; call it as CrossEntropy.apply(logits, labels=y)."""
+
+    @staticmethod
+    def forward(ctx, logits, labels):
+        shifted = logits - logits.max(axis=1, keepdims=True)   # each row's largest exponent is e^0 = 1
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        ctx.save_for_backward(np.exp(log_p))
+        return np.asarray(-log_p[np.arange(len(labels)), labels].mean(), dtype=logits.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (p,) = ctx.saved
+        labels = ctx.kwargs["labels"]
+        d = p.copy()
+        d[np.arange(len(labels)), labels] -= 1
+        return g * d / len(labels)
 
 
-# --- exercise 09.6 (solutions/09_debugging_gradients.md, cell 50)
+lab_ops = {"Linear": Linear, "Tanh": Tanh, "CrossEntropy": CrossEntropy}
+
+
+# --- exercise 09.3 (solutions/09_debugging_gradients.md, cell 49)
+lab_init = None
 def init_weights(n_in, n_out, activation, rng):
-    """Weights (n_in, n_out): He (std sqrt(2/n_in)) for "relu", Glorot (var 2/(n_in+n_out)) for "tanh"/"sigmoid"."""
+    """The initial weights (n_in, n_out) of a layer followed by activation ("tanh", "relu" or "sigmoid")."""
     if activation == "relu":
-        return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))          # He
     a = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-a, a, size=(n_in, n_out))
+    return rng.uniform(-a, a, size=(n_in, n_out))                                # Glorot
+
+
+lab_init = init_weights
+
+
+# --- exercise 09.4 (solutions/09_debugging_gradients.md, cell 52)
+lab_train = None
+def train(net, batches, lr, weight_decay, backprop):
+    """One pass over batches, a list of (x, y): SGD on the cross-entropy plus weight_decay times the sum of
+    the squared weights, with the gradients computed by backprop(loss). Returns each step's loss (floats)."""
+    losses = []
+    for x, y in batches:
+        for p in net.parameters():
+            p.grad = None                                    # backprop adds: forget the previous step's
+        logits = net(x)
+        penalty = sum((W * W).sum() for W in net.W)
+        loss = net.ops["CrossEntropy"].apply(logits, labels=y) + weight_decay * penalty
+        backprop(loss)
+        for p in net.parameters():
+            p.data -= lr * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+lab_train = train
