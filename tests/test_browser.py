@@ -83,15 +83,15 @@ CANARIES = {
     "lowContrast": 'from IPython.display import HTML\nHTML(\'<p style="color:#999;background:#aaa">canary</p>\')',
     "smallSvgText": 'HTML(\'<svg width="90" height="12"><text x="0" y="9" font-size="7">canary</text></svg>\')',
     "wideWidgets": 'import ipywidgets as w\nw.HBox([w.Button(description="canary")], layout=w.Layout(width="3000px"))',
-    "cutLabels": 'w.FloatSlider(description="canary: a description far too long for its room")',
+    "cutLabels": ('from tqdm.notebook import tqdm\n'
+                  'display(w.FloatSlider(description="canary: a description far too long for its room"))\n'
+                  # tqdm joins words with no-break spaces: a long description wraps at its hyphens (08's did)
+                  'with tqdm(total=3, desc="canary: 784-512-256-10-" * 6) as b:\n'
+                  '    b.update(3)'),
 }
 CANARY_CELLS = {kind: len(EXTRA_CELLS) + k for k, kind in enumerate(CANARIES)}
 NOTEBOOKS = COURSE_NOTEBOOKS + [EXTRA] if COURSE_NOTEBOOKS else []
 
-# Notebook cells to change (issue 18), by the notebooks' owner: (notebook, problem) pairs this test expects, exactly,
-# until then. 08's fit() makes its bar with tqdm(desc=title): the description and counters wrap onto two
-# lines; backprop_lab.widgets.training_monitor.progress_bar keeps them on one.
-PENDING_NOTEBOOK_FIXES = {("08_mnist_mlp.ipynb", "wraps")}
 
 
 def free_port() -> int:
@@ -325,11 +325,7 @@ def test_outputs_readable(course_run, notebook, theme):
                                   f"(see {course_run['shots']}): {m['lowContrast'][:8]}")
     assert not m["smallSvgText"], f"{notebook}, {theme}: SVG text under {MIN_SVG_PX} px: {m['smallSvgText'][:8]}"
     assert not m["wideWidgets"], f"{notebook}, {theme}: widgets wider than their output area: {m['wideWidgets'][:8]}"
-    cut = [c for c in m["cutLabels"] if (notebook, c["why"]) not in PENDING_NOTEBOOK_FIXES]
-    assert not cut, f"{notebook}, {theme}: widget labels cut off or wrapped: {cut[:8]}"
-    for pending in {p for n, p in PENDING_NOTEBOOK_FIXES if n == notebook}:
-        assert any(c["why"] == pending for c in m["cutLabels"]), (
-            f"{notebook}: no widget text {pending} any more: delete it from PENDING_NOTEBOOK_FIXES")
+    assert not m["cutLabels"], f"{notebook}, {theme}: widget labels cut off or wrapped: {m['cutLabels'][:8]}"
 
 
 def test_teaser_graph_is_readable(course_run):
@@ -351,6 +347,8 @@ def test_the_checks_find_each_planted_defect(course_run, theme):
     m = course_run["measured"][EXTRA, theme]
     for kind, cell in CANARY_CELLS.items():
         assert any(f["cell"] == cell for f in m[kind]), f"{theme}: the {kind} check missed its canary: {m[kind]}"
+    whys = {f["why"] for f in m["cutLabels"] if f["cell"] == CANARY_CELLS["cutLabels"]}
+    assert whys == {"cut off", "wraps"}, f"{theme}: a cut-off label and a wrapped progress text are planted: {whys}"
 
 
 def test_formulas_render_and_progress_texts_stay_on_one_line(course_run):
