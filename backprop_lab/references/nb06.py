@@ -74,13 +74,13 @@ def backward(root):
             parent.grad = g if parent.grad is None else parent.grad + g
 
 
-# --- solutions/06_tensor_engine.md, cell 71
+# --- solutions/06_tensor_engine.md, cell 72
 from backprop_lab.exercises.nb06 import mystery_graph
 
 loss_m, params_m = mystery_graph()
 
 
-# --- exercise 06.5 (solutions/06_tensor_engine.md, cell 73)
+# --- exercise 06.5 (solutions/06_tensor_engine.md, cell 74)
 buggy_op = None
 report_m = bl.check_graph(loss_m)
 buggy_op = report_m.first_bad.op
