@@ -77,6 +77,8 @@ EXTRA_CELLS = [
     'bl.doctor()',
     'from backprop_lab.widgets import einsum_explorer, shapes\neinsum_explorer.einsum_explorer("ij,jk->iz")',
     'shapes.shapes_widget(W_shape=(5, 10), x_shape=(4, 3))',
+    # which package the kernels import: this checkout's (see JUPYTER_DATA_DIR in tests/conftest.py)
+    'import json\nprint(json.dumps(bl.__file__))',
 ]
 # canaries: one defect of each kind the checks look for, each of which they must find (else they check nothing)
 CANARIES = {
@@ -310,6 +312,14 @@ def test_run_all_shows_no_error(course_run, notebook):
     """A stub that is not done yet shows a quiet "not done yet" box, never a traceback."""
     errors = saved_errors(course_run["root"], notebook)
     assert not errors, f"{notebook}: Run All shows errors (cell, type, message): {errors}"
+
+
+def test_kernels_run_this_checkout(course_run):
+    nb = json.loads((course_run["root"] / EXTRA).read_text(encoding="utf-8"))
+    printed = "".join(nb["cells"][len(EXTRA_CELLS) - 1]["outputs"][0]["text"])
+    assert Path(json.loads(printed)).resolve().is_relative_to(ROOT), (
+        f"the notebooks' kernels imported {printed.strip()}, not this checkout's backprop_lab ({ROOT}): "
+        "a python3 kernelspec elsewhere won (install with pip install -e)")
 
 
 @pytest.mark.parametrize("theme", THEMES)
