@@ -41,7 +41,6 @@ TINT_ALPHA = 0.12
 # the theme's own colours, with the light theme's values as fallbacks
 TEXT = "var(--jp-content-font-color1, rgba(0, 0, 0, 0.87))"
 BACKGROUND = "var(--jp-layout-color0, #ffffff)"
-SURFACE = "var(--jp-layout-color1, #ffffff)"
 SURFACE_2 = "var(--jp-layout-color2, #eeeeee)"
 MUTED_LINE = "var(--jp-content-font-color2, rgba(0, 0, 0, 0.54))"
 CODE_FONT = "var(--jp-code-font-family, ui-monospace, SFMono-Regular, Menlo, Consolas, monospace)"
