@@ -21,7 +21,7 @@ __all__ = [
     "cat", "concatenate", "stack", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like",
     "ones_like", "full_like", "rand_like", "randn_like",
     "unbroadcast", "gradcheck", "check_graph", "GradcheckError", "nn", "optim", "autograd", "backend", "creation",
-    "datasets", "exercises", "viz", "doctor",
+    "datasets", "exercises", "viz", "doctor", "show_source", "show_doc",
 ]
 
 
@@ -33,4 +33,6 @@ def __getattr__(name):
         return importlib.import_module(f"backprop_lab.{name}")
     if name == "doctor":
         return importlib.import_module("backprop_lab.diagnosis").doctor
+    if name in ("show_source", "show_doc"):
+        return getattr(importlib.import_module("backprop_lab.source"), name)
     raise AttributeError(f"module 'backprop_lab' has no attribute {name!r}")

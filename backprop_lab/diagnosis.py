@@ -44,12 +44,15 @@ class Report:
     def _repr_html_(self) -> str:
         import html
 
-        colors = {OK: "#1a7f37", PROBLEM: "#cf222e", NOTE: "#57606a"}
+        from . import theme
+
+        kinds = {OK: "pass", PROBLEM: "fail", NOTE: "todo"}   # badges: white on a dark colour, in both themes
         rows = "".join(
-            f'<tr><td style="color:{colors[f.status]}">{SYMBOL[f.status]}</td><td><b>{html.escape(f.name)}</b></td>'
+            f'<tr style="{theme.ROW}"><td>{theme.badge(kinds[f.status], SYMBOL[f.status])}</td>'
+            f"<td><b>{html.escape(f.name)}</b></td>"
             f"<td>{html.escape(f.detail)}{'<br>→ ' + html.escape(f.fix) if f.fix else ''}</td></tr>"
             for f in self.findings)
-        return f"<table>{rows}</table>"
+        return f'<table style="color:inherit">{rows}</table>'
 
 
 def _version(module: str):

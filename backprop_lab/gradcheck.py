@@ -97,9 +97,11 @@ class BadOp:
     rel_error: float
 
     def __str__(self):
+        # short lines: JupyterLab breaks a printed line that is too long anywhere, even inside a word
         label = f" (output label {self.node.label!r})" if self.node.label else ""
-        return (f"op '{self.op}'{label}: gradient for its input {self.input_index} at index {self.index} is "
-                f"{self.analytic:.6g}, but finite differences of this op alone give {self.numeric:.6g} "
+        return (f"op '{self.op}'{label}:\n"
+                f"  gradient for its input {self.input_index} at index {self.index} is {self.analytic:.6g},\n"
+                f"  but finite differences of this op alone give {self.numeric:.6g} "
                 f"(relative error {self.rel_error:.2e})")
 
 
@@ -119,8 +121,10 @@ class GraphReport:
     def _repr_html_(self):
         import html
 
-        color = "#1a7f37" if self.ok else "#cf222e"
-        return f'<pre style="color:{color}">{html.escape(repr(self))}</pre>'
+        from .theme import CODE_FONT, box_style
+
+        return (f'<div style="{box_style("pass" if self.ok else "fail")};font-family:{CODE_FONT};'
+                f'white-space:pre-wrap;overflow-wrap:break-word">{html.escape(repr(self))}</div>')
 
 
 def check_graph(output, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=20, seed=0):

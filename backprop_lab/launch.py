@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,17 @@ def copy_course(dest: Path, source: Path | None = None, version: str | None = No
     return report
 
 
+def lab_command(dest: Path) -> list[str]:
+    """The command that opens JupyterLab on ``dest`` at the first notebook: ``python -m jupyterlab ...``."""
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={dest}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # e.g. inside a container; JupyterLab refuses root without it
+    first = dest / "00_start_here.ipynb"
+    if first.exists():
+        cmd.append(str(first))   # absolute: the command works from any folder
+    return cmd
+
+
 def add_arguments(parser):
     parser.add_argument("dir", nargs="?", default=DEFAULT_DIR,
                         help=f"folder for your notebooks (default: ./{DEFAULT_DIR})")
@@ -82,15 +94,11 @@ def run(args) -> int:
     print(f"Your course folder: {dest}")
     for line in report:
         print("  " + line)
+    cmd = lab_command(dest)
     if args.no_lab:
-        print(f"Start JupyterLab yourself with:  jupyter lab {dest}")
+        shown = ["jupyter", "lab", *cmd[3:]]   # the same arguments start would use
+        print(f"Start JupyterLab yourself with:  {shlex.join(shown)}")
         return 0
-    first = "00_start_here.ipynb"
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={dest}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # e.g. inside a container; JupyterLab refuses root without it
-    if (dest / first).exists():
-        cmd.append(first)
     print("Starting JupyterLab (Ctrl+C to stop)…")
     try:
         return subprocess.call(cmd, cwd=dest)

@@ -2,8 +2,11 @@
 
 ``draw_graph(root)`` draws the graph that ``root`` (a ``Value`` or a ``Tensor``) was computed
 from, as inline SVG: one box per value (label, data or shape, grad), one small node per
-operation, edges left to right from inputs to output. Pure Python: no graphviz, nothing to
-install. Graphs above ``max_nodes`` (60) get a message instead of an unreadable picture.
+operation, edges from inputs to output: left to right when that fits the width of a notebook
+(``MAX_WIDTH``), else top to bottom (long chains such as an MLP's loss). The picture keeps its
+natural size (12 px text) inside a container that scrolls, never shrunk to fit; its colours
+follow JupyterLab's light or dark theme (``backprop_lab.theme``). Pure Python: no graphviz,
+nothing to install. Graphs above ``max_nodes`` (60) get a message instead of a picture.
 
 ``step_through(root)`` is an ipywidgets widget: a slider (and buttons) walks the backward pass
 one node at a time, in reverse topological order, highlighting the node whose gradient is being
@@ -20,18 +23,39 @@ from typing import Any
 
 import numpy as np
 
+from . import theme
 from .autograd import topo_sort
 
 MAX_NODES = 60
+# a little less than a notebook's output area in a 1280 px wide browser window with JupyterLab's file browser
+# open (about 850 px): a left-to-right picture wider than this is drawn top to bottom instead
+MAX_WIDTH = 800
+MAX_HEIGHT = "85vh"  # taller pictures scroll inside their container
 
-# geometry (pixels) and colours
+# geometry (pixels)
 LINE_H, PAD_X, PAD_Y = 15, 8, 6
-OP_R, COL_GAP, MARGIN = 15, 34, 12
+OP_R, OP_GAP, MARGIN = 15, 18, 12     # op node radius; gap between an op node and its output's box
+RANK_GAP = {"LR": 34, "TB": 26}       # between consecutive ranks (columns or rows)
+ORDER_GAP = {"LR": 14, "TB": 16}      # between neighbours within a rank
+DUMMY = 10                            # the room an edge passing through a rank takes there
 CHAR_W = 7.0
 FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"
+FONT_PX = 12
+# fallback colours (presentation attributes: a saved .svg file, front ends without JupyterLab's CSS) and the
+# classes whose themed colours GRAPH_CSS sets (light and dark theme)
 COLOURS = {
-    "box": ("#ffffff", "#5f6368"), "leaf": ("#f8f9fa", "#5f6368"), "op": ("#e8f0fe", "#1a73e8"),
-    "current": ("#fef7e0", "#e37400"), "parent": ("#e6f4ea", "#1e8e3e"), "edge": "#80868b",
+    "box": ("#ffffff", "#5f6368"), "leaf": ("#f1f3f4", "#5f6368"), "op": ("#e8f0fe", theme.ACCENTS["info"]),
+    "current": ("#fef7e0", theme.ACCENTS["invalid"]), "parent": ("#e6f4ea", theme.ACCENTS["pass"]),
+    "edge": "#80868b", "ink": "#202124", "background": "#ffffff",
+}
+GRAPH_CSS = {
+    "bl-bg": f"fill:{theme.BACKGROUND}",
+    "bl-ink": f"fill:{theme.TEXT}",
+    "bl-box": f"fill:{theme.BACKGROUND};stroke:{theme.MUTED_LINE}",
+    "bl-leaf": f"fill:{theme.SURFACE_2};stroke:{theme.MUTED_LINE}",
+    "bl-op": f"fill:{theme.tint('info', 0.16)};stroke:{theme.ACCENTS['info']}",
+    "bl-current": f"fill:{theme.tint('invalid', 0.22)};stroke:{theme.ACCENTS['invalid']}",
+    "bl-parent": f"fill:{theme.tint('pass', 0.22)};stroke:{theme.ACCENTS['pass']}",
 }
 
 
@@ -94,23 +118,36 @@ def op_rx(node) -> float:
 
 @dataclass
 class Layout:
-    x: dict = field(default_factory=dict)      # id(node) -> left edge of its box
-    y: dict = field(default_factory=dict)      # id(node) -> vertical centre of its box
-    op_x: dict = field(default_factory=dict)   # id(node) -> centre of the op node that made it
+    direction: str = "LR"                      # "LR": inputs left, output right; "TB": inputs top, output bottom
+    box: dict = field(default_factory=dict)    # id(node) -> (x, y, width, height) of its box
+    op: dict = field(default_factory=dict)     # id(node) -> (cx, cy) of the op node that made it
     route: dict = field(default_factory=dict)  # (id(parent), id(child)) -> points the edge passes through
     width: float = 0
     height: float = 0
 
+    def out_point(self, key):
+        """Where edges leave a box (right side, or bottom)."""
+        x, y, w, h = self.box[key]
+        return (x + w, y + h / 2) if self.direction == "LR" else (x + w / 2, y + h)
 
-DUMMY_H, GAP_Y = 10, 14
+    def in_point(self, key):
+        """Where the edge from its op node enters a box (left side, or top)."""
+        x, y, w, h = self.box[key]
+        return (x, y + h / 2) if self.direction == "LR" else (x + w / 2, y)
+
+    def op_ends(self, key, rx):
+        """(entry, exit) points of an op node's ellipse."""
+        cx, cy = self.op[key]
+        return ((cx - rx, cy), (cx + rx, cy)) if self.direction == "LR" else ((cx, cy - OP_R), (cx, cy + OP_R))
 
 
-def layout(nodes: list, boxes: dict) -> Layout:
-    """Layered left-to-right layout (Sugiyama style).
+def _ranks_and_order(nodes: list):
+    """Sugiyama's first two steps: a rank per node, placeholders for long edges, an order within each rank.
 
-    Columns by longest path from the inputs (leaves just left of their first use); an edge that
-    spans several columns gets a thin placeholder in each column it crosses, so it runs between
-    boxes instead of behind them; rows ordered by the barycentre heuristic (a few sweeps).
+    Ranks by longest path from the inputs (leaves just before their first use); an edge that spans several
+    ranks gets a placeholder in each rank it crosses, so it runs between boxes instead of behind them; the
+    order within a rank by the barycentre heuristic (a few sweeps). Returns (rank -> ordered keys, chains):
+    keys are id(node) or placeholders (id(parent), id(child), rank).
     """
     ids = {id(n): n for n in nodes}
     children: dict[int, list] = {id(n): [] for n in nodes}
@@ -120,14 +157,12 @@ def layout(nodes: list, boxes: dict) -> Layout:
         rank[id(n)] = 1 + max((rank[id(p)] for p in parents), default=-1)
         for p in parents:
             children[id(p)].append(n)
-    for n in reversed(nodes):  # leaves sit just left of their first use, not all at the far left
+    for n in reversed(nodes):  # leaves sit just before their first use, not all at the start
         if not n._prev and children[id(n)]:
             rank[id(n)] = min(rank[id(c)] for c in children[id(n)]) - 1
 
-    # elements: real nodes (key id(node)) and placeholders (key (id(parent), id(child), column))
     preds: dict = {id(n): [] for n in nodes}
     succs: dict = {id(n): [] for n in nodes}
-    height = {id(n): boxes[id(n)][1] for n in nodes}
     chains: dict = {}
     for n in nodes:
         for p in dict.fromkeys(n._prev):
@@ -140,7 +175,7 @@ def layout(nodes: list, boxes: dict) -> Layout:
                 succs.setdefault(a, []).append(b)
                 preds.setdefault(b, []).append(a)
             for d in chain:
-                rank[d], height[d] = d[2], DUMMY_H
+                rank[d] = d[2]
     columns: dict = {}
     for key in [id(n) for n in nodes] + [d for c in chains.values() for d in c]:
         columns.setdefault(rank[key], []).append(key)
@@ -162,36 +197,69 @@ def layout(nodes: list, boxes: dict) -> Layout:
     for _ in range(4):
         sweep(ranks[1:], preds)
         sweep(ranks[-2::-1], succs)
+    return {r: columns[r] for r in ranks}, chains
 
-    lay = Layout()
-    real = {r: [k for k in columns[r] if k in ids] for r in ranks}
-    col_w = {r: max((boxes[k][0] for k in real[r]), default=20) for r in ranks}
-    op_w = {r: max((op_rx(ids[k]) * 2 for k in real[r] if ids[k]._prev), default=0) for r in ranks}
-    col_x, x = {}, MARGIN
-    for r in ranks:
-        if op_w[r]:  # room for the op nodes left of this column
-            x += op_w[r] + COL_GAP
-        col_x[r] = x
-        for k in real[r]:
-            lay.x[k] = x
-            lay.op_x[k] = x - COL_GAP / 2 - op_w[r] / 2
-        x += col_w[r] + COL_GAP
-    lay.width = x - COL_GAP + MARGIN
-    col_h = {r: sum(height[k] for k in columns[r]) + GAP_Y * (len(columns[r]) - 1) for r in ranks}
-    tallest = max(col_h.values())
-    ys = {}
-    for r in ranks:
-        y = MARGIN + (tallest - col_h[r]) / 2
-        for k in columns[r]:
-            ys[k] = y + height[k] / 2
-            y += height[k] + GAP_Y
-    lay.height = tallest + 2 * MARGIN
-    for k in ids:
-        lay.y[k] = ys[k]
-    for edge, chain in chains.items():
-        lay.route[edge] = [(col_x[d[2]] - (op_w[d[2]] + COL_GAP / 2 if op_w[d[2]] else 0), ys[d]) for d in chain]
-        lay.route[edge] = [pt for d, (x0, y0) in zip(chain, lay.route[edge])
-                           for pt in ((x0, y0), (col_x[d[2]] + col_w[d[2]], y0))]
+
+def layout(nodes: list, boxes: dict, direction: str = "LR") -> Layout:
+    """Place every box and op node, inputs first along the main axis: columns ("LR") or rows ("TB").
+
+    ``boxes``: id(node) -> (width, height). Within a rank, boxes follow the order ``_ranks_and_order`` found,
+    centred on the widest rank; a rank is as thick as its op nodes plus its largest box.
+    """
+    if direction not in ("LR", "TB"):
+        raise ValueError(f"direction must be 'LR' (left to right) or 'TB' (top to bottom), not {direction!r}")
+    ids = {id(n): n for n in nodes}
+    columns, chains = _ranks_and_order(nodes)
+    lr = direction == "LR"
+
+    def along(k):  # a box's size along the rank (order axis), and across it (main axis)
+        if k not in ids:
+            return DUMMY
+        w, h = boxes[k]
+        return h if lr else w
+
+    def across(k):
+        w, h = boxes[k]
+        return w if lr else h
+
+    def op_size(k):
+        return 2 * op_rx(ids[k]) if lr else 2 * OP_R
+
+    real = {r: [k for k in col if k in ids] for r, col in columns.items()}
+    box_t = {r: max((across(k) for k in real[r]), default=DUMMY) for r in columns}
+    op_t = {r: max((op_size(k) for k in real[r] if ids[k]._prev), default=0) for r in columns}
+    spans = {r: sum(along(k) for k in col) + ORDER_GAP[direction] * (len(col) - 1) for r, col in columns.items()}
+    widest = max(spans.values())
+
+    lay = Layout(direction)
+    main, start, end = MARGIN, {}, {}   # main-axis position; where each rank starts and ends
+    order_centre = {}
+    for r, col in columns.items():
+        start[r] = main
+        op_centre = main + op_t[r] / 2
+        box_start = main + (op_t[r] + OP_GAP if op_t[r] else 0)
+        end[r] = box_start + box_t[r]
+        o = MARGIN + (widest - spans[r]) / 2
+        for k in col:
+            order_centre[k] = o + along(k) / 2
+            o += along(k) + ORDER_GAP[direction]
+            if k not in ids:
+                continue
+            w, h = boxes[k]
+            c = order_centre[k]
+            lay.box[k] = (box_start, c - h / 2, w, h) if lr else (c - w / 2, box_start, w, h)
+            if ids[k]._prev:
+                lay.op[k] = (op_centre, c) if lr else (c, op_centre)
+        main = end[r] + RANK_GAP[direction]
+    extent_main = main - RANK_GAP[direction] + MARGIN
+    extent_order = widest + 2 * MARGIN
+    lay.width, lay.height = (extent_main, extent_order) if lr else (extent_order, extent_main)
+    for edge, chain in chains.items():  # straight through each rank it crosses, between the boxes
+        points = []
+        for d in chain:
+            c = order_centre[d]
+            points += [(start[d[2]], c), (end[d[2]], c)] if lr else [(c, start[d[2]]), (c, end[d[2]])]
+        lay.route[edge] = points
     return lay
 
 
@@ -200,20 +268,24 @@ def layout(nodes: list, boxes: dict) -> Layout:
 class GraphPicture:
     """What ``draw_graph`` returns: displays as inline SVG in Jupyter; ``.svg`` holds the text.
 
-    When the graph is too big, ``.svg`` is None and ``.message`` says why (and what to do).
+    In JupyterLab the picture keeps its natural size inside a container that scrolls (so its text stays
+    readable however big the graph is). When the graph is too big to draw, ``.svg`` is None and
+    ``.message`` says why (and what to do).
     """
 
-    def __init__(self, svg: str | None, n_nodes: int, message: str = ""):
-        self.svg, self.n_nodes, self.message = svg, n_nodes, message
+    def __init__(self, svg: str | None, n_nodes: int, message: str = "", direction: str = "LR"):
+        self.svg, self.n_nodes, self.message, self.direction = svg, n_nodes, message, direction
 
     def _repr_svg_(self):
         return self.svg
 
     def _repr_html_(self):
         if self.svg is None:
-            return (f'<div style="padding:6px 10px;border-left:4px solid #e37400;background:#fef7e0;'
-                    f'color:#4d2800">{escape(self.message)}</div>')
-        return f'<div style="overflow-x:auto;max-width:100%">{self.svg}</div>'
+            return f'<div class="backprop-lab-graph" style="{theme.box_style("invalid")}">{escape(self.message)}</div>'
+        # JupyterLab shrinks an <svg> to the output's width (max-width: 100%); the inline style keeps its size
+        svg = self.svg.replace("<svg ", '<svg style="max-width:none;height:auto;display:block" ', 1)
+        return (f'<div class="backprop-lab-graph" style="overflow:auto;max-width:100%;max-height:{MAX_HEIGHT}">'
+                f'{svg}</div>')
 
     def __repr__(self):
         return self.message if self.svg is None else f"<graph picture: {self.n_nodes} nodes, draw_graph(...)>"
@@ -231,9 +303,11 @@ def _text_width(lines) -> float:
 
 
 def draw_graph(root, *, max_nodes: int = MAX_NODES, highlight=None, parents=(), grads: dict | None = None,
-               title: str = "") -> GraphPicture:
+               title: str = "", direction: str = "auto") -> GraphPicture:
     """Draw the computational graph of ``root`` (a ``Value`` or ``Tensor``) as inline SVG.
 
+    ``direction``: "LR" (inputs left, output right), "TB" (inputs at the top), or "auto": left to right
+    if that is at most ``MAX_WIDTH`` pixels wide, else whichever of the two is narrower.
     ``highlight``: a node to mark (orange) and ``parents`` nodes to mark green (the step-through
     widget uses both); ``grads``: ``{id(node): grad}`` to show instead of the nodes' ``.grad``.
     Graphs with more than ``max_nodes`` values are not drawn: the result says so.
@@ -250,64 +324,75 @@ def draw_graph(root, *, max_nodes: int = MAX_NODES, highlight=None, parents=(), 
     names = default_names(root, nodes)
     texts = {id(n): node_lines(n, grads.get(id(n)), id(n) in grads, names.get(id(n), "")) for n in nodes}
     boxes = {k: (_text_width(v), len(v) * LINE_H + 2 * PAD_Y) for k, v in texts.items()}
-    lay = layout(nodes, boxes)
+    if direction == "auto":
+        lay = layout(nodes, boxes, "LR")
+        if lay.width > MAX_WIDTH:
+            tall = layout(nodes, boxes, "TB")
+            lay = tall if tall.width < lay.width else lay
+    else:
+        lay = layout(nodes, boxes, direction)
     marked_parents = {id(p) for p in parents}
     top = 22 if title else 0
     body = []
     for n in nodes:  # edges first, so boxes sit on top of them
         if not n._prev:
             continue
-        cx, cy, rx = lay.op_x[id(n)], lay.y[id(n)], op_rx(n)
+        entry, exit_ = lay.op_ends(id(n), op_rx(n))
         for p in dict.fromkeys(n._prev):  # a parent used twice gets one edge (x * x)
-            start = (lay.x[id(p)] + boxes[id(p)][0], lay.y[id(p)])
-            body.append(_edge([start, *lay.route.get((id(p), id(n)), []), (cx - rx, cy)]))
-        body.append(_edge([(cx + rx, cy), (lay.x[id(n)], cy)]))
+            body.append(_edge([lay.out_point(id(p)), *lay.route.get((id(p), id(n)), []), entry], lay.direction))
+        body.append(_edge([exit_, lay.in_point(id(n))], lay.direction))
     for n in nodes:
-        w, h = boxes[id(n)]
-        x, y = lay.x[id(n)], lay.y[id(n)] - h / 2
+        x, y, w, h = lay.box[id(n)]
         kind = ("current" if n is highlight else "parent" if id(n) in marked_parents
                 else "box" if n._prev else "leaf")
         fill, stroke = COLOURS[kind]
         width = 2.5 if kind in ("current", "parent") else 1
-        body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" fill="{fill}" '
-                    f'stroke="{stroke}" stroke-width="{width}"/>')
+        body.append(f'<rect class="bl-{kind}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" '
+                    f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"/>')
         for i, line in enumerate(texts[id(n)]):
             weight = ' font-weight="bold"' if i == 0 else ""
             body.append(f'<text x="{x + PAD_X:.1f}" y="{y + PAD_Y + (i + 0.8) * LINE_H:.1f}"{weight}>'
                         f'{escape(line)}</text>')
         if n._prev:
             name = op_name(n)
-            cx, cy, rx = lay.op_x[id(n)], lay.y[id(n)], op_rx(n)
-            fill, stroke = COLOURS["current" if n is highlight else "op"]
-            body.append(f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{rx:.1f}" ry="{OP_R}" fill="{fill}" '
-                        f'stroke="{stroke}"/>')
+            (cx, cy), rx = lay.op[id(n)], op_rx(n)
+            kind = "current" if n is highlight else "op"
+            fill, stroke = COLOURS[kind]
+            body.append(f'<ellipse class="bl-{kind}" cx="{cx:.1f}" cy="{cy:.1f}" rx="{rx:.1f}" ry="{OP_R}" '
+                        f'fill="{fill}" stroke="{stroke}"/>')
             body.append(f'<text x="{cx:.1f}" y="{cy + 4:.1f}" text-anchor="middle">{escape(name)}</text>')
     width, height = lay.width, lay.height + top
     inner = "\n".join(body)
     uid = "bl" + hashlib.sha1(inner.encode()).hexdigest()[:8]  # unique per picture, stable per content
     inner = inner.replace("url(#arrow)", f"url(#{uid}-arrow)")
+    css = " ".join(f"#{uid} .{cls}{{{rule}}}" for cls, rule in GRAPH_CSS.items())
     heading = (f'<text x="{MARGIN}" y="16" font-weight="bold">{escape(title)}</text>\n' if title else "")
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-           f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" font-size="12" role="img">\n'
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" id="{uid}" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" font-size="{FONT_PX}" role="img">\n'
            f'<title>computational graph, {len(nodes)} nodes</title>\n'
+           f'<style>{css}</style>\n'
            f'<defs><marker id="{uid}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            f'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
            f'fill="{COLOURS["edge"]}"/></marker></defs>\n'
-           f'<rect width="100%" height="100%" fill="#ffffff"/>\n{heading}'
-           f'<g transform="translate(0,{top})" fill="#202124">\n{inner}\n</g>\n</svg>')
-    return GraphPicture(svg, len(nodes))
+           f'<rect class="bl-bg" width="100%" height="100%" fill="{COLOURS["background"]}"/>\n'
+           f'<g class="bl-ink" fill="{COLOURS["ink"]}">{heading}</g>\n'
+           f'<g class="bl-ink" transform="translate(0,{top})" fill="{COLOURS["ink"]}">\n{inner}\n</g>\n</svg>')
+    return GraphPicture(svg, len(nodes), direction=lay.direction)
 
 
-def _edge(points) -> str:
-    """A path from the first point to the last: curves between columns, straight through a column."""
+def _edge(points, direction="LR") -> str:
+    """A path from the first point to the last: curves between ranks, straight through a rank it crosses."""
     (x, y), rest = points[0], points[1:]
     d = [f"M {x:.1f} {y:.1f}"]
     for i, (x2, y2) in enumerate(rest):
-        if i % 2 == 1 and i < len(rest) - 1:  # crossing a column on a placeholder: straight
+        if i % 2 == 1 and i < len(rest) - 1:  # crossing a rank on a placeholder: straight
             d.append(f"L {x2:.1f} {y2:.1f}")
-        else:
+        elif direction == "LR":
             dx = max(12.0, (x2 - x) / 2)
             d.append(f"C {x + dx:.1f} {y:.1f}, {x2 - dx:.1f} {y2:.1f}, {x2:.1f} {y2:.1f}")
+        else:
+            dy = max(10.0, (y2 - y) / 2)
+            d.append(f"C {x:.1f} {y + dy:.1f}, {x2:.1f} {y2 - dy:.1f}, {x2:.1f} {y2:.1f}")
         x, y = x2, y2
     return (f'<path d="{" ".join(d)}" fill="none" stroke="{COLOURS["edge"]}" stroke-width="1.2" '
             f'marker-end="url(#arrow)"/>')
@@ -448,10 +533,11 @@ def step_through(root, *, max_nodes: int = MAX_NODES):
     steps = backward_steps(root)
     names = default_names(root)
     slider = w.IntSlider(value=0, min=0, max=len(steps) - 1, description="step", continuous_update=True,
-                         layout=w.Layout(width="420px"))
+                         layout=w.Layout(width="360px", max_width="100%"))
     back = w.Button(description="◀ back", layout=w.Layout(width="80px"))
     forward = w.Button(description="next ▶", layout=w.Layout(width="80px"))
-    picture, text = w.HTML(), w.HTML()
+    # the picture may be wider than the notebook: it scrolls inside its own box, the buttons stay in view
+    picture, text = w.HTML(layout=w.Layout(max_width="100%", overflow="auto")), w.HTML()
 
     def show(k):
         step = steps[k]
@@ -465,6 +551,7 @@ def step_through(root, *, max_nodes: int = MAX_NODES):
     back.on_click(lambda _: setattr(slider, "value", max(0, slider.value - 1)))
     forward.on_click(lambda _: setattr(slider, "value", min(slider.max, slider.value + 1)))
     show(0)
-    box = w.VBox([w.HBox([back, slider, forward]), picture, text])
+    box = w.VBox([w.HBox([back, slider, forward], layout=w.Layout(flex_flow="row wrap")), picture, text],
+                 layout=w.Layout(max_width="100%"))
     box.steps = steps  # for inspection and tests
     return box

@@ -32,6 +32,37 @@ def test_runtime_pins_python_and_requirements_have_upper_bounds():
     assert os.access(BINDER / "postBuild", os.X_OK), "binder/postBuild must be executable"
 
 
+def load_badge_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("binder_badge", ROOT / "scripts" / "binder_badge.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_badge_is_derived_from_the_repository_in_pyproject():
+    script = load_badge_script()
+    repository = script.repository_url()
+    expected = script.badge(repository)
+    assert script.readme_badge() == expected, "README's Binder badge: run python scripts/binder_badge.py --write"
+    owner_name = repository.removeprefix("https://github.com/")
+    assert f"/v2/gh/{owner_name}/main?urlpath=lab/tree/course/00_start_here.ipynb" in expected
+    assert (ROOT / "course" / "00_start_here.ipynb").exists()  # the badge opens a notebook that exists
+
+
+def test_a_fork_fixes_the_badge_with_one_line(tmp_path):
+    script = load_badge_script()
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n\n" + script.readme_badge() + "\n\ntext\n")
+    fork = script.badge("https://github.com/someone/my-fork")
+    assert script.write(readme, fork) and not script.write(readme, fork)
+    assert readme.read_text() == f"# title\n\n{fork}\n\ntext\n"
+    assert "/v2/gh/someone/my-fork/main?" in fork
+    with pytest.raises(ValueError, match="GitHub"):
+        script.badge("https://gitlab.com/someone/my-fork")
+
+
 def test_binder_requirements_cover_the_package_dependencies():
     import tomllib
 

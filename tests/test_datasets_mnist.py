@@ -22,7 +22,9 @@ from backprop_lab.datasets.download import download
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "mnist.npz"
-needs_shared = pytest.mark.skipif(not SHARED.is_file(), reason=f"no shared MNIST file at {SHARED}")
+NO_SHARED = (f"no full MNIST file at {SHARED} (these tests compare with the official data); to make it once, "
+             "online: python scripts/mnist_npz_from_download.py")
+needs_shared = pytest.mark.skipif(not SHARED.is_file(), reason=NO_SHARED)
 N_TRAIN, N_TEST = 120, 40
 
 
@@ -34,7 +36,7 @@ def md5(data):
 @pytest.fixture(scope="module")
 def slice_data():
     if not SHARED.is_file():
-        pytest.skip(f"no shared MNIST file at {SHARED}")
+        pytest.skip(NO_SHARED)
     with np.load(SHARED) as d:
         return {"train": (d["xtr"][:N_TRAIN].reshape(-1, 28, 28), d["ytr"][:N_TRAIN]),
                 "test": (d["xte"][:N_TEST].reshape(-1, 28, 28), d["yte"][:N_TEST])}
@@ -164,7 +166,7 @@ def test_a_failing_mirror_is_skipped_for_the_next(mirrors, tmp_path, bad, capsys
     first = "t10k-images-idx3-ubyte.gz"
     assert Mirror.log[: len(bad) + 1] == [f"{b}/{first}" for b in bad] + [f"good/{first}"]
     printed = capsys.readouterr().out
-    assert "trying the next mirror" in printed
+    assert f"after {len(bad)} other mirror(s) failed" in printed
     reason = {"missing": "HTTP 404", "corrupt": "does not match the published", "short": "still to come",
               "slow": "timed out"}[bad[-1]]
     assert reason in printed
@@ -233,10 +235,12 @@ def test_when_every_mirror_fails_the_subset_is_used_with_a_notice(mirrors, tmp_p
     out = load_mnist("train", cache_dir=tmp_path, timeout=5)
     assert out.source == "subset" and mnist.last_source == "subset"
     assert out.x.shape == (10_000, 784) and out.x.dtype == np.float32
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == ("MNIST train: 10,000 images from the bundled subset, not the full 60,000 "
-                    "(could not download train-images-idx3-ubyte.gz from any mirror).")
-    assert out.notice == last == mnist.last_notice
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1, printed  # one line, not one per failed mirror (issue 18)
+    assert printed[0].startswith("MNIST train: 10,000 images from the bundled subset, not the full 60,000 "
+                                 "(could not download train-images-idx3-ubyte.gz from any of 2 mirrors; last: MD5 ")
+    assert "does not match the published" in printed[0]
+    assert out.notice == printed[0] == mnist.last_notice
 
 
 def test_source_full_raises_instead_of_falling_back(mirrors, tmp_path):
@@ -326,6 +330,22 @@ def test_full_set_from_a_cache_filled_by_the_script(tmp_path, monkeypatch):
     assert x.shape == (10_000, 784) and y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     with np.load(SHARED) as d:
         np.testing.assert_array_equal(np.rint(x * 255).astype(np.uint8), d["xte"])
+
+
+@needs_shared
+def test_npz_script_inverts_the_idx_script(tmp_path, monkeypatch):
+    """scripts/mnist_npz_from_download.py writes what scripts/mnist_idx_from_npz.py reads (here from a filled cache)."""
+    monkeypatch.setenv("BACKPROP_LAB_OFFLINE", "1")   # the cache only: no network in tests
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "mnist_idx_from_npz.py"), "--data", str(SHARED),
+                    "--out", str(tmp_path / "cache"), "--level", "1"], check=True, capture_output=True, cwd=ROOT)
+    out = tmp_path / "again.npz"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "mnist_npz_from_download.py"), "--out", str(out),
+                    "--cache-dir", str(tmp_path / "cache")], check=True, capture_output=True, cwd=ROOT)
+    with np.load(SHARED) as want, np.load(out) as got:
+        assert sorted(got.files) == sorted(want.files)
+        for key in want.files:
+            assert got[key].dtype == np.uint8
+            np.testing.assert_array_equal(got[key], want[key])
 
 
 # -------------------------------------------------------------------------------- cache location

@@ -66,7 +66,7 @@ def test_doctor_reports_every_check_with_fixes():
     assert report.ok, repr(report)
     text = repr(report)
     assert "✓ Python" in text and "Everything the course needs is in place." in text
-    assert "<table>" in report._repr_html_()
+    assert report._repr_html_().startswith("<table") and "✓</span>" in report._repr_html_()
 
 
 def test_doctor_names_missing_package_and_fix(monkeypatch):
@@ -106,3 +106,45 @@ def test_bl_doctor_is_the_function_however_often_it_is_used():
     importlib.import_module("backprop_lab.diagnosis")
     assert callable(bl.doctor) and bl.doctor.__name__ == "doctor"
     assert bl.doctor is bl.doctor
+
+
+def test_start_no_lab_prints_a_command_that_starts_jupyterlab(tmp_path, monkeypatch, capsys):
+    """The printed next step is start's own command: with --allow-root as root, the first notebook by its full path."""
+    import os
+    import shlex
+    import socket
+    import time
+    import urllib.request
+
+    from backprop_lab import launch
+    from backprop_lab.cli import main
+
+    monkeypatch.setattr(launch, "notebooks_source", lambda: make_release(tmp_path / "r", "x"))
+    dest = tmp_path / "mine"
+    monkeypatch.chdir(tmp_path)
+    assert main(["start", str(dest), "--no-lab"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Start JupyterLab"))
+    args = shlex.split(line.split(":", 1)[1])
+    assert args[:2] == ["jupyter", "lab"] and str(dest / "00_start_here.ipynb") in args
+    assert ("--allow-root" in args) == (os.geteuid() == 0)
+    # run it (as `python -m jupyter lab ...`, from another folder) until the server answers
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "set"))
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter", *args[1:], "--no-browser", f"--port={port}",
+                             "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=t"],
+                            cwd=tmp_path / "r", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 180   # a busy machine; it answers in 5-20 s on a quiet one
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token=t", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+                assert time.time() < deadline, "JupyterLab did not answer within 180 s"
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -126,3 +126,41 @@ def test_progress_command_without_a_file_or_folder(tmp_path, capsys, monkeypatch
     out = capsys.readouterr().out
     assert "No progress recorded" in out and "notebook 99" in out and "0/1" in out
     assert cli.main(["progress", str(tmp_path / "nope")]) == 2
+
+
+def progress_rows(out):
+    return {line.split()[0]: line.split()[1:4] for line in out.splitlines() if line.startswith(("99_", "notebook 99"))}
+
+
+def test_progress_command_honours_the_environment_variable(tmp_path, monkeypatch, capsys):
+    """The same file check() records into: $BACKPROP_LAB_PROGRESS when set (issue 18)."""
+    path = tmp_path / "elsewhere.json"
+    progress.record_result(Double(), "pass", path)
+    monkeypatch.setattr(_core, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
+    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(path))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"Reading {path} (from BACKPROP_LAB_PROGRESS)" in out and "1/2" in out and "3/4" in out
+    assert cli.main(["progress", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["exercises"]["99.7"]["passed"] is True
+    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", "off")
+    assert cli.main(["progress"]) == 0
+    assert "recording is off" in capsys.readouterr().out
+
+
+def test_progress_command_finds_the_folder_start_made(tmp_path, monkeypatch, capsys):
+    from backprop_lab import launch
+
+    course = tmp_path / launch.DEFAULT_DIR
+    course.mkdir()
+    (course / launch.MANIFEST).write_text("{}")
+    (course / "99_demo.ipynb").write_text("{}")
+    progress.record_result(Double(), "pass", course / progress.FILENAME)
+    monkeypatch.setattr(_core, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
+    monkeypatch.delenv("BACKPROP_LAB_PROGRESS", raising=False)
+    monkeypatch.chdir(tmp_path)   # where `backprop-lab start` was run
+    assert cli.main(["progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"Reading {course}, the course folder 'backprop-lab start' made here." in out
+    assert progress_rows(out)["99_demo.ipynb"] == ["1/2", "3/4", "99.8"]

@@ -8,7 +8,7 @@ import pytest
 
 import backprop_lab as bl
 from backprop_lab.autograd import topo_sort
-from backprop_lab.viz import MAX_NODES, backward_steps, describe_step, draw_graph, step_through
+from backprop_lab.viz import MAX_NODES, MAX_WIDTH, backward_steps, describe_step, draw_graph, step_through
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -46,25 +46,83 @@ def test_value_graph_picture_has_a_box_per_value_and_a_node_per_op():
     for label in "abcde":
         assert label in texts
     assert f"grad {a.grad:.4g}" in texts and "data -3" in texts
-    assert pic._repr_svg_() == pic.svg and pic.svg in pic._repr_html_()
+    assert pic._repr_svg_() == pic.svg
+    html = pic._repr_html_()
+    # natural size in a scroll container: JupyterLab's CSS would shrink the SVG to the output's width
+    assert html.startswith('<div class="backprop-lab-graph" style="overflow:auto;')
+    assert '<svg style="max-width:none;' in html and pic.svg.split(">", 1)[1] in html
 
 
-def test_layout_runs_left_to_right_without_overlaps():
-    a, b, e = small_value_graph()
-    root, _ = parse(draw_graph(e).svg)
-    boxes = [(float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height")))
-             for r in root.iter(SVG + "rect") if r.get("rx")]
+def box_rects(svg):
+    root, _ = parse(svg)
+    return [(float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height")))
+            for r in root.iter(SVG + "rect") if r.get("rx")]
+
+
+def assert_no_overlap_and_inputs_first(root_node, svg, axis):
+    boxes = box_rects(svg)
     for i, (x1, y1, w1, h1) in enumerate(boxes):
         for x2, y2, w2, h2 in boxes[i + 1:]:
             overlap_x = x1 < x2 + w2 and x2 < x1 + w1
             overlap_y = y1 < y2 + h2 and y2 < y1 + h1
             assert not (overlap_x and overlap_y)
-    # inputs left of what they feed: topo order is inputs first, so x must never decrease along an edge
-    nodes = topo_sort(e)
-    xs = {id(n): bx for n, (bx, *_rest) in zip(nodes, boxes)}
+    # inputs before what they feed: topo order is inputs first, so the position must grow along every edge
+    nodes = topo_sort(root_node)
+    where = {id(n): box[axis] for n, box in zip(nodes, boxes)}
     for n in nodes:
         for p in n._prev:
-            assert xs[id(p)] < xs[id(n)]
+            assert where[id(p)] < where[id(n)]
+
+
+def test_layout_runs_left_to_right_without_overlaps():
+    a, b, e = small_value_graph()
+    pic = draw_graph(e)
+    assert pic.direction == "LR"  # small enough to fit the width
+    assert_no_overlap_and_inputs_first(e, pic.svg, axis=0)
+
+
+def xor_mlp_loss():
+    """Notebook 00's teaser: the loss of a 2-4-1 tanh MLP on XOR (16 nodes, a long chain)."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    model = bl.nn.MLP([2, 4, 1], activation=bl.nn.Tanh, rng=0)
+    loss = bl.nn.mse_loss(model(bl.Tensor(X, label="x")), np.array([[0.0], [1.0], [1.0], [0.0]]))
+    loss.backward()
+    loss.label = "loss"
+    return loss
+
+
+def svg_size(svg):
+    root, _ = parse(svg)
+    return float(root.get("width")), float(root.get("height"))
+
+
+def test_long_chains_run_top_to_bottom_and_fit_the_output_width():
+    loss = xor_mlp_loss()
+    wide = draw_graph(loss, direction="LR")
+    assert svg_size(wide.svg)[0] > MAX_WIDTH  # the picture JupyterLab shrank to 3 px text (issue 18)
+    pic = draw_graph(loss)
+    assert pic.direction == "TB"
+    width, _ = svg_size(pic.svg)
+    assert width <= MAX_WIDTH
+    assert_no_overlap_and_inputs_first(loss, pic.svg, axis=1)
+    root, _ = parse(pic.svg)
+    assert root.get("font-size") == "12"  # drawn at its natural size: nothing scales it down
+    with pytest.raises(ValueError, match="direction"):
+        draw_graph(loss, direction="up")
+
+
+def test_colours_follow_the_theme_with_fallbacks():
+    _, _, e = small_value_graph()
+    svg = draw_graph(e).svg
+    root, _ = parse(svg)
+    style = "".join(root.find(SVG + "style").itertext())
+    uid = root.get("id")
+    # themed rules, scoped to this picture, for text, background and boxes...
+    assert f"#{uid} .bl-ink{{fill:var(--jp-content-font-color1" in style
+    assert f"#{uid} .bl-bg{{fill:var(--jp-layout-color0" in style
+    # ...and plain colours as attributes for a saved .svg or a front end without JupyterLab's variables
+    for rect in root.iter(SVG + "rect"):
+        assert rect.get("class", "").startswith("bl-") and rect.get("fill", "").startswith("#")
 
 
 def test_picture_is_deterministic_and_escapes_labels():
@@ -99,7 +157,7 @@ def test_big_graphs_get_a_message_not_a_picture():
     pic = draw_graph(y)
     assert pic.svg is None and pic._repr_svg_() is None
     assert f"at most {MAX_NODES}" in pic.message and "max_nodes=" in pic.message
-    assert pic.message in repr(pic) and "fef7e0" in pic._repr_html_()
+    assert pic.message in repr(pic) and pic.message in pic._repr_html_() and "<svg" not in pic._repr_html_()
     with pytest.raises(ValueError):
         pic.save("never.svg")
     assert draw_graph(y, max_nodes=1000).svg is not None
@@ -179,9 +237,9 @@ def test_step_through_widget_moves_the_highlight():
     controls, picture, text = widget.children
     back, slider, forward = controls.children
     assert slider.max == len(widget.steps) - 1 and slider.value == 0
-    assert "Start" in text.value and "#e37400" not in picture.value
+    assert "Start" in text.value and 'class="bl-current"' not in picture.value
     forward.click()
-    assert slider.value == 1 and "#e37400" in picture.value and "Step 1 of" in text.value
+    assert slider.value == 1 and 'class="bl-current"' in picture.value and "Step 1 of" in text.value
     slider.value = slider.max
     assert "Done" in text.value
     back.click()

@@ -67,8 +67,10 @@ def download(filename: str, md5: str, dest_dir, mirrors, *, timeout: float = 30.
 
     Each mirror is a URL prefix (``mirror + filename`` is fetched). A mirror that fails (no connection,
     HTTP error, timeout after ``timeout`` seconds without data, a short read, or a digest mismatch) is
-    reported in one line and the next one is tried. Returns the path of the verified file; raises
-    ``DownloadError`` listing every attempt if none succeeds. Shows a tqdm progress bar when ``verbose``.
+    skipped for the next one. Returns the path of the verified file; when a mirror had failed before, says
+    so in one line (``verbose``). Raises ``DownloadError`` listing every attempt if none succeeds, printing
+    nothing: the caller says what it does instead, once (offline, one line is enough, not one per mirror).
+    Shows a tqdm progress bar when ``verbose``.
     """
     if verbose:
         from tqdm.auto import tqdm as progress
@@ -83,7 +85,7 @@ def download(filename: str, md5: str, dest_dir, mirrors, *, timeout: float = 30.
     dest = dest_dir / filename
     mirrors = list(mirrors)
     attempts = []
-    for i, mirror in enumerate(mirrors):
+    for mirror in mirrors:
         url = mirror + filename
         fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=dest_dir)
         try:
@@ -92,13 +94,12 @@ def download(filename: str, md5: str, dest_dir, mirrors, *, timeout: float = 30.
             if got != md5:
                 raise ValueError(f"MD5 {got} does not match the published {md5} (corrupted or altered file)")
             os.replace(tmp_name, dest)
+            if verbose and attempts:
+                failed = "; ".join(f"{u}: {r}" for u, r in attempts)
+                print(f"Downloaded {filename} from {mirror} after {len(attempts)} other mirror(s) failed ({failed}).")
             return dest
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
-            reason = _describe(err)
-            attempts.append((url, reason))
-            if verbose:
-                more = "; trying the next mirror" if i + 1 < len(mirrors) else ""
-                print(f"Download of {url} failed ({reason}){more}.")
+            attempts.append((url, _describe(err)))
         finally:
             if os.path.exists(tmp_name):
                 os.remove(tmp_name)

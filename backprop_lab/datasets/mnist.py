@@ -238,7 +238,8 @@ def load_mnist(split: str = "train", *, source: str = "auto", flatten: bool = Tr
                     f"copy the four official *-ubyte.gz files into {folder} (or set BACKPROP_LAB_DATA); or "
                     "use source='auto' to fall back to the bundled subset.") from err
             if isinstance(err, _download.DownloadError):
-                why_subset = f"could not download {err.filename} from any mirror"
+                last = err.attempts[-1][1] if err.attempts else "no mirrors"
+                why_subset = f"could not download {err.filename} from any of {len(err.attempts)} mirrors; last: {last}"
             else:
                 why_subset = f"{err}" + ("" if allow_download else "; download=False")
     images, labels = _load_subset(split)

@@ -101,17 +101,23 @@ def record_result(ex, status: str, path: str | os.PathLike | None = None, source
 
 # ----------------------------------------------------------------------------- the table
 
-def table(directory: str | os.PathLike | None = None) -> tuple[list[list[str]], dict]:
+def table(directory: str | os.PathLike | None = None, path: str | os.PathLike | None = None
+          ) -> tuple[list[list[str]], dict]:
     """Rows (notebook, done, points, still to do) for every notebook with exercises, and the totals.
 
-    ``directory`` holds the progress file and the notebooks; by default the file is the one ``check``
-    records into (``progress_path()``, which honours ``$BACKPROP_LAB_PROGRESS``) and the notebooks are
-    those of the current folder.
+    ``directory`` holds the notebooks (default: the current folder) and, unless ``path`` names the
+    progress file, the file too. With neither, the file is the one ``check`` records into
+    (``progress_path()``, which honours ``$BACKPROP_LAB_PROGRESS``).
     """
+    if path is None:
+        path = progress_path(directory)
+    return rows_for(load(path)["exercises"] if path is not None else {}, directory)
+
+
+def rows_for(done: dict, directory: str | os.PathLike | None = None) -> tuple[list[list[str]], dict]:
+    """The rows and totals of ``table`` for ``done`` (the progress file's "exercises")."""
     from ._core import all_exercises
 
-    path = progress_path(directory)
-    done = load(path)["exercises"] if path is not None else {}
     exercises = all_exercises()
     names = _notebook_names(Path(directory) if directory is not None else Path.cwd())
     by_nb: dict[str, list] = {}
@@ -170,23 +176,50 @@ def format_table(rows: list[list[str]], totals: dict) -> str:
 # ----------------------------------------------------------------------------- the command
 
 def add_arguments(parser) -> None:
-    parser.add_argument("directory", nargs="?", default=".", metavar="DIR",
-                        help="the folder with your notebooks and its progress file (default: the current one)")
+    parser.add_argument("directory", nargs="?", default=None, metavar="DIR",
+                        help="the folder with your notebooks and its progress file (default: $BACKPROP_LAB_PROGRESS "
+                             "if set, else the current folder, or the course folder 'backprop-lab start' made in it)")
     parser.add_argument("--json", action="store_true", help="print the raw progress file instead of a table")
 
 
+def locate(directory: str | None) -> tuple[Path, Path | None, str]:
+    """(notebook folder, progress file or None when recording is off, a note saying where they came from).
+
+    DIR if given; else ``$BACKPROP_LAB_PROGRESS`` (as ``check`` uses it); else the current folder if it has
+    notebooks or a progress file; else the folder ``backprop-lab start`` makes here (``backprop-lab-course``).
+    """
+    from ..launch import DEFAULT_DIR, MANIFEST
+
+    if directory is not None:
+        folder = Path(directory)
+        return folder, folder / FILENAME, ""
+    here = Path.cwd()
+    if os.environ.get("BACKPROP_LAB_PROGRESS", ""):
+        path = progress_path()
+        note = ("Progress recording is off (BACKPROP_LAB_PROGRESS=off)." if path is None
+                else f"Reading {path} (from BACKPROP_LAB_PROGRESS).")
+        return here, path, note
+    started = here / DEFAULT_DIR
+    if (not (here / FILENAME).exists() and not any(here.glob("[0-9][0-9]_*.ipynb"))
+            and (started / MANIFEST).exists()):
+        return started, started / FILENAME, f"Reading {started}, the course folder 'backprop-lab start' made here."
+    return here, here / FILENAME, ""
+
+
 def run(args) -> int:
-    directory = Path(args.directory)
+    directory, path, note = locate(args.directory)
     if not directory.is_dir():
         print(f"backprop-lab progress: {directory} is not a folder", file=sys.stderr)
         return 2
-    path = directory / FILENAME
     if args.json:
-        print(json.dumps(load(path), indent=1, sort_keys=True))
+        print(json.dumps(load(path) if path is not None else {"version": VERSION, "exercises": {}},
+                         indent=1, sort_keys=True))
         return 0
-    if not path.exists():
-        print(f"No progress recorded in {directory.resolve()} yet: run a check(...) cell in a notebook there "
-              f"(it writes {FILENAME}).")
-    rows, totals = table(directory)
+    if note:
+        print(note)
+    if path is not None and not path.exists():
+        print(f"No progress recorded in {path.resolve()} yet: run a check(...) cell in a notebook "
+              f"(it writes {path.name}).")
+    rows, totals = rows_for(load(path)["exercises"] if path is not None else {}, directory)
     print(format_table(rows, totals))
     return 0

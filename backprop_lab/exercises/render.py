@@ -2,22 +2,16 @@
 
 Green: passed, naming what was verified. Red: a wrong answer, with the first failing case's
 inputs, the expected and the received answer, and the hint. Red too: the learner's code raised,
-with the learner's traceback. Grey: not done yet. Everything shown is escaped.
+with the learner's traceback. Grey: not done yet. Everything shown is escaped. The colours are a
+tint and a border (``backprop_lab.theme``): the text keeps the theme's colour, light or dark.
 """
 from __future__ import annotations
 
 from html import escape
 
+from .. import theme
 from .hints import short_repr
 
-# background, border, text: readable on light and dark JupyterLab themes (the box sets its own colours)
-COLOURS = {
-    "pass": ("#e6f4ea", "#1e8e3e", "#0d3d1b"),
-    "fail": ("#fce8e6", "#d93025", "#5c0e08"),
-    "error": ("#fce8e6", "#d93025", "#5c0e08"),
-    "invalid": ("#fef7e0", "#e37400", "#4d2800"),
-    "todo": ("#f1f3f4", "#80868b", "#202124"),
-}
 ICONS = {"pass": "✔", "fail": "✘", "error": "✘", "invalid": "⚠", "todo": "…"}
 
 
@@ -72,7 +66,8 @@ def details(result) -> list[tuple[str, str]]:
         return []
     rows = []
     if result.status == "todo":
-        return [("Status", p.error or "not implemented yet"),
+        status = p.error or "not implemented yet"
+        return [("Status", status),
                 ("Next", "Replace the `raise NotImplementedError(...)` (or the None) with your code, "
                          "run the cell, then run this check again.")]
     rows.append(("Inputs", _describe(result.exercise, p.case)))
@@ -116,10 +111,9 @@ def as_text(result) -> str:
 
 def as_html(result) -> str:
     """A self-contained coloured box (inline styles only, every text escaped)."""
-    bg, border, fg = COLOURS.get(result.status, COLOURS["invalid"])
+    status = result.status if result.status in theme.ACCENTS else "invalid"
     parts = [
-        f'<div class="backprop-lab-check backprop-lab-{escape(result.status)}" style="background:{bg};color:{fg};'
-        f'border-left:6px solid {border};padding:8px 12px;margin:4px 0;border-radius:4px;'
+        f'<div class="backprop-lab-check backprop-lab-{escape(result.status)}" style="{theme.box_style(status)};'
         'font-family:var(--jp-ui-font-family, sans-serif);line-height:1.4">',
         f'<div style="font-weight:600">{ICONS.get(result.status, "")} {escape(headline(result))}</div>',
     ]
@@ -128,19 +122,28 @@ def as_html(result) -> str:
         parts.append(f'<div>Verified on:</div><ul style="margin:2px 0 0 0">{items}</ul>')
     rows = details(result) + extras(result)
     if rows:
-        parts.append('<table style="border-collapse:collapse;margin-top:4px;color:inherit;background:transparent">')
+        parts.append('<table style="border-collapse:collapse;margin:4px 0 0 0;color:inherit;background:transparent">')
         for label, text in rows:
             if label in ("Your code raised", "Solution"):
-                cell = (f'<pre style="margin:0;white-space:pre-wrap;color:inherit;background:transparent">'
-                        f'{escape(text)}</pre>')
+                cell = (f'<pre style="margin:0;white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;'
+                        f'color:inherit;background:transparent">{escape(text)}</pre>')
             elif label in ("Inputs", "Expected", "Received"):
                 cell = f'<code style="white-space:pre-wrap;color:inherit;background:transparent">{escape(text)}</code>'
             else:
-                cell = escape(text)
+                cell = _inline_code(text)
             weight = "font-weight:600;" if label == "Hint" else ""
-            parts.append(f'<tr><td style="vertical-align:top;padding:2px 12px 2px 0;font-weight:600;'
-                         f'text-align:left;white-space:nowrap;background:transparent">{escape(label)}</td>'
-                         f'<td style="text-align:left;padding:2px 0;{weight}background:transparent">{cell}</td></tr>')
+            parts.append(f'<tr style="{theme.ROW}"><td style="vertical-align:top;padding:2px 12px 2px 0;'
+                         f'font-weight:600;text-align:left;white-space:nowrap;{theme.ROW}">{escape(label)}</td>'
+                         f'<td style="text-align:left;padding:2px 0;{weight}{theme.ROW}">{cell}</td></tr>')
         parts.append("</table>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _inline_code(text: str) -> str:
+    """Escape ``text``, showing its `backticked` parts as code (as Markdown would)."""
+    pieces = text.split("`")
+    if len(pieces) % 2 == 0:  # an odd number of backticks: show them as typed
+        return escape(text)
+    return "".join(escape(p) if i % 2 == 0 else f'<code style="color:inherit">{escape(p)}</code>'
+                   for i, p in enumerate(pieces))

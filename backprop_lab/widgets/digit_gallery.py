@@ -11,19 +11,28 @@ from __future__ import annotations
 import numpy as np
 
 
-def _grid(n, ncols):
+# inches: about the width of a notebook's output area (JupyterLab shows a figure at 100 dpi, and shrinks a
+# wider one until its labels are unreadable); a gallery wider than this gets fewer columns and more rows
+MAX_WIDTH_IN = 8.4
+LABEL_PT = 9
+
+
+def _grid(n, ncols, size=None):
+    """(rows, columns): at most ``ncols`` columns, and only as many tiles of ``size`` inches as fit MAX_WIDTH_IN."""
+    if size is not None:
+        ncols = min(ncols, int(MAX_WIDTH_IN // size))
     ncols = max(1, min(ncols, n))
     return int(np.ceil(n / ncols)), ncols
 
 
-def _mosaic(tiles, ncols, gap, top):
+def _mosaic(tiles, ncols, gap, top, size=None):
     """One image holding ``tiles`` (n, side, side) in a grid: ``gap`` pixels between them, ``top`` above each.
 
     The background is NaN (drawn in the colour map's "bad" colour, white). Drawing one image on one axes is
     many times faster than one axes per tile, which matters for a gallery of dozens.
     """
     n, side = len(tiles), tiles.shape[1]
-    rows, cols = _grid(n, ncols)
+    rows, cols = _grid(n, ncols, size)
     cell_w, cell_h = side + gap, side + gap + top
     mosaic = np.full((rows * cell_h, cols * cell_w), np.nan)
     for i, tile in enumerate(tiles):
@@ -47,7 +56,11 @@ def _show_mosaic(mosaic, cmap, vmin, vmax, figsize, title):
 
 
 def show_digits(images, titles=None, ncols=12, size=1.0, cmap="gray_r", title=None, title_colors=None):
-    """Draw ``images`` (n, 784) or (n, 28, 28) in a grid, each with its title (e.g. its label)."""
+    """Draw ``images`` (n, 784) or (n, 28, 28) in a grid, each with its title (e.g. its label).
+
+    Each tile is ``size`` inches wide, with at most ``ncols`` columns, fewer if they would not fit the width
+    of a notebook (``MAX_WIDTH_IN``): the gallery is shown at its natural size, so the titles stay readable.
+    """
     images = np.asarray(images, dtype=np.float64)
     n = len(images)
     if n == 0:
@@ -55,7 +68,7 @@ def show_digits(images, titles=None, ncols=12, size=1.0, cmap="gray_r", title=No
         return None
     side = int(round(np.sqrt(images[0].size)))
     top = side // 3 if titles is not None else 0
-    mosaic, rows, cols, cell_w, cell_h = _mosaic(images.reshape(n, side, side), ncols, gap=2, top=top)
+    mosaic, rows, cols, cell_w, cell_h = _mosaic(images.reshape(n, side, side), ncols, gap=2, top=top, size=size)
     figsize = (cols * size, rows * size * cell_h / cell_w + (0.4 if title else 0))
     fig, ax = _show_mosaic(mosaic, cmap, 0, 1, figsize, title)
     if titles is not None:
@@ -63,7 +76,7 @@ def show_digits(images, titles=None, ncols=12, size=1.0, cmap="gray_r", title=No
             r, c = divmod(i, cols)
             color = title_colors[i] if title_colors is not None else "black"
             ax.text(c * cell_w + side / 2, r * cell_h + top - 1, str(titles[i]), ha="center", va="bottom",
-                    fontsize=8, color=color)
+                    fontsize=LABEL_PT, color=color)
     return fig
 
 
@@ -74,7 +87,7 @@ def show_weights(W, n=32, ncols=16, size=0.8, title=None):
     side = int(round(np.sqrt(W.shape[0])))
     tiles = W[:, :n].T.reshape(n, side, side)
     tiles = tiles / np.maximum(np.abs(tiles).max(axis=(1, 2), keepdims=True), 1e-12)   # each in [-1, 1]
-    mosaic, rows, cols, cell_w, cell_h = _mosaic(tiles, ncols, gap=2, top=0)
+    mosaic, rows, cols, cell_w, cell_h = _mosaic(tiles, ncols, gap=2, top=0, size=size)
     fig, _ = _show_mosaic(mosaic, "RdBu_r", -1, 1, (cols * size, rows * size + (0.4 if title else 0)), title)
     return fig
 

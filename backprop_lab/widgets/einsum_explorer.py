@@ -16,6 +16,8 @@ import string
 
 import numpy as np
 
+from .. import theme
+
 DEFAULT_SIZES = (2, 3, 4, 5, 6, 7, 8, 9)
 
 
@@ -137,7 +139,8 @@ def einsum_explorer(spec: str = "ij,jk->ik"):
 
     box = widgets.Text(value=spec, description="spec", continuous_update=False,
                        layout=widgets.Layout(width="24em"))
-    check = widgets.Checkbox(value=True, description="run the numerical gradient check")
+    check = widgets.Checkbox(value=True, description="run the numerical gradient check", indent=False,
+                             layout=widgets.Layout(width="auto"))   # as wide as its label: nothing cut off
     out = widgets.HTML()
 
     def update(_=None):
@@ -146,9 +149,9 @@ def einsum_explorer(spec: str = "ij,jk->ik"):
             verdict = live_check(info) if check.value else ""
             out.value = as_html(info, verdict)
         except Exception as exc:  # a half-typed spec: say what is wrong, keep the widget alive
-            out.value = f"<p style='color:#cf222e'>{html.escape(str(exc))}</p>"
+            out.value = theme.problem_html(str(exc))
 
     box.observe(update, names="value")
     check.observe(update, names="value")
     update()
-    return widgets.VBox([widgets.HBox([box, check]), out])
+    return widgets.VBox([widgets.HBox([box, check], layout=widgets.Layout(flex_flow="row wrap")), out])

@@ -110,7 +110,8 @@ def plot_paths(surface, paths, ax=None, title=None, faint=()):
     ax.set_xlabel("parameter x")
     ax.set_ylabel("parameter y")
     ax.set_title(title or spec["title"])
-    ax.legend(fontsize=8, loc="lower right")
+    # below the axes, not over the paths it describes
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     return ax
 
 
@@ -120,11 +121,14 @@ def optimizer_paths_widget(steps=200):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    surface = widgets.Dropdown(options=list(SURFACES), value="valley", description="surface")
-    optimizer = widgets.Dropdown(options=list(OPTIMIZERS), value="Momentum", description="optimizer")
+    whole = {"description_width": "initial"}   # a description as wide as its text: never cut off
+    surface = widgets.Dropdown(options=list(SURFACES), value="valley", description="surface", style=whole)
+    optimizer = widgets.Dropdown(options=list(OPTIMIZERS), value="Momentum", description="optimizer", style=whole)
     lr = widgets.FloatLogSlider(value=DEFAULT_LR["valley"]["Momentum"], base=10, min=-4, max=0.3, step=0.05,
-                                description="learning rate", readout_format=".4f", continuous_update=False)
-    n_steps = widgets.IntSlider(value=steps, min=10, max=500, step=10, description="steps", continuous_update=False)
+                                description="learning rate", readout_format=".4f", continuous_update=False,
+                                style=whole)
+    n_steps = widgets.IntSlider(value=steps, min=10, max=500, step=10, description="steps", continuous_update=False,
+                                style=whole)
     out = widgets.Output()
 
     resetting = []  # non-empty while a new surface or optimizer resets the slider: draw once, not twice
@@ -148,8 +152,9 @@ def optimizer_paths_widget(steps=200):
                                                            n_steps.value)
         with out:
             out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
+            fig, ax = plt.subplots(figsize=(7.5, 5.2))
             plot_paths(surface.value, paths, ax=ax, faint=[p for p in paths if not p.startswith(optimizer.value)])
+            fig.tight_layout()
             plt.show()
 
     surface.observe(choose, names="value")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 
+from .. import theme
+
 
 def _product(name_a, shape_a, name_b, shape_b):
     """(expression, result shape or None, reason) for ``a @ b`` with 2-D shapes."""
@@ -74,14 +76,17 @@ def as_text(info: dict) -> str:
 
 
 def as_html(info: dict) -> str:
+    """The table as HTML: the product that fits on a tinted row, marked ✔ (colours: ``backprop_lab.theme``)."""
     if not info["ok"]:
-        return f"<p style='color:#cf222e'>{html.escape(info['reason'])}</p>"
+        return theme.problem_html(info["reason"])
+    fits_row = f"background:{theme.tint('pass', 0.2)};font-weight:bold"
     out = [f"<p>D = W @ x: <b>{info['D']}</b> &nbsp; dD: <b>{info['dD']}</b> &nbsp; dW must be <b>{info['dW']}</b>"
            f" &nbsp; dx must be <b>{info['dx']}</b></p><table><tr>"]
     for key, name in (("for_dW", "dW"), ("for_dx", "dx")):
         cells = "".join(
-            f"<tr style='{'background:#dafbe1;font-weight:bold' if v == 'fits' else 'color:#777'}'>"
-            f"<td><code>{html.escape(e)}</code></td><td>{s if s else '—'}</td><td>{html.escape(v)}</td></tr>"
+            f"<tr style='{fits_row if v == 'fits' else theme.ROW}'>"
+            f"<td><code>{html.escape(e)}</code></td><td>{s if s else '—'}</td>"
+            f"<td>{'✔ fits' if v == 'fits' else html.escape(v)}</td></tr>"
             for e, s, v in info[key])
         fits = sum(v == "fits" for _, _, v in info[key])
         note = "" if fits == 1 else f"<br><i>{fits} fit: sizes coincide, so the shapes cannot decide</i>"

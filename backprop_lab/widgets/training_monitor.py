@@ -7,6 +7,8 @@
         monitor.show()                            # redraw, at most once per min_interval seconds
     monitor.close()                               # the final picture stays in the notebook
 
+``progress_bar(total, desc)`` is tqdm's bar (a widget in Jupyter, text elsewhere) with texts that never wrap.
+
 In Jupyter the figure is shown once and then updated through its display handle, so the cell's
 output holds one picture that changes while the cell runs. A redraw costs 0.05-0.2 s, so ``show``
 redraws at most once every ``min_interval`` seconds (calling it often is fine: a quick run draws a
@@ -113,3 +115,24 @@ class TrainingMonitor:
     def figure(self):
         """The figure with everything logged so far (for saving or showing outside Jupyter)."""
         return self._draw()
+
+
+def progress_bar(total, desc="", **kwargs):
+    """A ``tqdm.auto`` progress bar whose description and counters stay on one line in Jupyter.
+
+    tqdm's notebook bar lets its texts shrink, so a long description ("seed 001: 784-64-64-10, SGD lr 0.1")
+    wraps onto a second line. Here both texts keep their width and the bar between them shrinks instead
+    (to 60 px at least; narrower than that, the counters move whole to the next line). ``kwargs`` go to tqdm.
+    """
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, **kwargs)
+    container = getattr(bar, "container", None)   # only the notebook bar has one
+    if container is not None:
+        left, middle, right = container.children
+        for text in (left, right):
+            text.layout.flex = "0 0 auto"
+        middle.layout.flex = "1 1 60px"   # a small basis: the row fits on one line first, then the bar grows
+        middle.layout.min_width = "60px"
+        container.layout.flex_flow = "row wrap"
+    return bar
