@@ -266,13 +266,10 @@ class Unbroadcast(_ShapeExercise):
             return self.call(obj, case, ["grad"], tuple(case["shape"]))
         except (ValueError, TypeError, IndexError) as exc:  # np.exceptions.AxisError is both
             grad_shape, shape = case["grad"].shape, tuple(case["shape"])
-            lead, ones = undo_steps(grad_shape, shape)
             _add_hint(exc, f"this case goes from {grad_shape} to {shape}. Undoing broadcasting ADDS the copies up "
-                           f"(a reshape cannot drop entries). Here broadcasting prepended "
-                           + (f"the axes {lead} of grad" if lead else "no axis")
-                           + " and stretched " + (f"the size-1 axes {ones} of the target shape" if ones
-                                                  else "no size-1 axis")
-                           + ": the copies lie along those axes.")
+                           "(a reshape cannot drop entries). The copies lie along the leading axes that "
+                           "broadcasting prepended to the target, and along the target's size-1 axes that it "
+                           "stretched: sum over those, and keep the size-1 axes.")
             raise
 
     def describe(self, case):
