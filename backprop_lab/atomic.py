@@ -40,6 +40,8 @@ def atomic_open(path: str | os.PathLike, *, mode: int = 0o644, suffix: str = ".t
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())   # the new bytes are on disk before the name points at them
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .atomic import write_atomic
+
 MANIFEST = ".backprop_lab_release.json"
 DEFAULT_DIR = "backprop-lab-course"
 
@@ -61,9 +63,7 @@ def copy_course(dest: Path, source: Path | None = None, version: str | None = No
                 report.append(f"new      {beside.name}: a newer release of {nb.name}; your {nb.name} is untouched")
             else:
                 report.append(f"kept     {nb.name} (the newer release is already beside it as {beside.name})")
-    tmp = manifest_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(tmp, manifest_path)
+    write_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
     return report
 
 

@@ -100,7 +100,8 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def test_unwritable_folder_does_not_break_check(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(tmp_path / "missing-dir" / "p.json"))
+    (tmp_path / "a-file").write_text("")   # a file where the folder should be: no one can write there, not even root
+    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(tmp_path / "a-file" / "p.json"))
     result = check("99.7", lambda x: 2 * x)
     assert result.passed and "could not record progress" in capsys.readouterr().err
 

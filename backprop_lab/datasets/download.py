@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from ..atomic import atomic_open
 
 __all__ = ["DownloadError", "download", "md5_of"]
 
@@ -87,22 +88,17 @@ def download(filename: str, md5: str, dest_dir, mirrors, *, timeout: float = 30.
     attempts = []
     for mirror in mirrors:
         url = mirror + filename
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=dest_dir)
         try:
-            with os.fdopen(fd, "wb") as tmp:
+            with atomic_open(dest, suffix=".part") as tmp:   # replaces dest only if the block ends cleanly
                 got = _fetch(url, tmp, timeout, progress)
-            if got != md5:
-                raise ValueError(f"MD5 {got} does not match the published {md5} (corrupted or altered file)")
-            os.replace(tmp_name, dest)
+                if got != md5:
+                    raise ValueError(f"MD5 {got} does not match the published {md5} (corrupted or altered file)")
             if verbose and attempts:
                 failed = "; ".join(f"{u}: {r}" for u, r in attempts)
                 print(f"Downloaded {filename} from {mirror} after {len(attempts)} other mirror(s) failed ({failed}).")
             return dest
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
             attempts.append((url, _describe(err)))
-        finally:
-            if os.path.exists(tmp_name):
-                os.remove(tmp_name)
     raise DownloadError(filename, attempts)
 
 

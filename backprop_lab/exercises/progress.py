@@ -19,8 +19,9 @@ import datetime as _dt
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from ..atomic import write_atomic
 
 FILENAME = ".backprop_lab_progress.json"
 VERSION = 1
@@ -53,21 +54,9 @@ def load(path: str | os.PathLike | None = None) -> dict:
 
 
 def save(data: dict, path: str | os.PathLike) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file beside it, then ``os.replace``."""
-    path = Path(path)
+    """Write ``data`` to ``path`` atomically (``backprop_lab.atomic``)."""
     text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the file is not secret
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text)
 
 
 def record_result(ex, status: str, path: str | os.PathLike | None = None, source: str | None = None) -> dict | None:

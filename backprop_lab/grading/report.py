@@ -15,27 +15,18 @@ import html
 import io
 import json
 import os
-import tempfile
 import threading
 import time
+
+from ..atomic import write_atomic
 
 LONG_COLUMNS = ["student", "notebook", "exercise", "points", "max_points", "status", "seconds", "message"]
 NOTEBOOK_ROW = "(notebook)"
 
 
 def atomic_write(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write a result file atomically (``backprop_lab.atomic``): a reader sees the old file or the new one."""
+    write_atomic(path, text)
 
 
 def _csv(rows: list[list]) -> str:
