@@ -24,7 +24,7 @@ def test_forward_reference_passes_any_seed(seed):
 
 
 FORWARD_WRONG = {
-    "zeros": (lambda f, x, h: 0.0, "looks hard-coded"),       # the same 0 for every input
+    "zeros": (lambda f, x, h: 0.0, hints.PLAIN_ZEROS),   # a 0 left in: said before "hard-coded"
     "central": (lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h), SCALAR_HINTS["forward_is_central"]),
     "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["backward"]),
     "no_division": (lambda f, x, h: f(x + h) - f(x), SCALAR_HINTS["no_division"]),
@@ -79,7 +79,7 @@ def test_central_accepts_an_equivalent_formula():
 
 
 CENTRAL_WRONG = {
-    "zeros": (lambda f, x, h: 0.0, "looks hard-coded"),
+    "zeros": (lambda f, x, h: 0.0, hints.PLAIN_ZEROS),
     "forward": (lambda f, x, h: (f(x + h) - f(x)) / h, "that is the forward difference"),
     "backward": (lambda f, x, h: (f(x) - f(x - h)) / h, SCALAR_HINTS["central_is_backward"]),
     "h_not_2h": (lambda f, x, h: (f(x + h) - f(x - h)) / h, SCALAR_HINTS["h_not_2h"]),

@@ -244,24 +244,27 @@ def hardcoded(outcomes: list[CaseOutcome]) -> bool:
     return same_got and not same_want
 
 
-def learner_traceback(exc: BaseException, ex: Exercise | None = None) -> str | None:
+def learner_traceback(exc: BaseException, ex: Exercise | None = None, limit: int | None = None) -> str | None:
     """The traceback of an exception raised in learner code, without the checker's own frames.
 
-    Checker frames are those in this package and in the file that defines ``ex``'s class.
-    None when every frame is the checker's: then the exception came from handling the answer.
+    The one place that decides what a learner sees of an error, in a notebook's check and in the grader.
+    Checker frames are those in the backprop_lab package (its engine included), in the file that defines ``ex``'s class and in IPython (which
+    runs the cells). ``limit`` keeps only the innermost frames. None when every frame is the checker's: then
+    the exception came from handling the answer.
     """
     checker_file = _source_file(type(ex)) if ex is not None else None
     frames = traceback.extract_tb(exc.__traceback__)
     kept = [f for f in frames
-            if not os.path.abspath(f.filename).startswith(_HERE) and f.filename != checker_file]
+            if not os.path.abspath(f.filename).startswith(_HERE) and f.filename != checker_file
+            and f"{os.sep}IPython{os.sep}" not in f.filename]
     if not kept:
         return None
-    lines = ["Traceback (most recent call last):\n"] + traceback.format_list(kept)
+    lines = ["Traceback (most recent call last):\n"] + traceback.format_list(kept[-limit:] if limit else kept)
     lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines).rstrip()
 
 
-_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # the whole package
 
 
 def _source_file(cls: type) -> str | None:

@@ -71,9 +71,8 @@ def _disarm() -> None:
 
 
 def _learner_traceback(exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not os.path.abspath(f.filename).startswith(HERE) and "IPython" not in f.filename]
-    text = "".join(traceback.format_list(frames[-6:]) + traceback.format_exception_only(type(exc), exc))
+    from backprop_lab.exercises._core import learner_traceback   # the one rule for what a learner sees
+    text = learner_traceback(exc, limit=6) or "".join(traceback.format_exception_only(type(exc), exc))
     return text.rstrip()[-2000:]
 
 
