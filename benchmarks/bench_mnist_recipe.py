@@ -15,8 +15,10 @@ Targets (issue 10): >= 98% test accuracy in <= 60 s of training on 2 cores; peak
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import os
+import re
 import resource
 import sys
 import time
@@ -28,8 +30,26 @@ import backprop_lab as bl
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data", "mnist.npz")
 
-# the recipe notebook 08 shows (keep in sync with solutions/_build/build_08.py)
-RECIPE = {"hidden": (512, 256), "epochs": 6, "batch": 128, "lr": 2e-3, "seed": 0}
+NOTEBOOK = os.path.join(HERE, "..", "solutions", "08_mnist_mlp.md")
+
+
+def notebook_recipe(path=NOTEBOOK):
+    """The recipe as notebook 08 writes it (its one owner): hidden sizes, full-set epochs, batch, peak lr, seed.
+
+    Read from the two lines of section 5 that define it, evaluated with ``FULL = True``.
+    """
+    text = open(path, encoding="utf-8").read()
+    consts = re.search(r"^RECIPE_EPOCHS, PEAK_LR, BATCH = (.+)$", text, re.M)
+    model = re.search(r"^wide = mlp\((\[[\d, ]+\]), seed=(\d+)\)$", text, re.M)
+    if not (consts and model):
+        sys.exit(f"{path}: cannot find the recipe's lines (RECIPE_EPOCHS, PEAK_LR, BATCH = ...; wide = mlp([...], "
+                 "seed=...)); update notebook_recipe() to the notebook's new wording")
+    epochs, lr, batch = eval(consts.group(1), {"FULL": True})   # the notebook's own expression: trusted source
+    sizes = ast.literal_eval(model.group(1))
+    return {"hidden": tuple(sizes[1:-1]), "epochs": epochs, "batch": batch, "lr": lr, "seed": int(model.group(2))}
+
+
+RECIPE = notebook_recipe()
 
 
 def load(path):
