@@ -232,6 +232,11 @@ def main():
         ratios = [t / n for t, n in zip(times[key], times["numpy"])]
         print(f"backprop_lab, {name:16}: {med[key]:.3f} s per epoch; ratio to NumPy per run {spread(ratios)} "
               f"(median {statistics.median(ratios):.3f}; target <= 1.10, limit 1.35 in every run)")
+    steps = len(batches(len(x), args.batch, seed=0))
+    for key, name in (("mlp", "nn.MLP + SGD"), ("plain", "plain operations")):
+        extra = [(t - n) / steps * 1e6 for t, n in zip(times[key], times["numpy"])]
+        print(f"the engine's own cost, {name}: {min(extra):.0f}-{max(extra):.0f} us per training step over the same NumPy work "
+              f"({steps} steps an epoch)")
     if t_torch:
         th = statistics.median(t_torch)
         print(f"PyTorch (CPU)      : {th:.3f} s per epoch; ratio backprop_lab (nn.MLP) / PyTorch = {med['mlp'] / th:.3f}")
