@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the sandbox: 'root' or 'user' require that level (or stop); 'auto' (default) uses the "
                              "strongest that works here and says which; 'off' runs submissions unconfined")
     parser.add_argument("--no-jail", action="store_true", help="the same as --jail off")
+    parser.add_argument("--fresh-workers", action="store_true",
+                        help="start a new Python for every notebook instead of forking workers from a warm server "
+                             "(slower; the sandbox is the same)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         summary = grade(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
                         notebook_timeout=args.notebook_timeout, grace=args.grace, memory_mb=args.memory,
                         disk_mb=args.disk, tests_dir=args.tests, course_dir=args.course, force=args.force,
-                        jail="off" if args.no_jail else args.jail)
+                        jail="off" if args.no_jail else args.jail, warm=not args.fresh_workers)
     except (JailUnavailable, ValueError, FileNotFoundError) as exc:
         print(f"backprop-lab grade: {exc}", file=sys.stderr)
         return 2
@@ -77,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Graded {summary['notebooks']} notebooks of {summary['students']} students in "
           f"{summary['seconds']:.1f} s ({summary['reused']} reused from an earlier run) with -j {args.jobs}.")
     print(f"Sandbox: {summary['jail_text']}")
+    print(f"Workers: {summary['workers']}")
     if secs:
         per = [s for _, s in secs]
         print(f"Seconds per student: median {per[len(per) // 2]:.1f}, slowest {secs[0][0]} {secs[0][1]:.1f}.")
@@ -125,17 +129,18 @@ JAIL_WORDS = {
 def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.0, notebook_timeout: float = 600.0,
           grace: float = 3.0, startup: float = 60.0, memory_mb: int = 2048, disk_mb: int = 512,
           tests_dir: str | None = None, course_dir: str | None = None, force: bool = False,
-          jail: str | bool | None = "auto", progress: bool = True) -> dict:
+          jail: str | bool | None = "auto", progress: bool = True, warm: bool = True) -> dict:
     """Grade every student's notebooks; write the results into ``out``; return a summary dict.
 
     ``grace`` is how long past ``timeout`` a cell or exercise that defeats the worker's own timer
     (it ignores SIGALRM) runs before its process group is killed; ``startup`` is how long a worker may
     take to start. ``jail``: "auto" (the strongest level that works here), "root", "user" (that level
-    or ``JailUnavailable``), "off" or False. ``summary["attention"]`` lists what needs a look.
+    or ``JailUnavailable``), "off" or False. ``warm``: fork workers from a warm server (``pool``), else
+    start a fresh Python for each. ``summary["attention"]`` lists what needs a look.
     """
     from tqdm import tqdm
 
-    from . import cgroups, grader, report, sandbox, submissions
+    from . import cgroups, grader, pool, report, sandbox, submissions
 
     t0 = time.monotonic()
     out = os.path.abspath(out)
@@ -151,15 +156,17 @@ def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.
     if level == "off" and jail not in (False, "off"):
         attention.append(f"the sandbox could not be used here ({why_not}): submissions ran unconfined")
     groups = None
+    launcher = pool.launcher(pool.course_imports(course_dir), warm=warm)
     if level == "root":
         try:
-            groups = cgroups.Groups(memory_mb, slots=jobs)
+            groups = cgroups.Groups(memory_mb, slots=jobs, companions=pool.pids())
         except OSError as exc:
             attention.append(f"no cgroup for the workers ({exc}): memory is limited per process, processes by "
                              "RLIMIT_NPROC, and CPU not at all")
     settings = grader.prepare(grader.Settings(
         timeout=timeout, notebook_timeout=notebook_timeout, grace=grace, startup=startup, memory_mb=memory_mb,
-        tests_dir=tests_dir, course=course, secret=_secret(out), jail=level, groups=groups, disk_mb=disk_mb,
+        tests_dir=tests_dir, course=course, secret=_secret(out), jail=level, groups=groups, launcher=launcher,
+        disk_mb=disk_mb,
         hide=sandbox.hidden_paths(submissions=submissions_dir, out=out, tests=tests_dir, course=course_dir)))
 
     found, problems = submissions.discover(submissions_dir)
@@ -231,7 +238,7 @@ def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.
     report.write_all(out, results, meta)
     return {"students": len(found), "notebooks": len(jobs_list) + reused, "reused": reused,
             "seconds": time.monotonic() - t0, "student_seconds": student_seconds, "results": results,
-            "attention": attention, "jail": level, "jail_text": jail_text}
+            "attention": attention, "jail": level, "jail_text": jail_text, "workers": launcher.describe()}
 
 
 def _grade_one(item, settings, slot: str, out: str) -> tuple[dict, str]:

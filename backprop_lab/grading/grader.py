@@ -45,6 +45,7 @@ class Settings:
     secret: str = "backprop-lab"
     jail: str = "off"                     # "root", "user" or "off": see sandbox.jail_level
     groups: object = None                 # cgroups.Groups (root) or None
+    launcher: object = None               # pool.Server or pool.Spawn; None: pool.launcher()
     disk_mb: int = 512                    # the worker's writable tmpfs (jail only)
     hide: list = field(default_factory=list)
     max_answer_bytes: int = 64 * 2**20
@@ -223,11 +224,11 @@ def _run_worker(code_cells, tasks, private, settings: Settings, slot: str, start
                          if i not in skip_cells],
                "exercises": todo, "private": private,
                "cell_timeout": settings.timeout, "exercise_timeout": settings.timeout,
-               "max_message": settings.max_answer_bytes, "fonts": sandbox.font_cache(),
+               "max_message": settings.max_answer_bytes,
                "limits": {"memory_mb": settings.memory_mb, "cpu_seconds": int(settings.notebook_timeout + 30),
                           "jail": settings.jail, "hide": settings.hide, "disk_mb": settings.disk_mb,
                           "nproc": None if group is not None else sandbox.PIDS_MAX}}
-        worker = sandbox.Worker(job, workdir, group)
+        worker = sandbox.Worker(job, workdir, group, settings.launcher)
         state = _Sequence(job)
         phase_deadline = min(deadline, time.monotonic() + settings.startup) if restarts == 0 else deadline
         end = None
