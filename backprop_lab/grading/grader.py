@@ -63,7 +63,8 @@ class Settings:
 def prepare(settings: Settings) -> Settings:
     from backprop_lab.exercises import _core
 
-    settings.private_sources = read_dir(settings.tests_dir)
+    if settings.tests_dir or not settings.private_sources:      # a Dask worker gets the sources, not the folder
+        settings.private_sources = read_dir(settings.tests_dir)
     settings.private = load_sources(settings.private_sources)
     settings.private_specs = {key: worker_spec(type(ex), settings.private_sources)
                               for key, ex in settings.private.items()}
