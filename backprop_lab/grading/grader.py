@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import delegation, protocol, sandbox, submissions, worker_checks
+from . import delegation, mistakes, protocol, sandbox, submissions, worker_checks
 from .private_tests import extra_cases_for, is_private, load_sources, read_dir, worker_spec
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"        # 3: an exercise's result names its mistake (detail["mistake"])
 GRACE = 3.0            # default seconds the parent waits beyond a worker's own soft limit before killing it
 STARTUP = 60.0         # default seconds a worker may take to start (imports), on top of the notebook limit
 MAX_RESTARTS = 4
@@ -432,6 +432,10 @@ def _judge(info, ex, cases, runs, cells, settings, prior) -> dict:
                       "problem": (o.mismatch.message if o.mismatch and not private else
                                   ("a private test failed" if private and o.status == "fail" else o.error)),
                       "hint": o.mismatch.hint if o.mismatch else ""}
+            if detail["hint"]:      # the mistake's name, for the class report (``mistakes``)
+                judge_ex = settings.private.get(key, ex) if key else ex
+                detail["mistake"], detail["mistake_label"] = mistakes.identify(
+                    detail["hint"], [type(ex).__module__, type(judge_ex).__module__])
             if statuses[i] in ("timeout", "memory", "too-large"):
                 detail["problem"] = o.error
         message += ": " + (detail.get("problem") or "").splitlines()[-1][:300] if detail.get("problem") else ""
