@@ -40,15 +40,11 @@ CLASS = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
-    (root / "course").mkdir()
-    (root / "course" / N.NAME).write_text(N.dumps(N.released()))
-    for name, nb in CLASS.items():
-        (root / "subs" / name).mkdir(parents=True)
-        (root / "subs" / name / N.NAME).write_text(N.dumps(nb))
+    subs, course = N.write_class(root, CLASS)
     (root / "subs" / "gus").mkdir()        # handed in nothing: counts for no exercise
     (root / "subs" / "gus" / "notes.txt").write_text("sorry")
     out = root / "out"
-    grade(str(root / "subs"), str(out), course_dir=str(root / "course"), tests_dir=PRIVATE, jobs=2, progress=False)
+    grade(subs, str(out), course_dir=course, tests_dir=PRIVATE, jobs=2, progress=False)
     return out
 
 

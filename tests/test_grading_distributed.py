@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import os
 import signal
@@ -23,7 +22,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from backprop_lab.cli import main as cli
 from backprop_lab.grading import grade
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -81,21 +79,8 @@ def cluster(tmp_path_factory):
         log.close()
 
 
-def _class(root, students: dict):
-    course = root / "course"
-    course.mkdir(exist_ok=True)
-    (course / N.NAME).write_text(N.dumps(N.released()))
-    for name, nb in students.items():
-        (root / "subs" / name).mkdir(parents=True, exist_ok=True)
-        (root / "subs" / name / N.NAME).write_text(N.dumps(nb))
-    return str(root / "subs"), str(course)
-
-
-def _cli(args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli(args)
-    return code, out.getvalue(), err.getvalue()
+_class = N.write_class
+_cli = N.run_cli
 
 
 def _grades(out):

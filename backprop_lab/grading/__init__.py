@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         per = [s for _, s in secs]
         print(f"Seconds per student: median {per[len(per) // 2]:.1f}, slowest {secs[0][0]} {secs[0][1]:.1f}.")
     print(f"Wrote {os.path.join(args.out, 'gradebook.csv')}, grades.csv, review.csv, results.json and feedback/.")
+    print(f"What the class got wrong: {os.path.join(args.out, 'report.html')} (figures in class_report.csv).")
     if summary["attention"]:
         print(f"\nNeeds a look ({len(summary['attention'])}):", file=sys.stderr)
         for line in summary["attention"]:
