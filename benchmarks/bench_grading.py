@@ -12,6 +12,7 @@ nbgrader. Each mode grades the whole class into a fresh results folder (nothing 
 times, the modes in rotating order so that a change of load on the machine falls on each in turn:
 
 * ``j1``, ``j2``: this machine, the warm pool (``grade(jobs=N)``), its server started and closed by each run;
+* ``j2-fresh``: -j 2 with a fresh Python for every notebook (``--fresh-workers``), the grader before the warm pool;
 * ``dask1``, ``dask2``: ``grade(cluster="local:N")``, a Dask LocalCluster of N single-thread worker processes
   started by the run and included in its time (about a second), each worker with its own warm pool.
 
@@ -75,7 +76,8 @@ def build(tmp: str, students: int, prefixes: list[str] | None = None, correct: b
     return subs, course, tests
 
 
-MODES = {"j1": {"jobs": 1}, "j2": {"jobs": 2}, "dask1": {"cluster": "local:1"}, "dask2": {"cluster": "local:2"}}
+MODES = {"j1": {"jobs": 1}, "j2": {"jobs": 2}, "dask1": {"cluster": "local:1"}, "dask2": {"cluster": "local:2"},
+         "j2-fresh": {"jobs": 2, "warm": False}}
 
 
 def _blas() -> str:

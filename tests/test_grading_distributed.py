@@ -105,6 +105,9 @@ def test_same_grades_as_a_local_run_and_a_rerun_reuses_everything(cluster, tmp_p
     results = json.load(open(tmp_path / "dask" / "results.json"))
     hosts = {r["sandbox"]["worker"] for r in results["results"] if r["status"] != "not-submitted"}
     assert hosts and hosts <= set(cluster.client.scheduler_info()["workers"]), hosts
+    local = json.load(open(tmp_path / "local" / "results.json"))
+    # every notebook was graded in the sandbox a local run uses here (the same jail, applied on the worker)
+    assert {r["sandbox"]["jail"] for r in results["results"]} == {local["jail"]} and results["jail"] == local["jail"]
     code, out, _ = _cli(common + ["--out", str(tmp_path / "dask"), "--scheduler", cluster.address])
     assert code == 0 and f"({len(VARIED)} reused from an earlier run)" in out, out
 
