@@ -312,9 +312,9 @@ def test_private_tests_reach_the_worker_as_run_only(monkeypatch, tmp_path):
     jobs = []
     real = sandbox.Worker.__init__
 
-    def record(self, job, workdir, group=None):
+    def record(self, job, *args, **kwargs):
         jobs.append(json.dumps(job))
-        real(self, job, workdir, group)
+        real(self, job, *args, **kwargs)
 
     monkeypatch.setattr(sandbox.Worker, "__init__", record)
     settings = grader.prepare(grader.Settings(timeout=10, notebook_timeout=60, tests_dir=PRIVATE, course={

@@ -1,11 +1,12 @@
 """``backprop-lab grade``: grade a folder of submissions into a gradebook and per-student feedback.
 
     backprop-lab grade SUBMISSIONS --out RESULTS [-j N] [--timeout S] [--grace S] [--memory MB] [--disk MB]
-                       [--tests DIR] [--jail auto|root|user|off]
+                       [--tests DIR] [--jail auto|root|user|off] [--scheduler ADDRESS | --dask local:N]
 
 The pieces: ``submissions`` (find and read notebooks, compare with the release), ``delegation``
 (evidence of answers that use the engine, for review), ``sandbox``, ``jail``, ``cgroups`` and
-``worker`` (run a notebook in isolation; ``worker_checks``: what of the checks a worker holds),
+``worker`` (run a notebook in isolation; ``worker_checks``: what of the checks a worker holds;
+``pool``: workers forked from a warm server), ``distributed`` (the same on a Dask cluster),
 ``grader`` (cases, seeds, judging, restarts), ``report`` (the output files), ``private_tests``
 (``--tests``).
 
@@ -58,6 +59,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the sandbox: 'root' or 'user' require that level (or stop); 'auto' (default) uses the "
                              "strongest that works here and says which; 'off' runs submissions unconfined")
     parser.add_argument("--no-jail", action="store_true", help="the same as --jail off")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="grade on a Dask cluster: its scheduler's address, e.g. tcp://host:8786 (one task per "
+                            "notebook; pip install \"backprop-lab[distributed]\"; -j is then the workers' business)")
+    where.add_argument("--dask", metavar="local:N", default=None,
+                       help="grade on a Dask cluster of N worker processes started on this machine (local:N)")
+    parser.add_argument("--fresh-workers", action="store_true",
+                        help="start a new Python for every notebook instead of forking workers from a warm server "
+                             "(slower; the sandbox is the same)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,18 +79,22 @@ def run(args: argparse.Namespace) -> int:
         summary = grade(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
                         notebook_timeout=args.notebook_timeout, grace=args.grace, memory_mb=args.memory,
                         disk_mb=args.disk, tests_dir=args.tests, course_dir=args.course, force=args.force,
-                        jail="off" if args.no_jail else args.jail)
-    except (JailUnavailable, ValueError, FileNotFoundError) as exc:
+                        jail="off" if args.no_jail else args.jail, warm=not args.fresh_workers,
+                        cluster=args.scheduler or args.dask)
+    except (JailUnavailable, ClusterUnavailable, ValueError, FileNotFoundError) as exc:
         print(f"backprop-lab grade: {exc}", file=sys.stderr)
         return 2
     secs = sorted(summary["student_seconds"].items(), key=lambda kv: -kv[1])
+    where = f"on the Dask cluster {args.scheduler or args.dask}" if args.scheduler or args.dask else f"with -j {args.jobs}"
     print(f"Graded {summary['notebooks']} notebooks of {summary['students']} students in "
-          f"{summary['seconds']:.1f} s ({summary['reused']} reused from an earlier run) with -j {args.jobs}.")
+          f"{summary['seconds']:.1f} s ({summary['reused']} reused from an earlier run) {where}.")
     print(f"Sandbox: {summary['jail_text']}")
+    print(f"Workers: {summary['workers']}")
     if secs:
         per = [s for _, s in secs]
         print(f"Seconds per student: median {per[len(per) // 2]:.1f}, slowest {secs[0][0]} {secs[0][1]:.1f}.")
     print(f"Wrote {os.path.join(args.out, 'gradebook.csv')}, grades.csv, review.csv, results.json and feedback/.")
+    print(f"What the class got wrong: {os.path.join(args.out, 'report.html')} (figures in class_report.csv).")
     if summary["attention"]:
         print(f"\nNeeds a look ({len(summary['attention'])}):", file=sys.stderr)
         for line in summary["attention"]:
@@ -91,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
 
 class JailUnavailable(RuntimeError):
     """The sandbox level asked for (``--jail root`` or ``user``) cannot be used here."""
+
+
+class ClusterUnavailable(RuntimeError):
+    """``--scheduler`` / ``--dask``: Dask is not installed, or the cluster cannot be reached (the message says which)."""
 
 
 def default_course_dir() -> str | None:
@@ -125,42 +143,39 @@ JAIL_WORDS = {
 def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.0, notebook_timeout: float = 600.0,
           grace: float = 3.0, startup: float = 60.0, memory_mb: int = 2048, disk_mb: int = 512,
           tests_dir: str | None = None, course_dir: str | None = None, force: bool = False,
-          jail: str | bool | None = "auto", progress: bool = True) -> dict:
+          jail: str | bool | None = "auto", progress: bool = True, warm: bool = True,
+          cluster: str | None = None) -> dict:
     """Grade every student's notebooks; write the results into ``out``; return a summary dict.
 
     ``grace`` is how long past ``timeout`` a cell or exercise that defeats the worker's own timer
     (it ignores SIGALRM) runs before its process group is killed; ``startup`` is how long a worker may
     take to start. ``jail``: "auto" (the strongest level that works here), "root", "user" (that level
-    or ``JailUnavailable``), "off" or False. ``summary["attention"]`` lists what needs a look.
+    or ``JailUnavailable``), "off" or False. ``warm``: fork workers from a warm server (``pool``), else
+    start a fresh Python for each. ``cluster``: None grades on this machine (``jobs`` at a time); a
+    Dask scheduler's address ("tcp://host:8786") or "local:N" grades on Dask workers (``distributed``),
+    each applying ``jail`` on its own machine. ``summary["attention"]`` lists what needs a look.
     """
     from tqdm import tqdm
 
-    from . import cgroups, grader, report, sandbox, submissions
+    from . import grader, report, sandbox, submissions
 
     t0 = time.monotonic()
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
     course_dir = course_dir or default_course_dir()
     course = submissions.load_course(course_dir)
-    level, why_not = sandbox.jail_level(jail)
-    if jail in ("root", "user") and level != jail:
-        raise JailUnavailable(f"--jail {jail} cannot be used here: {why_not}")
     attention: list[str] = []
-    jail_text = JAIL_WORDS[level] + (f" [stronger levels unavailable: {why_not}]" if why_not and level != "off"
-                                     or level == "off" and jail not in (False, "off") else "")
-    if level == "off" and jail not in (False, "off"):
-        attention.append(f"the sandbox could not be used here ({why_not}): submissions ran unconfined")
-    groups = None
-    if level == "root":
-        try:
-            groups = cgroups.Groups(memory_mb, slots=jobs)
-        except OSError as exc:
-            attention.append(f"no cgroup for the workers ({exc}): memory is limited per process, processes by "
-                             "RLIMIT_NPROC, and CPU not at all")
     settings = grader.prepare(grader.Settings(
         timeout=timeout, notebook_timeout=notebook_timeout, grace=grace, startup=startup, memory_mb=memory_mb,
-        tests_dir=tests_dir, course=course, secret=_secret(out), jail=level, groups=groups, disk_mb=disk_mb,
+        tests_dir=tests_dir, course=course, secret=_secret(out), disk_mb=disk_mb,
         hide=sandbox.hidden_paths(submissions=submissions_dir, out=out, tests=tests_dir, course=course_dir)))
+    if cluster is None:
+        engine = Local(settings, jobs=jobs, jail=jail, warm=warm, course_dir=course_dir)
+    else:
+        from . import distributed
+
+        engine = distributed.Engine(cluster, settings, jail=jail, warm=warm, course_dir=course_dir)
+    attention += engine.attention
 
     found, problems = submissions.discover(submissions_dir)
     attention += problems
@@ -192,51 +207,100 @@ def grade(submissions_dir: str, out: str, *, jobs: int = 1, timeout: float = 30.
             else:
                 jobs_list.append((sub.student, nb, candidates, fp))
 
-    slots = list(range(max(1, jobs)))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
-                tqdm(total=len(jobs_list), desc="grading", unit="notebook", disable=not progress or None,
-                     file=sys.stderr) as bar:
-            def task(item, slot_box=slots):
-                slot = slot_box.pop()
-                try:
-                    return _grade_one(item, settings, str(slot), out)
-                finally:
-                    slot_box.append(slot)
-
-            futures = [pool.submit(task, item) for item in jobs_list]
-            for fut in as_completed(futures):
-                res, fp = fut.result()          # _grade_one never raises
+        with tqdm(total=len(jobs_list), desc="grading", unit="notebook", disable=not progress or None,
+                  file=sys.stderr) as bar:
+            for res, fp in engine.results(jobs_list):       # as each notebook is done, wherever it was graded
+                log = res.pop("grader_log", None)
+                if log:
+                    report.log(out, log)
                 if res["status"] != "grader-error":
                     _save_partial(out, res, fp)
                 results.append(res)
                 bar.update(1)
     finally:
-        if groups is not None:
-            groups.remove()
+        engine.close()
     results.sort(key=lambda r: (r["student"], r["notebook"]))
     for r in results:       # what concerns the student as a whole: on the first notebook, and in the notes column
         notes, student_attention = about.get(r["student"], ([], []))
         if names and r["notebook"] == names[0]:
             r["notes"] = notes + r["notes"]
         r["attention"] = student_attention + r.get("attention", [])
+    attention += engine.finish(results)
     attention += list(dict.fromkeys(f"{r['student']}: {a}" for r in results for a in r["attention"]))
     student_seconds: dict[str, float] = {}
     for r in results:
         student_seconds[r["student"]] = round(student_seconds.get(r["student"], 0.0) + r["seconds"], 3)
     meta = {"grader_version": grader.GRADER_VERSION, "timeout": timeout, "notebook_timeout": notebook_timeout,
-            "grace": grace, "memory_mb": memory_mb, "disk_mb": disk_mb, "notebooks": names, "jail": level,
-            "jail_text": jail_text, "cgroups": groups is not None, "student_seconds": student_seconds,
-            "attention": attention}
+            "grace": grace, "memory_mb": memory_mb, "disk_mb": disk_mb, "notebooks": names, "jail": engine.level,
+            "jail_text": engine.jail_text, "cgroups": engine.cgroups, "workers": engine.workers,
+            "student_seconds": student_seconds, "attention": attention}
     report.write_all(out, results, meta)
     return {"students": len(found), "notebooks": len(jobs_list) + reused, "reused": reused,
             "seconds": time.monotonic() - t0, "student_seconds": student_seconds, "results": results,
-            "attention": attention, "jail": level, "jail_text": jail_text}
+            "attention": attention, "jail": engine.level, "jail_text": engine.jail_text, "workers": engine.workers}
 
 
-def _grade_one(item, settings, slot: str, out: str) -> tuple[dict, str]:
-    """Grade every candidate file of one (student, notebook); keep the best; never raises."""
-    from . import grader, report
+def jail_text(level: str, why_not: str, requested) -> str:
+    """The sandbox in words, with why the stronger levels were not used (where that matters)."""
+    return JAIL_WORDS[level] + (f" [stronger levels unavailable: {why_not}]" if why_not and level != "off"
+                                or level == "off" and requested not in (False, "off") else "")
+
+
+class Local:
+    """Grading on this machine: ``jobs`` notebooks at a time, each in a worker of its own (``sandbox``)."""
+
+    def __init__(self, settings, *, jobs: int, jail, warm: bool, course_dir: str | None):
+        from . import cgroups, pool, sandbox
+
+        self.settings, self.jobs = settings, max(1, jobs)
+        self.level, why_not = sandbox.jail_level(jail)
+        if jail in ("root", "user") and self.level != jail:
+            raise JailUnavailable(f"--jail {jail} cannot be used here: {why_not}")
+        self.attention: list[str] = []
+        self.jail_text = jail_text(self.level, why_not, jail)
+        if self.level == "off" and jail not in (False, "off"):
+            self.attention.append(f"the sandbox could not be used here ({why_not}): submissions ran unconfined")
+        launcher = pool.launcher(pool.course_imports(course_dir), warm=warm)
+        self.workers = launcher.describe()
+        groups = None
+        if self.level == "root":
+            try:
+                groups = cgroups.Groups(settings.memory_mb, slots=self.jobs, companions=pool.pids())
+            except OSError as exc:
+                self.attention.append(f"no cgroup for the workers ({exc}): memory is limited per process, processes "
+                                      "by RLIMIT_NPROC, and CPU not at all")
+        self.cgroups = groups is not None
+        settings.jail, settings.groups, settings.launcher = self.level, groups, launcher
+
+    def results(self, items: list):
+        """``(result, fingerprint)`` of every item, in the order they finish."""
+        slots = list(range(self.jobs))
+
+        def task(item):
+            slot = slots.pop()
+            try:
+                return _grade_one(item, self.settings, str(slot))
+            finally:
+                slots.append(slot)
+
+        with ThreadPoolExecutor(max_workers=self.jobs) as executor:
+            futures = [executor.submit(task, item) for item in items]
+            for fut in as_completed(futures):
+                yield fut.result()          # _grade_one never raises
+
+    def finish(self, results: list) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        if self.settings.groups is not None:
+            self.settings.groups.remove()
+
+
+def _grade_one(item, settings, slot: str) -> tuple[dict, str]:
+    """Grade every candidate file of one (student, notebook); keep the best; never raises. A grader error
+    carries its traceback in ``grader_log`` (the caller writes it to the instructor's log)."""
+    from . import grader
 
     student, nb, candidates, fp = item
     try:
@@ -250,8 +314,8 @@ def _grade_one(item, settings, slot: str, out: str) -> tuple[dict, str]:
             best["notes"].insert(0, note)
             best["attention"].insert(0, note)
     except Exception as exc:  # a bug or a broken environment on the grader's side: this notebook only
-        report.log(out, f"grader error on {student} / {nb}\n{traceback.format_exc()}")
-        best = _grader_error(student, nb, settings, exc)
+        best = grader_error(student, nb, settings, exc)
+        best["grader_log"] = f"grader error on {student} / {nb}\n{traceback.format_exc()}"
     return best, fp
 
 
@@ -260,11 +324,12 @@ def _points(r: dict) -> str:
     return f"{got:g} of {sum(x['max_points'] for x in r['exercises']):g} points"
 
 
-def _grader_error(student: str, nb: str, settings, exc: BaseException) -> dict:
+def grader_error(student: str, nb: str, settings, exc: BaseException | str) -> dict:
     from . import grader
 
-    msg = (f"the grader failed on this notebook ({type(exc).__name__}: {str(exc)[:300]}); it is not the "
-           "student's doing: the traceback is in grader.log, and a re-run grades it again")
+    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {str(exc)[:300]}"
+    msg = (f"the grader failed on this notebook ({what}); it is not the student's doing: the traceback is in "
+           "grader.log, and a re-run grades it again")
     try:
         infos = grader.expected_exercises(nb, settings)
     except Exception:  # noqa: BLE001 - the error row must not fail too

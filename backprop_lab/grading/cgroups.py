@@ -114,7 +114,9 @@ class Slot:
 class Groups:
     """The grader's groups: one folder per run, one ``Slot`` per worker slot inside it."""
 
-    def __init__(self, memory_mb: int, pids_max: int = PIDS_MAX, slots: int = 1):
+    def __init__(self, memory_mb: int, pids_max: int = PIDS_MAX, slots: int = 1, companions=()):
+        """``companions``: processes of the grader's that live in its group (the warm pool's servers, ``pool.pids``)
+        and move with it into a leaf where cgroup v2 requires one."""
         if os.geteuid() != 0:
             raise Unavailable(errno.EPERM, "cgroups need root")
         self.memory_mb, self.pids_max = memory_mb, pids_max
@@ -123,7 +125,7 @@ class Groups:
         self.v2 = os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
         name = f"backprop-lab-grade-{os.getpid()}"
         if self.v2:
-            self.bases = [self._v2_base(os.path.join(ROOT, own.get("", "/").lstrip("/")), name)]
+            self.bases = [self._v2_base(os.path.join(ROOT, own.get("", "/").lstrip("/")), name, companions)]
         else:
             missing = [c for c in V1_CONTROLLERS if c not in own or not os.path.isdir(os.path.join(ROOT, c))]
             if missing:
@@ -140,7 +142,7 @@ class Groups:
         _write(os.path.join(self.bases[0] if self.v2 else self.bases[2], share[0]), share[1])
 
     @staticmethod
-    def _v2_base(own: str, name: str) -> str:
+    def _v2_base(own: str, name: str, companions=()) -> str:
         """A child of the grader's own group with memory, pids and cpu enabled for its children."""
         wanted = {"memory", "pids", "cpu"}
         if not wanted <= set(_read(os.path.join(own, "cgroup.controllers")).split()):
@@ -155,7 +157,11 @@ class Groups:
             # of its own group (its other processes stay); that frees the group when the grader was alone.
             leaf = os.path.join(own, "backprop-lab-grader")
             os.makedirs(leaf, exist_ok=True)
-            _write(os.path.join(leaf, "cgroup.procs"), str(os.getpid()))
+            for pid in [os.getpid(), *companions]:
+                try:
+                    _write(os.path.join(leaf, "cgroup.procs"), str(pid))
+                except OSError:
+                    pass        # a companion that has exited meanwhile
             try:
                 _write(control, " ".join("+" + c for c in sorted(wanted)))
             except OSError as exc2:

@@ -51,7 +51,13 @@ def parse(source: str) -> ast.Module | None:
 
 
 def aliases(sources: list[str]) -> dict[str, str]:
-    """``{local name: canonical dotted name}`` for every engine import in the notebook's cells."""
+    """``{local name: canonical dotted name}`` for every engine import in the notebook's cells (a new dict)."""
+    return dict(_aliases(tuple(sources)))
+
+
+@functools.lru_cache(maxsize=64)
+def _aliases(sources: tuple[str, ...]) -> dict[str, str]:
+    """``aliases``, once per notebook (each of its exercises asks; callers get a copy)."""
     out = {PACKAGE: PACKAGE}
     for src in sources:
         tree = parse(src)

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import delegation, protocol, sandbox, submissions, worker_checks
+from . import delegation, mistakes, protocol, sandbox, submissions, worker_checks
 from .private_tests import extra_cases_for, is_private, load_sources, read_dir, worker_spec
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"        # 3: an exercise's result names its mistake (detail["mistake"])
 GRACE = 3.0            # default seconds the parent waits beyond a worker's own soft limit before killing it
 STARTUP = 60.0         # default seconds a worker may take to start (imports), on top of the notebook limit
 MAX_RESTARTS = 4
@@ -45,6 +45,7 @@ class Settings:
     secret: str = "backprop-lab"
     jail: str = "off"                     # "root", "user" or "off": see sandbox.jail_level
     groups: object = None                 # cgroups.Groups (root) or None
+    launcher: object = None               # pool.Server or pool.Spawn; None: pool.launcher()
     disk_mb: int = 512                    # the worker's writable tmpfs (jail only)
     hide: list = field(default_factory=list)
     max_answer_bytes: int = 64 * 2**20
@@ -62,7 +63,8 @@ class Settings:
 def prepare(settings: Settings) -> Settings:
     from backprop_lab.exercises import _core
 
-    settings.private_sources = read_dir(settings.tests_dir)
+    if settings.tests_dir or not settings.private_sources:      # a Dask worker gets the sources, not the folder
+        settings.private_sources = read_dir(settings.tests_dir)
     settings.private = load_sources(settings.private_sources)
     settings.private_specs = {key: worker_spec(type(ex), settings.private_sources)
                               for key, ex in settings.private.items()}
@@ -223,11 +225,11 @@ def _run_worker(code_cells, tasks, private, settings: Settings, slot: str, start
                          if i not in skip_cells],
                "exercises": todo, "private": private,
                "cell_timeout": settings.timeout, "exercise_timeout": settings.timeout,
-               "max_message": settings.max_answer_bytes, "fonts": sandbox.font_cache(),
+               "max_message": settings.max_answer_bytes,
                "limits": {"memory_mb": settings.memory_mb, "cpu_seconds": int(settings.notebook_timeout + 30),
                           "jail": settings.jail, "hide": settings.hide, "disk_mb": settings.disk_mb,
                           "nproc": None if group is not None else sandbox.PIDS_MAX}}
-        worker = sandbox.Worker(job, workdir, group)
+        worker = sandbox.Worker(job, workdir, group, settings.launcher)
         state = _Sequence(job)
         phase_deadline = min(deadline, time.monotonic() + settings.startup) if restarts == 0 else deadline
         end = None
@@ -430,6 +432,10 @@ def _judge(info, ex, cases, runs, cells, settings, prior) -> dict:
                       "problem": (o.mismatch.message if o.mismatch and not private else
                                   ("a private test failed" if private and o.status == "fail" else o.error)),
                       "hint": o.mismatch.hint if o.mismatch else ""}
+            if detail["hint"]:      # the mistake's name, for the class report (``mistakes``)
+                judge_ex = settings.private.get(key, ex) if key else ex
+                detail["mistake"], detail["mistake_label"] = mistakes.identify(
+                    detail["hint"], [type(ex).__module__, type(judge_ex).__module__])
             if statuses[i] in ("timeout", "memory", "too-large"):
                 detail["problem"] = o.error
         message += ": " + (detail.get("problem") or "").splitlines()[-1][:300] if detail.get("problem") else ""

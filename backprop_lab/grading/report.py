@@ -1,5 +1,6 @@
 """Write the grading results: grades.csv, gradebook.csv, review.csv, feedback/<student>/<notebook>.html,
-results.json, and the instructor's log grader.log.
+results.json, the class report (report.html and class_report.csv: ``class_report``), and the instructor's
+log grader.log.
 
 Every file but the log is written to a temporary name in the same folder and renamed into place, so a
 reader (or an interrupted run) sees the old file or the new one, never half of one. Only the grader's
@@ -189,3 +190,6 @@ def write_all(out: str, results: list[dict], meta: dict) -> None:
     atomic_write(os.path.join(out, "review.csv"), _csv(review_rows(results)))
     atomic_write(os.path.join(out, "results.json"),
                  json.dumps({**meta, "results": results}, indent=1, sort_keys=True, default=str) + "\n")
+    from . import class_report
+
+    class_report.write(out, results)

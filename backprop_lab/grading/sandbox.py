@@ -32,14 +32,19 @@ PIDS_MAX = 64
 
 
 def worker_env(workdir: str) -> dict:
+    """A worker's whole environment: a few variables of the grader's, and the worker's own settings."""
     env = {k: v for k, v in os.environ.items()
            if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX", "SYSTEMROOT")}
-    env.update(HOME=workdir, TMPDIR=workdir, IPYTHONDIR=os.path.join(workdir, ".ipython"),
-               MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"), XDG_CACHE_HOME=os.path.join(workdir, ".cache"),
-               MPLBACKEND="Agg", BACKPROP_LAB_OFFLINE="1", BACKPROP_LAB_GRADING="1", PYTHONDONTWRITEBYTECODE="1",
-               PYTHONHASHSEED="0", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               JUPYTER_PLATFORM_DIRS="1")
+    env.update(workdir_env(workdir), MPLBACKEND="Agg", BACKPROP_LAB_OFFLINE="1", BACKPROP_LAB_GRADING="1",
+               PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", JUPYTER_PLATFORM_DIRS="1")
     return env
+
+
+def workdir_env(workdir: str) -> dict:
+    """The variables that point into the worker's own folder (a forked worker sets them after the fork)."""
+    return {"HOME": workdir, "TMPDIR": workdir, "IPYTHONDIR": os.path.join(workdir, ".ipython"),
+            "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"), "XDG_CACHE_HOME": os.path.join(workdir, ".cache")}
 
 
 def hidden_paths(*, submissions: str | None = None, out: str | None = None, tests: str | None = None,
@@ -125,30 +130,46 @@ def jail_level(requested: str | bool | None = None) -> tuple[str, str]:
 
 
 class Worker:
-    """One running worker: feed it a job, read its events with deadlines, kill it."""
+    """One running worker: feed it a job, read its events with deadlines, kill it.
 
-    def __init__(self, job: dict, workdir: str, group=None):
+    ``launcher`` starts the process (``pool``): forked from this process's warm server by default, or a
+    fresh Python (``pool.Spawn``); either way the worker jails itself before any student code runs.
+    """
+
+    def __init__(self, job: dict, workdir: str, group=None, launcher=None):
+        from . import pool
+
+        launcher = launcher or pool.launcher()
         self.group = group                  # cgroups.Slot or None
         self.oom_before = group.oom_kills() if group else 0
         self.bad = ""                       # why the last message was refused
         job["limits"]["workdir"] = workdir
         job["limits"]["cgroups"] = group.dirs if group else []
         job["limits"]["package_dir"] = PACKAGE_DIR
+        job["fonts"] = launcher.fonts()     # matplotlib's font list, for a fresh worker
         r, w = os.pipe()
-        cmd = [sys.executable, "-m", "backprop_lab.grading.worker", str(w)]
-        self.proc = subprocess.Popen(cmd, cwd=workdir, env=worker_env(workdir), stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     pass_fds=(w,), start_new_session=True)
-        os.close(w)
+        job_r, job_w = os.pipe()
+        try:
+            self.proc = launcher.start(job_r, w, workdir)
+        except BaseException:
+            for fd in (r, job_w):
+                os.close(fd)
+            raise
+        finally:
+            os.close(w)
+            os.close(job_r)
         self.fd = r
         self.buffer = bytearray()
         self.scanned = 0                    # the buffer holds no newline before this offset
         self.received = 0
+        data = memoryview(protocol.dumps(job))
         try:
-            self.proc.stdin.write(protocol.dumps(job))
-            self.proc.stdin.close()
+            while data:
+                data = data[os.write(job_w, data):]
         except OSError:  # the worker died before reading its job
             pass
+        finally:
+            os.close(job_w)
 
     def next_event(self, deadline: float, max_bytes: int, max_line: int = 80 * 2**20) -> dict | str:
         """The next event (checked by ``protocol.event``), or 'timeout' past ``deadline``, 'eof' when the

@@ -1,7 +1,7 @@
 """The grading worker: runs one submission's cells, then the grader's cases on the learner's objects.
 
-Started by ``sandbox.Worker`` as ``python -m backprop_lab.grading.worker FD`` in a fresh temporary
-folder, in its own session. In this order, before any student code runs, it reads one job (JSON) from
+Started by ``sandbox.Worker``, forked from the warm pool's server (``pool``) or as ``python -m
+backprop_lab.grading.worker FD``, in a fresh temporary folder, in its own session. In this order, before any student code runs, it reads one job (JSON) from
 stdin; imports what it needs, among them the checks of the job's exercises (their files are masked
 inside the jail); enters the jail and sets its resource limits (``jail``); and seals the checks
 (``worker_checks.seal``): only their ``run`` methods remain, the reference implementations are
@@ -113,9 +113,12 @@ def _read(path: str | None) -> bytes | None:
         return None
 
 
-def main(fd: int) -> None:
+def main(fd: int, settle=None) -> None:
+    """Run one job (read from stdin); ``settle(job)`` first, in a worker forked by the warm pool (``pool``)."""
     job = json.loads(sys.stdin.buffer.read())
     sys.stdin.close()
+    if settle is not None:
+        settle(job)
     os.closerange(3, fd)
     me = [_getpid()]
 

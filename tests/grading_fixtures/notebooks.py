@@ -5,7 +5,9 @@ exercise id, so each adversarial submission below is a few lines.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -67,3 +69,24 @@ def exercise_index(nb, xid: str) -> int:
 
 def dumps(nb) -> str:
     return nbformat.writes(copy.deepcopy(nb))
+
+
+def write_class(root, students: dict) -> tuple[str, str]:
+    """``root/course/`` with the released notebook and ``root/subs/<name>/`` with each student's; returns both."""
+    course = root / "course"
+    course.mkdir(exist_ok=True)
+    (course / NAME).write_text(dumps(released()))
+    for name, nb in students.items():
+        (root / "subs" / name).mkdir(parents=True, exist_ok=True)
+        (root / "subs" / name / NAME).write_text(dumps(nb))
+    return str(root / "subs"), str(course)
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    """``backprop-lab ARGS`` in this process: exit status, stdout, stderr."""
+    from backprop_lab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()

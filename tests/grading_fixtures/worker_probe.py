@@ -1,6 +1,7 @@
 """Run a few cells in one grading worker, as the grader would, and read back what they found.
 
-``run_cells(cells, jail=...)`` starts a real ``sandbox.Worker`` (jail, limits, sealed checks and all),
+``run_cells(cells, jail=...)`` starts a real ``sandbox.Worker`` (jail, limits, sealed checks and all;
+forked from this process's warm server, as the grader's are, unless ``launcher`` says otherwise),
 runs the cells in order, and returns the cells' statuses and the value of ``probe`` after the last cell
 (through the worker's own result channel: a test-only exercise whose ``run`` returns the object).
 The sandbox tests use it to look at the worker's world from the inside.
@@ -28,10 +29,10 @@ def job_for(cells: list[str], *, jail: str, memory_mb: int = 1536, disk_mb: int 
                        "disk_mb": disk_mb, "nproc": None if jail == "root" else sandbox.PIDS_MAX}}
 
 
-def run_cells(cells: list[str], *, jail: str, group=None, deadline: float = 120, **kw) -> dict:
+def run_cells(cells: list[str], *, jail: str, group=None, deadline: float = 120, launcher=None, **kw) -> dict:
     """``{"cells": {index: (status, error)}, "probe": value, "events": [...], "end": how it ended}``."""
     workdir = tempfile.mkdtemp(prefix="bl-grade-test-")
-    w = sandbox.Worker(job_for(cells, jail=jail, **kw), workdir, group)
+    w = sandbox.Worker(job_for(cells, jail=jail, **kw), workdir, group, launcher)
     out = {"cells": {}, "probe": None, "events": [], "end": None, "workdir": workdir}
     stop = time.monotonic() + deadline
     try:
