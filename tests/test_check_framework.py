@@ -5,6 +5,7 @@ The toy exercises use ids 99.x (no notebook has them) and are registered for the
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -373,7 +374,12 @@ def test_use_never_hands_the_reference_to_graded_code(monkeypatch):
     monkeypatch.setenv("BACKPROP_LAB_GRADING", "1")
     wrong = lambda f, x, h: 0.0  # noqa: E731
     assert use("01.2", wrong) is wrong
-    assert use("01.2", None) is None
+    missing = use("01.2", None)            # carried() found no answer of notebook 01: no reference either
+    assert missing is not None and not isinstance(missing, type(wrong))
+    with pytest.raises(RuntimeError, match="exercise 01.2's answer comes from notebook 01, which is graded on its own"):
+        missing(math.sin, 1.0, 1e-5)
+    with pytest.raises(RuntimeError, match="not available while this notebook is graded"):
+        missing.apply(1.0)                  # a carried Function class, used by attribute
 
 
 def test_render_survives_objects_whose_repr_raises(lenient):

@@ -486,7 +486,7 @@ def use(exercise_id: str, mine: Any, *, mode: str | None = None) -> Any:
     """
     exercise_id = str(exercise_id)
     if os.environ.get("BACKPROP_LAB_GRADING") == "1":
-        return mine
+        return _NotCarried(exercise_id) if mine is None else mine
     mode = (mode or os.environ.get("BACKPROP_LAB_USE") or "auto").lower()
     if mode == "mine":          # the name this switch had before "auto" became the default
         mode = "auto"
@@ -520,6 +520,27 @@ def use(exercise_id: str, mine: Any, *, mode: str | None = None) -> Any:
     else:
         print(f"Using the course's {name} (mode='reference').")
     return ex.reference
+
+
+class _NotCarried:
+    """What ``use`` gives while grading when an answer from an earlier notebook was not found (``carried``):
+    each notebook is graded on its own, so a cell that calls it says so instead of 'NoneType is not callable'."""
+
+    def __init__(self, exercise_id: str):
+        self.exercise_id = exercise_id
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self()
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(f"exercise {self.exercise_id}'s answer comes from notebook {self.exercise_id[:2]}, which is "
+                           "graded on its own: it is not available while this notebook is graded (no points depend "
+                           "on it)")
+
+    def __repr__(self):
+        return f"<exercise {self.exercise_id}'s answer: not available while grading>"
 
 
 def _error_line(result: CheckResult, limit: int = 160) -> str:

@@ -28,7 +28,6 @@ _dumps = protocol.dumps
 _monotonic = time.monotonic
 _getpid = os.getpid
 _exit = os._exit
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # backprop_lab/
 
 
 class Timeout(BaseException):
