@@ -1,4 +1,5 @@
 """Units of the grader: the safe wire format, the delegation evidence, the notebook reader, kills, grading mode."""
+import math
 import os
 import sys
 import warnings
@@ -246,7 +247,8 @@ def test_use_returns_the_learners_object_while_grading(monkeypatch):
 
     monkeypatch.setenv("BACKPROP_LAB_GRADING", "1")
     assert use("01.1", mine) is mine
-    assert use("01.1", None) is None
+    with pytest.raises(RuntimeError, match="not available while this notebook is graded"):
+        use("01.1", None)(math.sin, 1.0, 0.1)       # no carried answer: never the reference
     monkeypatch.delenv("BACKPROP_LAB_GRADING")
     assert use("01.1", mine) is nb01.forward_difference        # outside grading: the course's, as a fallback
 
