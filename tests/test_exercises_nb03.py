@@ -181,6 +181,12 @@ def test_parameters_list_plus_value_error_gets_a_hint():
     assert_rejected(run_check("03.2", params_adding_the_bias_to_the_list), "A list and a Value met", status="error")
 
 
+def test_parameters_calling_model_parameters_gets_a_hint():
+    """Walkthrough 2: `return model.parameters()` (the MLP has that method, which calls this very function) raised
+    an AttributeError on the probe model with no hint."""
+    assert_rejected(run_check("03.2", lambda model: model.parameters()), "what this exercise builds", status="error")
+
+
 def test_parameters_any_order_passes():
     assert run_check("03.2", lambda model: reference.collect_parameters(model)[::-1]).passed
 

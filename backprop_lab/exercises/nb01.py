@@ -247,9 +247,16 @@ GRADIENT_HINTS = {
     "precedence": (
         "Every entry is h² times too small: `a / 2 * h` means (a / 2) * h, so it divides by 2 and then "
         "MULTIPLIES by h. The denominator must be the whole distance between the two points."),
+    "own_h": (
+        "Your gradient is much closer to the exact one than central differences with this step (h = {h:g}) can be: "
+        "you used a step of your own. Use the h you are given: the caller picks it (section 4's V), and the estimate "
+        "carries the error that step brings."),
+    "last_missing": (
+        "Every entry is right but the last{k}, still 0: your loop stops short. It must visit every entry of x, "
+        "the last one included."),
     "float32": (
         "x is float32 here, and your answer is off by about float32's precision: nudges of h in float32 lose most "
-        "of their digits (section 4). Compute in float64 whatever x's type, and return float64."),
+        "of their digits (section 4). Compute in float64 whatever x's type."),
     "same_point": (
         "Every entry is 0 although your function evaluated f {calls} times: the two values of f you subtract came "
         "from one and the same point. Do your two nudged copies share ONE array? `xp = x` does not copy: it gives "
@@ -305,6 +312,9 @@ class NumericalGradient(Exercise):
             {"f": "weighted_sin", "x": np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), "h": 1e-3},
             # float32: a gradient check in float32 keeps only a few digits (notebook 01, section 4)
             {"f": "log_norm", "x": np.array([[0.75], [-1.25], [0.5]]), "h": 1e-3, "dtype": "float32"},
+            # a large step: the central difference's own error (h² times f's third derivative / 6) shows, so a
+            # step of one's own instead of h is caught
+            {"f": "cubes_coupled", "x": np.array([0.5, -1.5, 1.0]), "h": 0.1},
         ]
         names = list(VECTOR_FUNCTIONS)
         shapes = [(4,), (2, 3), (3, 1, 2)]
@@ -367,6 +377,18 @@ class NumericalGradient(Exercise):
                 rows[i] = (f(_basis_step(x, i, h)) - f(_basis_step(x, i, -h))) / (2 * h)
             suspects.append((rows, GRADIENT_HINTS["rows"]))
         hint = _recognise(g, suspects)
+        if hint is None and garr.shape == w.shape and h >= 1e-2:      # a step of one's own: right to many digits
+            fine = np.zeros_like(x)
+            for idx in np.ndindex(x.shape):
+                fine[idx] = (f(_basis_step(x, idx, 1e-6)) - f(_basis_step(x, idx, -1e-6))) / 2e-6
+            if hints.close(garr, fine, rtol=1e-5, atol=1e-8):
+                hint = GRADIENT_HINTS["own_h"].format(h=h)
+        if hint is None and garr.shape == w.shape and garr.size > 1:   # `range(x.size - 1)`: the last ones left 0
+            flat_g, flat_w = garr.ravel(), np.asarray(w, dtype=np.float64).ravel()
+            wrong = ~np.isclose(flat_g, flat_w, rtol=self.rtol, atol=self.atol)
+            k = int(wrong.sum())
+            if 0 < k < flat_g.size and wrong[-k:].all() and not np.any(flat_g[-k:]):
+                hint = GRADIENT_HINTS["last_missing"].format(k="" if k == 1 else f" {k}")
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, GRADIENT_HINTS["other"]))
 
     def describe(self, case):
@@ -477,7 +499,8 @@ class RelativeError(Exercise):
     def error_hint(self, exc):
         text = str(exc)
         if isinstance(exc, (AttributeError, TypeError, IndexError)) and (
-                "'float' object" in text or "'int' object" in text or "0-d" in text):
+                "'float' object" in text or "'int' object" in text or "0-d" in text
+                or "unsized object" in text):      # len() of a number, or of np.asarray of one
             return SCALAR_INPUT_HINT
         return super().error_hint(exc)
 

@@ -265,6 +265,10 @@ def _what_changed(before, after):
 class CollectParameters(Exercise):
 
     def error_hint(self, exc):
+        if isinstance(exc, AttributeError) and "'parameters'" in str(exc):
+            return ("model.parameters() is what this exercise builds: the notebook's MLP.parameters calls your "
+                    "collect_parameters. Walk the model yourself: model.layers, each layer's neurons, each neuron's "
+                    "w and b.")
         if "'list'" in str(exc) or "list" in str(exc) and "Value" in str(exc):
             return ("A list and a Value met in one operation: neuron.w is a list of Values, neuron.b a single Value, "
                     "and `+` joins a list only to another list.")
