@@ -820,3 +820,8 @@ def test_power_taking_k_for_a_node_gets_a_hint():
             a.grad += k.data * a.data ** (k.data - 1) * out.grad
         return node(a.data ** k, (a,), f"**{k}", bw)
     assert_rejected(run_check("02.4", power), "k is a plain number", status="error")
+
+
+def test_hand_upstream_alone_for_both_is_named():
+    """Walkthrough 2: (-10, -10), dL/dz for both, got the generic "work it again" hint."""
+    assert_rejected(run_check("02.1", (-10.0, -10.0)), "upstream gradient dL/dz alone")

@@ -82,6 +82,9 @@ HAND_HINTS = {
         "the gradient of x carries w (dz/dx = w)."),
     "upstream_only": (
         "{name} is the upstream gradient dL/dz alone: multiply it by the local gradient of {var}, dz/d{var}."),
+    "upstream_only_both": (
+        "Both numbers are the upstream gradient dL/dz alone: the chain rule multiplies it by each input's own "
+        "local gradient, dz/dw for w and dz/dx for x."),
     "pair": ("Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings, lists "
              "or Values."),
     "other": ("Work it again one step at a time, writing each number down: the forward value z, the upstream "
@@ -123,6 +126,7 @@ class ChainRuleByHand(Exercise):
             ([z * x, z * w], HAND_HINTS["no_two"]),
             ([2 * z * w, 2 * z * x], HAND_HINTS["swapped"]),
             ([-2 * z * x, -2 * z * w], HAND_HINTS["sign"]),
+            ([2 * z, 2 * z], HAND_HINTS["upstream_only_both"]),
         ])
         if hint is None and any(_close(v, f) for v in got for f in (z, z * z)):
             hint = HAND_HINTS["forward"]
