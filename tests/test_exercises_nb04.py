@@ -443,3 +443,18 @@ def test_no_hint_gives_the_answer():
     from test_answers_hidden_nb04 import KEY_EXPRESSIONS
 
     assert [f for xid, wrong in CATALOGUES.items() for f in hint_leaks(xid, wrong, KEY_EXPRESSIONS[xid])] == []
+
+
+def _sum_backward_negative_axis_one_too_far(g, x_shape, axis=None, keepdims=False):
+    if isinstance(axis, int) and axis < 0 and not keepdims:
+        axis += len(x_shape) + 1                 # should be + len(x_shape)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, x_shape).copy()
+
+
+def test_sum_backward_negative_axis_without_keepdims_is_checked():
+    """Walkthrough 2: a negative axis made positive one place too far passed: no case had a negative axis that g
+    had lost (axis < 0 with keepdims=False)."""
+    status, hint, _ = verdict("04.4", _sum_backward_negative_axis_one_too_far)
+    assert status == "error" and "negative: counted from the end" in hint, hint

@@ -347,7 +347,8 @@ class _ReductionBackward(_ShapeExercise):
     """Shared cases and diagnosis of sum_backward and mean_backward."""
 
     FIXED = [((3, 3), 1, False), ((2, 3, 4), 0, False), ((2, 3, 4), (0, 2), False), ((4, 5), -1, True),
-             ((3, 2), None, False), ((2, 3, 4), 1, True)]
+             ((3, 2), None, False), ((2, 3, 4), 1, True),
+             ((2, 3, 4), -2, False)]     # a negative axis that g has lost: counted from the end of x's shape
 
     def cases(self, rng):
         cases = []
