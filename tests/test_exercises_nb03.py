@@ -442,3 +442,10 @@ def test_no_hint_gives_the_answer():
     from test_answers_hidden_nb03 import KEY_EXPRESSIONS
 
     assert [f for xid, wrong in CATALOGUES.items() for f in hint_leaks(xid, wrong, KEY_EXPRESSIONS[xid])] == []
+
+
+def test_neuron_with_the_bias_added_as_a_number_names_the_bias():
+    """Walkthrough 2: `... + b.data` (the bias cut off the graph) got "wrong type or structure"."""
+    def neuron_forward(w, b, x):
+        return (sum(wi * xi for wi, xi in zip(w, x)) + b.data).tanh()
+    assert_rejected(run_check("03.1", neuron_forward), "but b got no gradient")
