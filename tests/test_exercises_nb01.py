@@ -511,3 +511,12 @@ def test_relative_error_loop_over_len_is_told_about_plain_numbers():
         return out
     result = run_check("01.4", relative_error)
     assert result.status == "error" and "plain numbers" in result.first_problem.error
+
+
+def test_relative_error_that_floors_only_exact_zeros_is_rejected():
+    """Walkthrough 2: np.where(max == 0, 0, d / max) (the floor for 0/0 only) passed: no case had entries below it."""
+    def relative_error(a, b):
+        scale = np.maximum(np.abs(a), np.abs(b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(scale == 0, 0.0, np.abs(a - b) / scale)
+    assert_rejected(run_check("01.4", relative_error), "not only an exact 0")

@@ -425,6 +425,10 @@ ERROR_HINTS = {
         "For the smallest entries your denominator is larger than max(|a_i|, |b_i|): the floor must be tiny = "
         "1e-12, and only replace a denominator that is smaller than that (the largest of |a_i|, |b_i| and tiny), "
         "not be added to it. A larger floor hides the relative error of small gradients (section 6)."),
+    "no_floor": (
+        "Where |a_i| and |b_i| are both below tiny = 1e-12 (but not both 0) you divided by their own size: the floor "
+        "replaces EVERY denominator smaller than tiny, not only an exact 0. Two gradients of 1e-13, rounding noise "
+        "around a true 0, would otherwise look 100% apart."),
     "reduced": (
         "You returned one number for arrays a and b. Return the relative error of each entry, an array of "
         "their shape; the notebook takes .max() afterwards."),
@@ -472,6 +476,8 @@ class RelativeError(Exercise):
             {"a": np.array([0.0, 1.0]), "b": np.array([0.0, 1.0 + 1e-7])},
             # gradients far below 1 (but above the floor): a larger floor, or one added, hides their error
             {"a": np.array([3e-11, -4e-10, 0.5]), "b": np.array([1e-11, -5e-10, 0.5])},
+            # below the floor (rounding noise of two gradients that should be 0): the floor, not only 0/0, decides
+            {"a": np.array([2e-13, 0.0, 1.0]), "b": np.array([-1e-13, 5e-13, 1.0])},
         ]
         rand = []
         for shape in [(3,), (2, 3)]:
@@ -541,6 +547,8 @@ class RelativeError(Exercise):
             # wrong on small entries only, each divided by more than its scale: a floor too large, or added
             if wrong.any() and np.all(scale[wrong] < 1e-6) and np.all(implied > scale[wrong] * (1 + 1e-6)):
                 hint = ERROR_HINTS["floor"]
+            elif wrong.any() and np.all(scale[wrong] < TINY) and np.allclose(implied, scale[wrong], rtol=1e-6):
+                hint = ERROR_HINTS["no_floor"]
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, ERROR_HINTS["other"]))
 
     def describe(self, case):
