@@ -185,7 +185,7 @@ class Standardize(Exercise):
             if "broadcast" in str(exc):
                 exc.args = (f"{exc.args[0]}\n{BROADCAST_HINT}",)
             raise
-        return _changed(out, X, case["X"])
+        return _changed(out, X, case["X"], names=("X",))
 
     def error_hint(self, exc):
         if "Cannot cast ufunc" in str(exc) or "same_kind" in str(exc):
@@ -263,7 +263,7 @@ class CountParameters(Exercise):
         sizes = list(case["sizes"])
         out = obj(sizes)
         out = out if isinstance(out, (int, np.integer)) and not isinstance(out, bool) else _as_data(out)
-        return _changed(out, sizes, case["sizes"])
+        return _changed(out, sizes, case["sizes"], names=("sizes",))
 
     def compare(self, got, want, case):
         if _is_changed(got):
