@@ -390,16 +390,8 @@ def _gradient_with_own_step(f, x, h=1e-5):
 
 
 def _gradient_one_entry_short(f, x, h=1e-5):
-    x = np.array(x, dtype=np.float64)
-    grad, flat = np.zeros_like(x), x.reshape(-1)
-    for i in range(x.size - 1):                                 # off by one: the last entry is never nudged
-        old = flat[i]
-        flat[i] = old + h
-        fp = f(x)
-        flat[i] = old - h
-        fm = f(x)
-        flat[i] = old
-        grad.reshape(-1)[i] = (fp - fm) / (2 * h)
+    grad = reference.numerical_gradient(f, x, h)
+    grad.reshape(-1)[-1] = 0.0               # what a loop over range(x.size - 1) leaves in the last entry
     return grad
 
 

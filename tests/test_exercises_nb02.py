@@ -591,35 +591,27 @@ def test_div_that_skips_the_second_share_of_a_over_a_is_not_told_it_overwrote():
     assert_rejected(run_check("02.5", div), "or a share skipped")
 
 
-def test_mul_that_skips_the_second_share_of_a_times_a():
+def slipped_mul(op="*", skip_same=False, reset_out=False):
+    """A mul with one slip: a share skipped when both inputs are one node, another _op, or out.grad reset."""
     def mul(a, b):
         def bw(out):
             a.grad += b.data * out.grad
-            if b is not a:
+            if not (skip_same and b is a):
                 b.grad += a.data * out.grad
-        return node(a.data * b.data, (a, b), "*", bw)
-    assert_rejected(run_check("02.2", mul), "or skipped one")
+            if reset_out:
+                out.grad = 0.0
+        return node(a.data * b.data, (a, b), op, bw)
+    return mul
 
 
-def test_mul_named_like_add_is_rejected():
-    """Walkthrough 2: mul copied from add kept _op '+', and every picture of a product said '+'."""
-    def mul(a, b):
-        def bw(out):
-            a.grad += b.data * out.grad
-            b.grad += a.data * out.grad
-        return node(a.data * b.data, (a, b), "+", bw)
-    assert_rejected(run_check("02.2", mul), "out._op is '+'")
-
-
-def test_mul_that_resets_out_grad_is_rejected():
-    """Walkthrough 2: a _backward that clears out.grad passed 02.2 and 02.7, and every inner node then showed 0."""
-    def mul(a, b):
-        def bw(out):
-            a.grad += b.data * out.grad
-            b.grad += a.data * out.grad
-            out.grad = 0.0
-        return node(a.data * b.data, (a, b), "*", bw)
-    assert_rejected(run_check("02.2", mul), "changed out.grad")
+@pytest.mark.parametrize("slip, fragment", [
+    # walkthrough 2: each passed, or got a hint about another mistake
+    ({"skip_same": True}, "or skipped one"),              # `if b is not a:` around b's line
+    ({"op": "+"}, "out._op is '+'"),                      # copied from add: every picture of a product said '+'
+    ({"reset_out": True}, "changed out.grad"),            # passed 02.2 and 02.7; every inner node then showed 0
+])
+def test_mul_slips_found_by_walkthrough_2(slip, fragment):
+    assert_rejected(run_check("02.2", slipped_mul(**slip)), fragment)
 
 
 def backward_clearing_inner_nodes(self):
