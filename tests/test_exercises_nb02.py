@@ -817,3 +817,20 @@ def test_power_taking_k_for_a_node_gets_a_hint():
 def test_hand_upstream_alone_for_both_is_named():
     """Walkthrough 2: (-10, -10), dL/dz for both, got the generic "work it again" hint."""
     assert_rejected(run_check("02.1", (-10.0, -10.0)), "upstream gradient dL/dz alone")
+
+
+def test_topo_sort_that_rescans_every_node_is_slow_but_passes():
+    """The budget that stops a sort walking every path leaves a quadratic one (a scan of all nodes per placement)
+    alone: it is right, only slow."""
+    def topo_sort(root):
+        nodes, stack = [], [root]
+        while stack:
+            n = stack.pop()
+            if n not in nodes:
+                nodes.append(n)
+                stack.extend(n._prev)
+        order = []
+        while len(order) < len(nodes):
+            order += [n for n in nodes if n not in order and all(p in order for p in n._prev)][:1]
+        return order
+    assert run_check("02.6", topo_sort).passed

@@ -640,7 +640,9 @@ class _CountingNode(Node):
 def _graph(case):
     data = case.get("data") or [float(i) for i in range(len(case["labels"]))]
     n = len(case["labels"])
-    reads = {"count": 0, "budget": 20 * n + 50, "nodes": n}
+    # a sort that scans every node again and again reads n² inputs; one that walks every path of the squares case
+    # reads 2^39: the budget lets the first finish and stops the second
+    reads = {"count": 0, "budget": 5 * n * n + 100, "nodes": n}
     nodes = [_CountingNode(x, label, reads) for x, label in zip(data, case["labels"])]
     for node, parents in zip(nodes, case["parents"]):
         node._prev = tuple(nodes[i] for i in parents)
