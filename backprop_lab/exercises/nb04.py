@@ -311,7 +311,8 @@ class Unbroadcast(_ShapeExercise):
         if g.shape != shape:
             msg = f"expected shape {shape}, received shape {g.shape}"
             if lead and g.ndim == len(gshape):
-                return Mismatch(msg, f"The {len(lead)} leading axes are still there. {recipe}.")
+                still = "The leading axis is" if len(lead) == 1 else f"The {len(lead)} leading axes are"
+                return Mismatch(msg, f"{still} still there. {recipe}.")
             dropped = tuple(n for i, n in enumerate(shape) if i not in ones)
             if ones and g.shape == dropped:
                 return Mismatch(msg, f"You summed over axes {ones} but dropped them: the target keeps them, with "
