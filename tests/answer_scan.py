@@ -20,6 +20,7 @@ it; what it must not show is the code.
 from __future__ import annotations
 
 import ast
+import html
 import re
 from pathlib import Path
 
@@ -89,9 +90,16 @@ def leaks(nb, patterns: dict[str, list[str]], strings: list[tuple[str, str]]) ->
     return found
 
 
+TAG = re.compile(r"<[^>]*>")
+
+
 def printed(output) -> str:
-    """The text of one output of an executed cell (a stream, or a result's text forms)."""
-    return output.get("text", "") or "".join(str(v) for k, v in output.get("data", {}).items() if k.startswith("text"))
+    """The text of one output of an executed cell (a stream, or a result's text forms), as a learner reads it: HTML
+    without its tags (a colour such as rgba(30, 142, 62, 0.12) in a style attribute is not something shown)."""
+    if output.get("text"):
+        return output["text"]
+    return "".join(html.unescape(TAG.sub(" ", str(v))) if k == "text/html" else str(v)
+                   for k, v in output.get("data", {}).items() if k.startswith("text"))
 
 
 DETAILS = re.compile(r"<details>.*?</details>", re.S)

@@ -57,6 +57,8 @@ STANDARDIZE_WRONG = {
     "scale_only": (lambda X: X / X.std(axis=0), STANDARDIZE_HINTS["scale_only"]),
     "ddof": (lambda X: (X - X.mean(axis=0)) / X.std(axis=0, ddof=1), STANDARDIZE_HINTS["ddof"]),
     "variance": (lambda X: (X - X.mean(axis=0)) / X.var(axis=0), STANDARDIZE_HINTS["variance"]),
+    # walkthrough 2: a transposed result was told "a gradient has the shape of its variable" (no gradient here)
+    "transposed": (lambda X: ((X.T - X.mean(axis=0)[:, None]) / X.std(axis=0)[:, None]), "a transpose crept in"),
 }
 
 

@@ -114,7 +114,7 @@ def test_scalar_variants_are_distinguishable_for_every_seed(seed):
 
 def test_gradient_reference_passes():
     result = run_check("01.3", reference.numerical_gradient)
-    assert result.passed and len(result.outcomes) == 6
+    assert result.passed and len(result.outcomes) == 7
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -385,6 +385,24 @@ def test_gradient_in_float32_gets_the_float32_hint():
     assert result.first_problem.case.get("dtype") == "float32"
 
 
+def _gradient_with_own_step(f, x, h=1e-5):
+    return reference.numerical_gradient(f, x, 1e-6)            # h ignored
+
+
+def _gradient_one_entry_short(f, x, h=1e-5):
+    grad = reference.numerical_gradient(f, x, h)
+    grad.reshape(-1)[-1] = 0.0               # what a loop over range(x.size - 1) leaves in the last entry
+    return grad
+
+
+@pytest.mark.parametrize("impl, fragment", [(_gradient_with_own_step, "you used a step of your own"),
+                                            (_gradient_one_entry_short, "your loop stops short")])
+def test_gradient_own_step_and_loop_one_short_are_named(impl, fragment):
+    """Walkthrough 2: a gradient that ignores h passed (every case had h = 1e-3, where the central difference is
+    accurate to ~1e-7); `range(x.size - 1)` got the generic hint."""
+    assert_rejected(run_check("01.3", impl), fragment)
+
+
 def test_gradient_float64_copy_of_a_float32_input_passes():
     def numerical_gradient(f, x, h=1e-5):
         return reference.numerical_gradient(f, x, h).astype(x.dtype)      # float64 inside, float32 out
@@ -473,3 +491,24 @@ def test_relative_error_inputs_show_the_digits_that_differ():
     shown = [ex.describe(c) for c in ex.cases(np.random.default_rng(0))]
     assert any("1.0000001" in text for text in shown), shown
     assert any("3.e-11" in text and "1.e-11" in text for text in shown), shown
+
+
+def test_relative_error_loop_over_len_is_told_about_plain_numbers():
+    """Walkthrough 2: a loop over range(len(a)) crashed on the case of two plain numbers with no hint."""
+    def relative_error(a, b):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        out = np.zeros_like(a)
+        for i in range(len(a)):
+            out[i] = abs(a[i] - b[i]) / max(abs(a[i]), abs(b[i]), 1e-12)
+        return out
+    result = run_check("01.4", relative_error)
+    assert result.status == "error" and "plain numbers" in result.first_problem.error
+
+
+def test_relative_error_that_floors_only_exact_zeros_is_rejected():
+    """Walkthrough 2: np.where(max == 0, 0, d / max) (the floor for 0/0 only) passed: no case had entries below it."""
+    def relative_error(a, b):
+        scale = np.maximum(np.abs(a), np.abs(b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(scale == 0, 0.0, np.abs(a - b) / scale)
+    assert_rejected(run_check("01.4", relative_error), "not only an exact 0")

@@ -576,7 +576,74 @@ def test_div_with_lines_swapped_and_a_overwritten_is_named():
             b.grad += (-a.data / b.data ** 2) * out.grad
             a.grad = (1 / b.data) * out.grad
         return node(a.data / b.data, (a, b), "/", bw)
-    assert_rejected(run_check("02.5", div), DIV_HINTS["overwrite_a"].format(had=DIV_HINTS["had_fork_a"]))
+    assert_rejected(run_check("02.5", div), DIV_HINTS["fork_one_share"])
+
+
+def test_div_that_skips_the_second_share_of_a_over_a_is_not_told_it_overwrote():
+    """Walkthrough 2: `if a is not b:` around b's line (x / x "must be" handled apart) keeps += everywhere; the
+    hint says a share was lost at the fork, overwritten OR skipped."""
+    def div(a, b):
+        def bw(out):
+            a.grad += (1 / b.data) * out.grad
+            if a is not b:
+                b.grad += (-a.data / b.data ** 2) * out.grad
+        return node(a.data / b.data, (a, b), "/", bw)
+    assert_rejected(run_check("02.5", div), "or a share skipped")
+
+
+def slipped_mul(op="*", skip_same=False, reset_out=False):
+    """A mul with one slip: a share skipped when both inputs are one node, another _op, or out.grad reset."""
+    def mul(a, b):
+        def bw(out):
+            a.grad += b.data * out.grad
+            if not (skip_same and b is a):
+                b.grad += a.data * out.grad
+            if reset_out:
+                out.grad = 0.0
+        return node(a.data * b.data, (a, b), op, bw)
+    return mul
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    # walkthrough 2: each passed, or got a hint about another mistake
+    ({"skip_same": True}, "or skipped one"),              # `if b is not a:` around b's line
+    ({"op": "+"}, "out._op is '+'"),                      # copied from add: every picture of a product said '+'
+    ({"reset_out": True}, "changed out.grad"),            # passed 02.2 and 02.7; every inner node then showed 0
+])
+def test_mul_slips_found_by_walkthrough_2(slip, fragment):
+    assert_rejected(run_check("02.2", slipped_mul(**slip)), fragment)
+
+
+def backward_clearing_inner_nodes(self):
+    """A backward that 'cleans up' every computed node's gradient once the node has handed it on."""
+    order = reference.topo_sort(self)
+    for n in order:
+        n.grad = 0.0
+    self.grad = 1.0
+    for n in reversed(order):
+        n._backward()
+        if n._prev and n is not self:
+            n.grad = 0.0
+
+
+def test_class_backward_that_clears_inner_gradients_is_rejected():
+    """Walkthrough 2: the inputs' gradients were right, the nodes in between held 0, and 02.7 passed."""
+    assert_rejected(run_check("02.7", value_class(backward=backward_clearing_inner_nodes)), CLASS_HINTS["inner"])
+
+
+def test_topo_sort_that_walks_every_path_is_stopped():
+    """Walkthrough 2: no visited check before recursing (duplicates dropped at append) passed 02.6 and 02.7, with
+    work that doubles with every square of a chain; the probe nodes stop it and the hint names the cause."""
+    def topo_sort(root):
+        order = []
+        def visit(n):
+            for p in n._prev:
+                visit(p)
+            if n not in order:
+                order.append(n)
+        visit(root)
+        return order
+    assert_rejected(run_check("02.6", topo_sort), "once per NODE")
 
 
 def backward_restarts_at_children(self):
@@ -736,3 +803,34 @@ def test_a_backward_that_is_not_a_closure_is_not_told_it_reads_out_too_early():
     a = RefValue(2.0)
     out._backward = (lambda: a.grad)                               # a closure without out
     assert not _reads_out_later(out)
+
+
+def test_power_taking_k_for_a_node_gets_a_hint():
+    """Walkthrough 2: `k.data` (the exponent taken for a node) raised an AttributeError with no hint."""
+    def power(a, k):
+        def bw(out):
+            a.grad += k.data * a.data ** (k.data - 1) * out.grad
+        return node(a.data ** k, (a,), f"**{k}", bw)
+    assert_rejected(run_check("02.4", power), "k is a plain number", status="error")
+
+
+def test_hand_upstream_alone_for_both_is_named():
+    """Walkthrough 2: (-10, -10), dL/dz for both, got the generic "work it again" hint."""
+    assert_rejected(run_check("02.1", (-10.0, -10.0)), "upstream gradient dL/dz alone")
+
+
+def test_topo_sort_that_rescans_every_node_is_slow_but_passes():
+    """The budget that stops a sort walking every path leaves a quadratic one (a scan of all nodes per placement)
+    alone: it is right, only slow."""
+    def topo_sort(root):
+        nodes, stack = [], [root]
+        while stack:
+            n = stack.pop()
+            if n not in nodes:
+                nodes.append(n)
+                stack.extend(n._prev)
+        order = []
+        while len(order) < len(nodes):
+            order += [n for n in nodes if n not in order and all(p in order for p in n._prev)][:1]
+        return order
+    assert run_check("02.6", topo_sort).passed

@@ -181,6 +181,12 @@ def test_parameters_list_plus_value_error_gets_a_hint():
     assert_rejected(run_check("03.2", params_adding_the_bias_to_the_list), "A list and a Value met", status="error")
 
 
+def test_parameters_calling_model_parameters_gets_a_hint():
+    """Walkthrough 2: `return model.parameters()` (the MLP has that method, which calls this very function) raised
+    an AttributeError on the probe model with no hint."""
+    assert_rejected(run_check("03.2", lambda model: model.parameters()), "what this exercise builds", status="error")
+
+
 def test_parameters_any_order_passes():
     assert run_check("03.2", lambda model: reference.collect_parameters(model)[::-1]).passed
 
@@ -436,3 +442,10 @@ def test_no_hint_gives_the_answer():
     from test_answers_hidden_nb03 import KEY_EXPRESSIONS
 
     assert [f for xid, wrong in CATALOGUES.items() for f in hint_leaks(xid, wrong, KEY_EXPRESSIONS[xid])] == []
+
+
+def test_neuron_with_the_bias_added_as_a_number_names_the_bias():
+    """Walkthrough 2: `... + b.data` (the bias cut off the graph) got "wrong type or structure"."""
+    def neuron_forward(w, b, x):
+        return (sum(wi * xi for wi, xi in zip(w, x)) + b.data).tanh()
+    assert_rejected(run_check("03.1", neuron_forward), "but b got no gradient")

@@ -36,6 +36,8 @@ MATMUL_WRONG = {
     "order swapped": (lambda W, x, dD: (W.T @ dD, dD @ x.T), "You returned (dx, dW)"),
     "sign": (lambda W, x, dD: (-(dD @ x.T), -(W.T @ dD)), "wrong sign"),
     "one gradient": (lambda W, x, dD: dD @ x.T, "Return all 2 gradients"),
+    # walkthrough 2: a list passed, then the notebook's next cell failed on dW.shape
+    "dW a list": (lambda W, x, dD: ((dD @ x.T).tolist(), W.T @ dD), "Return NumPy arrays: dW is a list"),
 }
 
 
@@ -83,6 +85,8 @@ LINEAR_WRONG = {
                                    "you averaged over the batch"),
     "db one row of dy": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, dy[0].copy()), "one row of dy"),
     "db without dy": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, np.ones_like(b)), "whatever dy holds"),
+    # walkthrough 2: a list passed, then the notebook's next cell failed on db.shape
+    "db a list": (lambda x, W, b, dy: (dy @ W.T, x.T @ dy, list(dy.sum(axis=0))), "Return NumPy arrays: db is a list"),
 }
 
 
@@ -210,6 +214,11 @@ SOFTMAX_WRONG = {
     "plain sum of g": (lambda s, g: s * (g - g.sum(axis=-1, keepdims=True)), "not the plain sum"),
     "sign": (lambda s, g: -softmax_ok(s, g), "wrong sign"),
     "no keepdims": (lambda s, g: s * (g - (g * s).sum(axis=-1)), "could not be broadcast"),
+    # walkthrough 2: an extra s was told "use += instead of =", and axis=1 (right for 2-D only) got no diagnosis
+    "extra factor s": (lambda s, g: s * softmax_ok(s, g), "A factor s too many"),
+    "axis 1 (2-D only)": (lambda s, g: s * (g - (g * s).sum(axis=min(1, s.ndim - 1), keepdims=True)),
+                          "the last axis only when s is 2-D"),
+    "a list": (lambda s, g: softmax_ok(s, g).tolist(), "Return a NumPy array: your answer is a list"),
 }
 
 
@@ -393,6 +402,9 @@ def _sum_backward_float64(g, x_shape, axis=None, keepdims=False):
     ("04.1", lambda W, x, dD: (dD @ x.T, W.__itruediv__(1e9).T @ dD * 1e9), "changed its input W in place"),
     ("04.3", _unbroadcast_float64, "while the input was float32"),
     ("04.4", _sum_backward_float64, "while the input was float32"),
+    # walkthrough 2: the natural n = np.prod(...) is an int64, and float32 / int64 is float64: the hint names it
+    ("04.5", lambda g, x_shape, axis=None, keepdims=False:
+        ref04.sum_backward(g, x_shape, axis, keepdims) / (np.prod(x_shape) // np.size(g)), "np.prod and np.size"),
 ])
 def test_in_place_and_dtype_traps(exercise_id, impl, fragment):
     status, hint, _ = verdict(exercise_id, impl)
@@ -431,3 +443,18 @@ def test_no_hint_gives_the_answer():
     from test_answers_hidden_nb04 import KEY_EXPRESSIONS
 
     assert [f for xid, wrong in CATALOGUES.items() for f in hint_leaks(xid, wrong, KEY_EXPRESSIONS[xid])] == []
+
+
+def _sum_backward_negative_axis_one_too_far(g, x_shape, axis=None, keepdims=False):
+    if isinstance(axis, int) and axis < 0 and not keepdims:
+        axis += len(x_shape) + 1                 # should be + len(x_shape)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, x_shape).copy()
+
+
+def test_sum_backward_negative_axis_without_keepdims_is_checked():
+    """Walkthrough 2: a negative axis made positive one place too far passed: no case had a negative axis that g
+    had lost (axis < 0 with keepdims=False)."""
+    status, hint, _ = verdict("04.4", _sum_backward_negative_axis_one_too_far)
+    assert status == "error" and "negative: counted from the end" in hint, hint

@@ -150,6 +150,9 @@ STANDARDIZE_HINTS = {
               "deviation must both be those of each column."),
     "other": ("Check your result column by column on the example of the text: each column of Z must have mean 0 "
               "and standard deviation 1 (np.std's default, dividing by N)."),
+    "transposed": ("Your answer has shape {got}, X's shape {want} turned around: a transpose crept in (X.T, or "
+                   "statistics of the rows broadcast against X.T). Z keeps X's layout, one row per example and one "
+                   "column per feature."),
 }
 
 BROADCAST_HINT = ("Hint: a statistic over axis=1 has one number per ROW, shape (N,), and that does not line up with "
@@ -182,7 +185,7 @@ class Standardize(Exercise):
             if "broadcast" in str(exc):
                 exc.args = (f"{exc.args[0]}\n{BROADCAST_HINT}",)
             raise
-        return _changed(out, X, case["X"])
+        return _changed(out, X, case["X"], names=("X",))
 
     def error_hint(self, exc):
         if "Cannot cast ufunc" in str(exc) or "same_kind" in str(exc):
@@ -219,6 +222,8 @@ class Standardize(Exercise):
         if X.shape[0] == X.shape[1]:  # a square X broadcasts row statistics along the wrong axis without an error
             variants.append(((X - m1.ravel()) / s1.ravel(), STANDARDIZE_HINTS["rows"]))
         hint = _recognise(got, variants)
+        if hint is None and np.shape(got) == X.shape[::-1] and X.shape[0] != X.shape[1]:
+            hint = STANDARDIZE_HINTS["transposed"].format(got=np.shape(got), want=X.shape)
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, STANDARDIZE_HINTS["other"]))
 
     def describe(self, case):
@@ -258,7 +263,7 @@ class CountParameters(Exercise):
         sizes = list(case["sizes"])
         out = obj(sizes)
         out = out if isinstance(out, (int, np.integer)) and not isinstance(out, bool) else _as_data(out)
-        return _changed(out, sizes, case["sizes"])
+        return _changed(out, sizes, case["sizes"], names=("sizes",))
 
     def compare(self, got, want, case):
         if _is_changed(got):

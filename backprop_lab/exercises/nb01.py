@@ -247,9 +247,16 @@ GRADIENT_HINTS = {
     "precedence": (
         "Every entry is h² times too small: `a / 2 * h` means (a / 2) * h, so it divides by 2 and then "
         "MULTIPLIES by h. The denominator must be the whole distance between the two points."),
+    "own_h": (
+        "Your gradient is much closer to the exact one than central differences with this step (h = {h:g}) can be: "
+        "you used a step of your own. Use the h you are given: the caller picks it (section 4's V), and the estimate "
+        "carries the error that step brings."),
+    "last_missing": (
+        "Every entry is right but the last{k}, still 0: your loop stops short. It must visit every entry of x, "
+        "the last one included."),
     "float32": (
         "x is float32 here, and your answer is off by about float32's precision: nudges of h in float32 lose most "
-        "of their digits (section 4). Compute in float64 whatever x's type, and return float64."),
+        "of their digits (section 4). Compute in float64 whatever x's type."),
     "same_point": (
         "Every entry is 0 although your function evaluated f {calls} times: the two values of f you subtract came "
         "from one and the same point. Do your two nudged copies share ONE array? `xp = x` does not copy: it gives "
@@ -305,6 +312,9 @@ class NumericalGradient(Exercise):
             {"f": "weighted_sin", "x": np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), "h": 1e-3},
             # float32: a gradient check in float32 keeps only a few digits (notebook 01, section 4)
             {"f": "log_norm", "x": np.array([[0.75], [-1.25], [0.5]]), "h": 1e-3, "dtype": "float32"},
+            # a large step: the central difference's own error (h² times f's third derivative / 6) shows, so a
+            # step of one's own instead of h is caught
+            {"f": "cubes_coupled", "x": np.array([0.5, -1.5, 1.0]), "h": 0.1},
         ]
         names = list(VECTOR_FUNCTIONS)
         shapes = [(4,), (2, 3), (3, 1, 2)]
@@ -367,6 +377,18 @@ class NumericalGradient(Exercise):
                 rows[i] = (f(_basis_step(x, i, h)) - f(_basis_step(x, i, -h))) / (2 * h)
             suspects.append((rows, GRADIENT_HINTS["rows"]))
         hint = _recognise(g, suspects)
+        if hint is None and garr.shape == w.shape and h >= 1e-2:      # a step of one's own: right to many digits
+            fine = np.zeros_like(x)
+            for idx in np.ndindex(x.shape):
+                fine[idx] = (f(_basis_step(x, idx, 1e-6)) - f(_basis_step(x, idx, -1e-6))) / 2e-6
+            if hints.close(garr, fine, rtol=1e-5, atol=1e-8):
+                hint = GRADIENT_HINTS["own_h"].format(h=h)
+        if hint is None and garr.shape == w.shape and garr.size > 1:   # `range(x.size - 1)`: the last ones left 0
+            flat_g, flat_w = garr.ravel(), np.asarray(w, dtype=np.float64).ravel()
+            wrong = ~np.isclose(flat_g, flat_w, rtol=self.rtol, atol=self.atol)
+            k = int(wrong.sum())
+            if 0 < k < flat_g.size and wrong[-k:].all() and not np.any(flat_g[-k:]):
+                hint = GRADIENT_HINTS["last_missing"].format(k="" if k == 1 else f" {k}")
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, GRADIENT_HINTS["other"]))
 
     def describe(self, case):
@@ -403,6 +425,10 @@ ERROR_HINTS = {
         "For the smallest entries your denominator is larger than max(|a_i|, |b_i|): the floor must be tiny = "
         "1e-12, and only replace a denominator that is smaller than that (the largest of |a_i|, |b_i| and tiny), "
         "not be added to it. A larger floor hides the relative error of small gradients (section 6)."),
+    "no_floor": (
+        "Where |a_i| and |b_i| are both below tiny = 1e-12 (but not both 0) you divided by their own size: the floor "
+        "replaces EVERY denominator smaller than tiny, not only an exact 0. Two gradients of 1e-13, rounding noise "
+        "around a true 0, would otherwise look 100% apart."),
     "reduced": (
         "You returned one number for arrays a and b. Return the relative error of each entry, an array of "
         "their shape; the notebook takes .max() afterwards."),
@@ -450,6 +476,8 @@ class RelativeError(Exercise):
             {"a": np.array([0.0, 1.0]), "b": np.array([0.0, 1.0 + 1e-7])},
             # gradients far below 1 (but above the floor): a larger floor, or one added, hides their error
             {"a": np.array([3e-11, -4e-10, 0.5]), "b": np.array([1e-11, -5e-10, 0.5])},
+            # below the floor (rounding noise of two gradients that should be 0): the floor, not only 0/0, decides
+            {"a": np.array([2e-13, 0.0, 1.0]), "b": np.array([-1e-13, 5e-13, 1.0])},
         ]
         rand = []
         for shape in [(3,), (2, 3)]:
@@ -477,7 +505,8 @@ class RelativeError(Exercise):
     def error_hint(self, exc):
         text = str(exc)
         if isinstance(exc, (AttributeError, TypeError, IndexError)) and (
-                "'float' object" in text or "'int' object" in text or "0-d" in text):
+                "'float' object" in text or "'int' object" in text or "0-d" in text
+                or "unsized object" in text):      # len() of a number, or of np.asarray of one
             return SCALAR_INPUT_HINT
         return super().error_hint(exc)
 
@@ -518,6 +547,8 @@ class RelativeError(Exercise):
             # wrong on small entries only, each divided by more than its scale: a floor too large, or added
             if wrong.any() and np.all(scale[wrong] < 1e-6) and np.all(implied > scale[wrong] * (1 + 1e-6)):
                 hint = ERROR_HINTS["floor"]
+            elif wrong.any() and np.all(scale[wrong] < TINY) and np.allclose(implied, scale[wrong], rtol=1e-6):
+                hint = ERROR_HINTS["no_floor"]
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, ERROR_HINTS["other"]))
 
     def describe(self, case):

@@ -82,6 +82,9 @@ HAND_HINTS = {
         "the gradient of x carries w (dz/dx = w)."),
     "upstream_only": (
         "{name} is the upstream gradient dL/dz alone: multiply it by the local gradient of {var}, dz/d{var}."),
+    "upstream_only_both": (
+        "Both numbers are the upstream gradient dL/dz alone: the chain rule multiplies it by each input's own "
+        "local gradient, dz/dw for w and dz/dx for x."),
     "pair": ("Give two numbers, dL_dw and dL_dx, as plain Python numbers (e.g. dL_dw = 4.5), not strings, lists "
              "or Values."),
     "other": ("Work it again one step at a time, writing each number down: the forward value z, the upstream "
@@ -123,6 +126,7 @@ class ChainRuleByHand(Exercise):
             ([z * x, z * w], HAND_HINTS["no_two"]),
             ([2 * z * w, 2 * z * x], HAND_HINTS["swapped"]),
             ([-2 * z * x, -2 * z * w], HAND_HINTS["sign"]),
+            ([2 * z, 2 * z], HAND_HINTS["upstream_only_both"]),
         ])
         if hint is None and any(_close(v, f) for v in got for f in (z, z * z)):
             hint = HAND_HINTS["forward"]
@@ -169,7 +173,8 @@ NODE_HINTS = {
     "arithmetic": ("Your code did arithmetic on a node, or passed one to `math`, where a number belongs: the "
                    "inputs are nodes, and their numbers are in `.data` (the gradient flowing in, in `out.grad`)."),
     "untouched": ("Your _backward did not change any input's .grad. Did you define `_backward` but forget "
-                  "`out._backward = _backward`, or only compute the gradient without adding it to `.grad`?"),
+                  "`out._backward = _backward`, or only compute the gradient without adding it to `.grad`? Or is "
+                  "the share you add 0 here (an int() that rounds the exponent, say)?"),
     "zeros": ("The inputs' .grad are all zero after your _backward: the gradient was reset or never written, or "
               "what you multiplied by was 0 (an input's .grad, say, where its number, .data, belongs). Each input "
               "must receive its share, local gradient times upstream gradient (section 3), and the function must "
@@ -178,10 +183,14 @@ NODE_HINTS = {
                   "`=` where `+=` is needed. A value used in several places gets one share from each use, and "
                   "the shares add up; `+=` keeps the earlier ones."),
     "overwrite_fork": ("For {expr} (the same node is both inputs) the gradient must count both uses: your "
-                       "_backward overwrote the first share with the second. Accumulate with `+=`, never `=`."),
+                       "_backward kept only one of the two shares (it overwrote the first with the second, or "
+                       "skipped one because both inputs are the same node). Add both, with `+=`, never `=`."),
     "no_upstream": ("Your gradient is the local gradient alone: the chain rule multiplies it by the upstream "
                     "gradient, out.grad (here {g:g}, not 1)."),
     "sign": "Right size, wrong sign: the local gradient here is {local}; check for a minus too many or too few.",
+    "upstream_changed": ("Your _backward changed out.grad, the node's own gradient: after the backward pass every "
+                         "node must still hold d output / d node (draw_graph and step_through show it), and a node's "
+                         "_backward only hands shares on to its INPUTS."),
     "unknown": ("The gradients are wrong. Derive the local gradient d out / d input of each input on paper, check "
                 "it with central differences, and remember the rule of section 3: local times upstream, added "
                 "to what the input already holds."),
@@ -240,8 +249,10 @@ class _NodeOp(Exercise):
     symbol = "?"
 
     def op_test(self, case):
-        """How ``out._op`` is judged: (accepts, what it should name). By default any non-empty name."""
-        return (lambda op: bool(op.strip())), f"'{self.symbol}'"
+        """How ``out._op`` is judged: (accepts, what it should name). By default any non-empty name that is not
+        another operation's symbol (the '+' of add, copied with its code, labels a product wrongly)."""
+        others = {"+", "-", "*", "/", "**", "tanh"} - {self.symbol}
+        return (lambda op: bool(op.strip()) and op.strip() not in others), f"'{self.symbol}'"
 
     # ---- the maths, from the notebook's own solution (``backprop_lab.references.nb02``)
     def reference_pass(self, xs, case, upstream):
@@ -292,6 +303,8 @@ class _NodeOp(Exercise):
         result = {"data": data, "grads": grads}
         if early:   # these keys only when there is something to report, so a right answer equals the expected one
             result["early_upstream"] = True
+        if _number(out.grad) != case["upstream"]:
+            result["upstream_after"] = _number(out.grad) if _number(out.grad) is not None else repr(out.grad)
         if not op_ok:   # plain data only (the grader carries it between processes)
             result["bad_op"] = op if isinstance(op, str) or op is None else hints.short_repr(op, 40)
         return result
@@ -317,6 +330,10 @@ class _NodeOp(Exercise):
             return Mismatch(f"{self.expr(case)}: forward value expected {want['data']:.6g}, received "
                             f"{got['data']:.6g}", NODE_HINTS["data"].format(detail=self.data_hint(case, got["data"])))
         if _close(got["grads"], want["grads"], self.rtol, self.atol):
+            if "upstream_after" in got:
+                return Mismatch(f"{self.expr(case)}: right gradients for the inputs, but out.grad went from "
+                                f"{case['upstream']:g} to {got['upstream_after']} during _backward",
+                                NODE_HINTS["upstream_changed"])
             if "bad_op" in got:   # the maths is right: only the node's name for pictures is missing
                 return Mismatch(f"{self.expr(case)}: right value and gradients, but out._op is {got['bad_op']!r}",
                                 NODE_HINTS["op"].format(got=got["bad_op"], want=self.op_test(case)[1]))
@@ -455,6 +472,8 @@ class Tanh(_NodeOp):
 
 
 POW_HINTS = {
+    "k_number": ("k is a plain number, the exponent, not a node: it has no .data (and no gradient); use k as it is. "
+                 "Only a is a node."),
     "k_not_k_minus_1": "The power rule lowers the exponent by one: d(x^k)/dx = k x^(k-1), not k x^k.",
     "no_k": "The power rule brings the exponent down as a factor: d(x^k)/dx = k x^(k-1); the factor k is missing.",
     "k_minus_1": "The factor in front is k, not k - 1: d(x^k)/dx = k x^(k-1).",
@@ -498,6 +517,12 @@ class Power(_NodeOp):
     def data_hint(self, case, data):
         return POW_HINTS["data"]
 
+    def error_hint(self, exc):
+        text = str(exc)
+        if isinstance(exc, AttributeError) and "'data'" in text and ("'int' object" in text or "'float' object" in text):
+            return POW_HINTS["k_number"]          # k.data: the exponent taken for a node
+        return super().error_hint(exc)
+
 
 DIV_HINTS = {
     "original": ("That is still the original bug: b's line overwrites the gradient b already had ({had}) instead "
@@ -507,6 +532,9 @@ DIV_HINTS = {
     "overwrite_a": ("a's line now overwrites the gradient a already had ({had}) instead of adding its own share "
                     "to it. Both lines must add."),
     "had_fork_a": "for a / a, the share the same node just got as the denominator",
+    "fork_one_share": ("For a / a the one node gets two shares, one as the numerator and one as the denominator, "
+                       "and only the numerator's arrived: a line that overwrites with `=`, or a share skipped "
+                       "because a and b are the same node, loses the other. Both lines must add, always."),
     "b_sign": ("The gradient of b has the wrong sign: d(a/b)/db = -a / b², negative for positive a and b. "
                "(Dividing by a bigger b makes a/b smaller.)"),
     "b_local": "d(a/b)/db = -a / b² (b squared): check the local gradient of b.",
@@ -542,8 +570,9 @@ class DivFanOut(_NodeOp):
             a_last = [local_a * g, g0[1] + local_b * g]
         if not _close(got["grads"], a_last):
             return None
-        had = DIV_HINTS["had_fork_a"] if case.get("same") else f"here {g0[0]:g}, a share from another use of a"
-        return DIV_HINTS["overwrite_a"].format(had=had)
+        if case.get("same"):
+            return DIV_HINTS["fork_one_share"]
+        return DIV_HINTS["overwrite_a"].format(had=f"here {g0[0]:g}, a share from another use of a")
 
     def data_hint(self, case, data):
         return "the forward value is given: keep div's first line as it is."
@@ -576,12 +605,45 @@ TOPO_HINTS = {
                  "so the root, which depends on everything, comes last."),
     "order": ("Node {child} comes before its input {parent}: a node may be placed only once every node in its "
               "_prev has been placed."),
+    "paths": ("Your sort walks into a node's inputs again every time it reaches the node along another path. This "
+              "graph has {nodes} nodes, each used twice by the next (x_k = x_(k-1) * x_(k-1)), so there are "
+              "2^{steps} = {paths:,} paths from the root to x0: the check stopped your sort before it walked them all. A "
+              "sort must do its work once per NODE: a node already reached is not walked into again."),
 }
+
+
+class _PathWalk(Exception):
+    """Raised by a probe node when a sort has read inputs far more often than a graph this size needs."""
+
+
+class _CountingNode(Node):
+    """A probe node that counts how often a sort reads its ``_prev``: once a node is enough, a few times is fine,
+    and a sort that walks every PATH (exponentially many on a chain of squares) is stopped at the budget."""
+
+    def __init__(self, data, label, reads):
+        super().__init__(data, label)
+        self._reads = reads                    # {"count": n, "budget": m}, shared by the graph's nodes
+
+    @property
+    def _prev(self):
+        self._reads["count"] += 1
+        if self._reads["count"] > self._reads["budget"]:
+            raise _PathWalk(f"the sort read the inputs of this graph's {self._reads['nodes']} nodes "
+                            f"{self._reads['budget']} times")
+        return self._parents
+
+    @_prev.setter
+    def _prev(self, parents):
+        self._parents = parents
 
 
 def _graph(case):
     data = case.get("data") or [float(i) for i in range(len(case["labels"]))]
-    nodes = [Node(x, label) for x, label in zip(data, case["labels"])]
+    n = len(case["labels"])
+    # a sort that scans every node again and again reads n² inputs; one that walks every path of the squares case
+    # reads 2^39: the budget lets the first finish and stops the second
+    reads = {"count": 0, "budget": 5 * n * n + 100, "nodes": n}
+    nodes = [_CountingNode(x, label, reads) for x, label in zip(data, case["labels"])]
     for node, parents in zip(nodes, case["parents"]):
         node._prev = tuple(nodes[i] for i in parents)
         node._op = "op" if parents else ""
@@ -602,6 +664,12 @@ def _chain_case(n):
     return {"labels": [f"x{i}" for i in range(n)], "parents": [[]] + [[i] for i in range(n - 1)], "root": n - 1}
 
 
+def _squares_case(n):
+    """x_k = x_{k-1} * x_{k-1}: n nodes, but 2^(n-1) paths from the root to x0."""
+    return {"labels": [f"x{i}" for i in range(n)], "parents": [[]] + [[i, i] for i in range(n - 1)], "root": n - 1,
+            "squares": True}
+
+
 class TopoSort(Exercise):
 
     def cases(self, rng):
@@ -616,6 +684,8 @@ class TopoSort(Exercise):
             {"labels": ["a", "b", "u", "t", "s", "y"], "parents": [[], [], [0, 1], [2], [2, 3], [4, 1]], "root": 5,
              "data": [2.0, 2.0, 4.0, 0.999, 4.999, 9.998]},
             _chain_case(30),
+            # every node used twice by the next: a sort that walks every path does 2^39 steps here
+            _squares_case(40),
         ]
         rand = []
         for n in (8, 12):
@@ -626,7 +696,10 @@ class TopoSort(Exercise):
 
     def run(self, obj, case):
         nodes = _graph(case)
-        order = obj(nodes[case["root"]])
+        try:
+            order = obj(nodes[case["root"]])
+        except _PathWalk:
+            return {"problem": "paths", "nodes": len(nodes)}
         if not isinstance(order, (list, tuple)):
             return {"problem": "not_list", "type": type(order).__name__, "nodes": len(nodes)}
         if len(order) == 0:
@@ -649,6 +722,10 @@ class TopoSort(Exercise):
     def compare(self, got, want, case):
         if isinstance(got, dict):
             key = got.pop("problem")
+            if key == "paths":
+                return Mismatch("topo_sort stopped: it read the nodes' inputs far more often than there are nodes",
+                                TOPO_HINTS["paths"].format(nodes=got["nodes"], steps=got["nodes"] - 1,
+                                                                   paths=2 ** (got["nodes"] - 1)))
             return Mismatch("topo_sort returned something unusable", TOPO_HINTS[key].format(**got))
         labels = case["labels"]
         message = f"expected the {len(want)} nodes in an order with inputs first; received {[labels[i] for i in got]}"
@@ -681,6 +758,8 @@ class TopoSort(Exercise):
 
     def describe(self, case):
         labels = case["labels"]
+        if case.get("squares"):
+            return f"a chain of {len(labels)} squares, x_k = x_(k-1) * x_(k-1), root {labels[case['root']]}"
         if len(labels) > 12:
             return f"a chain of {len(labels)} nodes, root {labels[case['root']]}"
         edges = "; ".join(f"{labels[i]} <- ({', '.join(labels[p] for p in ps)})"
@@ -746,6 +825,9 @@ CLASS_HINTS = {
     "data": ("The forward value is wrong ({expr}): one of your operations computes the wrong .data. "
              "Run the checks of 02.2-02.5 to find which."),
     "not_value": "The expression did not give a node with .data and .grad (received {type}).",
+    "inner": ("After backward(root) EVERY node that root depends on must hold d root / d node in its .grad, the "
+              "nodes computed in between included (draw_graph and step_through show them all); yours leaves some of "
+              "them with another number. Does your backward reset a node's .grad after the node has handed it on?"),
 }
 
 
@@ -786,7 +868,7 @@ def _op_probe(cls) -> dict:
             out.grad = _OP_UPSTREAM
             for node in reversed(order):    # one node for the learner's operations; more for composites
                 node._backward()
-            got = [_number(out.data)] + [_number(v.grad) for v in inputs]
+            got = [_number(out.data)] + [_number(v.grad) for v in inputs] + [_number(out.grad)]   # out.grad kept
         except Exception:  # noqa: BLE001 - an operation that fails alone is a wrong operation
             got = None
         found[name] = None if got is None or None in got else got
@@ -803,6 +885,23 @@ def _op_report(cls) -> list[str]:
     from ..value import Value
 
     return _wrong_operations(_op_probe(cls), _op_probe(Value))
+
+
+# expressions of +, * and tanh only: every class with Value's interface builds the same graph for them (one node per
+# operation), so the gradients of the nodes in between can be compared too. (-, / and ** may be composites.)
+ONE_NODE_PER_OPERATION = {"seed", "twice", "uneven", "neuron", "fork", "chain"}
+
+
+def _all_grads(root) -> list:
+    """The .grad of every node ``root`` depends on, intermediate ones included, sorted (the learner's class may list
+    a node's inputs in another order, so the nodes are compared as a collection of numbers)."""
+    from ..autograd import topo_sort
+
+    try:
+        grads = [_number(n.grad) for n in topo_sort(root)]
+    except Exception:  # noqa: BLE001 - a graph the course's sort cannot walk: the leaves' gradients still decide
+        return None
+    return sorted(grads) if None not in grads else grads
 
 
 def _build(V, case):
@@ -882,13 +981,19 @@ class WholeValue(Exercise):
         if not hasattr(out, "data") or not hasattr(out, "backward"):
             return {"problem": "not_value", "type": type(out).__name__}
         out.backward()
-        return {"data": _number(out.data), "grads": [_number(x.grad) for x in xs], "operations": _op_probe(obj)}
+        return {"data": _number(out.data), "grads": [_number(x.grad) for x in xs], "operations": _op_probe(obj),
+                "all_grads": _all_grads(out)}
 
     def expected(self, case):
         from ..value import Value
 
         data, grads = _reference_pass(case)
-        return {"data": data, "grads": grads, "operations": _op_probe(Value)}
+        inner = None
+        if case["expr"] in ONE_NODE_PER_OPERATION:
+            out, _ = _build(Value, case)
+            out.backward()
+            inner = _all_grads(out)
+        return {"data": data, "grads": grads, "operations": _op_probe(Value), "all_grads": inner}
 
     @staticmethod
     def _bad_ops_hint(bad_ops):
@@ -906,8 +1011,15 @@ class WholeValue(Exercise):
             return Mismatch(f"{expr}: forward value expected {want['data']:.6g}, received {got['data']}",
                             self._bad_ops_hint(bad_ops) if bad_ops else CLASS_HINTS["data"].format(expr=expr))
         if None not in got["grads"] and _close(got["grads"], want["grads"], self.rtol, self.atol):
-            return None if not bad_ops else Mismatch(
-                f"{expr}: right here, but an operation is wrong when run on its own", self._bad_ops_hint(bad_ops))
+            if bad_ops:
+                return Mismatch(f"{expr}: right here, but an operation is wrong when run on its own",
+                                self._bad_ops_hint(bad_ops))
+            inner, want_inner = got.get("all_grads") or [], want["all_grads"]
+            if want_inner is not None and len(inner) == len(want_inner) and None not in inner and \
+                    not _close(inner, want_inner, self.rtol, self.atol):
+                return Mismatch(f"{expr}: the inputs' gradients are right, but not those of the nodes computed "
+                                "in between", CLASS_HINTS["inner"])
+            return None
         message = (f"{expr} with inputs {_fmt(case['inputs'])}: expected gradients {_fmt(want['grads'])}, "
                    f"received {got['grads'] if None in got['grads'] else _fmt(got['grads'])}")
         if None in got["grads"]:

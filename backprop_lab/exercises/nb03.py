@@ -71,6 +71,9 @@ NEURON_HINTS = {
     "not_value": ("You returned a {type}, not a Value: a neuron has ONE output, a single Value that the weighted sum "
                   "of ALL its inputs, the bias and the activation went into, so that backward() from it reaches "
                   "every weight."),
+    "partly_detached": ("The value is right but {names} got no gradient: the result is not connected to it. A "
+                        "number taken out of a Value (its .data) carries no graph; use the Value itself in the "
+                        "computation."),
     "detached": ("The value is right but w and b got no gradient: the result is not connected to them. A Value made "
                  "from a number (from .data) starts a new graph; build the result from w and b themselves."),
     "no_bias": "The bias is missing: the neuron adds b to the weighted sum before the activation.",
@@ -181,7 +184,11 @@ class NeuronForward(Exercise):
         if None in got["grads"] or not _close(got["grads"], want["grads"]):
             detached = None not in got["grads"] and all(g == 0 for g in got["grads"])
             doubled = None not in got["grads"] and _close(got["grads"], [2 * g for g in want["grads"]])
+            cut = [] if None in got["grads"] else [
+                name for name, g, wg in zip([f"w[{i}]" for i in range(len(case["w"]))] + ["b"], got["grads"],
+                                            want["grads"]) if g == 0 and wg != 0]
             hint = (NEURON_HINTS["detached"] if detached else NEURON_HINTS["backward_inside"] if doubled
+                    else NEURON_HINTS["partly_detached"].format(names=" and ".join(cut)) if cut
                     else hints.TYPE_HINT)
             return Mismatch(f"right output, but gradients (w..., b) expected {_fmt(want['grads'])}, received "
                             f"{got['grads']}", hint)
@@ -265,6 +272,10 @@ def _what_changed(before, after):
 class CollectParameters(Exercise):
 
     def error_hint(self, exc):
+        if isinstance(exc, AttributeError) and "'parameters'" in str(exc):
+            return ("model.parameters() is what this exercise builds: the notebook's MLP.parameters calls your "
+                    "collect_parameters. Walk the model yourself: model.layers, each layer's neurons, each neuron's "
+                    "w and b.")
         if "'list'" in str(exc) or "list" in str(exc) and "Value" in str(exc):
             return ("A list and a Value met in one operation: neuron.w is a list of Values, neuron.b a single Value, "
                     "and `+` joins a list only to another list.")

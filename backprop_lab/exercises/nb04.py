@@ -36,26 +36,47 @@ MUTATED = ("Your function changed its input {names} in place (an augmented assig
 
 FLOAT32 = ("Right values, but the result is {got} while the input was float32. The engine keeps every gradient in its "
            "array's dtype (float32 halves the memory, and is what GPUs run fastest), so the result must keep the "
-           "input's dtype: a new array from np.zeros or np.ones, or a Python float mixed in, is float64 unless told "
+           "input's dtype: a new array from np.zeros or np.ones, a Python float mixed in, or a division by a NumPy "
+           "integer (np.prod and np.size give int64, and float32 / int64 is float64) makes float64 unless told "
            "otherwise.")
+
+
+NOT_ARRAY = ("Return {arrays}: {what}. The notebook computes with your answer afterwards (.shape, comparisons with "
+             "the engine's arrays), which a {kind} cannot do; NumPy's operations already give arrays, so return them "
+             "as they are, without .tolist() or [...] around them.")
 
 
 class _ShapeExercise(Exercise):
     """The checks of this notebook: inputs must come back unchanged, and a hint written for the case comes first."""
 
+    ANSWERS: tuple = ()       # the names of the gradients a tuple answer holds ("dW", "dx"); () for one array
+
     def call(self, obj, case, names, *more, **kwargs):
         """``obj`` called on copies of ``case[name]`` for each name (then ``more``), or {"__mutated__": [names]}
-        when it changed one of them in place."""
+        when it changed one of them in place, or {"__not_array__": [...]} when a gradient is a list or tuple."""
         args = [np.array(case[n], copy=True) for n in names]
         out = obj(*args, *more, **kwargs)
         changed = [n for n, a in zip(names, args)
                    if a.shape != np.shape(case[n]) or not np.array_equal(a, case[n], equal_nan=True)]
-        return {"__mutated__": changed, "at": self.describe(case)} if changed else out   # "at": one answer per case
+        if changed:
+            return {"__mutated__": changed, "at": self.describe(case)}   # "at": one answer per case
+        if self.ANSWERS and isinstance(out, (tuple, list)) and len(out) == len(self.ANSWERS):
+            items = list(zip(self.ANSWERS, out))
+        else:
+            items = [] if self.ANSWERS else [("the answer", out)]
+        lists = [(name, type(v).__name__) for name, v in items if isinstance(v, (list, tuple))]   # (name, kind)
+        return {"__not_array__": lists, "at": self.describe(case)} if lists else out
 
     def compare(self, got, want, case):
         if isinstance(got, dict) and "__mutated__" in got:
             names = " and ".join(got["__mutated__"])
             return Mismatch(f"after the call, {names} no longer held the values it was given", MUTATED.format(names=names))
+        if isinstance(got, dict) and "__not_array__" in got:
+            what = ", ".join(f"{'your answer' if name == 'the answer' else name} is a {kind}"
+                             for name, kind in got["__not_array__"])
+            return Mismatch(f"expected NumPy arrays, received: {what}",
+                            NOT_ARRAY.format(arrays="NumPy arrays" if self.ANSWERS else "a NumPy array", what=what,
+                                             kind=got["__not_array__"][0][1]))
         mismatch = self.compare_answer(got, want, case)
         if mismatch is None and getattr(want, "dtype", None) == np.float32 and getattr(got, "dtype", None) != np.float32:
             return Mismatch(f"right values, but of dtype {getattr(got, 'dtype', type(got).__name__)} from a float32 "
@@ -119,6 +140,7 @@ def fit_question(a, a_shape, b, b_shape, var, var_shape, extra=""):
 # ----------------------------------------------------------------------------- 04.1 matmul backward
 
 class MatmulBackward(_ShapeExercise):
+    ANSWERS = ("dW", "dx")
 
     def cases(self, rng):
         fixed = [{"W": rng.normal(size=(5, 10)).round(2), "x": rng.normal(size=(10, 3)).round(2),
@@ -159,6 +181,7 @@ class MatmulBackward(_ShapeExercise):
 # ----------------------------------------------------------------------------- 04.2 linear backward
 
 class LinearBackward(_ShapeExercise):
+    ANSWERS = ("dx", "dW", "db")
 
     def cases(self, rng):
         fixed = [{"x": np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 1.0], [1.0, 1.0]]),
@@ -288,7 +311,8 @@ class Unbroadcast(_ShapeExercise):
         if g.shape != shape:
             msg = f"expected shape {shape}, received shape {g.shape}"
             if lead and g.ndim == len(gshape):
-                return Mismatch(msg, f"The {len(lead)} leading axes are still there. {recipe}.")
+                still = "The leading axis is" if len(lead) == 1 else f"The {len(lead)} leading axes are"
+                return Mismatch(msg, f"{still} still there. {recipe}.")
             dropped = tuple(n for i, n in enumerate(shape) if i not in ones)
             if ones and g.shape == dropped:
                 return Mismatch(msg, f"You summed over axes {ones} but dropped them: the target keeps them, with "
@@ -324,7 +348,8 @@ class _ReductionBackward(_ShapeExercise):
     """Shared cases and diagnosis of sum_backward and mean_backward."""
 
     FIXED = [((3, 3), 1, False), ((2, 3, 4), 0, False), ((2, 3, 4), (0, 2), False), ((4, 5), -1, True),
-             ((3, 2), None, False), ((2, 3, 4), 1, True)]
+             ((3, 2), None, False), ((2, 3, 4), 1, True),
+             ((2, 3, 4), -2, False)]     # a negative axis that g has lost: counted from the end of x's shape
 
     def cases(self, rng):
         cases = []
@@ -542,7 +567,15 @@ class SoftmaxBackward(_ShapeExercise):
                                                             "not the plain sum of g."),
             (s * (g_up - (g_up * s).sum(axis=0, keepdims=True)), "You summed <g, s> over axis 0, the batch. Each "
                                                                  "softmax runs along the LAST axis."),
+            (s * s * (g_up - (g_up * s).sum(axis=-1, keepdims=True)), "A factor s too many: every entry of the "
+                                                                      "Jacobian, s_i(δ_ij - s_j), carries one factor "
+                                                                      "s_i, not two."),
         ]
+        if s.ndim >= 3:
+            alternatives.append((s * (g_up - (g_up * s).sum(axis=1, keepdims=True)),
+                                 f"You summed <g, s> over axis 1, which is the last axis only when s is 2-D; here s "
+                                 f"has shape {s.shape}. Each softmax runs along the LAST axis, whatever the number of "
+                                 "batch axes in front of it."))
         for alt, hint in alternatives:
             if alt.shape == g.shape and np.allclose(g, alt, rtol=1e-6, atol=1e-8):
                 return Mismatch(msg, hint)
