@@ -332,7 +332,7 @@ def topo(root, dedupe=True):
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
                 skip_none=True, wrap=True, seed_dtype=True, in_place=False, copy_read_only=False, zero_first=False,
-                none_check=True, seed_shape=None, skip_leaves=True):
+                none_check=True, seed_shape=None, skip_leaves=True, skip_constants=True):
     def backward(root):
         if zero_first:    # "start every .grad at zero", which also wipes a leaf's earlier gradient
             for node in topo(root):
@@ -349,6 +349,8 @@ def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroa
                 grads = (grads,)
             for parent, g in zip(node._prev, grads):
                 if skip_none and g is None:
+                    continue
+                if skip_constants and g is not None and not parent.requires_grad:
                     continue
                 if unbroadcast:
                     g = bl.unbroadcast(g, parent.shape)
@@ -406,6 +408,11 @@ def zeros_driver(root):
         node.grad = np.zeros_like(node.data)
 
 
+def engine_topo_sort(root):
+    """The right pass, but with the engine's topological sort: the order is part of the exercise."""
+    make_driver(order=lambda r: list(reversed(bl.autograd.topo_sort(r))))(root)
+
+
 def engine_shortcut(root):
     root.backward()
 
@@ -442,6 +449,9 @@ DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     "+= onto None": (make_driver(in_place=True, none_check=False), "error", "None cannot be added to"),
     "every .grad zeroed first": (make_driver(zero_first=True, in_place=True), "fail", "already held a gradient"),
     "float64 seed for float32 data": (make_driver(seed_dtype=False), "fail", "dtype of its tensor"),
+    # walkthrough walk2-b: both passed
+    "the engine's topo_sort": (engine_topo_sort, "fail", "called the engine's topological sort"),
+    "constants get a .grad (Add's share)": (make_driver(skip_constants=False), "fail", "skips the inputs that need no"),
 }
 
 

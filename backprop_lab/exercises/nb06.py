@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from ._core import Exercise, Mismatch, run_watching
 
 
 def _array(x):
@@ -487,6 +487,11 @@ DRIVER_HINTS = {
                    "a None share is skipped, never un-broadcast, converted or added."),
     "leaf_rule": ("Your driver asked a LEAF for its rule: a tensor you made has no recipe (its _fn is None), so there "
                   "is no backward to run. Only nodes made by an operation pass their gradient on."),
+    "topo": ("Your driver called the engine's topological sort. The order is part of this exercise: write it "
+             "yourself, as notebook 02 did for Values: every node listed after all the nodes it depends on."),
+    "constant": ("{Name} does not require a gradient (requires_grad=False), yet your driver wrote a .grad into it. "
+                 "Some rules hand a share to every input whatever it is (Add gives g to both): like "
+                 "root.backward(), a driver skips the inputs that need no gradient."),
     "none_add": ("A .grad is None until its first share arrives, and None cannot be added to: the first share is "
                  "stored, later ones are added to it."),
 }
@@ -579,7 +584,11 @@ def _watched_graph(case, log):
         named = [(k, t.grad) for k, t in leaves.items() if isinstance(t.grad, np.ndarray)]
         return [(a, b) for i, (a, ga) in enumerate(named) for b, gb in named[i + 1:] if np.shares_memory(ga, gb)]
 
-    return root, leaves, uncalled, leaf_shape_hints, aliased
+    def constants():  # tensors that need no gradient (requires_grad=False) but got a .grad
+        return [n.label or ("the constant " + (f"{float(n.data):g}" if n.data.size == 1 else f"of shape {n.shape}"))
+                for n in nodes if not n.requires_grad and n.grad is not None and np.any(np.asarray(n.grad) != 0)]
+
+    return root, leaves, uncalled, leaf_shape_hints, aliased, constants
 
 
 class BackwardDriver(Exercise):
@@ -598,15 +607,20 @@ class BackwardDriver(Exercise):
         return cases
 
     def run(self, obj, case):
+        from ..autograd import topo_sort
+
         log = []
-        root, leaves, uncalled, leaf_shape_hints, aliased = _watched_graph(case, log)
-        obj(root)
+        root, leaves, uncalled, leaf_shape_hints, aliased, constants = _watched_graph(case, log)
+        _, engine = run_watching([topo_sort], lambda: obj(root))
+        if engine:
+            return {"engine": engine[0], "graph": case["graph"]}
         spec = GRAPHS[case["graph"]][2]
         grads = {k: (None if leaves[k].grad is None else np.array(leaves[k].grad, dtype=np.float64))
                  for k, (_, rg) in spec.items() if rg}
         dtypes = {k: str(np.asarray(leaves[k].grad).dtype) for k in grads if grads[k] is not None}
         return {"grads": grads, "uncalled": uncalled(), "shape_hints": leaf_shape_hints(), "dtypes": dtypes,
-                "aliased": aliased(), "graph": case["graph"]}   # the graph: a missing gradient is no hard-coded one
+                "aliased": aliased(), "constants": constants(),
+                "graph": case["graph"]}   # the graph: a missing gradient is no hard-coded one
 
     def expected(self, case):
         builder, _, spec = GRAPHS[case["graph"]]
@@ -639,6 +653,8 @@ class BackwardDriver(Exercise):
         return super().error_hint(exc)
 
     def compare(self, got, want, case):
+        if isinstance(got, dict) and "engine" in got:
+            return Mismatch(f"your driver called the engine's {got['engine']}", DRIVER_HINTS["topo"])
         if not isinstance(got, dict) or "grads" not in got:
             return Mismatch("could not read the leaves' gradients", hints.TYPE_HINT)
         if got["uncalled"]:
@@ -656,6 +672,10 @@ class BackwardDriver(Exercise):
             if got.get("dtypes", {}).get(k, data_dtype) != data_dtype:
                 return Mismatch(f"{k}.grad has dtype {got['dtypes'][k]}, but {k} has dtype {data_dtype}",
                                 DRIVER_HINTS["dtype"].format(name=k, got=got["dtypes"][k], want=data_dtype))
+        if got.get("constants"):
+            name = got["constants"][0]
+            return Mismatch(f"{name} needs no gradient (requires_grad=False), yet holds a .grad after your backward",
+                            DRIVER_HINTS["constant"].format(Name=name[0].upper() + name[1:]))
         rtol = 1e-5 if data_dtype == "float32" else 1e-6
         m = hints.compare_values(grads, want, where="leaf gradients", rtol=rtol, atol=1e-6 if rtol > 1e-6 else 1e-8)
         if m is None:
