@@ -124,7 +124,8 @@ def test_linear_wrong_rejected(name):
 MSE_WRONG = {
     "zeros": (lambda p, t: (0.0, np.zeros_like(p)), "Your loss is 0"),   # caught at the loss, before the gradient
     "sum instead of mean": (lambda p, t: (float(np.sum((p - t) ** 2)), 2 * (p - t)), "times too big"),
-    "divided by rows": (lambda p, t: (float(np.sum((p - t) ** 2)) / len(p), 2 * (p - t) / len(p)), "number of rows"),
+    "divided by rows": (lambda p, t: (float(np.sum((p - t) ** 2)) / len(p), 2 * (p - t) / len(p)),
+                        "You divided by 2, the length of one axis"),      # case 1 is 2 x 2
     "gradient without the 2": (lambda p, t: (float(np.mean((p - t) ** 2)), (p - t) / p.size), "factor 2"),
     "gradient sign": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (t - p) / p.size), "wrong sign"),
     "gradient summed": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t)), "gradient is exactly"),
@@ -144,6 +145,14 @@ def _mse_in_place(p, t):
 
 
 MSE_WRONG.update({
+    # walkthrough walk2-b: the first was told "`+=` instead of `=`", the next two got no hint
+    "gradient divided by n twice": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t) / p.size / p.size),
+                                    "divided by n = 4 twice"),
+    "half the mean (L/2, gradient r/n)": (lambda p, t: (float(np.mean((p - t) ** 2)) / 2, (p - t) / p.size),
+                                         "no factor 1/2"),
+    "root of the mean (RMSE)": (lambda p, t: (float(np.sqrt(np.mean((p - t) ** 2))), 2 * (p - t) / p.size), "RMSE"),
+    "gradient divided by the columns": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t) / p.shape[-1]),
+                                        "the length of one axis"),
     "pred changed in place": (_mse_in_place, "changed its argument pred in place"),
     "loss as a Tensor": (lambda p, t: (bl.nn.mse_loss(bl.Tensor(p), t), 2 * (p - t) / p.size), "plain number (a float)"),
     "gradient as a Tensor": (lambda p, t: (float(np.mean((p - t) ** 2)), bl.Tensor(2 * (p - t) / p.size)),
@@ -233,6 +242,11 @@ CE_WRONG.update({
     "logits changed in place": (_ce_shifting_in_place, "changed its argument logits in place"),
     "a Tensor, not a float": (lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y), "plain number (a float)"),
     "a 0-d array, not a float": (lambda z, y: rows_ce(z, y).mean(keepdims=True).reshape(()), "plain number"),
+    # walkthrough walk2-b: clipping the probability before the log got no hint
+    "probability clipped at 1e-12": (lambda z, y: float(np.mean(np.minimum(rows_ce(z, y), -np.log(1e-12)))),
+                                     "looks clipped"),
+    "1e-9 added to the probability": (lambda z, y: float(np.mean(-np.log(np.exp(-rows_ce(z, y)) + 1e-9))),
+                                      "looks clipped"),
 })
 
 
@@ -398,6 +412,20 @@ def _adam_m_corrected_only(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=
 
 ADAM_WRONG["beta1 in v's correction"] = (_adam_one_beta, "ITS OWN beta")      # walkthrough walk-c: were generic
 ADAM_WRONG["only m corrected"] = (_adam_m_corrected_only, "Only m is bias-corrected")
+
+
+def _adam_power_of_the_difference(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1) ** t) / (np.sqrt(v / (1 - beta2) ** t) + eps), m, v
+
+
+def _adam_betas_written_in(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    return reference.adam_step(p, g, m, v, t, lr=lr, eps=eps)     # beta1 and beta2 left at their defaults
+
+
+ADAM_WRONG["(1 - beta)**t"] = (_adam_power_of_the_difference, "(1 - beta)**t")      # walkthrough walk2-b: generic
+ADAM_WRONG["betas written in"] = (_adam_betas_written_in, "not the numbers of their defaults")
+ADAM_WRONG["t - 1 (division by zero at t = 1)"] = (adam_variant(t_shift=-1), "wrong step number")
 ADAM_WRONG["np.power's float64 scalars"] = (_adam_np_power, "NumPy float64 SCALAR")
 ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in reference.adam_step(p, g, m, v, t, **kw)),
                          "returns NumPy arrays")
@@ -527,7 +555,8 @@ def make_two_layer(loss_sum=False, naive=False, p_in_place=False, loss_type=None
             d[np.arange(n), labels] -= 1
             d /= n
         with np.errstate(all="ignore"):
-            losses = -np.log(p[np.arange(n), labels])
+            losses = -np.log(np.maximum(p[np.arange(n), labels], 1e-12) if loss_type == "clipped"
+                             else p[np.arange(n), labels])
         loss = float(losses.sum() if loss_sum else losses.mean())
         if loss_type == "tensor":
             loss = bl.Tensor(loss)
@@ -539,6 +568,7 @@ def make_two_layer(loss_sum=False, naive=False, p_in_place=False, loss_type=None
         if h == "with tanh'":
             dh = dh * (1 - ha ** 2)
         dz1 = {None: dh * (1 - ha ** 2), "from z1": dh * (1 - z1a ** 2), "no square": dh * (1 - ha),
+               "square outside": dh * (1 - ha) ** 2,
                "sigmoid": dh * ha * (1 - ha), "tanh twice": dh * (1 - np.tanh(ha) ** 2), "local only": 1 - ha ** 2,
                "skipped": dh}[z1]
         dW1 = {None: Xa.T @ dz1, "transposed": dz1.T @ Xa, "from dh": Xa.T @ dh}[W1]
@@ -594,6 +624,9 @@ TWO_LAYER_WRONG = {  # name: (implementation, expected status, text in the hint 
     "dX without the transpose": (make_two_layer(X="no transpose"), "error", "a transpose is missing or extra"),
     "weights updated in place": (make_two_layer(mutate=True), "fail", "changed its argument W1 in place"),
     "the engine used": (make_two_layer(use_engine=True), "error", "by hand, in NumPy"),
+    # walkthrough walk2-b: no hint for these two
+    "tanh' as (1 - h)**2": (make_two_layer(z1="square outside"), "fail", "the square belongs to h alone"),
+    "probability clipped before the log": (make_two_layer(loss_type="clipped"), "fail", "looks clipped"),
 }
 
 
