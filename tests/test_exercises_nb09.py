@@ -322,6 +322,28 @@ def ce_log_of_softmax(logits, labels):
         return _ce_value(np.log(p), labels, logits.dtype), p
 
 
+def ce_clipped(logits, labels):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    return _ce_value(np.log(np.clip(p, 1e-12, 1.0)), labels, logits.dtype), p
+
+
+class TanhScalesG(bl.Function):
+    """Right numbers, but the upstream gradient is scaled in place (`g *= ...`)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        g *= 1 - y ** 2
+        return g
+
+
 def ce_in_place_shift(logits, labels):
     logits -= logits.max(axis=1, keepdims=True)
     log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
@@ -373,6 +395,9 @@ OPS_WRONG = {
     "not_a_dict": ((reference.Linear, reference.Tanh, reference.CrossEntropy), "received tuple"),
     "missing_key": ({"Linear": reference.Linear, "Tanh": reference.Tanh}, "'CrossEntropy' is missing"),
     "instances": (ops_with(Tanh=reference.Tanh()), "'Tanh' is"),
+    # walkthrough walk2-b: the first was told it changed "an array that forward had saved", the second got no hint
+    "tanh_scales_g_in_place": (ops_with(Tanh=TanhScalesG), OPS_HINTS["g_changed"].format(op="Tanh")),
+    "clipped_probability": (ops_with(CrossEntropy=_ce(ce_clipped)), "looks clipped"),
 }
 
 

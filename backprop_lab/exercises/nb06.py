@@ -278,6 +278,11 @@ class MaximumBackward(Exercise):
         if m is None:
             return None
         hint = _match(got, variants)
+        if hint is None:
+            ints = [(n, a.dtype) for n, a in zip(("dx", "dy"), got)
+                    if isinstance(a, np.ndarray) and a.dtype.kind in "biu"]
+            if ints:
+                hint = MAX_HINTS["int_dtype"].format(name=ints[0][0], dtype=ints[0][1])
         return Mismatch(m.message, hint) if hint else m
 
 
@@ -305,8 +310,16 @@ MAX_HINTS = {
     "flat_argmax": ("Only one entry of the whole array got a gradient: np.argmax without an axis returns ONE index "
                     "into the flattened array, the first maximum of all of x. Every slice along the axis has its own "
                     "maximum, which np.argmax finds when it is given the axis."),
-    "int_dtype": ("Your dx is an array of {dtype}: writing g into it rounded g to whole numbers (or to True/False). "
-                  "A gradient is a float array: make the array you fill a float one, e.g. with x's dtype."),
+    "int_dtype": ("Your {name} is an array of {dtype}: writing g into it (or g converted to it) rounded g to whole "
+                  "numbers (or to True/False). A gradient is a float array, like g."),
+    "none_all_ties": ("With axis=None the maximum is ONE number, taken over all entries, so only one entry of x is "
+                      "the max that was returned: g goes to the first maximal entry (in x's flattened, row by row "
+                      "order, the index np.argmax reports), none to the others that tie with it."),
+    "none_as_axis": ("With axis=None the maximum is taken over ALL entries at once, not along an axis: it is one "
+                     "number, and g (a single number too) goes to one entry of the whole array, the first maximal "
+                     "one in x's flattened order."),
+    "none_flat": ("Your dx is flat, shape {got}: with axis=None an index into the flattened x picks the entry, but "
+                  "dx must have x's own shape {want}."),
     "none_axis_error": ("axis is None here: the maximum over ALL entries, with g a single number. A NumPy function "
                         "that needs an axis index cannot take None: handle axis=None as a case of its own."),
 }
@@ -364,19 +377,24 @@ class MaxBackward(Exercise):
                             MAX_HINTS["none_case"] if axis is None else hints.NONE_HINT)
         if isinstance(got, np.ndarray) and got.dtype.kind in "biu":
             return Mismatch(f"dx has dtype {got.dtype}, expected a float array like x's ({x.dtype})",
-                            MAX_HINTS["int_dtype"].format(dtype=got.dtype))
+                            MAX_HINTS["int_dtype"].format(name="dx", dtype=got.dtype))
+        if axis is None and x.ndim > 1 and np.shape(got) == (x.size,):
+            return Mismatch(f"dx has shape {np.shape(got)}, x has shape {x.shape}",
+                            MAX_HINTS["none_flat"].format(got=np.shape(got), want=x.shape))
         g = np.asarray(case["g"], dtype=np.float64)
         ge = g if axis is None else np.expand_dims(g, axis)
         m = x.max() if axis is None else x.max(axis=axis, keepdims=True)
         ties = (x == m).astype(float)
         last = np.flip(_first_max_mask(np.flip(x, axis=axis), axis), axis=axis)
-        variants = [(MAX_HINTS["all_ties"], ge * ties),
+        variants = [(MAX_HINTS["none_all_ties"] if axis is None else MAX_HINTS["all_ties"], ge * ties),
                     (MAX_HINTS["split"], ge * ties / ties.sum(axis=axis, keepdims=axis is not None)),
                     (MAX_HINTS["last"], ge * last),
                     (MAX_HINTS["no_g"], _first_max_mask(x, axis)),
                     (MAX_HINTS["no_g"], ties)]
         if axis is not None:
             variants.append((MAX_HINTS["flat_argmax"], ge * _first_max_mask(x, None)))
+        else:   # axis=None handled as if it were an axis: g at each slice's first maximum
+            variants += [(MAX_HINTS["none_as_axis"], g * _first_max_mask(x, k)) for k in range(x.ndim)]
         if axis is not None and x.ndim == 2 and x.shape[0] == x.shape[1]:
             wrong = np.expand_dims(g, 1 - axis % 2)  # g re-inserted at the other axis of a square matrix
             variants.append((MAX_HINTS["axis"], wrong * _first_max_mask(x, axis)))

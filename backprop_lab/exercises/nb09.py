@@ -27,6 +27,7 @@ import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
+from .nb07 import CE_HINTS, clipped_losses
 from .nb08 import TrainingLoopCheck, _count
 
 
@@ -336,6 +337,9 @@ OPS_HINTS = {
                    "value, and dimensional analysis (notebook 04) says on which side of each product a factor goes."),
     "not_array": ("{op}'s forward returned a {what}: forward must return an array (of the inputs' dtype), which "
                   "the engine wraps in a Tensor."),
+    "g_changed": ("{op}'s backward changed the upstream gradient g in place (`g *= ...`, `g -= ...`): g is the "
+                  "output's .grad, which the engine keeps and may hand to several rules (Add gives one g to both of "
+                  "its inputs). Compute the gradients into new arrays and leave g as it was."),
     "saved_changed": ("{op}'s backward gave other gradients when it ran a second time on the same graph (as a "
                       "second backward pass with retain_graph=True, or a gradient check, runs it): it changed an "
                       "array that forward had saved. Like the inputs, what an operation saves must stay as it was: "
@@ -428,7 +432,10 @@ class LabOps(Exercise):
             output = np.array(out.data)                 # copied now: a later change in place must not hide this
             changed = [k for k in names if not np.array_equal(inputs[k].data, before[k], equal_nan=True)]
             grad_out = np.asarray(case["g"], dtype=dtype) * np.ones(np.shape(out.data), dtype=dtype)
+            seed = grad_out.copy()
             out.backward(grad_out, retain_graph=True)
+            g_changed = not np.array_equal(grad_out, seed) or (
+                isinstance(out.grad, np.ndarray) and not np.array_equal(out.grad, seed))
             grads = {k: _plain(t.grad) for k, t in inputs.items()}
             for t in inputs.values():
                 t.grad = None
@@ -436,7 +443,7 @@ class LabOps(Exercise):
             again = {k: _plain(t.grad) for k, t in inputs.items()}
         same = all((grads[k] is None) == (again[k] is None) and (grads[k] is None or (
             grads[k].shape == again[k].shape and np.array_equal(grads[k], again[k], equal_nan=True))) for k in grads)
-        return {"output": output, "changed": changed, "grads": grads, "again_same": same}
+        return {"output": output, "changed": changed, "grads": grads, "again_same": same, "g_changed": g_changed}
 
     def describe(self, case):
         shown = {k: v for k, v in case.items() if k not in ("op", "dtype")}
@@ -473,6 +480,12 @@ class LabOps(Exercise):
         tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=self.rtol, atol=self.atol)
         if not np.allclose(out, want_out, **tol):
             m = hints.compare_values(out, want_out, where=f"{op}'s output", **tol)
+            if op == "CrossEntropy":
+                z, labels = np.asarray(case["logits"], dtype=np.float64), np.asarray(case["labels"])
+                top = z.max(axis=1)
+                per_row = top + np.log(np.exp(z - top[:, None]).sum(axis=1)) - z[np.arange(len(z)), labels]
+                if any(np.allclose(out, v, **tol) for v in clipped_losses(per_row)):
+                    return Mismatch(m.message, CE_HINTS["clipped"])
             return Mismatch(m.message, OPS_HINTS["output"].format(op=op) + (" " + m.hint if m.hint else ""))
         for name, w in want["grads"].items():
             g = got["grads"].get(name)
@@ -484,6 +497,9 @@ class LabOps(Exercise):
                                 OPS_HINTS["dtype"].format(op=op, what=f"gradient of {name}", got=g.dtype, want=dtype))
             if g.shape != w.shape or not np.allclose(g, w, **tol):
                 return self._wrong_grad(op, name, g, w, case, tol)
+        if got.get("g_changed"):
+            return Mismatch(f"{op}: after the backward pass, the upstream gradient g no longer held its values",
+                            OPS_HINTS["g_changed"].format(op=op))
         if not got.get("again_same", True):
             return Mismatch(f"{op}: a second backward pass through the same graph gave other gradients",
                             OPS_HINTS["saved_changed"].format(op=op))
