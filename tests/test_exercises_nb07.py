@@ -425,7 +425,12 @@ def _adam_betas_written_in(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=
 
 ADAM_WRONG["(1 - beta)**t"] = (_adam_power_of_the_difference, "(1 - beta)**t")      # walkthrough walk2-b: generic
 ADAM_WRONG["betas written in"] = (_adam_betas_written_in, "not the numbers of their defaults")
-ADAM_WRONG["t - 1 (division by zero at t = 1)"] = (adam_variant(t_shift=-1), "wrong step number")
+def _adam_t_minus_one(*args, **kwargs):
+    with np.errstate(divide="ignore", invalid="ignore"):        # 1 - beta**0 = 0 on the first step
+        return adam_variant(t_shift=-1)(*args, **kwargs)
+
+
+ADAM_WRONG["t - 1 (division by zero at t = 1)"] = (_adam_t_minus_one, "wrong step number")
 ADAM_WRONG["np.power's float64 scalars"] = (_adam_np_power, "NumPy float64 SCALAR")
 ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in reference.adam_step(p, g, m, v, t, **kw)),
                          "returns NumPy arrays")
