@@ -328,14 +328,8 @@ def ce_clipped(logits, labels):
     return _ce_value(np.log(np.clip(p, 1e-12, 1.0)), labels, logits.dtype), p
 
 
-class TanhScalesG(bl.Function):
-    """Right numbers, but the upstream gradient is scaled in place (`g *= ...`)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        ctx.save_for_backward(y)
-        return y
+class TanhScalesG(reference.Tanh):
+    """The course's forward; a backward with the right numbers that scales the upstream gradient in place."""
 
     @staticmethod
     def backward(ctx, g):
