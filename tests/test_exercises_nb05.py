@@ -408,3 +408,16 @@ def test_broadcast_without_a_size_one_axis_is_named():
 
 
 CATALOGUES["05.4"].append(broadcast_without_reshape)
+
+
+@pytest.mark.parametrize("exercise_id", ["05.3", "05.4", "05.5"])
+def test_a_gradient_returned_as_a_list_is_named(exercise_id):
+    """Walkthrough walk2-b: nested lists of the right numbers passed, where the exercise asks for arrays."""
+    right = {"05.3": ref05.quadratic_form_grad, "05.4": einsum_backward, "05.5": einsum_backward_repeated}[exercise_id]
+
+    def as_lists(*args):
+        out = right(*args)
+        return [np.asarray(a).tolist() for a in out] if exercise_id == "05.3" else np.asarray(out).tolist()
+
+    status, hint, message = verdict(exercise_id, as_lists)
+    assert status == "fail" and "received a list" in message and "NumPy array" in hint

@@ -20,6 +20,10 @@ ENGINE = ("Your function called the engine's {names}, which computes this gradie
           "derive it in index notation and compute it yourself with np.einsum or NumPy. (The engine is what "
           "the notebook checks your answer against afterwards.)")
 
+NOT_AN_ARRAY = ("A gradient is returned as a NumPy array of its operand's shape (np.einsum and NumPy's operators "
+                "give one); yours is a {kind}. A list has no shape or dtype, and arithmetic on it means something else "
+                "(`+` joins two lists, `*` repeats one).")
+
 # ----------------------------------------------------------------------------- evaluating specs
 
 
@@ -300,6 +304,10 @@ class QuadraticFormGrad(Exercise):
                        ("Your dA is A itself: the gradient of f with respect to A_ij is the factor that multiplies "
                         "A_ij in x_i A_ij x_j, which does not involve A.", A)]
         n = x.shape[0]
+        for name, v in zip(("dA", "dx"), got):
+            if isinstance(v, (list, tuple)):
+                return Mismatch(f"{name}: expected a NumPy array, received a {type(v).__name__}",
+                                NOT_AN_ARRAY.format(kind=type(v).__name__))
         dA, dx = (np.asarray(v) if isinstance(v, (np.ndarray, float, int, np.number)) else None for v in got)
         if dA is not None and dx is not None and dA.shape == (n,) and dx.shape == (n, n):
             return Mismatch(f"the first answer has x's shape {(n,)} and the second A's shape {(n, n)}",
@@ -431,6 +439,9 @@ class _EinsumBackward(Exercise):
                                 "need into a list of your own." + again)
             return Mismatch(f"after the call, {names} no longer held what it was given",
                             MUTATED.format(names=names) + again)
+        if isinstance(got, (list, tuple)):
+            return Mismatch(f"expected an array of shape {shape}, received a {type(got).__name__}",
+                            NOT_AN_ARRAY.format(kind=type(got).__name__))
         g = hints._to_array(got)
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {hints.short_repr(got)}",
