@@ -54,6 +54,12 @@ def _g_halved_in_place(x, W, g):
     return dx, dW, db
 
 
+def _w_updated_in_backward(x, W, g):
+    dx, dW, db = g @ W.T, x.T @ g, g.sum(axis=0)
+    W -= 0.1 * dW             # right gradients, but the layer's weights (forward saved them) are changed
+    return dx, dW, db
+
+
 LINEAR_WRONG = {
     "zeros": (make_linear(backward=lambda x, W, g: (np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[1]))),
               "all zeros"),
@@ -75,9 +81,12 @@ LINEAR_WRONG = {
     "forward built from Tensors": (make_linear(forward=lambda x, W, b: bl.Tensor(x) @ bl.Tensor(W) + bl.Tensor(b)),
                                    "plain NumPy arrays"),
     "y written into x's memory": (make_linear(forward=lambda x, W, b: np.add(x @ W, b, out=x)),   # case 1: in = out
-                                  "changed its input x in place"),
+                                  "forward changed the input x in place"),
     "backward halves g in place": (make_linear(backward=lambda x, W, g: _g_halved_in_place(x, W, g)),
                                    "upstream gradient g in place"),
+    # walkthrough walk2-b: the first passed, the second was told "`+=` instead of `=`"
+    "backward updates the saved W": (make_linear(backward=_w_updated_in_backward), "backward changed the input W"),
+    "db from the first row only": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g, g[0])), "ONE row"),
 }
 
 

@@ -148,9 +148,12 @@ LINEAR_HINTS = {
               "result keeps only about 7 significant digits (so the gradients then differ from the {want} ones in "
               "the 7th digit), and notebook 08 trains in float32, where a float64 result doubles the memory. Do not "
               "convert the result."),
-    "input_mutated": ("Your forward changed its input {names} in place: the inputs are the data of the Tensors the "
-                      "caller passed (the layer's own parameters, the batch), which it still holds. Compute into new "
-                      "arrays and leave them as they were."),
+    "input_mutated": ("Your {when} changed the input {names} in place: the inputs (and what forward saves of them) "
+                      "are the data of the Tensors the caller passed (the layer's own parameters, the batch), which it "
+                      "still holds. Compute into new arrays and leave them as they were."),
+    "db_row": ("db is the gradient of ONE row of the batch: b was copied to every row, so its gradient is the SUM of "
+               "all the rows' gradients (with a batch of one example the two agree, which is why it can look "
+               "right)."),
     "g_mutated": ("Your backward changed the upstream gradient g in place: g is the output's .grad, which the engine "
                   "keeps (and a rule like Add hands one g to two inputs). Compute the gradients into new arrays."),
 }
@@ -187,6 +190,9 @@ class LinearFunction(Exercise):
         y.backward(np.array(case["g"]))
         if not np.array_equal(y.grad, np.asarray(case["g"], dtype=y.grad.dtype)):
             return {"problem": "g_mutated", "x": case["x"]}
+        changed = [k for k in ("x", "W", "b") if not np.array_equal(ts[k].data, case[k])]
+        if changed:    # what forward saved is the caller's data: backward must not write into it either
+            return {"problem": "input_mutated", "names": changed, "when": "backward", "x": case["x"]}
         for k, name in (("x", "dx"), ("W", "dW"), ("b", "db")):   # (the engine gives each .grad its tensor's dtype)
             out[name] = None if ts[k].grad is None else np.array(ts[k].grad)
         return out
@@ -208,8 +214,9 @@ class LinearFunction(Exercise):
             return Mismatch("forward returned a Tensor, expected a NumPy array", LINEAR_HINTS["tensor_forward"])
         if problem == "input_mutated":
             names = " and ".join(got["names"])
-            return Mismatch(f"after forward, {names} no longer held its values",
-                            LINEAR_HINTS["input_mutated"].format(names=names))
+            when = got.get("when", "forward")
+            return Mismatch(f"after {when}, {names} no longer held its values",
+                            LINEAR_HINTS["input_mutated"].format(names=names, when=when))
         if problem == "g_mutated":
             return Mismatch("after backward, the upstream gradient g no longer held its values", LINEAR_HINTS[problem])
         x, W, b, g = case["x"], case["W"], case["b"], case["g"]
@@ -231,7 +238,8 @@ class LinearFunction(Exercise):
                    LINEAR_HINTS["dx"]),
                   ("dW", [(LINEAR_HINTS["class_state"], x2.T @ g), (LINEAR_HINTS["dW_T"], g.T @ x),
                           (LINEAR_HINTS["dW_over_N"].format(n=len(x)), x.T @ g / len(x))], LINEAR_HINTS["dW_T"]),
-                  ("db", [(LINEAR_HINTS["db_mean"], g.mean(axis=0)), (LINEAR_HINTS["db_axis"], g.sum(axis=1))], "")]
+                  ("db", [(LINEAR_HINTS["db_mean"], g.mean(axis=0)), (LINEAR_HINTS["db_axis"], g.sum(axis=1)),
+                          (LINEAR_HINTS["db_row"], g[0]), (LINEAR_HINTS["db_row"], g[-1])], "")]
         for name, suspects, fallback in checks:
             m = hints.compare_values(got[name], want[name], where=name, suspects=suspects)
             if m is not None:
