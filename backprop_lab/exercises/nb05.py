@@ -183,7 +183,7 @@ class EinsumSpecs(Exercise):
                           "the order of the two axes.")
             return m
         if todo:
-            return Mismatch(f"the specs for {todo} are still None (the others are right)",
+            return Mismatch(f"the specs for {todo} are missing or still None (the others are right)",
                             "Fill in a spec for every operation.")
         return None
 

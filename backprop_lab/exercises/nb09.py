@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 
 import numpy as np
 
@@ -123,14 +124,27 @@ GRAPHS = {
 }
 CHAIN_DEPTH = 10_000
 
+ANY_DEPTH = ("A backward pass must handle graphs of any depth: keep the nodes still to visit in a data structure "
+             "of your own instead of on Python's call stack.")
+
+
+def _stack_depth():
+    frame, depth = sys._getframe(1), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
 BACKWARD_HINTS = {
     "engine": ("The exercise is the lab's own backward pass: fix it rather than hand the work to the engine's "
                "{name} (it is switched off while the check runs). Library helpers such as bl.autograd.topo_sort "
                "and bl.unbroadcast are fine."),
     "recursion": ("RecursionError on a chain of {depth} operations: a function that calls itself once per node "
                   "along the longest path needs one Python frame per node, and Python allows "
-                  "sys.getrecursionlimit() nested calls. A backward pass must handle graphs of any depth: keep the "
-                  "nodes still to visit in a data structure of your own instead of on Python's call stack."),
+                  "sys.getrecursionlimit() nested calls. " + ANY_DEPTH),
+    "raised_limit": ("Your backward raised Python's recursion limit (sys.setrecursionlimit): that moves the wall "
+                     "instead of removing it. A deeper graph needs a higher limit again, and past what the C stack "
+                     "holds the kernel crashes instead of raising an error. " + ANY_DEPTH),
     "none": ("{leaf}.grad is still None after your backward(loss): no gradient reached it, though the loss depends on "
              "{leaf}. Every gradient a rule returns belongs to the matching input."),
     "shape": ("{leaf}.grad has shape {got}, but {leaf} has shape {want}: {leaf} was broadcast in the forward pass "
@@ -219,15 +233,26 @@ class LabBackward(Exercise):
                 raise EngineBackwardOff(BACKWARD_HINTS["engine"].format(name=name))
             return refuse
 
+        limit, ours = sys.getrecursionlimit(), None
+        if case.get("depth"):   # the deep chain runs with Python's usual room (1000 frames), whatever the kernel's
+            ours = _stack_depth() + 1000
+            sys.setrecursionlimit(ours)
         Tensor.backward, Tensor._backward = off("loss.backward()"), off("node._backward()")
+        too_deep = False
         try:
             obj(loss)
             for _ in range(case.get("passes", 1) - 1):     # the same leaves, a new graph, another pass
                 obj(GRAPHS[case["graph"]][0](leaves))
         except RecursionError:
-            return {"recursion_error": True}
+            too_deep = True
         finally:
             Tensor.backward, Tensor._backward = saved
+            raised = ours is not None and sys.getrecursionlimit() != ours
+            sys.setrecursionlimit(limit)
+        if raised:
+            return {"raised_limit": True}
+        if too_deep:
+            return {"recursion_error": True}
         spec = GRAPHS[case["graph"]][2]
         return {"grads": {k: _plain(leaves[k].grad) for k, (_, rg) in spec.items() if rg}}
 
@@ -251,6 +276,8 @@ class LabBackward(Exercise):
     def compare(self, got, want, case):
         if not isinstance(got, dict):
             return Mismatch(f"could not read the leaves' gradients: {hints.short_repr(got)}", hints.TYPE_HINT)
+        if got.get("raised_limit"):
+            return Mismatch("your backward raised Python's recursion limit", BACKWARD_HINTS["raised_limit"])
         if got.get("recursion_error"):
             depth = case.get("depth", "many")
             return Mismatch(f"RecursionError on a chain of {depth} operations",
