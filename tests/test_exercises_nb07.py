@@ -163,7 +163,10 @@ MSE_WRONG.update({
     "gradient divided by the columns": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t) / p.shape[-1]),
                                         "the length of one axis"),
     "pred changed in place": (_mse_in_place, "changed its argument pred in place"),
-    "loss as a Tensor": (lambda p, t: (bl.nn.mse_loss(bl.Tensor(p), t), 2 * (p - t) / p.size), "plain number (a float)"),
+    "loss as a Tensor": (lambda p, t: (bl.Tensor(np.mean((p - t) ** 2)), 2 * (p - t) / p.size), "plain number (a float)"),
+    # walkthrough walk2-b: the engine's loss passed ("on plain NumPy arrays")
+    "the engine's mse_loss": (lambda p, t: (bl.nn.mse_loss(bl.Tensor(p), t).item(), 2 * (p - t) / p.size),
+                              "computed the loss with the engine"),
     "gradient as a Tensor": (lambda p, t: (float(np.mean((p - t) ** 2)), bl.Tensor(2 * (p - t) / p.size)),
                              "NumPy array"),
 })
@@ -249,7 +252,12 @@ CE_WRONG.update({
     "shift by the column maxima": (_ce_column_shift, "each COLUMN"),
     "mean over every entry": (_ce_mean_of_onehot_product, "all N * C"),
     "logits changed in place": (_ce_shifting_in_place, "changed its argument logits in place"),
-    "a Tensor, not a float": (lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y), "plain number (a float)"),
+    "a Tensor, not a float": (lambda z, y: bl.Tensor(rows_ce(z, y).mean()), "plain number (a float)"),
+    # walkthrough walk2-b: the engine's loss passed ("NumPy only")
+    "the engine's cross_entropy": (lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y).item(),
+                                   "computed the loss with the engine"),
+    "the engine's log_softmax": (lambda z, y: -float(bl.Tensor(z).log_softmax(axis=1).data[np.arange(len(y)), y]
+                                                     .mean()), "computed the loss with the engine"),
     "a 0-d array, not a float": (lambda z, y: rows_ce(z, y).mean(keepdims=True).reshape(()), "plain number"),
     # walkthrough walk2-b: clipping the probability before the log got no hint
     "probability clipped at 1e-12": (lambda z, y: float(np.mean(np.minimum(rows_ce(z, y), -np.log(1e-12)))),
@@ -276,8 +284,13 @@ def test_ce_reference_passes():
     assert verdict("07.3", reference.cross_entropy) == ("pass", "")
 
 
-def test_ce_engine_passes():
-    assert verdict("07.3", lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y).item()) == ("pass", "")
+def test_ce_check_agrees_with_the_engine():
+    """The check's expected losses are the engine's (which the learner may not call: see CE_WRONG)."""
+    from backprop_lab.exercises import get
+
+    ex = get("07.3")
+    for case in ex.cases(np.random.default_rng(0)):
+        assert np.isclose(ex.expected(case), bl.nn.cross_entropy(bl.Tensor(case["logits"]), case["labels"]).item())
 
 
 def test_ce_cases_include_logits_of_size_1e4():
@@ -296,9 +309,10 @@ def test_ce_wrong_rejected(name):
     assert expected in problem.hint + " " + problem.message
 
 
-def test_ce_engine_item_passes():
-    """The engine's loss, as a number, is a right answer (a float): only the type was wrong above."""
-    assert verdict("07.3", lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y).item()) == ("pass", "")
+def test_ce_a_tensor_of_the_right_loss_is_told_only_the_type():
+    """A Tensor holding the right loss (computed in NumPy) is told to return a float, nothing else."""
+    status, hint = verdict("07.3", lambda z, y: bl.Tensor(rows_ce(z, y).mean()))
+    assert status == "fail" and "plain number" in hint and "engine" not in hint
 
 
 # ----------------------------------------------------------------------------- 07.4 momentum

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from ._core import Exercise, Mismatch, run_watching
 from .nb06 import FORWARD_ON_ARRAYS, call_watching, saved_unpack_hint
 
 
@@ -109,8 +109,24 @@ MUTATED = ("Your function changed its argument {names} in place. It returns new 
            "were and compute into new arrays.")
 
 
+NUMPY_ONLY = ("Your function computed the loss with the engine ({names}): this exercise is the loss written in "
+              "NumPy, on plain arrays, and the engine's version is what your answer is compared with. Compute it "
+              "from the arrays themselves.")
+
+
+def _call_numpy_only(obj, arrays, *args):
+    """``call_watching``, and the engine's operations (any Tensor operation goes through Function.apply) it used."""
+    from ..tensor import Function
+
+    (out, changed), engine = run_watching([Function.apply.__func__], lambda: call_watching(obj, arrays, *args))
+    return out, changed, engine
+
+
 def _mutation(got):
-    """A Mismatch when ``run`` found the learner's function changing its arguments, else None."""
+    """A Mismatch when ``run`` found the learner's function changing its arguments (or, for a loss written in
+    NumPy, using the engine), else None."""
+    if isinstance(got, dict) and got.get("engine"):
+        return Mismatch(f"your function used the engine ({got['engine']})", NUMPY_ONLY.format(names=got["engine"]))
     if isinstance(got, dict) and got.get("mutated"):
         names = " and ".join(got["mutated"])
         return Mismatch(f"after the call, {names} no longer held the values it was given", MUTATED.format(names=names))
@@ -292,7 +308,9 @@ class MSEForwardBackward(Exercise):
         return fixed + [{"pred": rng.normal(size=s), "target": rng.normal(size=s)} for s in [(4, 3), (5,), (2, 6)]]
 
     def run(self, obj, case):
-        out, changed = call_watching(obj, {"pred": case["pred"], "target": case["target"]})
+        out, changed, engine = _call_numpy_only(obj, {"pred": case["pred"], "target": case["target"]})
+        if engine:
+            return {"engine": "Tensor operations", "pred": case["pred"]}
         if changed:   # (with the inputs: a mistake, not an answer hard-coded for every case)
             return {"mutated": changed, "pred": case["pred"]}
         if isinstance(out, (tuple, list)) and len(out) == 2:
@@ -407,7 +425,9 @@ class StableCrossEntropy(Exercise):
 
     def run(self, obj, case):
         with np.errstate(all="ignore"):  # the naive version overflows: the compare explains it, no warning spam
-            out, changed = call_watching(obj, {"logits": case["logits"]}, case["labels"].copy())
+            out, changed, engine = _call_numpy_only(obj, {"logits": case["logits"]}, case["labels"].copy())
+        if engine:
+            return {"engine": "Tensor operations", "logits": case["logits"]}
         if changed:
             return {"mutated": changed, "logits": case["logits"]}
         if _is_real(out):
