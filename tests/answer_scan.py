@@ -169,3 +169,15 @@ def hint_leaks(exercise_id: str, wrong_answers, patterns: list[str]) -> list[str
         found += [f"{exercise_id}: {rx!r} in the hint for wrong answer {k}: {text[:80]!r}"
                   for rx in patterns if re.search(rx, squash(text))]
     return found
+
+
+def printed_by_cell(nb, marker: str, namespace: dict) -> str:
+    """What the first cell of ``nb`` whose source contains ``marker`` prints, run in ``namespace``."""
+    import contextlib
+    import io
+
+    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(cell.source, "<cell>", "exec"), namespace)
+    return out.getvalue()

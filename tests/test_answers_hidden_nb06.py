@@ -10,7 +10,8 @@ import re
 import nbformat
 import pytest
 
-from answer_scan import exercises, hint_strings, leaks, notebook, printed_before_check, squash, task_leaks
+from answer_scan import (exercises, hint_strings, leaks, notebook, printed_before_check, printed_by_cell, squash,
+                         task_leaks)
 from backprop_lab.exercises import get, hints, nb06
 from backprop_lab.exercises._core import solution_text
 
@@ -79,3 +80,38 @@ def test_the_scan_finds_a_cell_that_names_the_culprit():
     nb = copy.deepcopy(notebook("06"))
     nb.cells.append(nbformat.v4.new_code_cell("print(bl.check_graph(loss_m).first_bad.op)"))
     assert any(re_search(rx, nb.cells[-1].source) for rx in KEY_EXPRESSIONS["06.5"])
+
+
+def test_the_engine_driver_is_printed_only_once_the_learners_driver_passes(tmp_path, monkeypatch):
+    """After the check, the cell that prints Tensor.backward (06.4's answer) prints it only once 06.4 has passed:
+    Run All on a fresh notebook must not show it (walkthrough walk2-b)."""
+    import inspect
+
+    import backprop_lab as bl
+    from backprop_lab.exercises import check
+    from backprop_lab.references import nb06 as reference
+
+    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(tmp_path / "progress.json"))
+    course = notebook("06")
+    fresh = printed_by_cell(course, "getsource(bl.Tensor.backward)", {"bl": bl, "inspect": inspect})
+    assert not [rx for rx in PRINTED["06.4"] if re_search(rx, fresh)] and "once your backward passes" in fresh
+    check("06.4", reference.backward)
+    passed = printed_by_cell(course, "getsource(bl.Tensor.backward)", {"bl": bl, "inspect": inspect})
+    assert [rx for rx in PRINTED["06.4"] if re_search(rx, passed)]
+
+
+def test_the_rules_table_hides_the_rows_of_06_2_and_06_3_until_they_pass(tmp_path, monkeypatch):
+    """Section 4 prints the rules' table; its maximum/minimum and max/min rows are 06.2's and 06.3's answers."""
+    import backprop_lab as bl
+    from backprop_lab import rules
+    from backprop_lab.exercises import check
+    from backprop_lab.references import nb06 as reference
+
+    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(tmp_path / "progress.json"))
+    fresh = printed_by_cell(notebook("06"), "exercise_of", {"bl": bl, "rules": rules})
+    assert not [rx for k in ("06.2", "06.3") for rx in PRINTED[k] if re_search(rx, fresh)]
+    assert "MatMul" in fresh and fresh.count("hidden until your") == 4
+    check("06.2", reference.maximum_backward)
+    check("06.3", reference.max_backward)
+    passed = printed_by_cell(notebook("06"), "exercise_of", {"bl": bl, "rules": rules})
+    assert all([rx for rx in PRINTED[k] if re_search(rx, passed)] for k in ("06.2", "06.3"))

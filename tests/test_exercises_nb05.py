@@ -2,6 +2,8 @@
 each with the hint that names its mistake; the einsum explorer's bookkeeping is right."""
 import numpy as np
 
+import backprop_lab as bl
+
 from backprop_lab.references import nb05 as ref05
 import pytest
 
@@ -38,15 +40,31 @@ def test_references_pass():
     assert verdict("05.5", einsum_backward_repeated)[0] == "pass"
 
 
-def test_engine_operand_grad_passes_both_einsum_checks():
-    """The engine's own rule (backprop_lab.einsum.operand_grad) is what the notebook shows; it must pass."""
+def test_the_engines_own_rule_is_refused_with_a_hint():
+    """05.4/05.5 ask for the rule the engine implements: handing the work to the engine's operand_grad (imported by
+    the notebook's first cell, by any name) or to bl.einsum's backward fails, saying so. 05.3 likewise."""
     from backprop_lab.einsum import operand_grad, parse
 
     def engine(spec, operands, grad, i):
         inputs, output = parse(spec, [a.shape for a in operands])
         return operand_grad(grad, operands, inputs, output, i)
-    assert verdict("05.4", engine)[0] == "pass"
-    assert verdict("05.5", engine)[0] == "pass"
+
+    def through_backward(spec, operands, grad, i):
+        tensors = [bl.Tensor(a, requires_grad=True) for a in operands]
+        bl.einsum(spec, *tensors).backward(grad)
+        return tensors[i].grad
+
+    def quadratic_by_engine(A, x):
+        At, xt = bl.Tensor(A, requires_grad=True), bl.Tensor(x, requires_grad=True)
+        bl.einsum("i,ij,j->", xt, At, xt).backward()
+        return At.grad, xt.grad
+
+    for exercise_id, fn, name in [("05.4", engine, "operand_grad"), ("05.5", engine, "operand_grad"),
+                                  ("05.4", through_backward, "operand_grad"),
+                                  ("05.3", quadratic_by_engine, "Tensor.backward")]:
+        status, hint, message = verdict(exercise_id, fn)
+        assert status == "fail" and f"called the engine's {name}" in message, (exercise_id, message)
+        assert "compute it yourself" in hint
 
 
 def test_not_done_is_todo():
@@ -390,3 +408,16 @@ def test_broadcast_without_a_size_one_axis_is_named():
 
 
 CATALOGUES["05.4"].append(broadcast_without_reshape)
+
+
+@pytest.mark.parametrize("exercise_id", ["05.3", "05.4", "05.5"])
+def test_a_gradient_returned_as_a_list_is_named(exercise_id):
+    """Walkthrough walk2-b: nested lists of the right numbers passed, where the exercise asks for arrays."""
+    right = {"05.3": ref05.quadratic_form_grad, "05.4": einsum_backward, "05.5": einsum_backward_repeated}[exercise_id]
+
+    def as_lists(*args):
+        out = right(*args)
+        return [np.asarray(a).tolist() for a in out] if exercise_id == "05.3" else np.asarray(out).tolist()
+
+    status, hint, message = verdict(exercise_id, as_lists)
+    assert status == "fail" and "received a list" in message and "NumPy array" in hint

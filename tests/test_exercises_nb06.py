@@ -174,6 +174,12 @@ def _maximum_masks_g_in_place(x, y, g):
     return g, dy
 
 
+def _maximum_into_int_arrays(x, y, g):
+    dx, dy = np.zeros(x.shape, dtype=int), np.zeros(y.shape, dtype=int)
+    dx[x >= y], dy[x < y] = g[x >= y], g[x < y]        # g truncated to whole numbers when written in
+    return dx, dy
+
+
 MAXIMUM_WRONG = {
     "zeros": (lambda x, y, g: (np.zeros_like(x), np.zeros_like(y)), "all zeros"),
     "tie to both": (lambda x, y, g: (g * (x >= y), g * (y >= x)), "sent g to BOTH"),
@@ -186,6 +192,8 @@ MAXIMUM_WRONG = {
     "g changed in place": (_maximum_masks_g_in_place, "changed its input g in place"),
     "the maximum's value, not 0/1": (lambda x, y, g: (g * np.maximum(x, y), g * np.maximum(x, y)),
                                      "carry the VALUES of x and y"),
+    # walkthrough walk2-b: told "accumulate with `+=` instead of `=`"
+    "int arrays filled with g": (_maximum_into_int_arrays, "rounded g to whole numbers"),
 }
 
 
@@ -255,6 +263,20 @@ def _max_into_integers(x, g, axis=None):
     return out
 
 
+def _max_none_every_tie(x, g, axis=None):
+    if axis is None:
+        return g * (x == x.max())
+    return reference.max_backward(x, g, axis)
+
+
+def _max_none_flat(x, g, axis=None):
+    if axis is None:
+        dx = np.zeros(x.size)
+        dx[np.argmax(x)] = g
+        return dx
+    return reference.max_backward(x, g, axis)
+
+
 MAX_WRONG = {
     "zeros": (lambda x, g, axis=None: np.zeros_like(x), "all zeros"),
     "every tie": (lambda x, g, axis=None: _expand(g, axis) * _ties(x, axis), "Every maximal entry"),
@@ -269,6 +291,9 @@ MAX_WRONG = {
     # walkthrough walk-c: these were told to "accumulate with +=" and that "each node adds its share to .grad"
     "argmax without an axis": (_max_flat_argmax, "np.argmax without an axis"),
     "dx an integer array": (_max_into_integers, "rounded g to whole numbers"),
+    # walkthrough walk2-b: told about slices, or about "axis=?? and keepdims"
+    "axis=None: g at every tie": (_max_none_every_tie, "With axis=None the maximum is ONE number"),
+    "axis=None: dx left flat": (_max_none_flat, "Your dx is flat"),
 }
 
 
@@ -332,7 +357,7 @@ def topo(root, dedupe=True):
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
                 skip_none=True, wrap=True, seed_dtype=True, in_place=False, copy_read_only=False, zero_first=False,
-                none_check=True, seed_shape=None, skip_leaves=True):
+                none_check=True, seed_shape=None, skip_leaves=True, skip_constants=True):
     def backward(root):
         if zero_first:    # "start every .grad at zero", which also wipes a leaf's earlier gradient
             for node in topo(root):
@@ -349,6 +374,8 @@ def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroa
                 grads = (grads,)
             for parent, g in zip(node._prev, grads):
                 if skip_none and g is None:
+                    continue
+                if skip_constants and g is not None and not parent.requires_grad:
                     continue
                 if unbroadcast:
                     g = bl.unbroadcast(g, parent.shape)
@@ -406,6 +433,11 @@ def zeros_driver(root):
         node.grad = np.zeros_like(node.data)
 
 
+def engine_topo_sort(root):
+    """The right pass, but with the engine's topological sort: the order is part of the exercise."""
+    make_driver(order=lambda r: list(reversed(bl.autograd.topo_sort(r))))(root)
+
+
 def engine_shortcut(root):
     root.backward()
 
@@ -442,6 +474,9 @@ DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     "+= onto None": (make_driver(in_place=True, none_check=False), "error", "None cannot be added to"),
     "every .grad zeroed first": (make_driver(zero_first=True, in_place=True), "fail", "already held a gradient"),
     "float64 seed for float32 data": (make_driver(seed_dtype=False), "fail", "dtype of its tensor"),
+    # walkthrough walk2-b: both passed
+    "the engine's topo_sort": (engine_topo_sort, "fail", "called the engine's topological sort"),
+    "constants get a .grad (Add's share)": (make_driver(skip_constants=False), "fail", "skips the inputs that need no"),
 }
 
 

@@ -54,6 +54,12 @@ def _g_halved_in_place(x, W, g):
     return dx, dW, db
 
 
+def _w_updated_in_backward(x, W, g):
+    dx, dW, db = g @ W.T, x.T @ g, g.sum(axis=0)
+    W -= 0.1 * dW             # right gradients, but the layer's weights (forward saved them) are changed
+    return dx, dW, db
+
+
 LINEAR_WRONG = {
     "zeros": (make_linear(backward=lambda x, W, g: (np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[1]))),
               "all zeros"),
@@ -75,9 +81,12 @@ LINEAR_WRONG = {
     "forward built from Tensors": (make_linear(forward=lambda x, W, b: bl.Tensor(x) @ bl.Tensor(W) + bl.Tensor(b)),
                                    "plain NumPy arrays"),
     "y written into x's memory": (make_linear(forward=lambda x, W, b: np.add(x @ W, b, out=x)),   # case 1: in = out
-                                  "changed its input x in place"),
+                                  "forward changed the input x in place"),
     "backward halves g in place": (make_linear(backward=lambda x, W, g: _g_halved_in_place(x, W, g)),
                                    "upstream gradient g in place"),
+    # walkthrough walk2-b: the first passed, the second was told "`+=` instead of `=`"
+    "backward updates the saved W": (make_linear(backward=_w_updated_in_backward), "backward changed the input W"),
+    "db from the first row only": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g, g[0])), "ONE row"),
 }
 
 
@@ -124,7 +133,8 @@ def test_linear_wrong_rejected(name):
 MSE_WRONG = {
     "zeros": (lambda p, t: (0.0, np.zeros_like(p)), "Your loss is 0"),   # caught at the loss, before the gradient
     "sum instead of mean": (lambda p, t: (float(np.sum((p - t) ** 2)), 2 * (p - t)), "times too big"),
-    "divided by rows": (lambda p, t: (float(np.sum((p - t) ** 2)) / len(p), 2 * (p - t) / len(p)), "number of rows"),
+    "divided by rows": (lambda p, t: (float(np.sum((p - t) ** 2)) / len(p), 2 * (p - t) / len(p)),
+                        "You divided by 2, the length of one axis"),      # case 1 is 2 x 2
     "gradient without the 2": (lambda p, t: (float(np.mean((p - t) ** 2)), (p - t) / p.size), "factor 2"),
     "gradient sign": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (t - p) / p.size), "wrong sign"),
     "gradient summed": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t)), "gradient is exactly"),
@@ -144,8 +154,19 @@ def _mse_in_place(p, t):
 
 
 MSE_WRONG.update({
+    # walkthrough walk2-b: the first was told "`+=` instead of `=`", the next two got no hint
+    "gradient divided by n twice": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t) / p.size / p.size),
+                                    "divided by n = 4 twice"),
+    "half the mean (L/2, gradient r/n)": (lambda p, t: (float(np.mean((p - t) ** 2)) / 2, (p - t) / p.size),
+                                         "no factor 1/2"),
+    "root of the mean (RMSE)": (lambda p, t: (float(np.sqrt(np.mean((p - t) ** 2))), 2 * (p - t) / p.size), "RMSE"),
+    "gradient divided by the columns": (lambda p, t: (float(np.mean((p - t) ** 2)), 2 * (p - t) / p.shape[-1]),
+                                        "the length of one axis"),
     "pred changed in place": (_mse_in_place, "changed its argument pred in place"),
-    "loss as a Tensor": (lambda p, t: (bl.nn.mse_loss(bl.Tensor(p), t), 2 * (p - t) / p.size), "plain number (a float)"),
+    "loss as a Tensor": (lambda p, t: (bl.Tensor(np.mean((p - t) ** 2)), 2 * (p - t) / p.size), "plain number (a float)"),
+    # walkthrough walk2-b: the engine's loss passed ("on plain NumPy arrays")
+    "the engine's mse_loss": (lambda p, t: (bl.nn.mse_loss(bl.Tensor(p), t).item(), 2 * (p - t) / p.size),
+                              "computed the loss with the engine"),
     "gradient as a Tensor": (lambda p, t: (float(np.mean((p - t) ** 2)), bl.Tensor(2 * (p - t) / p.size)),
                              "NumPy array"),
 })
@@ -231,8 +252,18 @@ CE_WRONG.update({
     "shift by the column maxima": (_ce_column_shift, "each COLUMN"),
     "mean over every entry": (_ce_mean_of_onehot_product, "all N * C"),
     "logits changed in place": (_ce_shifting_in_place, "changed its argument logits in place"),
-    "a Tensor, not a float": (lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y), "plain number (a float)"),
+    "a Tensor, not a float": (lambda z, y: bl.Tensor(rows_ce(z, y).mean()), "plain number (a float)"),
+    # walkthrough walk2-b: the engine's loss passed ("NumPy only")
+    "the engine's cross_entropy": (lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y).item(),
+                                   "computed the loss with the engine"),
+    "the engine's log_softmax": (lambda z, y: -float(bl.Tensor(z).log_softmax(axis=1).data[np.arange(len(y)), y]
+                                                     .mean()), "computed the loss with the engine"),
     "a 0-d array, not a float": (lambda z, y: rows_ce(z, y).mean(keepdims=True).reshape(()), "plain number"),
+    # walkthrough walk2-b: clipping the probability before the log got no hint
+    "probability clipped at 1e-12": (lambda z, y: float(np.mean(np.minimum(rows_ce(z, y), -np.log(1e-12)))),
+                                     "looks clipped"),
+    "1e-9 added to the probability": (lambda z, y: float(np.mean(-np.log(np.exp(-rows_ce(z, y)) + 1e-9))),
+                                      "looks clipped"),
 })
 
 
@@ -253,8 +284,13 @@ def test_ce_reference_passes():
     assert verdict("07.3", reference.cross_entropy) == ("pass", "")
 
 
-def test_ce_engine_passes():
-    assert verdict("07.3", lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y).item()) == ("pass", "")
+def test_ce_check_agrees_with_the_engine():
+    """The check's expected losses are the engine's (which the learner may not call: see CE_WRONG)."""
+    from backprop_lab.exercises import get
+
+    ex = get("07.3")
+    for case in ex.cases(np.random.default_rng(0)):
+        assert np.isclose(ex.expected(case), bl.nn.cross_entropy(bl.Tensor(case["logits"]), case["labels"]).item())
 
 
 def test_ce_cases_include_logits_of_size_1e4():
@@ -273,9 +309,10 @@ def test_ce_wrong_rejected(name):
     assert expected in problem.hint + " " + problem.message
 
 
-def test_ce_engine_item_passes():
-    """The engine's loss, as a number, is a right answer (a float): only the type was wrong above."""
-    assert verdict("07.3", lambda z, y: bl.nn.cross_entropy(bl.Tensor(z), y).item()) == ("pass", "")
+def test_ce_a_tensor_of_the_right_loss_is_told_only_the_type():
+    """A Tensor holding the right loss (computed in NumPy) is told to return a float, nothing else."""
+    status, hint = verdict("07.3", lambda z, y: bl.Tensor(rows_ce(z, y).mean()))
+    assert status == "fail" and "plain number" in hint and "engine" not in hint
 
 
 # ----------------------------------------------------------------------------- 07.4 momentum
@@ -398,6 +435,25 @@ def _adam_m_corrected_only(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=
 
 ADAM_WRONG["beta1 in v's correction"] = (_adam_one_beta, "ITS OWN beta")      # walkthrough walk-c: were generic
 ADAM_WRONG["only m corrected"] = (_adam_m_corrected_only, "Only m is bias-corrected")
+
+
+def _adam_power_of_the_difference(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1) ** t) / (np.sqrt(v / (1 - beta2) ** t) + eps), m, v
+
+
+def _adam_betas_written_in(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    return reference.adam_step(p, g, m, v, t, lr=lr, eps=eps)     # beta1 and beta2 left at their defaults
+
+
+ADAM_WRONG["(1 - beta)**t"] = (_adam_power_of_the_difference, "(1 - beta)**t")      # walkthrough walk2-b: generic
+ADAM_WRONG["betas written in"] = (_adam_betas_written_in, "not the numbers of their defaults")
+def _adam_t_minus_one(*args, **kwargs):
+    with np.errstate(divide="ignore", invalid="ignore"):        # 1 - beta**0 = 0 on the first step
+        return adam_variant(t_shift=-1)(*args, **kwargs)
+
+
+ADAM_WRONG["t - 1 (division by zero at t = 1)"] = (_adam_t_minus_one, "wrong step number")
 ADAM_WRONG["np.power's float64 scalars"] = (_adam_np_power, "NumPy float64 SCALAR")
 ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in reference.adam_step(p, g, m, v, t, **kw)),
                          "returns NumPy arrays")
@@ -527,7 +583,8 @@ def make_two_layer(loss_sum=False, naive=False, p_in_place=False, loss_type=None
             d[np.arange(n), labels] -= 1
             d /= n
         with np.errstate(all="ignore"):
-            losses = -np.log(p[np.arange(n), labels])
+            losses = -np.log(np.maximum(p[np.arange(n), labels], 1e-12) if loss_type == "clipped"
+                             else p[np.arange(n), labels])
         loss = float(losses.sum() if loss_sum else losses.mean())
         if loss_type == "tensor":
             loss = bl.Tensor(loss)
@@ -539,6 +596,7 @@ def make_two_layer(loss_sum=False, naive=False, p_in_place=False, loss_type=None
         if h == "with tanh'":
             dh = dh * (1 - ha ** 2)
         dz1 = {None: dh * (1 - ha ** 2), "from z1": dh * (1 - z1a ** 2), "no square": dh * (1 - ha),
+               "square outside": dh * (1 - ha) ** 2,
                "sigmoid": dh * ha * (1 - ha), "tanh twice": dh * (1 - np.tanh(ha) ** 2), "local only": 1 - ha ** 2,
                "skipped": dh}[z1]
         dW1 = {None: Xa.T @ dz1, "transposed": dz1.T @ Xa, "from dh": Xa.T @ dh}[W1]
@@ -594,6 +652,9 @@ TWO_LAYER_WRONG = {  # name: (implementation, expected status, text in the hint 
     "dX without the transpose": (make_two_layer(X="no transpose"), "error", "a transpose is missing or extra"),
     "weights updated in place": (make_two_layer(mutate=True), "fail", "changed its argument W1 in place"),
     "the engine used": (make_two_layer(use_engine=True), "error", "by hand, in NumPy"),
+    # walkthrough walk2-b: no hint for these two
+    "tanh' as (1 - h)**2": (make_two_layer(z1="square outside"), "fail", "the square belongs to h alone"),
+    "probability clipped before the log": (make_two_layer(loss_type="clipped"), "fail", "looks clipped"),
 }
 
 

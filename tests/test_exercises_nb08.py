@@ -132,6 +132,15 @@ def mb_masks(n, bs, rng):
     return [np.isin(np.arange(n), order[i:i + bs]) for i in range(0, n, bs)]
 
 
+def mb_shuffled_inside_fixed_batches(n, bs, rng):
+    return [rng.permutation(np.arange(i, min(i + bs, n))) for i in range(0, n, bs)]
+
+
+def mb_stops_one_early(n, bs, rng):
+    order = rng.permutation(n)
+    return [order[i:i + bs] for i in range(0, n - 1, bs)]      # misses the last index when n % bs == 1
+
+
 MB_WRONG = {
     "zeros": (mb_zeros, "index 0 appears"),
     "drop_last": (mb_drop_last, "last, partial batch is missing"),
@@ -140,6 +149,9 @@ MB_WRONG = {
     "fixed_seed": (mb_fixed_seed, BATCH_HINTS["same_each_epoch"]),
     "global_state": (mb_global_state, BATCH_HINTS["not_seeded"]),
     "boolean_masks": (mb_masks, "integer indices"),
+    # walkthrough walk2-b: both passed
+    "same batches every epoch, shuffled inside": (mb_shuffled_inside_fixed_batches, BATCH_HINTS["same_batches"]),
+    "range(0, n - 1, bs)": (mb_stops_one_early, "1 example is never seen"),
 }
 
 

@@ -183,8 +183,15 @@ def keeps_the_rules_array(loss):
                 grads[id(parent)] = pg if id(parent) not in grads else grads[id(parent)] + pg
 
 
+def recursion_limit_raised(loss):
+    """The recursive pass, 'fixed' by raising Python's recursion limit (it passed: walkthrough walk2-b)."""
+    sys.setrecursionlimit(100_000)
+    _driver(sort=recursive_sort)(loss)
+
+
 BACKWARD_WRONG = {
     "nothing": (does_nothing, "is still None after your backward"),
+    "recursion_limit_raised": (recursion_limit_raised, BACKWARD_HINTS["raised_limit"]),
     "recursive": (_driver(sort=recursive_sort), "RecursionError on a chain of 10000 operations"),
     "no_unbroadcast": (_driver(unbroadcast_it=False), "b was broadcast in the forward pass"),
     "assign": (_driver(add="assign"), "your backward pass kept one of them"),
@@ -322,6 +329,22 @@ def ce_log_of_softmax(logits, labels):
         return _ce_value(np.log(p), labels, logits.dtype), p
 
 
+def ce_clipped(logits, labels):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    return _ce_value(np.log(np.clip(p, 1e-12, 1.0)), labels, logits.dtype), p
+
+
+class TanhScalesG(reference.Tanh):
+    """The course's forward; a backward with the right numbers that scales the upstream gradient in place."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        g *= 1 - y ** 2
+        return g
+
+
 def ce_in_place_shift(logits, labels):
     logits -= logits.max(axis=1, keepdims=True)
     log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
@@ -373,6 +396,9 @@ OPS_WRONG = {
     "not_a_dict": ((reference.Linear, reference.Tanh, reference.CrossEntropy), "received tuple"),
     "missing_key": ({"Linear": reference.Linear, "Tanh": reference.Tanh}, "'CrossEntropy' is missing"),
     "instances": (ops_with(Tanh=reference.Tanh()), "'Tanh' is"),
+    # walkthrough walk2-b: the first was told it changed "an array that forward had saved", the second got no hint
+    "tanh_scales_g_in_place": (ops_with(Tanh=TanhScalesG), OPS_HINTS["g_changed"].format(op="Tanh")),
+    "clipped_probability": (ops_with(CrossEntropy=_ce(ce_clipped)), "looks clipped"),
 }
 
 
@@ -669,3 +695,17 @@ def test_statistics_explorer_redraws_and_uses_theme_colours():
     readout = box.children[2].value
     assert "var(--jp-ui-font-color1)" in readout and "#" not in readout
     assert box.children[3].value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_backward_check_restores_the_recursion_limit_and_ignores_one_raised_before():
+    """A limit raised in the learner's cell before the check does not let a recursive pass through (the chain runs
+    with Python's usual room), and the check leaves the limit as it found it."""
+    before = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(50_000)
+        assert_rejected(run_check("09.1", _driver(sort=recursive_sort)), "RecursionError on a chain of 10000")
+        assert sys.getrecursionlimit() == 50_000
+        run_check("09.1", recursion_limit_raised)
+        assert sys.getrecursionlimit() == 50_000
+    finally:
+        sys.setrecursionlimit(before)

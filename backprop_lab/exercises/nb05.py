@@ -13,8 +13,16 @@ import re
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from ._core import Exercise, Mismatch, run_watching
 from .nb04 import MUTATED
+
+ENGINE = ("Your function called the engine's {names}, which computes this gradient for you: the exercise is to "
+          "derive it in index notation and compute it yourself with np.einsum or NumPy. (The engine is what "
+          "the notebook checks your answer against afterwards.)")
+
+NOT_AN_ARRAY = ("A gradient is returned as a NumPy array of its operand's shape (np.einsum and NumPy's operators "
+                "give one); yours is a {kind}. A list has no shape or dtype, and arithmetic on it means something else "
+                "(`+` joins two lists, `*` repeats one).")
 
 # ----------------------------------------------------------------------------- evaluating specs
 
@@ -175,7 +183,7 @@ class EinsumSpecs(Exercise):
                           "the order of the two axes.")
             return m
         if todo:
-            return Mismatch(f"the specs for {todo} are still None (the others are right)",
+            return Mismatch(f"the specs for {todo} are missing or still None (the others are right)",
                             "Fill in a spec for every operation.")
         return None
 
@@ -256,8 +264,12 @@ class QuadraticFormGrad(Exercise):
         return fixed + [{"A": rng.normal(size=(n, n)), "x": rng.normal(size=n)} for n in (3, 4, 5)]
 
     def run(self, obj, case):
+        from ..tensor import Tensor
+
         A, x = case["A"].copy(), case["x"].copy()
-        out = obj(A, x)
+        out, engine = run_watching([Tensor.backward], lambda: obj(A, x))
+        if engine:
+            return {"__engine__": engine, "at": hints.short_repr(case)}
         changed = [n for n, a in (("A", A), ("x", x)) if not np.array_equal(a, case[n])]
         if changed:
             return {"__mutated__": changed, "at": hints.short_repr(case)}    # "at": one answer per case
@@ -265,6 +277,8 @@ class QuadraticFormGrad(Exercise):
 
     def compare(self, got, want, case):
         A, x = case["A"], case["x"]
+        if isinstance(got, dict) and "__engine__" in got:
+            return engine_mismatch(got)
         if isinstance(got, dict) and "__mutated__" in got:
             names = " and ".join(got["__mutated__"])
             return Mismatch(f"after the call, {names} no longer held the values it was given",
@@ -290,6 +304,10 @@ class QuadraticFormGrad(Exercise):
                        ("Your dA is A itself: the gradient of f with respect to A_ij is the factor that multiplies "
                         "A_ij in x_i A_ij x_j, which does not involve A.", A)]
         n = x.shape[0]
+        for name, v in zip(("dA", "dx"), got):
+            if isinstance(v, (list, tuple)):
+                return Mismatch(f"{name}: expected a NumPy array, received a {type(v).__name__}",
+                                NOT_AN_ARRAY.format(kind=type(v).__name__))
         dA, dx = (np.asarray(v) if isinstance(v, (np.ndarray, float, int, np.number)) else None for v in got)
         if dA is not None and dx is not None and dA.shape == (n,) and dx.shape == (n, n):
             return Mismatch(f"the first answer has x's shape {(n,)} and the second A's shape {(n, n)}",
@@ -310,6 +328,11 @@ class QuadraticFormGrad(Exercise):
                                                     "A_kl, then with respect to x_k, one term for each appearance of "
                                                     "x, as section 3 did for x_i x_i.")
         return m
+
+
+def engine_mismatch(got):
+    names = " and ".join(got["__engine__"])
+    return Mismatch(f"your function called the engine's {names}", ENGINE.format(names=names))
 
 
 # ----------------------------------------------------------------------------- 05.4 / 05.5 einsum backward
@@ -358,14 +381,18 @@ class _EinsumBackward(Exercise):
         return [make_case(rng, spec, i) for spec, i in self.SPECS + picks]
 
     def run(self, obj, case):
+        from ..einsum import operand_grad
+
         operands = [a.copy() for a in case["operands"]]
         given, grad = list(operands), case["grad"].copy()
         try:
-            out = obj(case["spec"], operands, grad, case["i"])
+            out, engine = run_watching([operand_grad], lambda: obj(case["spec"], operands, grad, case["i"]))
         except ValueError as exc:
             if "einstein sum" in str(exc) or "subscript" in str(exc):  # NumPy refused an einsum the learner built
                 return {"error": f"ValueError: {exc}", "at": self.describe(case)}
             raise
+        if engine:
+            return {"__engine__": engine, "at": self.describe(case)}
         if len(operands) != len(given) or any(a is not b for a, b in zip(operands, given)):
             return {"__mutated__": ["operands"], "list": True, "at": self.describe(case)}
         changed = [f"operands[{j}]" for j, (a, b) in enumerate(zip(operands, case["operands"]))
@@ -396,6 +423,8 @@ class _EinsumBackward(Exercise):
         i, spec = case["i"], case["spec"]
         subs = spec.split("->")[0].split(",")[i]
         shape = case["operands"][i].shape
+        if isinstance(got, dict) and "__engine__" in got:
+            return engine_mismatch(got)
         if isinstance(got, dict) and "error" in got:
             return Mismatch(f"NumPy refused the einsum your code built: {got['error']}",
                             self.numpy_error_hint(got["error"], case) + " " + self.rule(case))
@@ -410,6 +439,9 @@ class _EinsumBackward(Exercise):
                                 "need into a list of your own." + again)
             return Mismatch(f"after the call, {names} no longer held what it was given",
                             MUTATED.format(names=names) + again)
+        if isinstance(got, (list, tuple)):
+            return Mismatch(f"expected an array of shape {shape}, received a {type(got).__name__}",
+                            NOT_AN_ARRAY.format(kind=type(got).__name__))
         g = hints._to_array(got)
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {hints.short_repr(got)}",

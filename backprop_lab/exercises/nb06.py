@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from ._core import Exercise, Mismatch, run_watching
 
 
 def _array(x):
@@ -278,6 +278,11 @@ class MaximumBackward(Exercise):
         if m is None:
             return None
         hint = _match(got, variants)
+        if hint is None:
+            ints = [(n, a.dtype) for n, a in zip(("dx", "dy"), got)
+                    if isinstance(a, np.ndarray) and a.dtype.kind in "biu"]
+            if ints:
+                hint = MAX_HINTS["int_dtype"].format(name=ints[0][0], dtype=ints[0][1])
         return Mismatch(m.message, hint) if hint else m
 
 
@@ -305,8 +310,16 @@ MAX_HINTS = {
     "flat_argmax": ("Only one entry of the whole array got a gradient: np.argmax without an axis returns ONE index "
                     "into the flattened array, the first maximum of all of x. Every slice along the axis has its own "
                     "maximum, which np.argmax finds when it is given the axis."),
-    "int_dtype": ("Your dx is an array of {dtype}: writing g into it rounded g to whole numbers (or to True/False). "
-                  "A gradient is a float array: make the array you fill a float one, e.g. with x's dtype."),
+    "int_dtype": ("Your {name} is an array of {dtype}: writing g into it (or g converted to it) rounded g to whole "
+                  "numbers (or to True/False). A gradient is a float array, like g."),
+    "none_all_ties": ("With axis=None the maximum is ONE number, taken over all entries, so only one entry of x is "
+                      "the max that was returned: g goes to the first maximal entry (in x's flattened, row by row "
+                      "order, the index np.argmax reports), none to the others that tie with it."),
+    "none_as_axis": ("With axis=None the maximum is taken over ALL entries at once, not along an axis: it is one "
+                     "number, and g (a single number too) goes to one entry of the whole array, the first maximal "
+                     "one in x's flattened order."),
+    "none_flat": ("Your dx is flat, shape {got}: with axis=None an index into the flattened x picks the entry, but "
+                  "dx must have x's own shape {want}."),
     "none_axis_error": ("axis is None here: the maximum over ALL entries, with g a single number. A NumPy function "
                         "that needs an axis index cannot take None: handle axis=None as a case of its own."),
 }
@@ -364,19 +377,24 @@ class MaxBackward(Exercise):
                             MAX_HINTS["none_case"] if axis is None else hints.NONE_HINT)
         if isinstance(got, np.ndarray) and got.dtype.kind in "biu":
             return Mismatch(f"dx has dtype {got.dtype}, expected a float array like x's ({x.dtype})",
-                            MAX_HINTS["int_dtype"].format(dtype=got.dtype))
+                            MAX_HINTS["int_dtype"].format(name="dx", dtype=got.dtype))
+        if axis is None and x.ndim > 1 and np.shape(got) == (x.size,):
+            return Mismatch(f"dx has shape {np.shape(got)}, x has shape {x.shape}",
+                            MAX_HINTS["none_flat"].format(got=np.shape(got), want=x.shape))
         g = np.asarray(case["g"], dtype=np.float64)
         ge = g if axis is None else np.expand_dims(g, axis)
         m = x.max() if axis is None else x.max(axis=axis, keepdims=True)
         ties = (x == m).astype(float)
         last = np.flip(_first_max_mask(np.flip(x, axis=axis), axis), axis=axis)
-        variants = [(MAX_HINTS["all_ties"], ge * ties),
+        variants = [(MAX_HINTS["none_all_ties"] if axis is None else MAX_HINTS["all_ties"], ge * ties),
                     (MAX_HINTS["split"], ge * ties / ties.sum(axis=axis, keepdims=axis is not None)),
                     (MAX_HINTS["last"], ge * last),
                     (MAX_HINTS["no_g"], _first_max_mask(x, axis)),
                     (MAX_HINTS["no_g"], ties)]
         if axis is not None:
             variants.append((MAX_HINTS["flat_argmax"], ge * _first_max_mask(x, None)))
+        else:   # axis=None handled as if it were an axis: g at each slice's first maximum
+            variants += [(MAX_HINTS["none_as_axis"], g * _first_max_mask(x, k)) for k in range(x.ndim)]
         if axis is not None and x.ndim == 2 and x.shape[0] == x.shape[1]:
             wrong = np.expand_dims(g, 1 - axis % 2)  # g re-inserted at the other axis of a square matrix
             variants.append((MAX_HINTS["axis"], wrong * _first_max_mask(x, axis)))
@@ -487,6 +505,11 @@ DRIVER_HINTS = {
                    "a None share is skipped, never un-broadcast, converted or added."),
     "leaf_rule": ("Your driver asked a LEAF for its rule: a tensor you made has no recipe (its _fn is None), so there "
                   "is no backward to run. Only nodes made by an operation pass their gradient on."),
+    "topo": ("Your driver called the engine's topological sort. The order is part of this exercise: write it "
+             "yourself, as notebook 02 did for Values: every node listed after all the nodes it depends on."),
+    "constant": ("{Name} does not require a gradient (requires_grad=False), yet your driver wrote a .grad into it. "
+                 "Some rules hand a share to every input whatever it is (Add gives g to both): like "
+                 "root.backward(), a driver skips the inputs that need no gradient."),
     "none_add": ("A .grad is None until its first share arrives, and None cannot be added to: the first share is "
                  "stored, later ones are added to it."),
 }
@@ -579,7 +602,11 @@ def _watched_graph(case, log):
         named = [(k, t.grad) for k, t in leaves.items() if isinstance(t.grad, np.ndarray)]
         return [(a, b) for i, (a, ga) in enumerate(named) for b, gb in named[i + 1:] if np.shares_memory(ga, gb)]
 
-    return root, leaves, uncalled, leaf_shape_hints, aliased
+    def constants():  # tensors that need no gradient (requires_grad=False) but got a .grad
+        return [n.label or ("the constant " + (f"{float(n.data):g}" if n.data.size == 1 else f"of shape {n.shape}"))
+                for n in nodes if not n.requires_grad and n.grad is not None and np.any(np.asarray(n.grad) != 0)]
+
+    return root, leaves, uncalled, leaf_shape_hints, aliased, constants
 
 
 class BackwardDriver(Exercise):
@@ -598,15 +625,20 @@ class BackwardDriver(Exercise):
         return cases
 
     def run(self, obj, case):
+        from ..autograd import topo_sort
+
         log = []
-        root, leaves, uncalled, leaf_shape_hints, aliased = _watched_graph(case, log)
-        obj(root)
+        root, leaves, uncalled, leaf_shape_hints, aliased, constants = _watched_graph(case, log)
+        _, engine = run_watching([topo_sort], lambda: obj(root))
+        if engine:
+            return {"engine": engine[0], "graph": case["graph"]}
         spec = GRAPHS[case["graph"]][2]
         grads = {k: (None if leaves[k].grad is None else np.array(leaves[k].grad, dtype=np.float64))
                  for k, (_, rg) in spec.items() if rg}
         dtypes = {k: str(np.asarray(leaves[k].grad).dtype) for k in grads if grads[k] is not None}
         return {"grads": grads, "uncalled": uncalled(), "shape_hints": leaf_shape_hints(), "dtypes": dtypes,
-                "aliased": aliased(), "graph": case["graph"]}   # the graph: a missing gradient is no hard-coded one
+                "aliased": aliased(), "constants": constants(),
+                "graph": case["graph"]}   # the graph: a missing gradient is no hard-coded one
 
     def expected(self, case):
         builder, _, spec = GRAPHS[case["graph"]]
@@ -639,6 +671,8 @@ class BackwardDriver(Exercise):
         return super().error_hint(exc)
 
     def compare(self, got, want, case):
+        if isinstance(got, dict) and "engine" in got:
+            return Mismatch(f"your driver called the engine's {got['engine']}", DRIVER_HINTS["topo"])
         if not isinstance(got, dict) or "grads" not in got:
             return Mismatch("could not read the leaves' gradients", hints.TYPE_HINT)
         if got["uncalled"]:
@@ -656,6 +690,10 @@ class BackwardDriver(Exercise):
             if got.get("dtypes", {}).get(k, data_dtype) != data_dtype:
                 return Mismatch(f"{k}.grad has dtype {got['dtypes'][k]}, but {k} has dtype {data_dtype}",
                                 DRIVER_HINTS["dtype"].format(name=k, got=got["dtypes"][k], want=data_dtype))
+        if got.get("constants"):
+            name = got["constants"][0]
+            return Mismatch(f"{name} needs no gradient (requires_grad=False), yet holds a .grad after your backward",
+                            DRIVER_HINTS["constant"].format(Name=name[0].upper() + name[1:]))
         rtol = 1e-5 if data_dtype == "float32" else 1e-6
         m = hints.compare_values(grads, want, where="leaf gradients", rtol=rtol, atol=1e-6 if rtol > 1e-6 else 1e-8)
         if m is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from ._core import Exercise, Mismatch, run_watching
 from .nb06 import FORWARD_ON_ARRAYS, call_watching, saved_unpack_hint
 
 
@@ -109,8 +109,24 @@ MUTATED = ("Your function changed its argument {names} in place. It returns new 
            "were and compute into new arrays.")
 
 
+NUMPY_ONLY = ("Your function computed the loss with the engine ({names}): this exercise is the loss written in "
+              "NumPy, on plain arrays, and the engine's version is what your answer is compared with. Compute it "
+              "from the arrays themselves.")
+
+
+def _call_numpy_only(obj, arrays, *args):
+    """``call_watching``, and the engine's operations (any Tensor operation goes through Function.apply) it used."""
+    from ..tensor import Function
+
+    (out, changed), engine = run_watching([Function.apply.__func__], lambda: call_watching(obj, arrays, *args))
+    return out, changed, engine
+
+
 def _mutation(got):
-    """A Mismatch when ``run`` found the learner's function changing its arguments, else None."""
+    """A Mismatch when ``run`` found the learner's function changing its arguments (or, for a loss written in
+    NumPy, using the engine), else None."""
+    if isinstance(got, dict) and got.get("engine"):
+        return Mismatch(f"your function used the engine ({got['engine']})", NUMPY_ONLY.format(names=got["engine"]))
     if isinstance(got, dict) and got.get("mutated"):
         names = " and ".join(got["mutated"])
         return Mismatch(f"after the call, {names} no longer held the values it was given", MUTATED.format(names=names))
@@ -148,9 +164,12 @@ LINEAR_HINTS = {
               "result keeps only about 7 significant digits (so the gradients then differ from the {want} ones in "
               "the 7th digit), and notebook 08 trains in float32, where a float64 result doubles the memory. Do not "
               "convert the result."),
-    "input_mutated": ("Your forward changed its input {names} in place: the inputs are the data of the Tensors the "
-                      "caller passed (the layer's own parameters, the batch), which it still holds. Compute into new "
-                      "arrays and leave them as they were."),
+    "input_mutated": ("Your {when} changed the input {names} in place: the inputs (and what forward saves of them) "
+                      "are the data of the Tensors the caller passed (the layer's own parameters, the batch), which it "
+                      "still holds. Compute into new arrays and leave them as they were."),
+    "db_row": ("db is the gradient of ONE row of the batch: b was copied to every row, so its gradient is the SUM of "
+               "all the rows' gradients (with a batch of one example the two agree, which is why it can look "
+               "right)."),
     "g_mutated": ("Your backward changed the upstream gradient g in place: g is the output's .grad, which the engine "
                   "keeps (and a rule like Add hands one g to two inputs). Compute the gradients into new arrays."),
 }
@@ -187,6 +206,9 @@ class LinearFunction(Exercise):
         y.backward(np.array(case["g"]))
         if not np.array_equal(y.grad, np.asarray(case["g"], dtype=y.grad.dtype)):
             return {"problem": "g_mutated", "x": case["x"]}
+        changed = [k for k in ("x", "W", "b") if not np.array_equal(ts[k].data, case[k])]
+        if changed:    # what forward saved is the caller's data: backward must not write into it either
+            return {"problem": "input_mutated", "names": changed, "when": "backward", "x": case["x"]}
         for k, name in (("x", "dx"), ("W", "dW"), ("b", "db")):   # (the engine gives each .grad its tensor's dtype)
             out[name] = None if ts[k].grad is None else np.array(ts[k].grad)
         return out
@@ -208,8 +230,9 @@ class LinearFunction(Exercise):
             return Mismatch("forward returned a Tensor, expected a NumPy array", LINEAR_HINTS["tensor_forward"])
         if problem == "input_mutated":
             names = " and ".join(got["names"])
-            return Mismatch(f"after forward, {names} no longer held its values",
-                            LINEAR_HINTS["input_mutated"].format(names=names))
+            when = got.get("when", "forward")
+            return Mismatch(f"after {when}, {names} no longer held its values",
+                            LINEAR_HINTS["input_mutated"].format(names=names, when=when))
         if problem == "g_mutated":
             return Mismatch("after backward, the upstream gradient g no longer held its values", LINEAR_HINTS[problem])
         x, W, b, g = case["x"], case["W"], case["b"], case["g"]
@@ -231,7 +254,8 @@ class LinearFunction(Exercise):
                    LINEAR_HINTS["dx"]),
                   ("dW", [(LINEAR_HINTS["class_state"], x2.T @ g), (LINEAR_HINTS["dW_T"], g.T @ x),
                           (LINEAR_HINTS["dW_over_N"].format(n=len(x)), x.T @ g / len(x))], LINEAR_HINTS["dW_T"]),
-                  ("db", [(LINEAR_HINTS["db_mean"], g.mean(axis=0)), (LINEAR_HINTS["db_axis"], g.sum(axis=1))], "")]
+                  ("db", [(LINEAR_HINTS["db_mean"], g.mean(axis=0)), (LINEAR_HINTS["db_axis"], g.sum(axis=1)),
+                          (LINEAR_HINTS["db_row"], g[0]), (LINEAR_HINTS["db_row"], g[-1])], "")]
         for name, suspects, fallback in checks:
             m = hints.compare_values(got[name], want[name], where=name, suspects=suspects)
             if m is not None:
@@ -253,8 +277,15 @@ class LinearFunction(Exercise):
 MSE_HINTS = {
     "sum": ("You summed the squared errors: the MEAN squared error divides by n = {n}, the number of entries "
             "(every entry of pred, not just the rows). Your {what} is exactly {n} times too big."),
-    "rows": ("You divided by the number of rows ({rows}) only; pred has {n} entries, and the mean is over all of "
-             "them."),
+    "rows": ("You divided by {rows}, {axis}, only; pred has {n} entries, and the mean is over all of them."),
+    "half": ("Your loss is half the mean of the squares: this exercise's L has no factor 1/2 (some texts put one "
+             "there so that the 2 of the derivative cancels; here the 2 stays in the gradient)."),
+    "rmse": ("Your loss is the square root of the mean of the squares (the RMSE): the mean squared error is the "
+             "mean itself, with no root."),
+    "n_twice": ("Your gradient is divided by n = {n} twice: the mean puts one 1/n in front of the whole sum, so "
+                "each entry's derivative carries 1/n once."),
+    "generic": ("Derive dL/dpred_i on paper first: one term of the mean depends on pred_i, and the chain rule goes "
+                "through the square and through the 1/n of the mean."),
     "no_two": "The gradient is missing the factor 2 that the square contributes (d(u²)/du = 2u).",
     "sign": ("The gradient has the wrong sign: the loss grows when pred moves away from target, so its gradient "
              "points from target towards pred."),
@@ -277,7 +308,9 @@ class MSEForwardBackward(Exercise):
         return fixed + [{"pred": rng.normal(size=s), "target": rng.normal(size=s)} for s in [(4, 3), (5,), (2, 6)]]
 
     def run(self, obj, case):
-        out, changed = call_watching(obj, {"pred": case["pred"], "target": case["target"]})
+        out, changed, engine = _call_numpy_only(obj, {"pred": case["pred"], "target": case["target"]})
+        if engine:
+            return {"engine": "Tensor operations", "pred": case["pred"]}
         if changed:   # (with the inputs: a mistake, not an answer hard-coded for every case)
             return {"mutated": changed, "pred": case["pred"]}
         if isinstance(out, (tuple, list)) and len(out) == 2:
@@ -293,7 +326,7 @@ class MSEForwardBackward(Exercise):
         if bad:
             return bad
         d = case["pred"] - case["target"]
-        n, rows = d.size, d.shape[0]
+        n = d.size
         loss, grad = got
         if isinstance(loss, dict) and isinstance(grad, dict) and _close(grad.get("value"), want[0]) \
                 and _close(loss.get("value"), want[1]):
@@ -308,10 +341,13 @@ class MSEForwardBackward(Exercise):
         if m is not None:
             variants = [(MSE_HINTS["zero_loss"], 0.0),
                         (MSE_HINTS["sum"].format(n=n, what="loss"), float(np.sum(d ** 2))),
-                        (MSE_HINTS["no_square"], float(np.mean(d))), (MSE_HINTS["no_square"], float(np.mean(-d)))]
-            if d.ndim == 2:
-                variants.insert(1, (MSE_HINTS["rows"].format(n=n, rows=rows), float(np.sum(d ** 2) / rows)))
-            return Mismatch(m.message, _match(loss, variants) or m.hint)
+                        (MSE_HINTS["no_square"], float(np.mean(d))), (MSE_HINTS["no_square"], float(np.mean(-d))),
+                        (MSE_HINTS["half"], float(np.mean(d ** 2)) / 2),
+                        (MSE_HINTS["rmse"], float(np.sqrt(np.mean(d ** 2))))]
+            for k, size in enumerate(d.shape if d.ndim == 2 else ()):
+                variants.insert(1, (MSE_HINTS["rows"].format(n=n, rows=size, axis=_axis_name(d, k)),
+                                    float(np.sum(d ** 2) / size)))
+            return Mismatch(m.message, _match(loss, variants) or hints.plain_value_hint(m.hint, MSE_HINTS["generic"]))
         if isinstance(grad, dict):
             return Mismatch(f"dpred: expected a NumPy array, received {grad['not_an_array']}",
                             NOT_AN_ARRAY.format(kind=grad["not_an_array"]))
@@ -320,10 +356,18 @@ class MSEForwardBackward(Exercise):
             return None
         variants = [(MSE_HINTS["grad_no_n"].format(n=n), 2 * d),
                     (MSE_HINTS["no_two"], d / n), (MSE_HINTS["sign"], -2 * d / n),
-                    (MSE_HINTS["no_two"] + " " + MSE_HINTS["grad_not_mean"].format(n=n), d)]
-        if d.ndim == 2:
-            variants.insert(1, (MSE_HINTS["rows"].format(n=n, rows=rows), 2 * d / rows))
-        return Mismatch(m.message, _match(grad, variants) or m.hint)
+                    (MSE_HINTS["no_two"] + " " + MSE_HINTS["grad_not_mean"].format(n=n), d),
+                    (MSE_HINTS["n_twice"].format(n=n), 2 * d / n ** 2)]
+        for k, size in enumerate(d.shape if d.ndim == 2 else ()):
+            variants.insert(1, (MSE_HINTS["rows"].format(n=n, rows=size, axis=_axis_name(d, k)), 2 * d / size))
+        return Mismatch(m.message, _match(grad, variants) or hints.plain_value_hint(m.hint, MSE_HINTS["generic"]))
+
+
+def _axis_name(d, k):
+    """'the number of rows' (k = 0) or of columns (k = 1); when both are equal, either."""
+    if d.shape[0] == d.shape[1]:
+        return "the length of one axis (rows or columns)"
+    return "the number of rows" if k == 0 else "the number of columns"
 
 
 # ----------------------------------------------------------------------------- 07.3 stable cross-entropy
@@ -351,6 +395,10 @@ CE_HINTS = {
                      "constant per ROW: a maximum over each example's own logits."),
     "all_entries": ("Your loss is exactly C = {c} times too small: you averaged over all N * C = {nc} entries (of a "
                     "one-hot product, say). The loss is the mean over the N = {n} examples, one term per example."),
+    "clipped": ("Your loss is too small where a label's probability is tiny: it looks clipped (np.clip, or a small "
+                "number added) before the log, so no example can cost more than -log of that small number. The "
+                "true loss is large here, and finite: take the log without ever forming a probability that must be "
+                "clipped or can round to 0."),
     "keepdims": ("A per-row maximum or sum over axis=1 has shape (N,), which does not line up with the (N, C) logits: "
                  "broadcasting aligns shapes from the RIGHT, so (N,) meets the C columns. Keep the reduced axis "
                  "(keepdims=True) so that each row is combined with its own number."),
@@ -377,7 +425,9 @@ class StableCrossEntropy(Exercise):
 
     def run(self, obj, case):
         with np.errstate(all="ignore"):  # the naive version overflows: the compare explains it, no warning spam
-            out, changed = call_watching(obj, {"logits": case["logits"]}, case["labels"].copy())
+            out, changed, engine = _call_numpy_only(obj, {"logits": case["logits"]}, case["labels"].copy())
+        if engine:
+            return {"engine": "Tensor operations", "logits": case["logits"]}
         if changed:
             return {"mutated": changed, "logits": case["logits"]}
         if _is_real(out):
@@ -434,7 +484,24 @@ class StableCrossEntropy(Exercise):
                     (CE_HINTS["all_entries"].format(c=z.shape[1], nc=z.size, n=n), float(want) / z.shape[1])]
         if no_keepdims is not None:
             variants.append((CE_HINTS["keepdims"], no_keepdims))
+        variants += [(CE_HINTS["clipped"], v) for v in clipped_losses(lse - z[np.arange(n), labels])]
         return Mismatch(m.message, _match(got, variants) or m.hint)
+
+
+CLIPS = (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16, 1e-20, 1e-30, float(np.finfo(np.float64).eps),
+         float(np.finfo(np.float32).eps), float(np.finfo(np.float64).tiny))
+
+
+def clipped_losses(per_example):
+    """The mean cross-entropy a learner gets by clipping each probability at c (or adding c) before the log."""
+    per_example = np.asarray(per_example, dtype=np.float64)
+    out = []
+    with np.errstate(all="ignore"):
+        for c in CLIPS:
+            if np.any(per_example > -np.log(c)):       # only then does the clip change anything
+                out.append(float(np.minimum(per_example, -np.log(c)).mean()))
+                out.append(float(-np.log(np.exp(-per_example) + c).mean()))
+    return out
 
 
 # ----------------------------------------------------------------------------- 07.4 momentum
@@ -521,6 +588,10 @@ ADAM_HINTS = {
                          "on, and the step divides by its root. Each moment gets its own correction."),
     "v_with_beta1": ("v is corrected with beta1: each moment is corrected with ITS OWN beta, the one its moving "
                      "average uses (beta2 for v)."),
+    "power_outside": ("The bias correction divides by one minus beta to the power t, 1 - beta**t; yours divides "
+                      "by (1 - beta)**t, the power of the difference."),
+    "defaults": ("Your step is what the default hyperparameters give, but this case passes {given}: use the "
+                 "arguments lr, beta1, beta2 and eps in the formula, not the numbers of their defaults."),
     "generic": ("Compare your step with Algorithm 1 in section 6, one line at a time: the two moments, their bias "
                 "corrections with this step's t, then the parameter's update (check m_new and v_new first: they "
                 "are returned, so the check tells which part differs)."),
@@ -593,11 +664,26 @@ class AdamStep(Exercise):
             ms = b1 * g + (1 - b1) * m0
             vs = b2 * g * g + (1 - b2) * v0
             variants.append((ADAM_HINTS["betas_swapped"], (step(ms / (1 - b1 ** t), vs / (1 - b2 ** t)), ms, vs)))
+            variants.append((ADAM_HINTS["power_outside"], (step(m / (1 - b1) ** t, v / (1 - b2) ** t), m, v)))
+            defaults = {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+            for fixed in (("lr", "beta1", "beta2", "eps"), ("beta1", "beta2")):   # numbers written in for these
+                given = [f"{k}={case[k]:g}" for k in fixed if case[k] != defaults[k]]
+                if given:
+                    hp = {k: defaults[k] if k in fixed else case[k] for k in defaults}
+                    md = hp["beta1"] * m0 + (1 - hp["beta1"]) * g
+                    vd = hp["beta2"] * v0 + (1 - hp["beta2"]) * g * g
+                    pd = p - hp["lr"] * (md / (1 - hp["beta1"] ** t)) / (np.sqrt(vd / (1 - hp["beta2"] ** t))
+                                                                         + hp["eps"])
+                    variants.append((ADAM_HINTS["defaults"].format(given=", ".join(given)), (pd, md, vd)))
         hint = None
         for h, wrong in variants:
             if isinstance(got, (tuple, list)) and all(_close(a, b, rtol=1e-7, atol=1e-12) for a, b in zip(got, wrong)):
                 hint = h
                 break
+        p_got = hints._to_array(got[0]) if isinstance(got, (tuple, list)) and got else None
+        if hint is None and t == 1 and p_got is not None and p_got.dtype != object and not np.isfinite(p_got).all() \
+                and _close(got[1], m) and _close(got[2], v):
+            hint = ADAM_HINTS["t_off"]          # t - 1 = 0 on the first step: 1 - beta**0 = 0, a division by zero
         if hint is None and isinstance(got, (tuple, list)):
             # the moments right, the step wrong: name the part of the step that differs
             if _close(got[1], m) and _close(got[2], v):
@@ -663,6 +749,8 @@ TWO_LAYER_HINTS = {
                    "1 - tanh(z1)**2: a function of its OUTPUT h, which the forward pass has already computed."),
     "z1_no_square": "d z1 uses 1 - h: tanh's derivative is 1 - tanh(z1)**2, with a square.",
     "z1_sigmoid": "d z1 uses h * (1 - h), the SIGMOID's derivative. tanh's derivative is 1 - tanh(z1)**2.",
+    "z1_square_outside": ("d z1 uses (1 - h)**2: the square belongs to h alone. tanh's derivative is one minus the "
+                          "square of tanh, 1 - tanh(z1)**2."),
     "z1_tanh_twice": ("d z1 applies tanh to h again: h already IS tanh(z1). Written through the output, tanh's "
                       "derivative uses h itself, not tanh(h)."),
     "z1_local_only": ("d z1 is the tanh's local derivative alone: the chain rule multiplies it by the upstream "
@@ -813,6 +901,7 @@ class TwoLayerBackward(Exercise):
             dh = g["h"]
             return [(H["z1_from_z1"], dh * (1 - z1 ** 2)), (H["z1_no_square"], dh * (1 - h)),
                     (H["z1_sigmoid"], dh * h * (1 - h)), (H["z1_tanh_twice"], dh * (1 - np.tanh(h) ** 2)),
+                    (H["z1_square_outside"], dh * (1 - h) ** 2),
                     (H["z1_local_only"], 1 - h ** 2), (H["z1_skipped"], dh)]
         if name == "W1":
             return [(H["after_dh"].format(name=name), X.T @ g["h"])]
@@ -856,8 +945,12 @@ class TwoLayerBackward(Exercise):
             if not np.isfinite(loss):
                 hint = H["overflow" if big > 700 else "nan_loss"].format(value=loss, big=big)
             else:
+                z, labels = _two_layer_forward(case)[2], case["labels"]
+                top = z.max(axis=1)
+                per_example = top + np.log(np.exp(z - top[:, None]).sum(axis=1)) - z[np.arange(n), labels]
                 hint = _match(loss, [(H["loss_sum"].format(n=n), want["loss"] * n),
-                                     (H["loss_sign"], -want["loss"])]) or m.hint
+                                     (H["loss_sign"], -want["loss"])]
+                              + [(CE_HINTS["clipped"], v) for v in clipped_losses(per_example)]) or m.hint
             return Mismatch(m.message, hint)
         missing = [k for k in BACKWARD_ORDER if k not in got["grads"]]
         if missing:

@@ -122,7 +122,7 @@ BATCH_HINTS = {
     "not_ints": "Each batch must be an array of integer indices into the data; received {what}.",
     "count": ("An epoch of n={n} examples in batches of {bs} has {want} batches (the last one smaller when {bs} "
               "does not divide {n}); you gave {got}."),
-    "dropped_last": ("The last, partial batch is missing: {missing} examples are never seen in an epoch. An epoch "
+    "dropped_last": ("The last, partial batch is missing: {missing} never seen in an epoch. An epoch "
                      "uses every example once, so the last batch may be shorter than batch_size."),
     "sizes": "Every batch but the last must hold exactly batch_size={bs} indices; batch sizes were {sizes}.",
     "coverage": ("An epoch must use every index 0..{last} exactly once; {problem}. Indices drawn at random one by "
@@ -131,6 +131,9 @@ BATCH_HINTS = {
                      "rng you are given, or each batch holds similar examples and SGD zig-zags."),
     "same_each_epoch": ("Two epochs gave the same order: each call must draw a new order from the rng you are given "
                         "(a generator made inside the function starts from the same seed every time)."),
+    "same_batches": ("Epoch 1 and epoch 2 put the same indices together in their batches; only the order changed. "
+                     "Every epoch's batches must be fresh random samples of the data: the random order of the epoch "
+                     "decides which examples share a batch, not only the order in which fixed batches come."),
     "not_seeded": ("Two runs from generators with the same seed gave different batches: the order must come from "
                    "the rng argument, not from np.random's global state or an unseeded generator."),
 }
@@ -140,7 +143,7 @@ class Minibatches(Exercise):
 
     def cases(self, rng):
         fixed = [{"n": 10, "batch_size": 4, "seed": 0}, {"n": 12, "batch_size": 3, "seed": 1},
-                 {"n": 5, "batch_size": 8, "seed": 2}]
+                 {"n": 5, "batch_size": 8, "seed": 2}, {"n": 9, "batch_size": 4, "seed": 3}]
         return fixed + [{"n": int(rng.integers(20, 200)), "batch_size": int(rng.integers(3, 17)),
                          "seed": int(rng.integers(1 << 30))} for _ in range(2)]
 
@@ -173,6 +176,11 @@ class Minibatches(Exercise):
         if np.array_equal(e1, e2):
             return Mismatch(f"epoch 1 and epoch 2 had the same order: {hints.short_repr(e1)}",
                             BATCH_HINTS["same_each_epoch"])
+        groups = [sorted(map(tuple, (np.sort(b) for b in got[k]))) for k in ("epoch1", "epoch2")]
+        if n_batches > 1 and groups[0] == groups[1]:
+            return Mismatch(f"epoch 1's batches {hints.short_repr(got['epoch1'])} and epoch 2's "
+                            f"{hints.short_repr(got['epoch2'])} hold the same groups of indices",
+                            BATCH_HINTS["same_batches"])
         if not np.array_equal(e1, replay):
             return Mismatch(f"a generator seeded {case['seed']} gave {hints.short_repr(e1)} the first time and "
                             f"{hints.short_repr(replay)} the second", BATCH_HINTS["not_seeded"])
@@ -192,7 +200,8 @@ class Minibatches(Exercise):
         full_sizes_ok = all(s == bs for s in sizes[:-1]) and 0 < sizes[-1] <= bs
         if len(batches) == n // bs and n % bs and all(s == bs for s in sizes):
             return Mismatch(f"{len(batches)} batches of sizes {sizes} for n={n}",
-                            BATCH_HINTS["dropped_last"].format(missing=n % bs))
+                            BATCH_HINTS["dropped_last"].format(
+                                missing="1 example is" if n % bs == 1 else f"{n % bs} examples are"))
         counts = np.bincount(flat[(flat >= 0) & (flat < n)], minlength=n) if flat.size else np.zeros(n, int)
         outside = flat[(flat < 0) | (flat >= n)]
         if outside.size or np.any(counts != 1):

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 
 import numpy as np
 
 from . import hints
 from ._core import Exercise, Mismatch
+from .nb07 import CE_HINTS, clipped_losses
 from .nb08 import TrainingLoopCheck, _count
 
 
@@ -122,14 +124,27 @@ GRAPHS = {
 }
 CHAIN_DEPTH = 10_000
 
+ANY_DEPTH = ("A backward pass must handle graphs of any depth: keep the nodes still to visit in a data structure "
+             "of your own instead of on Python's call stack.")
+
+
+def _stack_depth():
+    frame, depth = sys._getframe(1), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
 BACKWARD_HINTS = {
     "engine": ("The exercise is the lab's own backward pass: fix it rather than hand the work to the engine's "
                "{name} (it is switched off while the check runs). Library helpers such as bl.autograd.topo_sort "
                "and bl.unbroadcast are fine."),
     "recursion": ("RecursionError on a chain of {depth} operations: a function that calls itself once per node "
                   "along the longest path needs one Python frame per node, and Python allows "
-                  "sys.getrecursionlimit() nested calls. A backward pass must handle graphs of any depth: keep the "
-                  "nodes still to visit in a data structure of your own instead of on Python's call stack."),
+                  "sys.getrecursionlimit() nested calls. " + ANY_DEPTH),
+    "raised_limit": ("Your backward raised Python's recursion limit (sys.setrecursionlimit): that moves the wall "
+                     "instead of removing it. A deeper graph needs a higher limit again, and past what the C stack "
+                     "holds the kernel crashes instead of raising an error. " + ANY_DEPTH),
     "none": ("{leaf}.grad is still None after your backward(loss): no gradient reached it, though the loss depends on "
              "{leaf}. Every gradient a rule returns belongs to the matching input."),
     "shape": ("{leaf}.grad has shape {got}, but {leaf} has shape {want}: {leaf} was broadcast in the forward pass "
@@ -218,15 +233,26 @@ class LabBackward(Exercise):
                 raise EngineBackwardOff(BACKWARD_HINTS["engine"].format(name=name))
             return refuse
 
+        limit, ours = sys.getrecursionlimit(), None
+        if case.get("depth"):   # the deep chain runs with Python's usual room (1000 frames), whatever the kernel's
+            ours = _stack_depth() + 1000
+            sys.setrecursionlimit(ours)
         Tensor.backward, Tensor._backward = off("loss.backward()"), off("node._backward()")
+        too_deep = False
         try:
             obj(loss)
             for _ in range(case.get("passes", 1) - 1):     # the same leaves, a new graph, another pass
                 obj(GRAPHS[case["graph"]][0](leaves))
         except RecursionError:
-            return {"recursion_error": True}
+            too_deep = True
         finally:
             Tensor.backward, Tensor._backward = saved
+            raised = ours is not None and sys.getrecursionlimit() != ours
+            sys.setrecursionlimit(limit)
+        if raised:
+            return {"raised_limit": True}
+        if too_deep:
+            return {"recursion_error": True}
         spec = GRAPHS[case["graph"]][2]
         return {"grads": {k: _plain(leaves[k].grad) for k, (_, rg) in spec.items() if rg}}
 
@@ -250,6 +276,8 @@ class LabBackward(Exercise):
     def compare(self, got, want, case):
         if not isinstance(got, dict):
             return Mismatch(f"could not read the leaves' gradients: {hints.short_repr(got)}", hints.TYPE_HINT)
+        if got.get("raised_limit"):
+            return Mismatch("your backward raised Python's recursion limit", BACKWARD_HINTS["raised_limit"])
         if got.get("recursion_error"):
             depth = case.get("depth", "many")
             return Mismatch(f"RecursionError on a chain of {depth} operations",
@@ -336,6 +364,9 @@ OPS_HINTS = {
                    "value, and dimensional analysis (notebook 04) says on which side of each product a factor goes."),
     "not_array": ("{op}'s forward returned a {what}: forward must return an array (of the inputs' dtype), which "
                   "the engine wraps in a Tensor."),
+    "g_changed": ("{op}'s backward changed the upstream gradient g in place (`g *= ...`, `g -= ...`): g is the "
+                  "output's .grad, which the engine keeps and may hand to several rules (Add gives one g to both of "
+                  "its inputs). Compute the gradients into new arrays and leave g as it was."),
     "saved_changed": ("{op}'s backward gave other gradients when it ran a second time on the same graph (as a "
                       "second backward pass with retain_graph=True, or a gradient check, runs it): it changed an "
                       "array that forward had saved. Like the inputs, what an operation saves must stay as it was: "
@@ -428,7 +459,10 @@ class LabOps(Exercise):
             output = np.array(out.data)                 # copied now: a later change in place must not hide this
             changed = [k for k in names if not np.array_equal(inputs[k].data, before[k], equal_nan=True)]
             grad_out = np.asarray(case["g"], dtype=dtype) * np.ones(np.shape(out.data), dtype=dtype)
+            seed = grad_out.copy()
             out.backward(grad_out, retain_graph=True)
+            g_changed = not np.array_equal(grad_out, seed) or (
+                isinstance(out.grad, np.ndarray) and not np.array_equal(out.grad, seed))
             grads = {k: _plain(t.grad) for k, t in inputs.items()}
             for t in inputs.values():
                 t.grad = None
@@ -436,7 +470,7 @@ class LabOps(Exercise):
             again = {k: _plain(t.grad) for k, t in inputs.items()}
         same = all((grads[k] is None) == (again[k] is None) and (grads[k] is None or (
             grads[k].shape == again[k].shape and np.array_equal(grads[k], again[k], equal_nan=True))) for k in grads)
-        return {"output": output, "changed": changed, "grads": grads, "again_same": same}
+        return {"output": output, "changed": changed, "grads": grads, "again_same": same, "g_changed": g_changed}
 
     def describe(self, case):
         shown = {k: v for k, v in case.items() if k not in ("op", "dtype")}
@@ -473,6 +507,12 @@ class LabOps(Exercise):
         tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=self.rtol, atol=self.atol)
         if not np.allclose(out, want_out, **tol):
             m = hints.compare_values(out, want_out, where=f"{op}'s output", **tol)
+            if op == "CrossEntropy":
+                z, labels = np.asarray(case["logits"], dtype=np.float64), np.asarray(case["labels"])
+                top = z.max(axis=1)
+                per_row = top + np.log(np.exp(z - top[:, None]).sum(axis=1)) - z[np.arange(len(z)), labels]
+                if any(np.allclose(out, v, **tol) for v in clipped_losses(per_row)):
+                    return Mismatch(m.message, CE_HINTS["clipped"])
             return Mismatch(m.message, OPS_HINTS["output"].format(op=op) + (" " + m.hint if m.hint else ""))
         for name, w in want["grads"].items():
             g = got["grads"].get(name)
@@ -484,6 +524,9 @@ class LabOps(Exercise):
                                 OPS_HINTS["dtype"].format(op=op, what=f"gradient of {name}", got=g.dtype, want=dtype))
             if g.shape != w.shape or not np.allclose(g, w, **tol):
                 return self._wrong_grad(op, name, g, w, case, tol)
+        if got.get("g_changed"):
+            return Mismatch(f"{op}: after the backward pass, the upstream gradient g no longer held its values",
+                            OPS_HINTS["g_changed"].format(op=op))
         if not got.get("again_same", True):
             return Mismatch(f"{op}: a second backward pass through the same graph gave other gradients",
                             OPS_HINTS["saved_changed"].format(op=op))

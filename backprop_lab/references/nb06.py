@@ -68,7 +68,7 @@ def backward(root):
         if not isinstance(grads, tuple):
             grads = (grads,)
         for parent, g in zip(node._prev, grads):
-            if g is None:
+            if g is None or not parent.requires_grad:
                 continue
             g = bl.unbroadcast(g, parent.shape)
             parent.grad = g if parent.grad is None else parent.grad + g
