@@ -69,22 +69,3 @@ def topo_sort(root) -> list:
             if parent not in seen:
                 stack.append((parent, False))
     return order
-
-
-def recursive_topo_sort(root) -> list:
-    """The textbook recursive version (micrograd's ``build_topo``), kept to show why it fails.
-
-    Python's recursion limit (1000 frames in plain Python, 3000 in a Jupyter kernel) makes it
-    raise ``RecursionError`` on a chain a little shorter than that; use ``topo_sort`` instead.
-    """
-    order, seen = [], set()
-
-    def visit(node):
-        if node not in seen:
-            seen.add(node)
-            for parent in node._prev:
-                visit(parent)
-            order.append(node)
-
-    visit(root)
-    return order

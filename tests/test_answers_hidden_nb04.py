@@ -59,7 +59,7 @@ def test_the_scan_finds_the_matmul_rule_printed_before_04_2():
     """Where it was before a learner's walkthrough found it: right after 04.1's check, above exercise 04.2."""
     nb = copy.deepcopy(notebook("04", folder="solutions"))
     spans = exercises(nb)
-    engine = next(c for c in nb.cells if "getsource(rules.MatMul)" in c.source)
+    engine = next(c for c in nb.cells if 'show_source_after("04.2"' in c.source)
     nb.cells.insert(spans["04.1"][1] + 1, copy.deepcopy(engine))
     assert printed_before_check(nb, PRINTED)
     assert leaks(nb, {"04.2": KEY_EXPRESSIONS["04.2"]}, [])

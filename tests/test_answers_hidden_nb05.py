@@ -50,21 +50,3 @@ def test_the_scan_finds_an_answer_put_back(where):
     else:
         found = leaks(notebook("05"), KEY_EXPRESSIONS, [("nb05.py", "Say where each index goes: 'ij->ji'.")])
         assert found and all(f.startswith("05.1") for f in found)
-
-
-def test_operand_grad_is_printed_only_once_the_learners_05_4_passes(tmp_path, monkeypatch):
-    """Section 6 prints the engine's operand_grad, the answer of 05.4 and 05.5: Run All on a fresh notebook must
-    not show it, a learner whose 05.4 has passed reads it (walkthrough walk2-b)."""
-    import inspect
-
-    import backprop_lab as bl
-    from backprop_lab.einsum import operand_grad
-    from backprop_lab.exercises import check
-    from backprop_lab.references import nb05 as reference
-
-    monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(tmp_path / "progress.json"))
-    names = {"bl": bl, "inspect": inspect, "operand_grad": operand_grad}
-    fresh = printed_by_cell(notebook("05"), "getsource(operand_grad)", dict(names))
-    assert "def operand_grad" not in fresh and "once your einsum_backward passes" in fresh
-    check("05.4", reference.einsum_backward)
-    assert "def operand_grad" in printed_by_cell(notebook("05"), "getsource(operand_grad)", dict(names))

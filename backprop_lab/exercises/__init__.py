@@ -7,6 +7,6 @@ in ``progress``. Each notebook's check classes are in ``nbNN``; checks a course 
 notebook are generated into ``hidden``; the reference solutions into ``backprop_lab.references``.
 """
 from ._core import (CheckFailed, CheckResult, Exercise, Mismatch, all_exercises, carried, check, get, register,
-                    use)
+                    show_source_after, use)
 
-__all__ = ["check", "use", "carried", "get", "register", "all_exercises", "Exercise", "Mismatch", "CheckResult", "CheckFailed"]
+__all__ = ["check", "use", "carried", "show_source_after", "get", "register", "all_exercises", "Exercise", "Mismatch", "CheckResult", "CheckFailed"]

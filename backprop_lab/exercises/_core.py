@@ -415,6 +415,25 @@ def source_of(obj: Any) -> str | None:
 CARRIED = "__backprop_lab_carried__"     # set on what carried() returns: the id of the exercise it answers
 
 
+def show_source_after(exercise_id: str, *objects: Any) -> None:
+    """Print the source of ``objects`` (engine code that answers exercise ``exercise_id``) once that exercise has
+    passed its check here, as the progress file records; until then, one line saying when it will appear.
+
+    A notebook that shows the engine's version of an exercise beside the learner's uses this, so that *Run All* on
+    a fresh notebook never prints an answer before the learner has tried.
+    """
+    from .progress import load
+
+    exercise_id = str(exercise_id)
+    names = " and ".join(getattr(o, "__qualname__", None) or getattr(o, "__name__", repr(o)) for o in objects)
+    if not (load()["exercises"].get(exercise_id) or {}).get("passed"):
+        print(f"{names} {'is' if len(objects) == 1 else 'are'} printed here once your answer passes check "
+              f"{exercise_id}: {'it is' if len(objects) == 1 else 'they are'} that exercise's answer.")
+        return
+    for obj in objects:
+        print(inspect.getsource(obj))
+
+
 def carried(exercise_id: str) -> Any:
     """Your passing answer to exercise ``exercise_id`` from an earlier notebook, or None.
 

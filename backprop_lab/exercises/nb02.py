@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from ._core import Exercise, Mismatch, run_watching
 
 
 class Node:
@@ -582,6 +582,8 @@ class DivFanOut(_NodeOp):
 
 TOPO_HINTS = {
     "not_list": "topo_sort must return a list of the graph's nodes; received {type}.",
+    "engine": ("Your topo_sort called the engine's own {name}: in this exercise you write that sort, walking each "
+               "node's _prev yourself, so that you know what backward() relies on."),
     "foreign": ("Your list holds things that are not nodes of this graph ({what}): the list holds the nodes "
                 "themselves, not their .data or labels."),
     "empty": "Your list is empty: every node the root depends on, the root included, belongs in it.",
@@ -695,11 +697,15 @@ class TopoSort(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
+        from ..autograd import topo_sort
+
         nodes = _graph(case)
         try:
-            order = obj(nodes[case["root"]])
+            order, engine = run_watching([topo_sort], lambda: obj(nodes[case["root"]]))
         except _PathWalk:
             return {"problem": "paths", "nodes": len(nodes)}
+        if engine:
+            return {"problem": "engine", "name": engine[0], "nodes": len(nodes)}
         if not isinstance(order, (list, tuple)):
             return {"problem": "not_list", "type": type(order).__name__, "nodes": len(nodes)}
         if len(order) == 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from ._core import Exercise, Mismatch, run_watching
 
 SUM_NOT_MEAN = ("Your answer is the expected one divided by {n}: you averaged the copies. A value that "
                 "broadcasting copied {n} times receives the gradient of every copy: SUM them, do not average.")
@@ -41,6 +41,10 @@ FLOAT32 = ("Right values, but the result is {got} while the input was float32. T
            "otherwise.")
 
 
+ENGINE = ("Your function called the engine's {name}: here you derive that gradient yourself and write it with NumPy "
+          "operations, as the task says (making the shapes fit is the point of this notebook). The engine is what "
+          "your answer is compared with afterwards.")
+
 NOT_ARRAY = ("Return {arrays}: {what}. The notebook computes with your answer afterwards (.shape, comparisons with "
              "the engine's arrays), which a {kind} cannot do; NumPy's operations already give arrays, so return them "
              "as they are, without .tolist() or [...] around them.")
@@ -54,8 +58,12 @@ class _ShapeExercise(Exercise):
     def call(self, obj, case, names, *more, **kwargs):
         """``obj`` called on copies of ``case[name]`` for each name (then ``more``), or {"__mutated__": [names]}
         when it changed one of them in place, or {"__not_array__": [...]} when a gradient is a list or tuple."""
+        from ..tensor import Tensor, unbroadcast
+
         args = [np.array(case[n], copy=True) for n in names]
-        out = obj(*args, *more, **kwargs)
+        out, engine = run_watching([Tensor.backward, unbroadcast], lambda: obj(*args, *more, **kwargs))
+        if engine:
+            return {"__engine__": engine[0], "at": self.describe(case)}
         changed = [n for n, a in zip(names, args)
                    if a.shape != np.shape(case[n]) or not np.array_equal(a, case[n], equal_nan=True)]
         if changed:
@@ -71,6 +79,9 @@ class _ShapeExercise(Exercise):
         if isinstance(got, dict) and "__mutated__" in got:
             names = " and ".join(got["__mutated__"])
             return Mismatch(f"after the call, {names} no longer held the values it was given", MUTATED.format(names=names))
+        if isinstance(got, dict) and "__engine__" in got:
+            name = got["__engine__"]
+            return Mismatch(f"your function called the engine's {name}", ENGINE.format(name=name))
         if isinstance(got, dict) and "__not_array__" in got:
             what = ", ".join(f"{'your answer' if name == 'the answer' else name} is a {kind}"
                              for name, kind in got["__not_array__"])
