@@ -13,7 +13,7 @@ import pytest
 from answer_scan import (exercises, hint_strings, leaks, notebook, printed_before_check, printed_by_cell, squash,
                          task_leaks)
 from backprop_lab.exercises import get, hints, nb06
-from backprop_lab.exercises._core import solution_text
+from backprop_lab.exercises.framework import solution_text
 
 KEY_EXPRESSIONS = {
     "06.1": [r"g/\(2", r"1/\(2\*?y", r"\\frac\{1\}\{2y\}", r"\\frac\{g\}\{2y\}", r"0\.5\*g", r"x\^\{-1/2\}"],

@@ -9,7 +9,7 @@ import pytest
 
 from answer_scan import exercises, hint_strings, leaks, notebook, squash, task_leaks
 from backprop_lab.exercises import get, hints, nb07
-from backprop_lab.exercises._core import solution_text
+from backprop_lab.exercises.framework import solution_text
 
 KEY_EXPRESSIONS = {
     "07.1": [r"g@W\.T", r"x\.T@g", r"g\.sum\(axis=0\)", r"save_for_backward\(x,W\)"],

@@ -12,7 +12,7 @@ import pytest
 
 import backprop_lab as bl
 from backprop_lab.exercises import CheckFailed, Exercise, check, get, hints, register, use
-from backprop_lab.exercises import _core, render
+from backprop_lab.exercises import framework, render
 
 
 # ----------------------------------------------------------------------------- toy exercises
@@ -106,7 +106,7 @@ def toys(monkeypatch, tmp_path):
     monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(tmp_path / "progress.json"))
     yield
     for cls in TOYS:
-        _core.REGISTRY.pop(cls.id, None)
+        framework.REGISTRY.pop(cls.id, None)
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_correct_answers_pass_and_say_what_was_verified(tmp_path):
         result = check(ex_id, obj)
         assert result.passed and bool(result)
         text, html = repr(result), result._repr_html_()
-        assert "passed" in text and "verified on" in text and _core.get(ex_id).title in text
+        assert "passed" in text and "verified on" in text and framework.get(ex_id).title in text
         assert "#1e8e3e" in html and "Verified on" in html
     progress = json.loads((tmp_path / "progress.json").read_text())["exercises"]
     assert all(progress[i]["passed"] for i in ("99.1", "99.2", "99.3"))
@@ -268,7 +268,7 @@ def test_learner_exception_is_reported_with_the_learners_frame(lenient):
     tb = result.first_problem.error
     assert tb.startswith("Traceback") and tb.endswith("ZeroDivisionError: integer division or modulo by zero")
     assert "cell7.py\", line 3, in helper" in tb and "cell7.py\", line 6, in buggy" in tb
-    assert "_core.py" not in tb and "test_check_framework" not in tb  # no checker frames
+    assert "framework.py" not in tb and "test_check_framework" not in tb  # no checker frames
     assert "Your code raised" in repr(result)
     assert "<pre" in result._repr_html_()
 
@@ -396,8 +396,8 @@ def test_checks_that_fail_to_import_are_reported_not_raised(lenient, monkeypatch
     def broken_import(name, *args):
         raise ImportError("cannot import name 'softmax' from 'numpy'")
 
-    monkeypatch.setattr(_core.importlib, "import_module", broken_import)
-    _core._INSTANCES.clear()
+    monkeypatch.setattr(framework.importlib, "import_module", broken_import)
+    framework._INSTANCES.clear()
     result = check("01.2", central_ok)
     assert result.status == "invalid" and "could not be loaded" in repr(result) and "softmax" in repr(result)
 
@@ -440,7 +440,7 @@ def test_the_solution_is_shown_only_on_request(lenient):
 
 def test_after_a_few_failed_attempts_the_result_offers_the_solution(lenient):
     wrong = lambda f, x, h: 0.0  # noqa: E731
-    results = [check("01.2", wrong) for _ in range(_core.STUCK_AFTER)]
+    results = [check("01.2", wrong) for _ in range(framework.STUCK_AFTER)]
     assert not any(r.stuck for r in results[:-1]) and results[-1].stuck
     text = repr(results[-1])
     assert "Stuck?" in text and 'reveal=True' in text and "def central_difference" not in text

@@ -13,7 +13,7 @@ import pytest
 import backprop_lab as bl
 from backprop_lab import theme
 from backprop_lab.exercises import render
-from backprop_lab.exercises._core import CaseOutcome, CheckResult, Exercise, Mismatch
+from backprop_lab.exercises.framework import CaseOutcome, CheckResult, Exercise, Mismatch
 
 # the backgrounds a cell's output sits on: light theme (white), dark theme (--jp-layout-color0 and the
 # table rows' --jp-layout-color1)

@@ -202,7 +202,7 @@ def test_an_answer_that_changes_its_input_is_rejected(exercise_id, impl, what):
 def test_standardize_square_input_rows_without_keepdims_named():
     """On a square X, row statistics without keepdims broadcast along the wrong axis without an error."""
     from backprop_lab.exercises import get
-    from backprop_lab.exercises._core import judge, run_case
+    from backprop_lab.exercises.framework import judge, run_case
 
     ex = get("00.2")
     case = next(c for c in ex.cases(np.random.default_rng(0)) if c["X"].shape[0] == c["X"].shape[1])

@@ -261,7 +261,7 @@ def test_div_rejects(name):
 def test_div_original_bug_named_on_a_case_with_earlier_gradients():
     """On a case where b already had a gradient, the notebook's buggy version gets its own hint."""
     from backprop_lab.exercises import get
-    from backprop_lab.exercises._core import judge, run_case
+    from backprop_lab.exercises.framework import judge, run_case
 
     ex = get("02.5")
     case = {"inputs": [-0.5, 4.0], "grads0": [0.25, -1.0], "upstream": -0.75, "same": False}

@@ -274,7 +274,7 @@ def test_step_rejects(name):
 def test_step_stale_update_is_named():
     """No zeroing and the update before backward: moved by the previous step's gradients."""
     from backprop_lab.exercises import get
-    from backprop_lab.exercises._core import judge, run_case
+    from backprop_lab.exercises.framework import judge, run_case
 
     ex = get("03.3")
     case = ex.cases(np.random.default_rng(0))[1]      # a case with gradients left from before

@@ -94,7 +94,7 @@ def every(template: str, nb=None):
 
 FORGE_FROM_CELL = """
 import gc, json, os, sys
-from backprop_lab.exercises import _core
+from backprop_lab.exercises import framework
 from backprop_lab.grading import protocol
 fd = int(sys.argv[1])
 job = next((o for o in gc.get_objects() if isinstance(o, dict) and "exercises" in o and "cells" in o), {})
@@ -103,7 +103,7 @@ for task in job.get("exercises", []):
     lines.append({"ev": "ex", "id": task["id"], "phase": "start"})
     for k, (key, case) in enumerate(task["cases"]):
         try:
-            value = protocol.encode(_core.get(task["id"]).expected(protocol.decode(case)))
+            value = protocol.encode(framework.get(task["id"]).expected(protocol.decode(case)))
         except Exception:
             value = 0.0
         lines.append({"ev": "case", "id": task["id"], "k": k, "kind": "ok", "value": value, "error": "", "sec": 0.0})
@@ -124,9 +124,9 @@ FRAME_WALK = """def {name}({args}):
 
 REPLACE_RUN = """
 import gc
-from backprop_lab.exercises import _core
+from backprop_lab.exercises import framework
 for o in gc.get_objects():
-    if isinstance(o, _core.Exercise):
+    if isinstance(o, framework.Exercise):
         type(o).run = lambda self, obj, case: type(self).expected(self, case)
 """
 

@@ -182,16 +182,16 @@ def test_events_out_of_order_are_refused():
 
 def test_np_matrix_and_other_array_subclasses_are_judged_by_their_values():
     """A correct np.matrix answer passes (it used to arrive as an "Opaque" and fail)."""
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
-    ex = _core.get("04.1")
+    ex = framework.get("04.1")
     case = ex.cases(np.random.default_rng(0))[1]
     want = ex.expected(case)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)    # np.matrix: discouraged, still correct
         sent = protocol.decode(protocol.encode(tuple(np.matrix(w) for w in want)))
     assert type(sent[0]) is np.ndarray
-    assert _core.judge(ex, case, "ok", sent).status == "pass"
+    assert framework.judge(ex, case, "ok", sent).status == "pass"
 
 
 # ----------------------------------------------------------------------------- delegation evidence
@@ -260,11 +260,11 @@ def test_sealed_checks_keep_run_and_nothing_that_knows_an_answer():
 
     code = r"""
 import gc, types, numpy as np
-from backprop_lab.exercises import _core
+from backprop_lab.exercises import framework
 from backprop_lab.grading import worker_checks
-exs = [_core.get(x) for x in ("02.2", "02.7", "03.3", "06.5")]
+exs = [framework.get(x) for x in ("02.2", "02.7", "03.3", "06.5")]
 import backprop_lab.references.nb02      # imported before sealing: it must go too
-case = _core.get("02.2").cases(np.random.default_rng(0))[0]
+case = framework.get("02.2").cases(np.random.default_rng(0))[0]
 worker_checks.seal(exs)
 left = sorted({o.__qualname__ for o in gc.get_objects() if isinstance(o, (types.FunctionType, type))
                and isinstance(getattr(o, "__module__", None), str) and o.__module__.startswith("backprop_lab.exercises.nb")
@@ -277,7 +277,7 @@ from backprop_lab.exercises.hidden.nb02 import anything
 import backprop_lab.exercises.nb05 as nb05
 print("STUBS", repr(reference.mul), repr(anything), repr(nb05.OPERATIONS))
 try:
-    _core.get("02.2").expected(case)
+    framework.get("02.2").expected(case)
 except worker_checks.NotAvailableWhileGrading as exc:
     print("REFUSED", str(exc)[:40])
 from backprop_lab.exercises.nb06 import mystery_graph
@@ -340,16 +340,16 @@ def test_a_check_that_runs_reference_code_is_graded_in_a_worker_of_its_own():
     worker that grades 09.1-09.3 holds no reference code at all (fresh processes, as the grader's workers)."""
     import subprocess
 
-    from backprop_lab.exercises import _core, catalog
+    from backprop_lab.exercises import framework, catalog
     from backprop_lab.grading import worker_checks
 
-    late = {xid for xid in catalog.load() if worker_checks.references_of(_core.get(xid))}
+    late = {xid for xid in catalog.load() if worker_checks.references_of(framework.get(xid))}
     assert late == {"09.4"}
     code = r"""
 import gc, sys, types
-from backprop_lab.exercises import _core
+from backprop_lab.exercises import framework
 from backprop_lab.grading import worker_checks
-exs = [_core.get(x) for x in sys.argv[1].split(",")]
+exs = [framework.get(x) for x in sys.argv[1].split(",")]
 worker_checks.load(exs)
 worker_checks.seal(exs)
 print(sorted({o.__qualname__ for o in gc.get_objects() if isinstance(o, (types.FunctionType, type))

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from backprop_lab import cli
-from backprop_lab.exercises import Exercise, _core, check, progress, register
+from backprop_lab.exercises import Exercise, framework, check, progress, register
 
 
 class Double(Exercise):
@@ -41,8 +41,8 @@ def exercises(monkeypatch):
     register(Half)
     monkeypatch.delenv("BACKPROP_LAB_STRICT", raising=False)
     yield
-    _core.REGISTRY.pop("99.7", None)
-    _core.REGISTRY.pop("99.8", None)
+    framework.REGISTRY.pop("99.7", None)
+    framework.REGISTRY.pop("99.8", None)
 
 
 def test_check_writes_the_progress_file_in_the_current_folder(tmp_path, monkeypatch):
@@ -111,7 +111,7 @@ def test_progress_command_prints_a_table(tmp_path, monkeypatch, capsys):
     path = tmp_path / progress.FILENAME
     progress.record_result(Double(), "pass", path)
     progress.record_result(Half(), "fail", path)
-    monkeypatch.setattr(_core, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
+    monkeypatch.setattr(framework, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
     assert cli.main(["progress", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("99_demo.ipynb"))
@@ -122,7 +122,7 @@ def test_progress_command_prints_a_table(tmp_path, monkeypatch, capsys):
 
 
 def test_progress_command_without_a_file_or_folder(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(_core, "all_exercises", lambda: {"99.7": Double()})
+    monkeypatch.setattr(framework, "all_exercises", lambda: {"99.7": Double()})
     assert cli.main(["progress", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "No progress recorded" in out and "notebook 99" in out and "0/1" in out
@@ -137,7 +137,7 @@ def test_progress_command_honours_the_environment_variable(tmp_path, monkeypatch
     """The same file check() records into: $BACKPROP_LAB_PROGRESS when set (issue 18)."""
     path = tmp_path / "elsewhere.json"
     progress.record_result(Double(), "pass", path)
-    monkeypatch.setattr(_core, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
+    monkeypatch.setattr(framework, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
     monkeypatch.setenv("BACKPROP_LAB_PROGRESS", str(path))
     monkeypatch.chdir(tmp_path)
     assert cli.main(["progress"]) == 0
@@ -158,7 +158,7 @@ def test_progress_command_finds_the_folder_start_made(tmp_path, monkeypatch, cap
     (course / launch.MANIFEST).write_text("{}")
     (course / "99_demo.ipynb").write_text("{}")
     progress.record_result(Double(), "pass", course / progress.FILENAME)
-    monkeypatch.setattr(_core, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
+    monkeypatch.setattr(framework, "all_exercises", lambda: {"99.7": Double(), "99.8": Half()})
     monkeypatch.delenv("BACKPROP_LAB_PROGRESS", raising=False)
     monkeypatch.chdir(tmp_path)   # where `backprop-lab start` was run
     assert cli.main(["progress"]) == 0

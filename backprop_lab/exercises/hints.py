@@ -14,7 +14,7 @@ gradient never written      all zeros where the answer is not
 added twice / not reset     a whole multiple of the answer
 broadcasting not undone     extra leading axes, or size > 1 where the answer has size 1
 wrong reduction axis        same rank, other sizes; or the values of another axis
-hard-coded answer           the same answer for cases whose answers differ (see ``_core``)
+hard-coded answer           the same answer for cases whose answers differ (see ``framework``)
 ==========================  =============================================================
 
 An exercise can add its own fingerprints with ``Exercise.suspects(case)``: a list of
@@ -157,7 +157,7 @@ def compare_values(got: Any, want: Any, *, rtol: float = 1e-6, atol: float = 1e-
 
     ``suspects`` are ``(hint, wrong_answer)`` pairs: if ``got`` matches a wrong answer, its hint is used.
     """
-    from ._core import Mismatch
+    from .framework import Mismatch
 
     if isinstance(want, dict):
         if not isinstance(got, dict):
@@ -232,7 +232,7 @@ def matching_hint(got: Any, variants: Iterable[tuple[str, Any]], *, rtol: float 
 
 def expect_tuple(got: Any, names: Iterable[str], hint: str):
     """None when ``got`` is a tuple or list with one entry per name, else a Mismatch saying what to return."""
-    from ._core import Mismatch
+    from .framework import Mismatch
 
     names = list(names)
     if isinstance(got, (tuple, list)) and len(got) == len(names):

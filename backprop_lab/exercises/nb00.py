@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from .framework import Exercise, Mismatch
 
 
 def _close(got, want, rtol=1e-7, atol=1e-12) -> bool:

@@ -12,7 +12,7 @@ import traceback
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from .framework import Exercise, Mismatch
 
 # Cases hold plain data only, so the functions they differentiate are named, and looked up here.
 SCALAR_FUNCTIONS = {
@@ -392,7 +392,7 @@ class NumericalGradient(Exercise):
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, GRADIENT_HINTS["other"]))
 
     def describe(self, case):
-        dtype = f" (float32)" if case.get("dtype") == "float32" else ""
+        dtype = " (float32)" if case.get("dtype") == "float32" else ""
         return f"f = {case['f']}, x = {hints.short_repr(np.asarray(case['x']))}{dtype}, h = {case['h']:g}"
 
 

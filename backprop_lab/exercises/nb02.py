@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, run_watching
+from .framework import Exercise, Mismatch, run_watching
 
 
 class Node:

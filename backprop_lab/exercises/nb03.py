@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from .framework import Exercise, Mismatch
 from .nb02 import _close, _fmt, _number, _recognise
 
 

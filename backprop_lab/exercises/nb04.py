@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, run_watching
+from .framework import Exercise, Mismatch, run_watching
 
 SUM_NOT_MEAN = ("Your answer is the expected one divided by {n}: you averaged the copies. A value that "
                 "broadcasting copied {n} times receives the gradient of every copy: SUM them, do not average.")

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, run_watching
+from .framework import Exercise, Mismatch, run_watching
 from .nb04 import MUTATED
 
 ENGINE = ("Your function called the engine's {names}, which computes this gradient for you: the exercise is to "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch, run_watching
+from .framework import Exercise, Mismatch, run_watching
 from .nb06 import FORWARD_ON_ARRAYS, call_watching, saved_unpack_hint
 
 

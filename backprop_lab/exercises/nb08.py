@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from .framework import Exercise, Mismatch
 
 # ----------------------------------------------------------------------------- 08.1 preprocessing
 

@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 from . import hints
-from ._core import Exercise, Mismatch
+from .framework import Exercise, Mismatch
 from .nb07 import CE_HINTS, clipped_losses
 from .nb08 import TrainingLoopCheck, _count
 

@@ -105,7 +105,7 @@ def table(directory: str | os.PathLike | None = None, path: str | os.PathLike | 
 
 def rows_for(done: dict, directory: str | os.PathLike | None = None) -> tuple[list[list[str]], dict]:
     """The rows and totals of ``table`` for ``done`` (the progress file's "exercises")."""
-    from ._core import all_exercises
+    from .framework import all_exercises
 
     exercises = all_exercises()
     names = _notebook_names(Path(directory) if directory is not None else Path.cwd())

@@ -61,14 +61,14 @@ class Settings:
 
 
 def prepare(settings: Settings) -> Settings:
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
     if settings.tests_dir or not settings.private_sources:      # a Dask worker gets the sources, not the folder
         settings.private_sources = read_dir(settings.tests_dir)
     settings.private = load_sources(settings.private_sources)
     settings.private_specs = {key: worker_spec(type(ex), settings.private_sources)
                               for key, ex in settings.private.items()}
-    for xid, ex in list(_core.REGISTRY.items()):
+    for xid, ex in list(framework.REGISTRY.items()):
         if is_private(ex):
             settings.private_specs["new:" + xid] = worker_spec(type(ex), settings.private_sources)
     return settings
@@ -81,17 +81,17 @@ def seed_for(settings: Settings, student: str, exercise: str, key: str = "") -> 
 
 def expected_exercises(name: str, settings: Settings) -> list[submissions.ExerciseInfo]:
     """The exercises of notebook ``name``: from the release when known, else from the course's catalog."""
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
     rel = settings.course.get(name)
     if rel is not None:
         infos = [submissions.ExerciseInfo(x.id, x.points, x.task) for x in rel.exercises]
     else:
         infos = [submissions.ExerciseInfo(xid, float(x.points), x.title)
-                 for xid, x in _core.all_exercises().items() if xid.split(".")[0] == name[:2]]
+                 for xid, x in framework.all_exercises().items() if xid.split(".")[0] == name[:2]]
     for info in infos:
         try:
-            info.target = _core.get(info.id).target
+            info.target = framework.get(info.id).target
         except (KeyError, LookupError):
             info.target = ""
     return infos
@@ -136,7 +136,7 @@ def grade_notebook(student: str, name: str, file_name: str, data: bytes, setting
     added = [s for i, s in code_cells if i not in ex_idx and submissions.cell_hash(s) not in provided] \
         if released else []
 
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
     rows: dict[str, dict] = {}
     tasks, plans, evidence, private = [], {}, {}, {}
@@ -147,7 +147,7 @@ def grade_notebook(student: str, name: str, file_name: str, data: bytes, setting
                                  "metadata was lost): copy the cell back from the handed-out notebook, answer in it")
             continue
         try:
-            ex = _core.get(info.id)
+            ex = framework.get(info.id)
         except (KeyError, LookupError):
             rows[info.id] = _row(info, "ungraded", f"the grader has no check for exercise {info.id}")
             continue
@@ -370,7 +370,7 @@ def _for_review(row: dict, evidence: list[str]) -> None:
 
 
 def _judge(info, ex, cases, runs, cells, settings, prior) -> dict:
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
     got = runs["cases"].get(info.id, {})
     fault = runs["ex_fault"].get(info.id)
@@ -395,15 +395,15 @@ def _judge(info, ex, cases, runs, cells, settings, prior) -> dict:
                 kind, value = "error", f"the answer could not be read: {exc}"
         else:
             value = str(ev.get("error", ""))
-        o = _core.judge(judge_ex, case, "ok" if kind == "ok" else ("todo" if kind == "todo" else "error"), value)
+        o = framework.judge(judge_ex, case, "ok" if kind == "ok" else ("todo" if kind == "todo" else "error"), value)
         outcomes.append((key, o))
         statuses.append(o.status if kind in ("ok", "todo", "error") else kind)
     passed = statuses.count("pass")
     points = info.points * passed / len(cases) if cases else 0.0
     judged = [o for _, o in filter(None, outcomes)]
-    if judged and _core.hardcoded(judged):
+    if judged and framework.hardcoded(judged):
         first_fail = next(o for o in judged if o.status == "fail")
-        first_fail.mismatch = _core.Mismatch(first_fail.mismatch.message, _core.hints.HARDCODED)
+        first_fail.mismatch = framework.Mismatch(first_fail.mismatch.message, framework.hints.HARDCODED)
     if passed == len(cases):
         status = "pass"
     elif fault or "timeout" in statuses or "crash" in statuses:

@@ -57,10 +57,10 @@ def load_sources(sources: list[dict]) -> dict:
     """Execute the sources as modules; return ``{key: exercise instance}`` for every Exercise class
     that adds cases to a course exercise. Classes whose id the course does not have are registered
     as new exercises."""
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
-    for xid in [x for x, ex in _core.REGISTRY.items() if is_private(ex)]:
-        del _core.REGISTRY[xid]         # an earlier run's private exercises (same process) are not this run's
+    for xid in [x for x, ex in framework.REGISTRY.items() if is_private(ex)]:
+        del framework.REGISTRY[xid]         # an earlier run's private exercises (same process) are not this run's
     found = {}
     for src in sources:
         modname = PREFIX + src["name"]
@@ -69,18 +69,18 @@ def load_sources(sources: list[dict]) -> dict:
         sys.modules[modname] = module
         exec(compile(src["source"], module.__file__, "exec"), module.__dict__)
         for attr, value in list(module.__dict__.items()):
-            if (isinstance(value, type) and issubclass(value, _core.Exercise) and value.__module__ == modname
+            if (isinstance(value, type) and issubclass(value, framework.Exercise) and value.__module__ == modname
                     and getattr(value, "id", "")):
                 found[f"{src['name']}:{attr}"] = value
     instances = {}
     for key, cls in found.items():
         worker_spec(cls, sources)           # refuse now, once, what could not run in the worker
         try:
-            known = _core.get(cls.id)
+            known = framework.get(cls.id)
         except (KeyError, LookupError):
             known = None
         if known is None:
-            _core.register(cls)
+            framework.register(cls)
             continue
         if type(known) is cls:
             continue                    # the file registered it itself with @register

@@ -70,7 +70,7 @@ def _disarm() -> None:
 
 
 def _learner_traceback(exc: BaseException) -> str:
-    from backprop_lab.exercises._core import learner_traceback   # the one rule for what a learner sees
+    from backprop_lab.exercises.framework import learner_traceback   # the one rule for what a learner sees
     text = learner_traceback(exc, limit=6) or "".join(traceback.format_exception_only(type(exc), exc))
     return text.rstrip()[-2000:]
 
@@ -90,7 +90,7 @@ def _lookup(ns: dict, dotted: str):
 
 def _runners(job: dict) -> dict:
     """``{(private key or "", exercise id): an object with run()}`` for every case of the job."""
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
     from .worker_checks import private_runner
 
@@ -100,7 +100,7 @@ def _runners(job: dict) -> dict:
             if (key, task["id"]) in out:
                 continue
             spec = job["private"].get(key or "new:" + task["id"])
-            out[key, task["id"]] = private_runner(spec) if spec else _core.get(task["id"])
+            out[key, task["id"]] = private_runner(spec) if spec else framework.get(task["id"])
     return out
 
 

@@ -1,6 +1,6 @@
 """The checks as a grading worker holds them: each exercise's ``run``, and nothing that knows an answer.
 
-A check has two sides (``exercises._core``): ``run`` calls the learner's object and must execute in
+A check has two sides (``exercises.framework``): ``run`` calls the learner's object and must execute in
 the worker, beside student code; ``cases``, ``expected``, ``compare``, ``suspects`` and the reference
 implementations know the answers and stay in the grader. Before the first cell runs, ``seal``:
 
@@ -263,7 +263,7 @@ def _cell_full(cell) -> bool:
 
 def seal(exercises: list) -> None:
     """Cut the loaded checks down to what ``exercises``' ``run`` methods need; stub the rest (see above)."""
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
     needs = Needs(protected=_solutions(exercises))
     for ex in exercises:
@@ -272,11 +272,11 @@ def seal(exercises: list) -> None:
     sys.meta_path.insert(0, _StubFinder())
     if "backprop_lab.references" not in sys.modules:
         sys.modules["backprop_lab.references"] = stub_module("backprop_lab.references")
-    _core.REGISTRY.clear()
-    _core._INSTANCES.clear()
+    framework.REGISTRY.clear()
+    framework._INSTANCES.clear()
     import backprop_lab.exercises as package
 
-    package.check = _core.check = grading_check
+    package.check = framework.check = grading_check
     linecache.clearcache()
     gc.collect()        # what was cut off lives in reference cycles (classes): free it now
 
@@ -319,7 +319,7 @@ def _dunder(name: str) -> bool:
 
 def grading_check(exercise_id, obj=None, *args, **kwargs):
     """``check()`` while grading: checks nothing here (the grader checks every exercise itself)."""
-    from backprop_lab.exercises._core import CheckResult
+    from backprop_lab.exercises.framework import CheckResult
 
     return CheckResult(None, "invalid", message=f"check({exercise_id!r}, ...) does nothing while grading: "
                                                 "the grader checks every exercise itself", exercise_id=str(exercise_id))
@@ -330,9 +330,9 @@ def grading_check(exercise_id, obj=None, *args, **kwargs):
 def private_runner(spec: dict):
     """A private test's runner from what the grader sent: the source of its ``run`` (and the methods
     ``run`` calls) and its module's imports, on top of the course exercise it extends (if any)."""
-    from backprop_lab.exercises import _core
+    from backprop_lab.exercises import framework
 
-    base = type(_core.get(spec["base"])) if spec.get("base") else _core.Exercise
+    base = type(framework.get(spec["base"])) if spec.get("base") else framework.Exercise
     if not spec.get("source"):
         return base()
     namespace = {"__name__": f"backprop_lab_private_tests.{spec['module']}", "_PrivateBase": base}
