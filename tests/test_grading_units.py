@@ -363,3 +363,17 @@ print(sorted({o.__qualname__ for o in gc.get_objects() if isinstance(o, (types.F
     kept = own.stdout
     assert "'backward'" in kept and "'Linear'" in kept and "'Net'" in kept, kept + own.stderr
     assert "'train'" not in kept and "'init_weights'" not in kept, kept
+
+
+def test_a_grading_worker_draws_no_figures():
+    """No one looks at a figure while grading: savefig writes nothing, tight_layout measures no text."""
+    import subprocess
+
+    code = ("import io, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt\n"
+            "from backprop_lab.grading import worker\n"
+            "b = io.BytesIO(); plt.figure().savefig(b, format='png'); drawn = len(b.getvalue())\n"
+            "worker._no_pictures()\n"
+            "b = io.BytesIO(); f = plt.figure(); f.tight_layout(); f.savefig(b, format='png')\n"
+            "print(drawn > 0, len(b.getvalue()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["True", "0"]
