@@ -50,6 +50,34 @@ NOT_ARRAY = ("Return {arrays}: {what}. The notebook computes with your answer af
              "as they are, without .tolist() or [...] around them.")
 
 
+# Hints appended to an error raised in the learner's code (``run``, with the case's shapes; ``_add_hint``).
+RUN_HINTS = {
+    "matmul": ("the shapes do not fit this matrix product. Here W is {W}, x is {x} and dD is {dD}; dW must have "
+               "W's shape {W} and dx x's shape {x}. Which product of dD and x (either one transposed, in either "
+               "order) has shape {W}? Which of W and dD has shape {x}?"),
+    "linear": ("the shapes do not fit this matrix product. Here x is {x} (N, in), W is {W} (in, out) and dy is {dy} "
+               "(N, out); dx must be {x} and dW {W}. Each is a product of two of these arrays, one of them "
+               "transposed, whose inner sizes agree."),
+    "unbroadcast": ("this case goes from {grad_shape} to {shape}. Undoing broadcasting ADDS the copies up (a reshape "
+                    "cannot drop entries). The copies lie along the leading axes that broadcasting prepended to the "
+                    "target, and along the target's size-1 axes that it stretched: sum over those, and keep the "
+                    "size-1 axes."),
+    "reduction": "this case has x_shape={shape}, axis={axis!r}, keepdims={keep}, and g has shape {g}. {how}; {keep_how}.",
+    "axis_none": "axis=None means every axis was reduced: use axes = tuple(range(len(x_shape)))",
+    "axis_tuple": "axis can be a tuple, here {axis}: np.expand_dims accepts the tuple as it is",
+    "axis_int": "axis is the int {axis}{negative}",
+    "axis_negative": " (negative: counted from the end)",
+    "keepdims": "keepdims=True, so g already has the reduced axes with size 1: do not expand_dims it again",
+    "no_keepdims": ("keepdims=False, so the reduced axes are missing from g and must come back (as size-1 axes) "
+                    "before g can be broadcast"),
+    "mean_n": (". For the mean, n is the number of entries averaged into each output entry: the product of "
+               "x_shape[a] over every reduced axis a"),
+    "softmax": ("s and g have shape {shape} here: the last axis holds the softmax, the others are a batch. <g, s> is "
+                "one number per row, kept as a size-1 last axis so that it broadcasts back over its row; np.dot or @ "
+                "of two such arrays is a matrix product, not that."),
+}
+
+
 class _ShapeExercise(Exercise):
     """The checks of this notebook: inputs must come back unchanged, and a hint written for the case comes first."""
 
@@ -113,9 +141,25 @@ def _array(x):
     return hints._to_array(x)
 
 
+GRAD_HINTS = {
+    "tuple": "Return all {n} gradients, in this order: `return {listed}`.",
+    "swapped": ("The shapes are swapped: {got} is {var}'s shape {want} transposed, so a transpose is missing or "
+                "extra (or the factors are in the wrong order). {rule}"),
+    "shape": "A gradient always has the shape of its variable: {name} must be {want}. {rule}",
+    "derive": "Derive it from the shapes. {rule}",
+    # the dimensional-analysis question for one gradient, with the case's shapes (never its answer)
+    "fit": ("Which product of {a} {a_shape} and {b} {b_shape}, either one transposed or not, in either order, has "
+            "{var}'s shape {var_shape}{extra}?"),
+    "order": "You returned (dx, dW): the order is (dW, dx).",
+    "averaged": ("Your dW is the expected one divided by N = {n}: you averaged over the batch. Every example "
+                 "contributes to dW, and the contributions add up; a mean in the loss is already inside dy (its 1/N), "
+                 "so the backward pass of y = xW + b divides by nothing."),
+}
+
+
 def _pair_or_triple(got, names):
     """A Mismatch unless ``got`` is a tuple/list with one entry per name."""
-    return hints.expect_tuple(got, names, "Return all {n} gradients, in this order: `return {listed}`.")
+    return hints.expect_tuple(got, names, GRAD_HINTS["tuple"])
 
 
 def grad_mismatch(name, var, got, want, rule):
@@ -131,21 +175,20 @@ def grad_mismatch(name, var, got, want, rule):
     if g.shape != w.shape:
         msg = f"{name} has shape {g.shape}, but {var} has shape {w.shape}"
         if g.ndim == w.ndim == 2 and g.shape == w.shape[::-1]:
-            return Mismatch(msg, f"The shapes are swapped: {g.shape} is {var}'s shape {w.shape} transposed, so a "
-                                 f"transpose is missing or extra (or the factors are in the wrong order). {rule}")
-        return Mismatch(msg, f"A gradient always has the shape of its variable: {name} must be {w.shape}. {rule}")
+            return Mismatch(msg, GRAD_HINTS["swapped"].format(got=g.shape, var=var, want=w.shape, rule=rule))
+        return Mismatch(msg, GRAD_HINTS["shape"].format(name=name, want=w.shape, rule=rule))
     if np.allclose(g, w, rtol=1e-6, atol=1e-8):
         return None
     hint = hints.plain_value_hint(hints.diagnose(g, w), "")
     if hint in ("", hints.CLOSE, hints.TRANSPOSE):
-        hint = (hint + " " if hint else "") + f"Derive it from the shapes. {rule}"
+        hint = (hint + " " if hint else "") + GRAD_HINTS["derive"].format(rule=rule)
     return Mismatch(f"{name}: expected {hints.short_repr(w)}, received {hints.short_repr(g)}", hint)
 
 
 def fit_question(a, a_shape, b, b_shape, var, var_shape, extra=""):
     """The dimensional-analysis question for one gradient, with this case's shapes (never its answer)."""
-    return (f"Which product of {a} {a_shape} and {b} {b_shape}, either one transposed or not, in either order, has "
-            f"{var}'s shape {var_shape}{extra}?")
+    return GRAD_HINTS["fit"].format(a=a, a_shape=a_shape, b=b, b_shape=b_shape, var=var, var_shape=var_shape,
+                                    extra=extra)
 
 
 # ----------------------------------------------------------------------------- 04.1 matmul backward
@@ -166,9 +209,7 @@ class MatmulBackward(_ShapeExercise):
         except ValueError as exc:
             if _is_product_error(exc):
                 W, x, dD = case["W"].shape, case["x"].shape, case["dD"].shape
-                _add_hint(exc, f"the shapes do not fit this matrix product. Here W is {W}, x is {x} and dD is {dD}; "
-                               f"dW must have W's shape {W} and dx x's shape {x}. Which product of dD and x "
-                               f"(either one transposed, in either order) has shape {W}? Which of W and dD has shape {x}?")
+                _add_hint(exc, RUN_HINTS["matmul"].format(W=W, x=x, dD=dD))
             raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
@@ -180,7 +221,7 @@ class MatmulBackward(_ShapeExercise):
         shapes = [np.shape(g) for g in got]
         if shapes == [x, W] and W != x:
             return Mismatch(f"the first answer has x's shape {x} and the second W's shape {W}",
-                            "You returned (dx, dW): the order is (dW, dx).")
+                            GRAD_HINTS["order"])
         return (grad_mismatch("dW", "W", got[0], want[0], fit_question("dD", dD, "x", x, "W", W))
                 or grad_mismatch("dx", "x", got[1], want[1], fit_question("W", W, "dD", dD, "x", x)))
 
@@ -190,6 +231,20 @@ class MatmulBackward(_ShapeExercise):
 
 
 # ----------------------------------------------------------------------------- 04.2 linear backward
+
+BIAS_HINTS = {
+    "rule": ("The bias b {shape} was copied into each of the N = {n} rows of y (broadcasting), so it is used N times, "
+             "and its gradient adds up the contributions of all N uses"),
+    "kept_axis": ("You summed over the right axis but kept it: b is 1-D, and its gradient must have its shape, "
+                  "without the summed axis."),
+    "not_undone": "Broadcasting not undone: your db has one row per example, like dy. {rule}.",
+    "features": "You summed over axis 1, the features; b's copies lie along the batch axis. {rule}.",
+    "one_row": "Your db is one row of dy, the gradient of one copy of b. {rule}: every row counts.",
+    "constant": ("Your db is the same number for every entry, whatever dy holds: the local gradient of y = xW + b "
+                 "with respect to b is 1, and the chain rule multiplies it by the upstream gradient dy of each use. "
+                 "{rule}."),
+}
+
 
 class LinearBackward(_ShapeExercise):
     ANSWERS = ("dx", "dW", "db")
@@ -208,9 +263,7 @@ class LinearBackward(_ShapeExercise):
         except ValueError as exc:
             if _is_product_error(exc):
                 x, W, dy = case["x"].shape, case["W"].shape, case["dy"].shape
-                _add_hint(exc, f"the shapes do not fit this matrix product. Here x is {x} (N, in), W is {W} (in, out) "
-                               f"and dy is {dy} (N, out); dx must be {x} and dW {W}. Each is a product of two "
-                               "of these arrays, one of them transposed, whose inner sizes agree.")
+                _add_hint(exc, RUN_HINTS["linear"].format(x=x, W=W, dy=dy))
             raise
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
@@ -226,9 +279,7 @@ class LinearBackward(_ShapeExercise):
         dW = _array(got[1])
         if m is not None and m.message.startswith("dW:") and n > 1 and dW is not None and dW.shape == W and \
                 np.allclose(dW * n, want[1], rtol=1e-6, atol=1e-8):
-            m.hint = (f"Your dW is the expected one divided by N = {n}: you averaged over the batch. Every example "
-                      "contributes to dW, and the contributions add up; a mean in the loss is already inside dy "
-                      "(its 1/N), so the backward pass of y = xW + b divides by nothing.")
+            m.hint = GRAD_HINTS["averaged"].format(n=n)
         return m or self._bias(got[2], want[2], case)
 
     @staticmethod
@@ -236,21 +287,18 @@ class LinearBackward(_ShapeExercise):
         dy = case["dy"]
         n, o = dy.shape
         g = _array(got)
-        rule = (f"The bias b {want.shape} was copied into each of the N = {n} rows of y (broadcasting), so it is "
-                "used N times, and its gradient adds up the contributions of all N uses")
+        rule = BIAS_HINTS["rule"].format(shape=want.shape, n=n)
         if g is None or g.dtype == object:
             return Mismatch(f"db: expected an array of shape {want.shape}, received {type(got).__name__}",
                             hints.TYPE_HINT)
         if g.shape != want.shape:
             msg = f"db has shape {g.shape}, but b has shape {want.shape}"
             if g.shape == (1, o):
-                return Mismatch(msg, "You summed over the right axis but kept it: b is 1-D, and its gradient "
-                                     "must have its shape, without the summed axis.")
+                return Mismatch(msg, BIAS_HINTS["kept_axis"])
             if g.shape == dy.shape:
-                return Mismatch(msg, f"Broadcasting not undone: your db has one row per example, like dy. {rule}.")
+                return Mismatch(msg, BIAS_HINTS["not_undone"].format(rule=rule))
             if g.shape == (n,) and n != o:
-                return Mismatch(msg, f"You summed over axis 1, the features; b's copies lie along the batch "
-                                     f"axis. {rule}.")
+                return Mismatch(msg, BIAS_HINTS["features"].format(rule=rule))
             return Mismatch(msg, rule + ".")
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
@@ -259,13 +307,11 @@ class LinearBackward(_ShapeExercise):
                             SUM_NOT_MEAN.format(n=n))
         msg = f"db: expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
         if n == o and np.allclose(g, dy.sum(axis=1), rtol=1e-6, atol=1e-8):
-            return Mismatch(msg, f"You summed over axis 1, the features; b's copies lie along the batch axis. {rule}.")
+            return Mismatch(msg, BIAS_HINTS["features"].format(rule=rule))
         if n > 1 and any(np.allclose(g, row, rtol=1e-6, atol=1e-8) for row in dy):
-            return Mismatch(msg, f"Your db is one row of dy, the gradient of one copy of b. {rule}: every row counts.")
+            return Mismatch(msg, BIAS_HINTS["one_row"].format(rule=rule))
         if np.ptp(g) == 0 and np.ptp(want) > 0:
-            return Mismatch(msg, "Your db is the same number for every entry, whatever dy holds: the local gradient "
-                                 "of y = xW + b with respect to b is 1, and the chain rule multiplies it by the "
-                                 f"upstream gradient dy of each use. {rule}.")
+            return Mismatch(msg, BIAS_HINTS["constant"].format(rule=rule))
         hint = hints.plain_value_hint(hints.diagnose(g, want), "")
         return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else rule + ".")
 
@@ -277,6 +323,24 @@ def undo_steps(grad_shape, shape):
     lead = tuple(range(len(grad_shape) - len(shape)))
     ones = tuple(i for i, (s, gsz) in enumerate(zip(shape, grad_shape[len(lead):])) if s == 1 and gsz != 1)
     return lead, ones
+
+
+UNBROADCAST_HINTS = {
+    # what undoing the broadcasting means for this case: "recipe" with "prepended" (or "none_prepended") and
+    # "stretched" (or nothing) filled in
+    "recipe": ("From {gshape} to {shape}: {prepended}{stretched}. Broadcasting aligns shapes from the right, so the "
+               "added axes are the leading ones"),
+    "prepended": "broadcasting prepended the leading axes {lead}",
+    "none_prepended": "no axes were prepended",
+    "stretched": ", and stretched axes {ones} of the target, where it has size 1",
+    "leading_axis_kept": "The leading axis is still there. {recipe}.",
+    "leading_axes_kept": "The {n} leading axes are still there. {recipe}.",
+    "dropped": "You summed over axes {ones} but dropped them: the target keeps them, with size 1 (keepdims). {recipe}.",
+    "stretched_kept": ("Axes {ones} of the target have size 1 and were stretched by broadcasting: their copies must "
+                       "be added up too. {recipe}."),
+    "one_copy": ("You kept one copy (the first slice) of the gradient; every copy contributed to the loss, so all of "
+                 "them count. {recipe}."),
+}
 
 
 class Unbroadcast(_ShapeExercise):
@@ -300,10 +364,7 @@ class Unbroadcast(_ShapeExercise):
             return self.call(obj, case, ["grad"], tuple(case["shape"]))
         except (ValueError, TypeError, IndexError) as exc:  # np.exceptions.AxisError is both
             grad_shape, shape = case["grad"].shape, tuple(case["shape"])
-            _add_hint(exc, f"this case goes from {grad_shape} to {shape}. Undoing broadcasting ADDS the copies up "
-                           "(a reshape cannot drop entries). The copies lie along the leading axes that "
-                           "broadcasting prepended to the target, and along the target's size-1 axes that it "
-                           "stretched: sum over those, and keep the size-1 axes.")
+            _add_hint(exc, RUN_HINTS["unbroadcast"].format(grad_shape=grad_shape, shape=shape))
             raise
 
     def describe(self, case):
@@ -313,24 +374,22 @@ class Unbroadcast(_ShapeExercise):
         g, want = _array(got), np.asarray(want, dtype=np.float64)
         gshape, shape = case["grad"].shape, tuple(case["shape"])
         lead, ones = undo_steps(gshape, shape)
-        recipe = (f"From {gshape} to {shape}: " + (f"broadcasting prepended the leading axes {lead}"
-                                                   if lead else "no axes were prepended")
-                  + (f", and stretched axes {ones} of the target, where it has size 1" if ones else "")
-                  + ". Broadcasting aligns shapes from the right, so the added axes are the leading ones")
+        recipe = UNBROADCAST_HINTS["recipe"].format(
+            gshape=gshape, shape=shape,
+            prepended=UNBROADCAST_HINTS["prepended"].format(lead=lead) if lead else UNBROADCAST_HINTS["none_prepended"],
+            stretched=UNBROADCAST_HINTS["stretched"].format(ones=ones) if ones else "")
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {type(got).__name__}", hints.TYPE_HINT)
         if g.shape != shape:
             msg = f"expected shape {shape}, received shape {g.shape}"
             if lead and g.ndim == len(gshape):
-                still = "The leading axis is" if len(lead) == 1 else f"The {len(lead)} leading axes are"
-                return Mismatch(msg, f"{still} still there. {recipe}.")
+                kept = UNBROADCAST_HINTS["leading_axis_kept" if len(lead) == 1 else "leading_axes_kept"]
+                return Mismatch(msg, kept.format(n=len(lead), recipe=recipe))
             dropped = tuple(n for i, n in enumerate(shape) if i not in ones)
             if ones and g.shape == dropped:
-                return Mismatch(msg, f"You summed over axes {ones} but dropped them: the target keeps them, with "
-                                     f"size 1 (keepdims). {recipe}.")
+                return Mismatch(msg, UNBROADCAST_HINTS["dropped"].format(ones=ones, recipe=recipe))
             if ones and g.ndim == len(shape):
-                return Mismatch(msg, f"Axes {ones} of the target have size 1 and were stretched by broadcasting: "
-                                     f"their copies must be added up too. {recipe}.")
+                return Mismatch(msg, UNBROADCAST_HINTS["stretched_kept"].format(ones=ones, recipe=recipe))
             return Mismatch(msg, recipe + ".")
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
@@ -342,8 +401,7 @@ class Unbroadcast(_ShapeExercise):
         first = first[tuple(slice(0, 1) if i in ones else slice(None) for i in range(len(shape)))]
         if n > 1 and first.shape == g.shape and np.allclose(g, first):
             return Mismatch(f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
-                            "You kept one copy (the first slice) of the gradient; every copy contributed to the loss, "
-                            f"so all of them count. {recipe}.")
+                            UNBROADCAST_HINTS["one_copy"].format(recipe=recipe))
         hint = hints.diagnose(g, want)
         return Mismatch(f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}",
                         hint if hint not in ("", hints.CLOSE) else recipe + ".")
@@ -353,6 +411,32 @@ class Unbroadcast(_ShapeExercise):
 
 def _axes(axis, ndim):
     return tuple(range(ndim)) if axis is None else tuple(sorted(int(a) % ndim for a in np.atleast_1d(axis)))
+
+
+REDUCTION_HINTS = {
+    # how g comes back to x's shape in this case ({reinsert} of the hints below)
+    "reinsert_keepdims": "g already has the reduced axes (size 1, keepdims=True), so it broadcasts to x's shape as it is",
+    "reinsert_all": "every axis was reduced, so every entry of x gets the one number g",
+    "reinsert_axes": ("the reduction removed axes {axes}: g needs them back, as size-1 axes, before it can be "
+                      "broadcast to x's shape"),
+    "shape": "The gradient must have x's shape {shape}: {reinsert}.",
+    "wrong_axis": ("g was copied along the wrong axis: without keepdims, g has lost axis {axes}, and broadcasting "
+                   "aligns shapes from the right, so it spread g along another axis. Re-insert the reduced axis "
+                   "first: {reinsert}."),
+    "every_entry": "Every reduced entry gets g: {reinsert}.",
+    "sum_factor": ("Your answer is {r:.4g} times the expected one. Each entry of x enters the sum once, with "
+                   "coefficient 1, so it receives the upstream gradient of its output entry unchanged: no factor."),
+    "mean_n_times": ("Your answer is {n} times too large: the mean divides the sum by n, the number of entries "
+                     "averaged into each output entry (here n = {n})."),
+    "mean_x_size": ("You divided by x.size = {x_size}; the mean divides by the number of entries averaged into EACH "
+                    "output entry, those of the reduced axes only (here n = {n})."),
+    "mean_g_size": ("You divided by g.size = {g_size}, the number of entries of the mean's OUTPUT; the mean divides by "
+                    "the number of entries averaged into each output entry, those of the reduced axes (here n = {n})."),
+    "mean_floor": ("Your values are the right ones rounded down: `//` is floor division, which drops the fraction; "
+                   "the mean divides with `/`."),
+    "mean_factor": ("Your answer is {r:.4g} times the expected one: a mean's gradient is its sum's divided by n, the "
+                    "number of entries averaged into each output entry (here n = {n})."),
+}
 
 
 class _ReductionBackward(_ShapeExercise):
@@ -380,19 +464,16 @@ class _ReductionBackward(_ShapeExercise):
         except (ValueError, TypeError, IndexError) as exc:  # np.exceptions.AxisError is both
             shape, axis, keep = tuple(case["x_shape"]), case["axis"], case["keepdims"]
             if axis is None:
-                how = "axis=None means every axis was reduced: use axes = tuple(range(len(x_shape)))"
+                how = RUN_HINTS["axis_none"]
             elif isinstance(axis, tuple):
-                how = f"axis can be a tuple, here {axis}: np.expand_dims accepts the tuple as it is"
+                how = RUN_HINTS["axis_tuple"].format(axis=axis)
             else:
-                how = f"axis is the int {axis}" + (" (negative: counted from the end)" if axis < 0 else "")
-            keep_how = ("keepdims=True, so g already has the reduced axes with size 1: do not expand_dims it again"
-                        if keep else "keepdims=False, so the reduced axes are missing from g and must come back (as "
-                                     "size-1 axes) before g can be broadcast")
+                how = RUN_HINTS["axis_int"].format(axis=axis, negative=RUN_HINTS["axis_negative"] if axis < 0 else "")
+            keep_how = RUN_HINTS["keepdims" if keep else "no_keepdims"]
             if self.id == "04.5":
-                keep_how += (". For the mean, n is the number of entries averaged into each output entry: the "
-                             "product of x_shape[a] over every reduced axis a")
-            _add_hint(exc, f"this case has x_shape={shape}, axis={axis!r}, keepdims={keep}, and g has shape "
-                           f"{np.shape(case['g'])}. {how}; {keep_how}.")
+                keep_how += RUN_HINTS["mean_n"]
+            _add_hint(exc, RUN_HINTS["reduction"].format(shape=shape, axis=axis, keep=keep, g=np.shape(case["g"]),
+                                                         how=how, keep_how=keep_how))
             raise
 
     def describe(self, case):
@@ -407,16 +488,13 @@ class _ReductionBackward(_ShapeExercise):
         g, want = _array(got), np.asarray(want, dtype=np.float64)
         shape, axis, keep = tuple(case["x_shape"]), case["axis"], case["keepdims"]
         axes = _axes(axis, len(shape))
-        reinsert = ("g already has the reduced axes (size 1, keepdims=True), so it broadcasts to x's shape as it is"
-                    if keep else "every axis was reduced, so every entry of x gets the one number g"
-                    if axis is None else
-                    f"the reduction removed axes {axes}: g needs them back, as size-1 axes, before it can be "
-                    "broadcast to x's shape")
+        reinsert = (REDUCTION_HINTS["reinsert_keepdims"] if keep else REDUCTION_HINTS["reinsert_all"]
+                    if axis is None else REDUCTION_HINTS["reinsert_axes"].format(axes=axes))
         if g is None or g.dtype == object:
             return Mismatch(f"expected an array of shape {shape}, received {type(got).__name__}", hints.TYPE_HINT)
         if g.shape != shape:
             return Mismatch(f"expected shape {shape} (x's shape), received shape {g.shape}",
-                            f"The gradient must have x's shape {shape}: {reinsert}.")
+                            REDUCTION_HINTS["shape"].format(shape=shape, reinsert=reinsert))
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
         msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
@@ -428,14 +506,13 @@ class _ReductionBackward(_ShapeExercise):
             except ValueError:
                 spread = None
             if spread is not None and (np.allclose(g, spread) or np.allclose(g, spread / n)):
-                return Mismatch(msg, f"g was copied along the wrong axis: without keepdims, g has lost axis "
-                                     f"{axes}, and broadcasting aligns shapes from the right, so it spread g along "
-                                     f"another axis. Re-insert the reduced axis first: {reinsert}.")
+                return Mismatch(msg, REDUCTION_HINTS["wrong_axis"].format(axes=axes, reinsert=reinsert))
         return self.value_hint(g, want, msg, n, reinsert, case)
 
     def value_hint(self, g, want, msg, n, reinsert, case):
         hint = hints.plain_value_hint(hints.diagnose(g, want), "")
-        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else f"Every reduced entry gets g: {reinsert}.")
+        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else
+                        REDUCTION_HINTS["every_entry"].format(reinsert=reinsert))
 
 
 def _constant_ratio(g, want):
@@ -452,9 +529,7 @@ class SumBackward(_ReductionBackward):
     def value_hint(self, g, want, msg, n, reinsert, case):
         r = _constant_ratio(g, want)
         if r is not None and r > 0:
-            return Mismatch(msg, f"Your answer is {r:.4g} times the expected one. Each entry of x enters the sum once, "
-                                 "with coefficient 1, so it receives the upstream gradient of its output entry "
-                                 "unchanged: no factor.")
+            return Mismatch(msg, REDUCTION_HINTS["sum_factor"].format(r=r))
         return super().value_hint(g, want, msg, n, reinsert, case)
 
 
@@ -463,23 +538,16 @@ class MeanBackward(_ReductionBackward):
     def value_hint(self, g, want, msg, n, reinsert, case):
         x_size, g_size = want.size, int(np.size(case["g"]))
         if n > 1 and np.allclose(g, want * n, rtol=1e-6, atol=1e-8):
-            return Mismatch(msg, f"Your answer is {n} times too large: the mean divides the sum by n, the number of "
-                                 f"entries averaged into each output entry (here n = {n}).")
+            return Mismatch(msg, REDUCTION_HINTS["mean_n_times"].format(n=n))
         if x_size != n and np.allclose(g * x_size, want * n, rtol=1e-6, atol=1e-8):
-            return Mismatch(msg, f"You divided by x.size = {x_size}; the mean divides by the number of entries "
-                                 f"averaged into EACH output entry, those of the reduced axes only (here n = {n}).")
+            return Mismatch(msg, REDUCTION_HINTS["mean_x_size"].format(x_size=x_size, n=n))
         if g_size != n and np.allclose(g * g_size, want * n, rtol=1e-6, atol=1e-8):
-            return Mismatch(msg, f"You divided by g.size = {g_size}, the number of entries of the mean's OUTPUT; the "
-                                 "mean divides by the number of entries averaged into each output entry, those of "
-                                 f"the reduced axes (here n = {n}).")
+            return Mismatch(msg, REDUCTION_HINTS["mean_g_size"].format(g_size=g_size, n=n))
         if np.array_equal(g, np.floor(want)):
-            return Mismatch(msg, "Your values are the right ones rounded down: `//` is floor division, which "
-                                 "drops the fraction; the mean divides with `/`.")
+            return Mismatch(msg, REDUCTION_HINTS["mean_floor"])
         r = _constant_ratio(g, want)
         if r is not None and r > 0:
-            return Mismatch(msg, f"Your answer is {r:.4g} times the expected one: a mean's gradient is its sum's "
-                                 "divided by n, the number of entries averaged into each output entry (here "
-                                 f"n = {n}).")
+            return Mismatch(msg, REDUCTION_HINTS["mean_factor"].format(r=r, n=n))
         return super().value_hint(g, want, msg, n, reinsert, case)
 
 
@@ -514,6 +582,24 @@ def peak_memory(fn):
             tracemalloc.stop()
 
 
+SOFTMAX_HINTS = {
+    "shape": ("dz has the shape of z. The inner product <g, s> is one number per row, and it must keep a size-1 last "
+              "axis to broadcast back over its row."),
+    "diagonal": ("You kept only the diagonal of the Jacobian, ds_i/dz_i = s_i(1 - s_i). Softmax couples every output "
+                 "to every input: ds_i/dz_j = s_i(δ_ij - s_j), off-diagonal entries included."),
+    "whole_array": ("You summed <g, s> over the whole array; it is one number per row, since each row is its own "
+                    "softmax."),
+    "no_factor": "A factor s is missing: every entry of the Jacobian, s_i(δ_ij - s_j), carries one.",
+    "plain_sum": "The number subtracted is the inner product of g with s, not the plain sum of g.",
+    "batch_axis": "You summed <g, s> over axis 0, the batch. Each softmax runs along the LAST axis.",
+    "extra_factor": ("A factor s too many: every entry of the Jacobian, s_i(δ_ij - s_j), carries one factor s_i, not "
+                     "two."),
+    "axis_1": ("You summed <g, s> over axis 1, which is the last axis only when s is 2-D; here s has shape {shape}. "
+               "Each softmax runs along the LAST axis, whatever the number of batch axes in front of it."),
+    "derive": "Derive it from ds_i/dz_j = s_i(δ_ij - s_j): dz_j = Σ_i g_i s_i(δ_ij - s_j), and simplify the sum.",
+}
+
+
 class SoftmaxBackward(_ShapeExercise):
     ROWS, N = 2, 1000          # the memory case: an n × n Jacobian is 8 MB a row, the answer needs a few kB
 
@@ -533,9 +619,7 @@ class SoftmaxBackward(_ShapeExercise):
             big = peak > case["s"].nbytes * self.N / self.ROWS / 10
             return {"dz": out, "memory": f"{peak / 1e6:.0f} MB", "bytes": peak} if big else out
         except ValueError as exc:
-            _add_hint(exc, f"s and g have shape {case['s'].shape} here: the last axis holds the softmax, the "
-                           "others are a batch. <g, s> is one number per row, kept as a size-1 last axis so that it "
-                           "broadcasts back over its row; np.dot or @ of two such arrays is a matrix product, not that.")
+            _add_hint(exc, RUN_HINTS["softmax"].format(shape=case["s"].shape))
             raise
 
     def compare(self, got, want, case):
@@ -561,37 +645,24 @@ class SoftmaxBackward(_ShapeExercise):
             return Mismatch(f"expected an array of shape {want.shape}, received {type(got).__name__}", hints.TYPE_HINT)
         if g.shape != want.shape:
             return Mismatch(f"expected shape {want.shape} (the shape of z and s), received shape {g.shape}",
-                            "dz has the shape of z. The inner product <g, s> is one number per row, and it must "
-                            "keep a size-1 last axis to broadcast back over its row.")
+                            SOFTMAX_HINTS["shape"])
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
         msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
         alternatives = [
-            (s * (1 - s) * g_up, "You kept only the diagonal of the Jacobian, ds_i/dz_i = s_i(1 - s_i). Softmax "
-                                 "couples every output to every input: ds_i/dz_j = s_i(δ_ij - s_j), off-diagonal "
-                                 "entries included."),
-            (s * (g_up - (g_up * s).sum()), "You summed <g, s> over the whole array; it is one number per row, since "
-                                            "each row is its own softmax."),
-            (g_up - (g_up * s).sum(axis=-1, keepdims=True), "A factor s is missing: every entry of the Jacobian, "
-                                                            "s_i(δ_ij - s_j), carries one."),
-            (s * (g_up - g_up.sum(axis=-1, keepdims=True)), "The number subtracted is the inner product of g with s, "
-                                                            "not the plain sum of g."),
-            (s * (g_up - (g_up * s).sum(axis=0, keepdims=True)), "You summed <g, s> over axis 0, the batch. Each "
-                                                                 "softmax runs along the LAST axis."),
-            (s * s * (g_up - (g_up * s).sum(axis=-1, keepdims=True)), "A factor s too many: every entry of the "
-                                                                      "Jacobian, s_i(δ_ij - s_j), carries one factor "
-                                                                      "s_i, not two."),
+            (s * (1 - s) * g_up, SOFTMAX_HINTS["diagonal"]),
+            (s * (g_up - (g_up * s).sum()), SOFTMAX_HINTS["whole_array"]),
+            (g_up - (g_up * s).sum(axis=-1, keepdims=True), SOFTMAX_HINTS["no_factor"]),
+            (s * (g_up - g_up.sum(axis=-1, keepdims=True)), SOFTMAX_HINTS["plain_sum"]),
+            (s * (g_up - (g_up * s).sum(axis=0, keepdims=True)), SOFTMAX_HINTS["batch_axis"]),
+            (s * s * (g_up - (g_up * s).sum(axis=-1, keepdims=True)), SOFTMAX_HINTS["extra_factor"]),
         ]
         if s.ndim >= 3:
             alternatives.append((s * (g_up - (g_up * s).sum(axis=1, keepdims=True)),
-                                 f"You summed <g, s> over axis 1, which is the last axis only when s is 2-D; here s "
-                                 f"has shape {s.shape}. Each softmax runs along the LAST axis, whatever the number of "
-                                 "batch axes in front of it."))
+                                 SOFTMAX_HINTS["axis_1"].format(shape=s.shape)))
         for alt, hint in alternatives:
             if alt.shape == g.shape and np.allclose(g, alt, rtol=1e-6, atol=1e-8):
                 return Mismatch(msg, hint)
         hint = hints.diagnose(g, want)
-        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else
-                        "Derive it from ds_i/dz_j = s_i(δ_ij - s_j): dz_j = Σ_i g_i s_i(δ_ij - s_j), and simplify "
-                        "the sum.")
+        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else SOFTMAX_HINTS["derive"])
 
