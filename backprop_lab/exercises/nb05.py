@@ -35,37 +35,53 @@ def evaluate(spec, arrays):
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+# What is wrong with a spec (``spec_problems``, ``spec_mismatch``): each hint is followed by the index formula
+SPEC_HINTS = {
+    "not_a_string": "A spec is a string such as 'ij,j->i'; received {kind}.",
+    "empty": ("The spec is empty. Write one group of subscripts per operand, separated by commas, then '->' and the "
+              "output's subscripts."),
+    "groups": ("The spec has {n} operand group(s) before '->' but there are {operands} operands ({listed}): one "
+               "comma-separated group per operand, in that order."),
+    "subscripts": ("Operand {name} has shape {shape}, so it needs {ndim} subscript(s) (e.g. '{subs}'); the spec gives "
+                   "it '{group}'."),
+    "sizes": ("Index '{c}' is used for an axis of size {other_n} in {other} and of size {n} in {name}: one letter "
+              "names one index, so it must have one size. The same letter in two operands means 'multiply these "
+              "entries together'."),
+    "no_arrow": ("The spec has no '->', so NumPy chose the output itself: the letters used once, in alphabetical "
+                 "order. Write the output explicitly; the result must have shape {want_shape}."),
+    "output_axes": ("The result must have shape {want_shape} ({ndim} axes), so it needs {ndim} subscript(s) after "
+                    "'->'; the spec has '{out}'. Letters left out of the output are summed over."),
+    "refused": "NumPy could not apply this spec to the operands.",
+    "output_order": ("The output subscripts '{out}' are in the wrong order: their order is the order of the result's "
+                     "axes. {formula}"),
+    "output_letters": "The output subscripts decide the result's axes; letters left out are summed. {formula}",
+}
+
+
 def spec_problems(spec, operands, want_shape):
     """What is structurally wrong with ``spec`` for ``operands`` = [(name, subscripts, shape)]; "" if nothing."""
     if not isinstance(spec, str):
-        return f"A spec is a string such as 'ij,j->i'; received {type(spec).__name__}."
+        return SPEC_HINTS["not_a_string"].format(kind=type(spec).__name__)
     if not spec.strip():
-        return ("The spec is empty. Write one group of subscripts per operand, separated by commas, then '->' and "
-                "the output's subscripts.")
+        return SPEC_HINTS["empty"]
     lhs, arrow, out = spec.replace(" ", "").partition("->")
     groups = lhs.split(",")
     listed = ", ".join(f"{n} {s}" for n, _, s in operands)
     if len(groups) != len(operands):
-        return (f"The spec has {len(groups)} operand group(s) before '->' but there are {len(operands)} operands "
-                f"({listed}): one comma-separated group per operand, in that order.")
+        return SPEC_HINTS["groups"].format(n=len(groups), operands=len(operands), listed=listed)
     for (name, subs, shape), group in zip(operands, groups):
         if len(group) != len(shape):
-            return (f"Operand {name} has shape {shape}, so it needs {len(shape)} subscript(s) (e.g. '{subs}'); "
-                    f"the spec gives it '{group}'.")
+            return SPEC_HINTS["subscripts"].format(name=name, shape=shape, ndim=len(shape), subs=subs, group=group)
     sizes = {}
     for (name, subs, shape), group in zip(operands, groups):
         for c, n in zip(group, shape):
             if sizes.setdefault(c, (n, name))[0] != n:
                 other_n, other = sizes[c]
-                return (f"Index '{c}' is used for an axis of size {other_n} in {other} and of size {n} in {name}: "
-                        "one letter names one index, so it must have one size. The same letter in two operands "
-                        "means 'multiply these entries together'.")
+                return SPEC_HINTS["sizes"].format(c=c, other_n=other_n, other=other, n=n, name=name)
     if not arrow:
-        return ("The spec has no '->', so NumPy chose the output itself: the letters used once, in alphabetical "
-                f"order. Write the output explicitly; the result must have shape {want_shape}.")
+        return SPEC_HINTS["no_arrow"].format(want_shape=want_shape)
     if len(out) != len(want_shape):
-        return (f"The result must have shape {want_shape} ({len(want_shape)} axes), so it needs {len(want_shape)} "
-                f"subscript(s) after '->'; the spec has '{out}'. Letters left out of the output are summed over.")
+        return SPEC_HINTS["output_axes"].format(want_shape=want_shape, ndim=len(want_shape), out=out)
     return ""
 
 
@@ -75,17 +91,15 @@ def spec_mismatch(what, spec, got, want, operands, formula):
     structural = spec_problems(spec, operands, want.shape)
     if isinstance(got, dict):  # NumPy refused the spec
         return Mismatch(f"{what}: np.einsum({spec!r}, ...) raised {got['error']}",
-                        (structural or "NumPy could not apply this spec to the operands.") + f" {formula}")
+                        (structural or SPEC_HINTS["refused"]) + f" {formula}")
     if got.shape != want.shape:
         lhs, _, out = spec.replace(" ", "").partition("->")
         msg = f"{what}: np.einsum({spec!r}, ...) has shape {got.shape}, expected {want.shape}"
         if structural:
             return Mismatch(msg, f"{structural} {formula}")
         if sorted(got.shape) == sorted(want.shape):
-            return Mismatch(msg, f"The output subscripts '{out}' are in the wrong order: their order is the order "
-                                 f"of the result's axes. {formula}")
-        return Mismatch(msg, "The output subscripts decide the result's axes; letters left out are summed. "
-                             + formula)
+            return Mismatch(msg, SPEC_HINTS["output_order"].format(out=out, formula=formula))
+        return Mismatch(msg, SPEC_HINTS["output_letters"].format(formula=formula))
     if np.allclose(got, want, rtol=1e-6, atol=1e-8):
         return None
     hint = hints.diagnose(got, want)
@@ -112,6 +126,21 @@ OPERATIONS = {
     "attention_scores": ([("Q", "ntd", "NTD"), ("K", "nsd", "NSD")],
                          "S_nts = Σ_d Q_ntd K_nsd (every query against every key, per batch element)",
                          lambda Q, K: Q @ np.swapaxes(K, -1, -2)),
+}
+
+
+# the index formula of each operation, as the hints of 05.1 quote it
+INDEX_FORMS = {name: f"Index form: {formula}." for name, (_, formula, _) in OPERATIONS.items()}
+
+SPECS_HINTS = {
+    "not_a_dict": "Write a dict with the keys {keys}.",
+    "trace_diagonal": ("'{spec}' keeps i in the output, so it returns the diagonal A_ii. The trace sums the diagonal "
+                       "into one number."),
+    "transpose_implicit": ("Without '->', NumPy orders the output letters alphabetically, so '{spec}' gives A itself. "
+                           "Write the output explicitly, its letters in the order the result's axes must have."),
+    "transpose_identity": ("The output subscripts equal the input's, which is the identity. A transpose exchanges "
+                           "the order of the two axes."),
+    "missing": "Fill in a spec for every operation.",
 }
 
 
@@ -152,9 +181,9 @@ class EinsumSpecs(Exercise):
         if not isinstance(got, dict) or "__not_a_dict__" in got:
             return Mismatch(f"einsum_specs should be a dict from operation name to spec string, received "
                             f"{got.get('__not_a_dict__') if isinstance(got, dict) else type(got).__name__}",
-                            f"Write a dict with the keys {list(OPERATIONS)}.")
+                            SPECS_HINTS["not_a_dict"].format(keys=list(OPERATIONS)))
         todo = []
-        for name, (ops, formula, _) in OPERATIONS.items():
+        for name, (ops, _, _) in OPERATIONS.items():
             answer = got.get(name)
             if answer is None:
                 todo.append(name)
@@ -164,7 +193,7 @@ class EinsumSpecs(Exercise):
             if not isinstance(answer["spec"], str):
                 return Mismatch(f"{name}: the spec must be a string, received {hints.short_repr(answer['spec'])}",
                                 hints.TYPE_HINT)
-            m = spec_mismatch(name, answer["spec"], value, want[name], operands, f"Index form: {formula}.")
+            m = spec_mismatch(name, answer["spec"], value, want[name], operands, INDEX_FORMS[name])
             if m is None and "->" not in answer["spec"]:
                 return Mismatch(f"{name}: '{answer['spec']}' has no '->', so its output is implicit",
                                 IMPLICIT.format(spec=answer["spec"]))
@@ -172,23 +201,35 @@ class EinsumSpecs(Exercise):
                 continue
             out = answer["spec"].replace(" ", "").partition("->")[2]
             if name == "trace" and isinstance(value, np.ndarray) and value.ndim == 1:
-                m.hint = (f"'{answer['spec']}' keeps i in the output, so it returns the diagonal A_ii. The trace "
-                          "sums the diagonal into one number.")
+                m.hint = SPECS_HINTS["trace_diagonal"].format(spec=answer["spec"])
             if name == "transpose" and "->" not in answer["spec"]:
-                m.hint = (f"Without '->', NumPy orders the output letters alphabetically, so '{answer['spec']}' gives "
-                          "A itself. Write the output explicitly, its letters in the order the result's axes must "
-                          "have.")
+                m.hint = SPECS_HINTS["transpose_implicit"].format(spec=answer["spec"])
             elif name == "transpose" and out and out == answer["spec"].split("->")[0]:
-                m.hint = ("The output subscripts equal the input's, which is the identity. A transpose exchanges "
-                          "the order of the two axes.")
+                m.hint = SPECS_HINTS["transpose_identity"]
             return m
         if todo:
             return Mismatch(f"the specs for {todo} are missing or still None (the others are right)",
-                            "Fill in a spec for every operation.")
+                            SPECS_HINTS["missing"])
         return None
 
 
 # ----------------------------------------------------------------------------- 05.2 the backward spec of matmul
+
+MATMUL_SPEC_HINTS = {
+    "not_a_pair": ("Write a tuple of two strings: the spec for dA = einsum(spec_dA, G, B) and the spec for "
+                   "dB = einsum(spec_dB, A, G)."),
+    "missing": "Fill in both specs.",
+    # how each gradient's spec is found (followed by "." in a hint)
+    "dA": ("∂L/∂A_ij = Σ_k G_ik B_jk (section 2): the operands are G ('ik') and B ('jk'), the output is A's "
+           "subscripts 'ij'"),
+    "dB": ("Derive ∂C_ik/∂B_pq as section 2 did for A, and let the Kronecker deltas rename the indices; the operands "
+           "are passed as (A, G), so the spec's first group is A's subscripts, its second G's, and its output B's"),
+    "other_order": ("Your spec for {name} is right for the operands in the other order, but the check computes "
+                    "{order}. The input groups of a spec name the operands in the order they are passed."),
+    "transposed": ("{name} comes out transposed: the output subscripts of a gradient are its variable's, in its order "
+                   "— {var} is '{subs}'. {formula}."),
+}
+
 
 class MatmulBackwardSpecs(Exercise):
 
@@ -214,21 +255,15 @@ class MatmulBackwardSpecs(Exercise):
     def compare(self, got, want, case):
         if isinstance(got, dict):
             return Mismatch(f"expected a pair of spec strings (spec_dA, spec_dB), received {got['__bad__']}",
-                            "Write a tuple of two strings: the spec for dA = einsum(spec_dA, G, B) and the "
-                            "spec for dB = einsum(spec_dB, A, G).")
+                            MATMUL_SPEC_HINTS["not_a_pair"])
         A, B, G = case["A"].shape, case["B"].shape, case["G"].shape
-        parts = [("dA", [("G", "ik", G), ("B", "jk", B)], "ij", "A",
-                  "∂L/∂A_ij = Σ_k G_ik B_jk (section 2): the operands are G ('ik') and B ('jk'), the output is A's "
-                  "subscripts 'ij'"),
-                 ("dB", [("A", "ij", A), ("G", "ik", G)], "jk", "B",
-                  "Derive ∂C_ik/∂B_pq as section 2 did for A, and let the Kronecker deltas rename the indices; the "
-                  "operands are passed as (A, G), so the spec's first group is A's subscripts, its second G's, and "
-                  "its output B's")]
+        parts = [("dA", [("G", "ik", G), ("B", "jk", B)], "ij", "A", MATMUL_SPEC_HINTS["dA"]),
+                 ("dB", [("A", "ij", A), ("G", "ik", G)], "jk", "B", MATMUL_SPEC_HINTS["dB"])]
         swapped = {"dA": (case["B"], case["G"], "dA = einsum(spec_dA, G, B): G first, then B"),
                    "dB": (case["G"], case["A"], "dB = einsum(spec_dB, A, G): A first, then G")}
         for (name, operands, subs, var, formula), answer, w in zip(parts, got, want):
             if answer["spec"] is None:
-                return Mismatch(f"{name}: the spec is still None", "Fill in both specs.")
+                return Mismatch(f"{name}: the spec is still None", MATMUL_SPEC_HINTS["missing"])
             if not isinstance(answer["spec"], str):
                 return Mismatch(f"{name}: the spec must be a string, received {hints.short_repr(answer['spec'])}",
                                 hints.TYPE_HINT)
@@ -244,18 +279,42 @@ class MatmulBackwardSpecs(Exercise):
             other_order = (evaluate(answer["spec"], [first, second])
                            if answer["spec"].split("->")[-1] == subs else None)
             if isinstance(other_order, np.ndarray) and other_order.shape == w.shape and np.allclose(other_order, w):
-                m.hint = (f"Your spec for {name} is right for the operands in the other order, but the check "
-                          f"computes {order}. The input groups of a spec name the operands in the order they are "
-                          "passed.")
+                m.hint = MATMUL_SPEC_HINTS["other_order"].format(name=name, order=order)
                 return m
             if isinstance(value, np.ndarray) and value.shape == w.shape[::-1]:
-                m.hint = (f"{name} comes out transposed: the output subscripts of a gradient are its variable's, in "
-                          f"its order — {var} is '{subs}'. {formula}.")
+                m.hint = MATMUL_SPEC_HINTS["transposed"].format(name=name, var=var, subs=subs, formula=formula)
             return m
         return None
 
 
 # ----------------------------------------------------------------------------- 05.3 gradient of the quadratic form
+
+QUADRATIC_HINTS = {
+    "not_a_pair": "Return both gradients: `return dA, dx`.",
+    "twice": ("x appears twice in x_i A_ij x_j, so its gradient has one term per appearance, added (section 3's "
+              "x_i x_i): rename the appearances a_i A_ij b_j and differentiate with respect to each"),
+    "dx_first": "{twice}. Your dx is only the term of the first appearance, a.",
+    "dx_second": "{twice}. Your dx is only the term of the second appearance, b.",
+    "dx_2Ax": ("Your dx is 2 A x: the terms of the two appearances are equal only when A is symmetric, and this A is "
+               "not. {twice}."),
+    "dx_2ATx": ("Your dx is 2 Aᵀx: the terms of the two appearances are equal only when A is symmetric, and this A is "
+                "not. {twice}."),
+    "dA_twice": ("Your dA is twice the right one. Each A_ij appears once in x_i A_ij x_j, so its gradient has one term "
+                 "and no factor 2 (the 2 of x_i x_i came from x appearing twice)."),
+    "dA_half": ("Your dA is half the right one. Each A_ij appears once in x_i A_ij x_j, multiplied by x_i x_j: its "
+                "gradient is that product, with no factor 1/2."),
+    "dA_is_A": ("Your dA is A itself: the gradient of f with respect to A_ij is the factor that multiplies A_ij in "
+                "x_i A_ij x_j, which does not involve A."),
+    "order": "You returned (dx, dA): the order is (dA, dx).",
+    "inner": ("For a 1-D array, x.T is x itself, so x @ x.T is the inner product Σ_i x_i x_i, one number. dA has one "
+              "entry per pair (i, j), like an OUTER product of two vectors."),
+    "dx_shape": ("dx must have x's shape. `*` multiplies entry by entry (x is broadcast along the rows) and keeps both "
+                 "axes; a term summed over j, like Σ_j A_kj x_j, is a matrix-vector product, or an einsum that leaves "
+                 "j out of the output."),
+    "other": ("Differentiate f = x_i A_ij x_j entry by entry: with respect to A_kl, then with respect to x_k, one "
+              "term for each appearance of x, as section 3 did for x_i x_i."),
+}
+
 
 class QuadraticFormGrad(Exercise):
 
@@ -285,24 +344,14 @@ class QuadraticFormGrad(Exercise):
                             MUTATED.format(names=names))
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return Mismatch(f"expected a pair (dA, dx), received {hints.short_repr(got)}",
-                            "Return both gradients: `return dA, dx`.")
-        twice = ("x appears twice in x_i A_ij x_j, so its gradient has one term per appearance, added (section "
-                 "3's x_i x_i): rename the appearances a_i A_ij b_j and differentiate with respect to each")
-        dx_suspects = [
-            (f"{twice}. Your dx is only the term of the first appearance, a.", A @ x),
-            (f"{twice}. Your dx is only the term of the second appearance, b.", A.T @ x),
-            (f"Your dx is 2 A x: the terms of the two appearances are equal only when A is symmetric, and this A is "
-             f"not. {twice}.", 2 * A @ x),
-            (f"Your dx is 2 Aᵀx: the terms of the two appearances are equal only when A is symmetric, and this A is "
-             f"not. {twice}.", 2 * A.T @ x),
-        ]
-        dA_suspects = [("Your dA is twice the right one. Each A_ij appears once in x_i A_ij x_j, so its gradient "
-                        "has one term and no factor 2 (the 2 of x_i x_i came from x appearing twice).",
-                        2 * np.outer(x, x)),
-                       ("Your dA is half the right one. Each A_ij appears once in x_i A_ij x_j, multiplied by x_i x_j: "
-                        "its gradient is that product, with no factor 1/2.", np.outer(x, x) / 2),
-                       ("Your dA is A itself: the gradient of f with respect to A_ij is the factor that multiplies "
-                        "A_ij in x_i A_ij x_j, which does not involve A.", A)]
+                            QUADRATIC_HINTS["not_a_pair"])
+        twice = QUADRATIC_HINTS["twice"]
+        dx_suspects = [(QUADRATIC_HINTS[key].format(twice=twice), wrong)
+                       for key, wrong in (("dx_first", A @ x), ("dx_second", A.T @ x), ("dx_2Ax", 2 * A @ x),
+                                          ("dx_2ATx", 2 * A.T @ x))]
+        dA_suspects = [(QUADRATIC_HINTS["dA_twice"], 2 * np.outer(x, x)),
+                       (QUADRATIC_HINTS["dA_half"], np.outer(x, x) / 2),
+                       (QUADRATIC_HINTS["dA_is_A"], A)]
         n = x.shape[0]
         for name, v in zip(("dA", "dx"), got):
             if isinstance(v, (list, tuple)):
@@ -311,22 +360,17 @@ class QuadraticFormGrad(Exercise):
         dA, dx = (np.asarray(v) if isinstance(v, (np.ndarray, float, int, np.number)) else None for v in got)
         if dA is not None and dx is not None and dA.shape == (n,) and dx.shape == (n, n):
             return Mismatch(f"the first answer has x's shape {(n,)} and the second A's shape {(n, n)}",
-                            "You returned (dx, dA): the order is (dA, dx).")
+                            QUADRATIC_HINTS["order"])
         if dA is not None and dA.shape == () and np.isclose(float(dA), x @ x):
             return Mismatch(f"dA: expected shape {(n, n)}, received the number {float(dA):.6g} = x @ x",
-                            "For a 1-D array, x.T is x itself, so x @ x.T is the inner product Σ_i x_i x_i, one "
-                            "number. dA has one entry per pair (i, j), like an OUTER product of two vectors.")
+                            QUADRATIC_HINTS["inner"])
         if dx is not None and dx.shape == (n, n):
             return Mismatch(f"dx: expected shape {(n,)} (x's shape), received shape {dx.shape}",
-                            "dx must have x's shape. `*` multiplies entry by entry (x is broadcast along the "
-                            "rows) and keeps both axes; a term summed over j, like Σ_j A_kj x_j, is a "
-                            "matrix-vector product, or an einsum that leaves j out of the output.")
+                            QUADRATIC_HINTS["dx_shape"])
         m = (hints.compare_values(got[0], want[0], where="dA", suspects=dA_suspects)
              or hints.compare_values(got[1], want[1], where="dx", suspects=dx_suspects))
         if m is not None:   # a formula of arrays, not a graph: no "`+=` at a fork" hints
-            m.hint = hints.plain_value_hint(m.hint, "Differentiate f = x_i A_ij x_j entry by entry: with respect to "
-                                                    "A_kl, then with respect to x_k, one term for each appearance of "
-                                                    "x, as section 3 did for x_i x_i.")
+            m.hint = hints.plain_value_hint(m.hint, QUADRATIC_HINTS["other"])
         return m
 
 
@@ -372,6 +416,46 @@ BROADCAST_HINT = ("np.broadcast_to aligns shapes from the right, like every broa
                   "letter that is not the last one, the result first needs a size-1 axis in that letter's place.")
 
 
+EINSUM_BACKWARD_HINTS = {
+    # the backward rule of this case, after every hint: "rule" with "broadcast" and "diagonal" where they apply
+    "rule": "For operand {i} of {spec!r} the rule gives einsum('{back}', {args}){broadcast}{diagonal}.",
+    "broadcast": ", then broadcast along '{letters}'",
+    "diagonal": ", then placed on the diagonal of '{letters}'",
+    "mutated_list": ("Your function changed the list operands (pop, del, remove, insert or an assignment into it): the "
+                     "list belongs to the caller, so leave it as it is and collect what you need into a list of your "
+                     "own.{again}"),
+    "again": (" A backward pass calls such a function once per operand, with the same list and the same grad each "
+              "time (bl.einsum calls its operand_grad so)."),
+    "axis_order": ("Right numbers in the wrong axis order: the output subscripts of the backward einsum must be "
+                   "operand {i}'s own, '{subs}', in that order. {rule}"),
+    "shape": "A gradient has the shape of its operand: the backward einsum's output subscripts are '{subs}'. {rule}",
+    "other_operands": "Use grad with the OTHER operands only (leave operand i out). {rule}",
+    "print_spec": ("Print the spec your code builds and the shapes of the arrays you pass it, for the failing case "
+                   "shown above."),
+    "axes": ("An array passed to np.einsum (or reshaped) has a different number of axes than the spec gives it "
+             "letters. Print the spec your code builds and the .shape of each array it passes: grad has one axis per "
+             "output letter, each operand one per letter of its group."),
+    "lonely": ("Index '{lonely}' appears only in operand {i} ('{target}'): it was summed away in the forward pass, so "
+               "it is in none of the backward einsum's inputs. Every entry along it got the same gradient, so the "
+               "result can be computed without it and spread back along it."),
+    "groups": ("Check the backward spec's input groups: grad's subscripts first, then the other operands', in the "
+               "order the arrays are passed, each group with one letter per axis of its array."),
+    "off_diagonal": ("Off-diagonal entries got a gradient, but '{target}' reads only entries with equal '{letter}' "
+                     "indices: the rest never touched the loss and get 0. A Kronecker delta (section 5) writes a "
+                     "gradient onto the diagonal only."),
+    "diagonal_twice": ("The diagonal got twice its gradient. Each diagonal entry A_ii is one number, read once; the "
+                       "'add it twice' rule of x_i x_i is for one tensor used as two operands."),
+    "distinct_shape": (" A common cause here: the gradient for the distinct letters came back with the shape of the "
+                       "ORIGINAL operand. einsum_backward reads operand i's shape from operands[i], so when you call it "
+                       "with the spec rewritten to the distinct letters ('ii' -> 'i'), the operand i you pass must "
+                       "have one axis per distinct letter too (its values do not matter: the gradient of a linear map "
+                       "does not depend on the operand itself)."),
+    "repeated_output": ("An output subscript may not repeat: einsum cannot write onto a diagonal directly. Compute the "
+                        "gradient for the distinct indices first, then place it on the diagonal with a Kronecker "
+                        "delta, as section 5 did for 'ii->i'."),
+}
+
+
 class _EinsumBackward(Exercise):
     SPECS: list[tuple[str, int]] = []
     RANDOM: list[tuple[str, int]] = []
@@ -410,14 +494,12 @@ class _EinsumBackward(Exercise):
         from ..widgets.einsum_explorer import explain
 
         back = explain(case["spec"])["backward"][case["i"]]
-        text = (f"For operand {case['i']} of {case['spec']!r} the rule gives einsum('{back['spec']}', "
-                + ", ".join(["grad"] + [f"operands[{j}]" for j in range(len(case['operands'])) if j != case["i"]])
-                + ")")
-        if back["broadcast"]:
-            text += f", then broadcast along '{back['broadcast']}'"
-        if back["diagonal"]:
-            text += f", then placed on the diagonal of '{back['diagonal']}'"
-        return text + "."
+        args = ", ".join(["grad"] + [f"operands[{j}]" for j in range(len(case["operands"])) if j != case["i"]])
+        hint = EINSUM_BACKWARD_HINTS
+        return hint["rule"].format(
+            i=case["i"], spec=case["spec"], back=back["spec"], args=args,
+            broadcast=hint["broadcast"].format(letters=back["broadcast"]) if back["broadcast"] else "",
+            diagonal=hint["diagonal"].format(letters=back["diagonal"]) if back["diagonal"] else "")
 
     def compare(self, got, want, case):
         i, spec = case["i"], case["spec"]
@@ -430,13 +512,10 @@ class _EinsumBackward(Exercise):
                             self.numpy_error_hint(got["error"], case) + " " + self.rule(case))
         if isinstance(got, dict) and "__mutated__" in got:
             names = " and ".join(got["__mutated__"])
-            again = (" A backward pass calls such a function once per operand, with the same list and the same grad "
-                     "each time (bl.einsum calls its operand_grad so).")
+            again = EINSUM_BACKWARD_HINTS["again"]
             if got.get("list"):
                 return Mismatch("after the call, the list operands no longer held the arrays it was given",
-                                "Your function changed the list operands (pop, del, remove, insert or an assignment "
-                                "into it): the list belongs to the caller, so leave it as it is and collect what you "
-                                "need into a list of your own." + again)
+                                EINSUM_BACKWARD_HINTS["mutated_list"].format(again=again))
             return Mismatch(f"after the call, {names} no longer held what it was given",
                             MUTATED.format(names=names) + again)
         if isinstance(got, (list, tuple)):
@@ -449,10 +528,8 @@ class _EinsumBackward(Exercise):
         if g.shape != shape:
             msg = f"the gradient of operand {i} (subscripts '{subs}') must have its shape {shape}; received {g.shape}"
             if sorted(g.shape) == sorted(shape):
-                return Mismatch(msg, f"Right numbers in the wrong axis order: the output subscripts of the backward "
-                                     f"einsum must be operand {i}'s own, '{subs}', in that order. " + self.rule(case))
-            return Mismatch(msg, "A gradient has the shape of its operand: the backward einsum's output subscripts "
-                                 f"are '{subs}'. " + self.rule(case))
+                return Mismatch(msg, EINSUM_BACKWARD_HINTS["axis_order"].format(i=i, subs=subs, rule=self.rule(case)))
+            return Mismatch(msg, EINSUM_BACKWARD_HINTS["shape"].format(subs=subs, rule=self.rule(case)))
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
         msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
@@ -460,8 +537,9 @@ class _EinsumBackward(Exercise):
         if special:
             return Mismatch(msg, special + " " + self.rule(case))
         hint = hints.plain_value_hint(hints.diagnose(g, want), "")    # arrays, not a graph of nodes with .grad
-        return Mismatch(msg, (hint + " " if hint not in ("", hints.CLOSE) else
-                              "Use grad with the OTHER operands only (leave operand i out). ") + self.rule(case))
+        if hint in ("", hints.CLOSE):
+            return Mismatch(msg, EINSUM_BACKWARD_HINTS["other_operands"].format(rule=self.rule(case)))
+        return Mismatch(msg, hint + " " + self.rule(case))
 
     def error_hint(self, exc):
         """A hint for an exception the learner's code raised (shown under its traceback)."""
@@ -472,13 +550,10 @@ class _EinsumBackward(Exercise):
             return BROADCAST_HINT
         if SIZE_MISMATCH.search(text):
             return SIZE_HINT
-        return hints.error_hint(exc) or ("Print the spec your code builds and the shapes of the arrays you pass "
-                                         "it, for the failing case shown above.")
+        return hints.error_hint(exc) or EINSUM_BACKWARD_HINTS["print_spec"]
 
     def axes_hint(self):
-        return ("An array passed to np.einsum (or reshaped) has a different number of axes than the spec gives it "
-                "letters. Print the spec your code builds and the .shape of each array it passes: grad has one "
-                "axis per output letter, each operand one per letter of its group.")
+        return EINSUM_BACKWARD_HINTS["axes"]
 
     def numpy_error_hint(self, error, case):
         """A hint for an einsum that NumPy refused (the learner's code built it; ``error`` is NumPy's message)."""
@@ -488,15 +563,12 @@ class _EinsumBackward(Exercise):
         available = set(output).union(*[s for j, s in enumerate(inputs) if j != i])
         lonely = "".join(c for c in dict.fromkeys(target) if c not in available)
         if lonely and "never appeared" in error:
-            return (f"Index '{lonely}' appears only in operand {i} ('{target}'): it was summed away in the forward "
-                    "pass, so it is in none of the backward einsum's inputs. Every entry along it got the same "
-                    "gradient, so the result can be computed without it and spread back along it.")
+            return EINSUM_BACKWARD_HINTS["lonely"].format(lonely=lonely, i=i, target=target)
         if AXES_MISMATCH.search(error):
             return self.axes_hint()
         if SIZE_MISMATCH.search(error):
             return SIZE_HINT
-        return ("Check the backward spec's input groups: grad's subscripts first, then the other operands', in the "
-                "order the arrays are passed, each group with one letter per axis of its array.")
+        return EINSUM_BACKWARD_HINTS["groups"]
 
     def value_hint(self, g, want, case):
         return ""
@@ -524,26 +596,17 @@ class EinsumBackwardRepeated(_EinsumBackward):
             return ""
         off = want == 0
         if np.any(g[off] != 0):
-            return (f"Off-diagonal entries got a gradient, but '{target}' reads only entries with equal "
-                    f"'{repeated[0]}' indices: the rest never touched the loss and get 0. A Kronecker delta "
-                    f"(section 5) writes a gradient onto the diagonal only.")
+            return EINSUM_BACKWARD_HINTS["off_diagonal"].format(target=target, letter=repeated[0])
         on = ~off
         if np.allclose(g[on], 2 * want[on]):
-            return ("The diagonal got twice its gradient. Each diagonal entry A_ii is one number, read once; the "
-                    "'add it twice' rule of x_i x_i is for one tensor used as two operands.")
+            return EINSUM_BACKWARD_HINTS["diagonal_twice"]
         return ""
 
     def axes_hint(self):
-        return (super().axes_hint() + " A common cause here: the gradient for the distinct letters came back with "
-                "the shape of the ORIGINAL operand. einsum_backward reads operand i's shape from operands[i], so "
-                "when you call it with the spec rewritten to the distinct letters ('ii' -> 'i'), the operand i you "
-                "pass must have one axis per distinct letter too (its values do not matter: the gradient of a "
-                "linear map does not depend on the operand itself).")
+        return super().axes_hint() + EINSUM_BACKWARD_HINTS["distinct_shape"]
 
     def numpy_error_hint(self, error, case):
         if "multiple times" in error:
-            return ("An output subscript may not repeat: einsum cannot write onto a diagonal directly. Compute the "
-                    "gradient for the distinct indices first, then place it on the diagonal with a Kronecker delta, "
-                    "as section 5 did for 'ii->i'.")
+            return EINSUM_BACKWARD_HINTS["repeated_output"]
         return super().numpy_error_hint(error, case)
 
