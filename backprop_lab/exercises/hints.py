@@ -372,19 +372,26 @@ def _unbroadcast_axes(got_shape: tuple, want_shape: tuple) -> list[int] | None:
     return axes or None
 
 
+EXCEPTION_HINTS = {     # ``error_hint``'s hints, by the error they explain
+    "broadcast": ("two arrays' shapes do not fit together: print their .shape just before the failing line. A "
+                  "gradient always has the shape of the thing it is the gradient of."),
+    "matmul": ("the inner dimensions of a matrix product differ: a transpose is probably missing or extra (dimensional "
+               "analysis: a gradient has the shape of its variable; which product of the arrays at hand has it?)."),
+    "none": "something is None where a value was expected: is a `return` missing from a function?",
+    "recursion": "the recursion went too deep: a long graph needs an iterative loop with an explicit stack.",
+}
+
+
 def error_hint(exc: BaseException) -> str:
     """A hint for the classic errors in learner code, from the exception's message ("" if none fits)."""
     text = str(exc)
     if "could not be broadcast" in text:
-        return ("two arrays' shapes do not fit together: print their .shape just before the failing line. "
-                "A gradient always has the shape of the thing it is the gradient of.")
+        return EXCEPTION_HINTS["broadcast"]
     if "matmul" in text and ("mismatch" in text or "differ" in text) or "not aligned" in text:
-        return ("the inner dimensions of a matrix product differ: a transpose is probably missing or extra "
-                "(dimensional analysis: a gradient has the shape of its variable; which product of the arrays at "
-                "hand has it?).")
+        return EXCEPTION_HINTS["matmul"]
     if "'NoneType'" in text:
-        return "something is None where a value was expected: is a `return` missing from a function?"
+        return EXCEPTION_HINTS["none"]
     if isinstance(exc, RecursionError):
-        return "the recursion went too deep: a long graph needs an iterative loop with an explicit stack."
+        return EXCEPTION_HINTS["recursion"]
     return ""
 

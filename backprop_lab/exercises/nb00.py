@@ -52,6 +52,7 @@ MSE_HINTS = {
                        "not the square of the mean (errors of opposite sign cancel in the mean)."),
     "other": ("Work the example of the text by hand and with your function (it must give 2.75): which "
               "differences, squared how, averaged over how many entries?"),
+    "function": "You returned a function, not its value: did you forget the () of a call, as in `.mean` instead of `.mean()`?",
 }
 
 
@@ -77,8 +78,7 @@ class MeanSquaredError(Exercise):
         if mismatch is None:
             return None
         if callable(got):
-            return Mismatch(mismatch.message, "You returned a function, not its value: did you forget the () of a "
-                                              "call, as in `.mean` instead of `.mean()`?")
+            return Mismatch(mismatch.message, MSE_HINTS["function"])
         d = case["pred"] - case["target"]
         hint = _recognise(got, [
             (np.sum(d ** 2), MSE_HINTS["sum"]),

@@ -96,6 +96,7 @@ NEURON_HINTS = {
     "mixed": ("Your function mixes two Value classes ({error}). The check gives it w and b of the class your notebook "
               "trains with ({cls}); build the result from w and b themselves rather than from a Value class named "
               "in your code."),
+    "other": "Compare with section 1's formula: every weight times its input, the bias, then the activation.",
 }
 
 
@@ -179,8 +180,7 @@ class NeuronForward(Exercise):
                 got["data"], _neuron_variants(case["w"], case["b"], case["x"]))
             received = "None" if got["data"] is None else f"{got['data']:.6g}"
             return Mismatch(f"output expected {want['data']:.6g}, received {received}",
-                            hint or "Compare with section 1's formula: every weight times its input, the bias, "
-                                    "then the activation.")
+                            hint or NEURON_HINTS["other"])
         if None in got["grads"] or not _close(got["grads"], want["grads"]):
             detached = None not in got["grads"] and all(g == 0 for g in got["grads"])
             doubled = None not in got["grads"] and _close(got["grads"], [2 * g for g in want["grads"]])
@@ -269,16 +269,22 @@ def _what_changed(before, after):
     return "the list of layers changed"
 
 
+COLLECT_ERROR_HINTS = {
+    "parameters": ("model.parameters() is what this exercise builds: the notebook's MLP.parameters calls your "
+                   "collect_parameters. Walk the model yourself: model.layers, each layer's neurons, each neuron's w "
+                   "and b."),
+    "list_and_value": ("A list and a Value met in one operation: neuron.w is a list of Values, neuron.b a single "
+                       "Value, and `+` joins a list only to another list."),
+}
+
+
 class CollectParameters(Exercise):
 
     def error_hint(self, exc):
         if isinstance(exc, AttributeError) and "'parameters'" in str(exc):
-            return ("model.parameters() is what this exercise builds: the notebook's MLP.parameters calls your "
-                    "collect_parameters. Walk the model yourself: model.layers, each layer's neurons, each neuron's "
-                    "w and b.")
+            return COLLECT_ERROR_HINTS["parameters"]
         if "'list'" in str(exc) or "list" in str(exc) and "Value" in str(exc):
-            return ("A list and a Value met in one operation: neuron.w is a list of Values, neuron.b a single Value, "
-                    "and `+` joins a list only to another list.")
+            return COLLECT_ERROR_HINTS["list_and_value"]
         return hints.error_hint(exc)
 
     def cases(self, rng):
@@ -413,6 +419,13 @@ STEP_HINTS = {
                    "step's loss in a list and formats and plots them as numbers, and a list of Values would also "
                    "keep every step's whole graph alive."),
     "none": hints.NONE_HINT,
+    "twice_resets": ("{twice} Your {cls}'s backward() sets every .grad to 0 first, so the second run went unnoticed "
+                     "with it; the course's bl.Value, like PyTorch, adds."),
+    "engine_adds": ("With your {cls} the step is right, but with the course's bl.Value, whose backward() adds to .grad "
+                    "instead of resetting it first, it is not: a step must not depend on what backward() does with the "
+                    "gradients it finds."),
+    "other": "Each parameter should move by -lr times this step's gradient of the loss.",
+    "loss_before": "Return the loss of this step's forward pass, loss_fn() evaluated before the update.",
 }
 
 
@@ -494,11 +507,8 @@ class TrainStep(Exercise):
             hint = _recognise(got["engine_params"], [
                 ([p - lr * (g + s) for p, g, s in zip(p0, grads, stale)], STEP_HINTS["resets"].format(cls=got["cls"])),
                 ([p - 2 * lr * g for p, g in zip(p0, grads)],
-                 STEP_HINTS["twice"] + f" Your {got['cls']}'s backward() sets every .grad to 0 first, so the second "
-                                       "run went unnoticed with it; the course's bl.Value, like PyTorch, adds.")])
-            hint = hint or (f"With your {got['cls']} the step is right, but with the course's bl.Value, whose "
-                            "backward() adds to .grad instead of resetting it first, it is not: a step must not depend "
-                            "on what backward() does with the gradients it finds.")
+                 STEP_HINTS["twice_resets"].format(twice=STEP_HINTS["twice"], cls=got["cls"]))])
+            hint = hint or STEP_HINTS["engine_adds"].format(cls=got["cls"])
             return Mismatch(f"with bl.Value the parameters after the step were {_fmt(got['engine_params'])}, expected "
                             f"{_fmt(want['params'])} (before: {_fmt(p0)}, lr = {lr:g}, gradients left from before: "
                             f"{_fmt(stale)})", hint)
@@ -520,12 +530,10 @@ class TrainStep(Exercise):
             right = [_close(g, w) for g, w in zip(got["params"], want["params"])]
             if hint is None and any(right) and all(r or not m for r, m in zip(right, moved)):
                 hint = STEP_HINTS["partial"].format(moved=sum(right), total=len(p0))
-            return Mismatch(message, hint or "Each parameter should move by -lr times this step's gradient of the "
-                                             "loss.")
+            return Mismatch(message, hint or STEP_HINTS["other"])
         if not _close(got["loss"], want["loss"], self.rtol, self.atol):
             after = _loss_at(case, want["params"])
-            hint = STEP_HINTS["loss_after"] if _close(got["loss"], after) else (
-                "Return the loss of this step's forward pass, loss_fn() evaluated before the update.")
+            hint = STEP_HINTS["loss_after"] if _close(got["loss"], after) else STEP_HINTS["loss_before"]
             return Mismatch(f"returned loss expected {want['loss']:.6g}, received {got['loss']:.6g}", hint)
         return None
 
@@ -551,6 +559,7 @@ LR_HINTS = {
     "diverge_double": ("lr_diverge equals your one-step rate, where the factor in brackets is 0 and the iterates "
                        "land on w*. Past it the factor turns negative and they jump across w*, still closing in: they "
                        "move away only once the factor is below -1."),
+    "other": "Work out L'(w), write one step as w_new - w* = (…)(w - w*), and read both answers off the factor in brackets.",
 }
 
 
@@ -583,8 +592,7 @@ class LearningRate(Exercise):
             hint = LR_HINTS["one_step"]
         if hint is None and _close(got[0], want[0]):
             hint = LR_HINTS["diverge_double"] if _close(got[1], want[0]) else LR_HINTS["diverge"]
-        return Mismatch(message, hint or "Work out L'(w), write one step as w_new - w* = (…)(w - w*), and read "
-                                         "both answers off the factor in brackets.")
+        return Mismatch(message, hint or LR_HINTS["other"])
 
     def describe(self, case):
         return "L(w) = 2.5 (w - 3)², gradient descent w ← w - lr · dL/dw"

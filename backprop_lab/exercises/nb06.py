@@ -27,8 +27,11 @@ def _match(got, variants):
     return hints.matching_hint(got, variants, rtol=1e-6, atol=1e-8)
 
 
+TUPLE_HINT = "Return one gradient per input, in order: `return {listed}`."
+
+
 def _pair(got, names):
-    return hints.expect_tuple(got, names, "Return one gradient per input, in order: `return {listed}`.")
+    return hints.expect_tuple(got, names, TUPLE_HINT)
 
 
 MUTATED = ("Your function changed its input {names} in place. A backward rule's inputs are arrays the engine "
@@ -795,6 +798,18 @@ def _normalise_op(answer):
         text = text[:-2]
     return text.lower()
 
+FIND_THE_BUG_HINTS = {
+    "how": ("check_graph tests each op of the graph on its own against finite differences and reports the first one "
+            "whose backward disagrees: that op's name is the answer."),
+    "a_class": "You gave a class; the answer is the op's NAME, a string, as check_graph prints it.",
+    "report": ("You gave the whole report (or its first_bad); the answer is the op's name, a string, which the report "
+               "holds too."),
+    "not_a_string": "Answer with the name of the op as a string, as check_graph prints it (e.g. \"Mul\"). {how}",
+    "innocent": ("The backward of {op!r} agrees with finite differences of that op alone, so it is not the culprit. "
+                 "{how}"),
+    "unknown": "Name one op, as check_graph reports it (a Function's class name, e.g. \"Mul\"). {how}",
+}
+
 
 class FindTheBug(Exercise):
     # the point of this exercise is to use the checking tools
@@ -821,25 +836,21 @@ class FindTheBug(Exercise):
         return check_graph(loss).first_bad.op
 
     def compare(self, got, want, case):
-        how = ("check_graph tests each op of the graph on its own against finite differences and reports the first "
-               "one whose backward disagrees: that op's name is the answer.")
+        hint, how = FIND_THE_BUG_HINTS, FIND_THE_BUG_HINTS["how"]
         if not isinstance(got, str):
             value = got.get("not_a_string") if isinstance(got, dict) else got
             received = value if isinstance(value, str) else hints.short_repr(value)
             if isinstance(got, dict) and got.get("a_class"):
                 return Mismatch(f"expected the op's name as a string, received {received}",
-                                "You gave a class; the answer is the op's NAME, a string, as check_graph prints it.")
+                                hint["a_class"])
             if isinstance(got, dict) and got.get("has_op"):
                 return Mismatch(f"expected the op's name as a string, received {received}",
-                                "You gave the whole report (or its first_bad); the answer is the op's name, a "
-                                "string, which the report holds too.")
+                                hint["report"])
             return Mismatch(f"expected the op's name as a string, received {received}",
-                            "Answer with the name of the op as a string, as check_graph prints it (e.g. \"Mul\"). "
-                            + how)
+                            hint["not_a_string"].format(how=how))
         if _normalise_op(got) == want.lower():
             return None
         if _normalise_op(got) in [op.lower() for op in mystery_ops()]:
-            return Mismatch(f"you named {got!r}", f"The backward of {got!r} agrees with finite differences of that op "
-                                                  f"alone, so it is not the culprit. " + how)
+            return Mismatch(f"you named {got!r}", hint["innocent"].format(op=got, how=how))
         return Mismatch(f"{got!r} is not the name of an op in the mystery graph",
-                        "Name one op, as check_graph reports it (a Function's class name, e.g. \"Mul\"). " + how)
+                        hint["unknown"].format(how=how))

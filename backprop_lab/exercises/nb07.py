@@ -28,7 +28,7 @@ def _match(got, variants):
 
 
 def _tuple(got, names):
-    return hints.expect_tuple(got, names, "Return {n} values, in this order: `return {listed}`.")
+    return hints.expect_tuple(got, names, TUPLE_HINT)
 
 
 def _all_zero(got) -> bool:
@@ -64,6 +64,7 @@ def _kind(x) -> str:
 NOT_A_FLOAT = ("The loss must be returned as a plain number (a float); yours is {kind}. The code that uses the loss "
                "formats, compares and averages it as a number, and a Tensor or an array would break it there.")
 NOT_AN_ARRAY = ("A gradient must be returned as a NumPy array of its tensor's shape; yours is {kind}.")
+TUPLE_HINT = "Return {n} values, in this order: `return {listed}`."
 STEP_TYPES = ("An optimizer step returns NumPy arrays of the parameter's shape (the caller does array arithmetic "
               "with them, in place too); yours returned {kinds}.")
 DTYPE = ("Your {what} float64 for float32 inputs: results keep the dtype of the arrays they come from (notebook 08 "

@@ -40,6 +40,7 @@ PREP_HINTS = {
               "float32 (dividing integers gives float64 unless you say otherwise)."),
     "low_precision": ("The values are right to about three digits only, and the dtype is {dtype}: that type keeps too "
                       "few digits. The result must be float32, computed without a coarser type on the way."),
+    "other": "Each row must hold one image's pixels, row by row, each pixel value divided by 255.",
 }
 
 
@@ -112,8 +113,7 @@ class Preprocess(Exercise):
         for name, wrong in suspects:
             if np.allclose(g, wrong, rtol=1e-6, atol=1e-7):
                 return Mismatch(message, PREP_HINTS[name])
-        return Mismatch(message, hints.diagnose(g, want) or
-                        "Each row must hold one image's pixels, row by row, each pixel value divided by 255.")
+        return Mismatch(message, hints.diagnose(g, want) or PREP_HINTS["other"])
 
 
 # ----------------------------------------------------------------------------- 08.2 minibatches
@@ -251,6 +251,10 @@ ACC_HINTS = {
              "the fraction of rows whose prediction is right, a float in [0, 1]."),
     "low_precision": ("Your accuracy is a {dtype}, right to its {digits} digits only ({got!r} for {want:.6g}): the "
                       "fraction was computed in a smaller float type. Return a Python float, computed in float64."),
+    "range": "An accuracy is a fraction between 0 and 1: correct predictions over all of them.",
+    "other": ("A prediction is the position of the largest logit in each row; the accuracy is the fraction of rows "
+              "where it equals the label."),
+    "range_float": "An accuracy is a fraction between 0 and 1 (a float): correct predictions over all of them.",
 }
 
 
@@ -349,9 +353,8 @@ class Accuracy(Exercise):
             if pairs and all(abs(g - v) < 1e-9 for g, v in pairs):
                 return Mismatch(message, ACC_HINTS[name])
         if not all(0 <= g <= 1 for g in got):
-            return Mismatch(message, "An accuracy is a fraction between 0 and 1: correct predictions over all of them.")
-        return Mismatch(message, "A prediction is the position of the largest logit in each row; the accuracy is the "
-                                 "fraction of rows where it equals the label.")
+            return Mismatch(message, ACC_HINTS["range"])
+        return Mismatch(message, ACC_HINTS["other"])
 
     def _integers(self, got, want, case):
         """Whole numbers where fractions are expected: the count of right answers, or a fraction rounded down."""
@@ -362,8 +365,7 @@ class Accuracy(Exercise):
             return Mismatch(message, ACC_HINTS["count"])
         if all(g == int(np.floor(w + 1e-12)) for g, w in zip(got, want)):
             return Mismatch(message, ACC_HINTS["int_division"].format(got=got[bad], want=want[bad]))
-        return Mismatch(message, "An accuracy is a fraction between 0 and 1 (a float): correct predictions over all "
-                                 "of them.")
+        return Mismatch(message, ACC_HINTS["range_float"])
 
 
 # ----------------------------------------------------------------------------- 08.4 the training loop

@@ -180,6 +180,7 @@ BACKWARD_HINTS = {
                   "gradient) or hand one array to several inputs, and the backward pass must never modify such an "
                   "array in place. Store sums as new arrays."),
     "basic": "The gradients of this small graph are wrong: compare your pass, step by step, with section 1.1's tools.",
+    "engine_off": "the engine's backward pass is switched off in this check; see the message above.",
 }
 
 
@@ -258,7 +259,7 @@ class LabBackward(Exercise):
 
     def error_hint(self, exc):
         if isinstance(exc, EngineBackwardOff):
-            return "the engine's backward pass is switched off in this check; see the message above."
+            return BACKWARD_HINTS["engine_off"]
         if "read-only" in str(exc):
             return BACKWARD_HINTS["read_only"]
         if isinstance(exc, AttributeError) and any(f"'{t}' object has no attribute" in str(exc)
@@ -371,6 +372,7 @@ OPS_HINTS = {
                       "second backward pass with retain_graph=True, or a gradient check, runs it): it changed an "
                       "array that forward had saved. Like the inputs, what an operation saves must stay as it was: "
                       "compute into new arrays."),
+    "missing_grad": "{op}'s backward must return one gradient per input, in order.",
 }
 
 
@@ -518,7 +520,7 @@ class LabOps(Exercise):
             g = got["grads"].get(name)
             if g is None:
                 return Mismatch(f"{op}: no gradient reached {name}",
-                                f"{op}'s backward must return one gradient per input, in order.")
+                                OPS_HINTS["missing_grad"].format(op=op))
             if g.shape == w.shape and g.dtype != dtype and g.dtype.kind == "f":
                 return Mismatch(f"{op}: the gradient of {name} has dtype {g.dtype}",
                                 OPS_HINTS["dtype"].format(op=op, what=f"gradient of {name}", got=g.dtype, want=dtype))
@@ -582,6 +584,7 @@ INIT_HINTS = {
     "mean": "Your weights have mean {mean:.3g}: draw them centred on 0.",
     "uniform_bound": ("Your weights have standard deviation {std:.3g}, 1/sqrt(3) of Glorot's: a uniform distribution on "
                       "[-a, a] has variance a²/3, not a²."),
+    "transposed": "Your weights are transposed. {shape}",
 }
 
 RULES = {"relu": "He's rule: variance 2 / n_in", "tanh": "Glorot's rule: variance 2 / (n_in + n_out)",
@@ -625,7 +628,7 @@ class InitWeights(Exercise):
         if got["shape"] != want["shape"]:
             hint = INIT_HINTS["shape"].format(want=tuple(want["shape"]), got=tuple(got["shape"]))
             if got["shape"] == want["shape"][::-1]:
-                hint = "Your weights are transposed. " + hint
+                hint = INIT_HINTS["transposed"].format(shape=hint)
             return Mismatch(f"expected shape {tuple(want['shape'])}, received {tuple(got['shape'])}", hint)
         std, target = got["std"], want["std"]
         message = f"standard deviation {std:.4g}, expected {target:.4g} (within 5%)"
