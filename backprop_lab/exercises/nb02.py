@@ -158,6 +158,8 @@ NODE_HINTS = {
     "not_value": ("Your function returned a {type}, not a node: build the result as MyValue(data, (a, b), op) "
                   "so it remembers its inputs, and return it."),
     "data": "The forward value out.data is wrong: {detail}",
+    "data_from_inputs": "compute it from the inputs' .data.",
+    "data_given": "the forward value is given: keep div's first line as it is.",
     "prev": ("out._prev should hold exactly the nodes the result was computed from, {want}; it holds {got}. "
              "They are the second argument of MyValue, a tuple of nodes. backward() follows _prev to find every "
              "node.{extra}"),
@@ -366,7 +368,7 @@ class _NodeOp(Exercise):
         return Mismatch(message, hint)
 
     def data_hint(self, case, data) -> str:
-        return "compute it from the inputs' .data."
+        return NODE_HINTS["data_from_inputs"]
 
     def error_hint(self, exc):
         if isinstance(exc, TypeError) and "object is not iterable" in str(exc) and "Node" in str(exc):
@@ -575,7 +577,7 @@ class DivFanOut(_NodeOp):
         return DIV_HINTS["overwrite_a"].format(had=f"here {g0[0]:g}, a share from another use of a")
 
     def data_hint(self, case, data):
-        return "the forward value is given: keep div's first line as it is."
+        return NODE_HINTS["data_given"]
 
 
 # ----------------------------------------------------------------------------- 02.6 topological sort
