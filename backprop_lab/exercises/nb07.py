@@ -883,10 +883,12 @@ class TwoLayerBackward(Exercise):
         if name == "logits":
             whole = np.exp(logits - logits.max())
             whole /= whole.sum()
+            with np.errstate(divide="ignore"):      # a probability that underflowed to 0: -inf, a variant like any
+                dlogp = -onehot / np.where(onehot > 0, p, 1.0) / n
             return [(H["logits_no_mean"].format(n=n), p - onehot), (H["logits_entries"].format(n=n, nc=n * c),
                                                                    (p - onehot) / (n * c)),
                     (H["logits_no_onehot"], p / n), (H["logits_sign"], (onehot - p) / n),
-                    (H["logits_probs"], -onehot / np.where(onehot > 0, p, 1.0) / n),
+                    (H["logits_probs"], dlogp),
                     (H["logits_batch_softmax"], (whole - onehot) / n)]
         if name == "W2":
             return [(H["W2_z1"], z1.T @ g["logits"]), (H["W2_twice"].format(n=n), h.T @ g["logits"] / n)]
