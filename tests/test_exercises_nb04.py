@@ -38,6 +38,8 @@ MATMUL_WRONG = {
     "one gradient": (lambda W, x, dD: dD @ x.T, "Return all 2 gradients"),
     # walkthrough 2: a list passed, then the notebook's next cell failed on dW.shape
     "dW a list": (lambda W, x, dD: ((dD @ x.T).tolist(), W.T @ dD), "Return NumPy arrays: dW is a list"),
+    # walkthrough 3: a right product divided by the number of columns got "derive it from the shapes"
+    "dW averaged": (lambda W, x, dD: (dD @ x.T / x.shape[1], W.T @ dD), "times the expected one: a constant factor"),
 }
 
 
@@ -223,6 +225,8 @@ SOFTMAX_WRONG = {
     "axis 1 (2-D only)": (lambda s, g: s * (g - (g * s).sum(axis=min(1, s.ndim - 1), keepdims=True)),
                           "the last axis only when s is 2-D"),
     "a list": (lambda s, g: softmax_ok(s, g).tolist(), "Return a NumPy array: your answer is a list"),
+    # walkthrough 3: s and g swapped gave all zeros on the first case and a hint about nodes and .grad
+    "s and g swapped": (lambda s, g: g * (s - (g * s).sum(axis=-1, keepdims=True)), "s and g have swapped roles"),
 }
 
 
@@ -246,7 +250,14 @@ def _softmax_outer_product(s, g):           # no diagonal matrix, but still an n
     return s * g - np.einsum("...ij,...i->...j", s[..., :, None] * s[..., None, :], g)
 
 
-@pytest.mark.parametrize("impl", [_softmax_jacobian_per_row, _softmax_jacobian_batched, _softmax_outer_product])
+def _softmax_jacobian_for_one_row(s, g):     # walkthrough 3: the Jacobian for 1-D inputs only passed
+    if s.ndim == 1:
+        return g @ (np.diag(s) - np.outer(s, s))
+    return softmax_ok(s, g)
+
+
+@pytest.mark.parametrize("impl", [_softmax_jacobian_per_row, _softmax_jacobian_batched, _softmax_outer_product,
+                                  _softmax_jacobian_for_one_row])
 def test_softmax_backward_building_the_jacobian_is_rejected(impl):
     """The exercise says "without building a Jacobian" (sections 2 and 8 of the notebook say why): right values from
     an n x n array per row are caught by the memory they take on a (2, 1000) case, and the hint says so."""

@@ -151,6 +151,10 @@ GRAD_HINTS = {
     "fit": ("Which product of {a} {a_shape} and {b} {b_shape}, either one transposed or not, in either order, has "
             "{var}'s shape {var_shape}{extra}?"),
     "order": "You returned (dx, dW): the order is (dW, dx).",
+    "scaled": ("Your {name} has the right shape, but every entry is {r:.4g} times the expected one: a constant factor "
+               "crept in (a division by a size, a mean where a sum belongs, a stray 2). The chain rule multiplies "
+               "the upstream gradient by the local gradient and adds the contributions up: nothing is averaged or "
+               "rescaled."),
     "averaged": ("Your dW is the expected one divided by N = {n}: you averaged over the batch. Every example "
                  "contributes to dW, and the contributions add up; a mean in the loss is already inside dy (its 1/N), "
                  "so the backward pass of y = xW + b divides by nothing."),
@@ -180,6 +184,9 @@ def grad_mismatch(name, var, got, want, rule):
     if np.allclose(g, w, rtol=1e-6, atol=1e-8):
         return None
     hint = hints.plain_value_hint(hints.diagnose(g, w), "")
+    r = _constant_ratio(g, w)
+    if hint in ("", hints.CLOSE) and r is not None and r != -1:
+        hint = GRAD_HINTS["scaled"].format(name=name, r=r)
     if hint in ("", hints.CLOSE, hints.TRANSPOSE):
         hint = (hint + " " if hint else "") + GRAD_HINTS["derive"].format(rule=rule)
     return Mismatch(f"{name}: expected {hints.short_repr(w)}, received {hints.short_repr(g)}", hint)
@@ -597,26 +604,35 @@ SOFTMAX_HINTS = {
     "axis_1": ("You summed <g, s> over axis 1, which is the last axis only when s is 2-D; here s has shape {shape}. "
                "Each softmax runs along the LAST axis, whatever the number of batch axes in front of it."),
     "derive": "Derive it from ds_i/dz_j = s_i(δ_ij - s_j): dz_j = Σ_i g_i s_i(δ_ij - s_j), and simplify the sum.",
+    "swapped": ("In your answer s and g have swapped roles: every entry of the Jacobian, s_i(δ_ij - s_j), is made of "
+                "s alone, and the upstream gradient g enters only through the sum over i. Work that sum out again, "
+                "keeping track of which letter is which."),
+    "zeros": ("Your answer is all zeros where the expected one is not. A placeholder left in, a result computed but "
+              "never returned, or an answer in which s and g have swapped roles (here g is 1 in one entry and 0 "
+              "elsewhere, which makes that one 0): every entry of the Jacobian, s_i(δ_ij - s_j), is made of s "
+              "alone, and g enters only through the sum over i."),
 }
 
 
 class SoftmaxBackward(_ShapeExercise):
-    ROWS, N = 2, 1000          # the memory case: an n × n Jacobian is 8 MB a row, the answer needs a few kB
+    ROWS, N = 2, 1000          # the memory cases: an n × n Jacobian is 8 MB a row, the answer needs a few kB
 
     def cases(self, rng):
         fixed = [{"s": softmax(np.array([1.0, 2.0, 0.0, -1.0])), "g": np.array([1.0, 0.0, 0.0, 0.0])}]
-        memory = {"s": softmax(rng.normal(size=(self.ROWS, self.N))), "g": rng.normal(size=(self.ROWS, self.N)),
-                  "memory": True}
+        # a batch, and a single row: a Jacobian built only for 1-D inputs (where it looks harmless) is caught too
+        memory = [{"s": softmax(rng.normal(size=shape)), "g": rng.normal(size=shape), "memory": True}
+                  for shape in [(self.ROWS, self.N), (self.N,)]]
         return fixed + [{"s": softmax(rng.normal(size=shape) * 2), "g": rng.normal(size=shape)}
-                        for shape in [(5,), (3, 5), (2, 3, 4), (4, 4)]] + [memory]
+                        for shape in [(5,), (3, 5), (2, 3, 4), (4, 4)]] + memory
 
     def run(self, obj, case):
         try:
             if not case.get("memory"):
                 return self.call(obj, case, ["s", "g"])
             out, peak = peak_memory(lambda: self.call(obj, case, ["s", "g"]))
-            # a Jacobian of one row alone is N times the size of s: a tenth of that is far above any VJP's needs
-            big = peak > case["s"].nbytes * self.N / self.ROWS / 10
+            # a Jacobian of one row alone is n times the size of that row: a tenth of it is far above any VJP's needs
+            n = case["s"].shape[-1]
+            big = peak > case["s"].nbytes / (case["s"].size // n) * n / 10
             return {"dz": out, "memory": f"{peak / 1e6:.0f} MB", "bytes": peak} if big else out
         except ValueError as exc:
             _add_hint(exc, RUN_HINTS["softmax"].format(shape=case["s"].shape))
@@ -649,6 +665,8 @@ class SoftmaxBackward(_ShapeExercise):
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
         msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
+        if np.allclose(g, 0) and np.allclose(g_up * (s - (g_up * s).sum(axis=-1, keepdims=True)), 0):
+            return Mismatch(msg, SOFTMAX_HINTS["zeros"])
         alternatives = [
             (s * (1 - s) * g_up, SOFTMAX_HINTS["diagonal"]),
             (s * (g_up - (g_up * s).sum()), SOFTMAX_HINTS["whole_array"]),
@@ -656,6 +674,7 @@ class SoftmaxBackward(_ShapeExercise):
             (s * (g_up - g_up.sum(axis=-1, keepdims=True)), SOFTMAX_HINTS["plain_sum"]),
             (s * (g_up - (g_up * s).sum(axis=0, keepdims=True)), SOFTMAX_HINTS["batch_axis"]),
             (s * s * (g_up - (g_up * s).sum(axis=-1, keepdims=True)), SOFTMAX_HINTS["extra_factor"]),
+            (g_up * (s - (g_up * s).sum(axis=-1, keepdims=True)), SOFTMAX_HINTS["swapped"]),
         ]
         if s.ndim >= 3:
             alternatives.append((s * (g_up - (g_up * s).sum(axis=1, keepdims=True)),
@@ -663,6 +682,6 @@ class SoftmaxBackward(_ShapeExercise):
         for alt, hint in alternatives:
             if alt.shape == g.shape and np.allclose(g, alt, rtol=1e-6, atol=1e-8):
                 return Mismatch(msg, hint)
-        hint = hints.diagnose(g, want)
-        return Mismatch(msg, hint if hint not in ("", hints.CLOSE) else SOFTMAX_HINTS["derive"])
+        # a plain formula, not a graph: diagnose's words about .grad and `+=` would mislead here
+        return Mismatch(msg, hints.plain_value_hint(hints.diagnose(g, want), SOFTMAX_HINTS["derive"]))
 
