@@ -847,3 +847,64 @@ def test_topo_sort_that_hands_the_work_to_the_engine_is_refused():
         order = [where[id(n)] for n in topo_sort(nodes[case["root"]])]
         assert ex.compare(order, ex.expected(case), case) is None
     assert_rejected(run_check("02.6", lambda root: topo_sort(root)), TOPO_HINTS["engine"].format(name="topo_sort"))
+
+
+# ----------------------------------------------------------------------------- walkthrough 3: answers that passed
+
+def mul_seeding_out_grad(a, b):
+    """The node gets out.grad = 1 when it is built: right shares once the upstream is set, wrong in a graph."""
+    out = node(a.data * b.data, (a, b), "*", lambda o: (setattr(a, "grad", a.grad + b.data * o.grad),
+                                                        setattr(b, "grad", b.grad + a.data * o.grad)))
+    out.grad = 1.0
+    return out
+
+
+def tanh_by_exponentials(a):
+    def bw(out):
+        a.grad += (1 - out.data ** 2) * out.grad
+    x = a.data
+    return node((math.exp(x) - math.exp(-x)) / (math.exp(x) + math.exp(-x)), (a,), "tanh", bw)
+
+
+def tanh_numpy_exponentials(a):
+    def bw(out):
+        a.grad += (1 - out.data ** 2) * out.grad
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = float((np.exp(a.data) - np.exp(-a.data)) / (np.exp(a.data) + np.exp(-a.data)))
+    return node(t, (a,), "tanh", bw)
+
+
+_SEEN_EVER = set()
+
+
+def topo_global_seen_set(root):
+    """A visited set outside the function: every case's nodes are new, so only a second sort of one graph shows it."""
+    order = []
+
+    def visit(n):
+        if n not in _SEEN_EVER:
+            _SEEN_EVER.add(n)
+            for p in n._prev:
+                visit(p)
+            order.append(n)
+    visit(root)
+    return order
+
+
+WALK3_WRONG = {
+    "02.2 out.grad seeded": (mul_seeding_out_grad, NODE_HINTS["seeded"].split("(")[0]),
+    "02.3 exp overflows": (tanh_by_exponentials, TANH_HINTS["overflow"]),
+    "02.3 sech squared overflows": (tanh_with(lambda x, t: 1 / math.cosh(x) ** 2), TANH_HINTS["overflow"]),
+    "02.3 numpy exp gives nan": (tanh_numpy_exponentials, TANH_HINTS["overflow"]),
+    "02.4 abs of the base": (power_with(lambda x, k: k * abs(x) ** (k - 1)), POW_HINTS["abs_base"]),
+    "02.4 exp of a log": (power_with(lambda x, k: k * math.exp((k - 1) * math.log(x))), POW_HINTS["abs_base"]),
+    "02.4 divides by a": (power_with(lambda x, k: k * x ** k / x), POW_HINTS["zero_base"]),
+    "02.6 global visited set": (topo_global_seen_set, "Called a second time on the same graph"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WALK3_WRONG))
+def test_walkthrough_3_answers_that_passed_are_rejected(name):
+    impl, hint = WALK3_WRONG[name]
+    raises = ("overflows" in name and "numpy" not in name) or name in ("02.4 divides by a", "02.4 exp of a log")
+    assert_rejected(run_check(name.split()[0], impl), hint, status="error" if raises else "fail")

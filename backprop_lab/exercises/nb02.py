@@ -190,6 +190,10 @@ NODE_HINTS = {
     "no_upstream": ("Your gradient is the local gradient alone: the chain rule multiplies it by the upstream "
                     "gradient, out.grad (here {g:g}, not 1)."),
     "sign": "Right size, wrong sign: the local gradient here is {local}; check for a minus too many or too few.",
+    "seeded": ("Right gradients, but your function gives the new node a gradient when it builds it (out.grad = "
+               "{seeded:g}). A new node's gradient starts at 0: it is filled in by the backward pass alone, which "
+               "sets the root's to 1 and adds every share that arrives, so a gradient set in the forward pass is "
+               "counted on top of them."),
     "upstream_changed": ("Your _backward changed out.grad, the node's own gradient: after the backward pass every "
                          "node must still hold d output / d node (draw_graph and step_through show it), and a node's "
                          "_backward only hands shares on to its INPUTS."),
@@ -297,6 +301,7 @@ class _NodeOp(Exercise):
         early = not _reads_out_later(out)
         op = getattr(out, "_op", None)
         op_ok = isinstance(op, str) and self.op_test(case)[0](op)
+        seeded = _number(out.grad)
         out.grad = case["upstream"]
         out._backward()
         grads = [_number(n.grad) for n in unique]
@@ -307,6 +312,8 @@ class _NodeOp(Exercise):
             result["early_upstream"] = True
         if _number(out.grad) != case["upstream"]:
             result["upstream_after"] = _number(out.grad) if _number(out.grad) is not None else repr(out.grad)
+        if seeded != 0:
+            result["seeded"] = seeded if seeded is not None else repr(out.grad)
         if not op_ok:   # plain data only (the grader carries it between processes)
             result["bad_op"] = op if isinstance(op, str) or op is None else hints.short_repr(op, 40)
         return result
@@ -332,6 +339,9 @@ class _NodeOp(Exercise):
             return Mismatch(f"{self.expr(case)}: forward value expected {want['data']:.6g}, received "
                             f"{got['data']:.6g}", NODE_HINTS["data"].format(detail=self.data_hint(case, got["data"])))
         if _close(got["grads"], want["grads"], self.rtol, self.atol):
+            if "seeded" in got:
+                return Mismatch(f"{self.expr(case)}: right gradients for the inputs, but the new node's gradient was "
+                                f"{got['seeded']} before the backward pass", NODE_HINTS["seeded"].format(**got))
             if "upstream_after" in got:
                 return Mismatch(f"{self.expr(case)}: right gradients for the inputs, but out.grad went from "
                                 f"{case['upstream']:g} to {got['upstream_after']} during _backward",
@@ -439,7 +449,9 @@ MUL_HINTS = {
 def _tanh_cases(rng):
     cases = [{"inputs": [0.5], "grads0": [0.0], "upstream": 1.5},
              {"inputs": [-1.2], "grads0": [0.0], "upstream": -2.0},
-             {"inputs": [0.8], "grads0": [0.5], "upstream": 1.25}]
+             {"inputs": [0.8], "grads0": [0.5], "upstream": 1.25},
+             # a saturated neuron: tanh is exactly -1 here, but e^x and cosh(x) overflow a float beyond x = 709.78
+             {"inputs": [-750.0], "grads0": [0.25], "upstream": 1.5}]
     for _ in range(3):
         cases.append({"inputs": _random_inputs(rng, 1, 0.2, 1.8), "grads0": [float(np.round(rng.normal(), 3))],
                       "upstream": float(np.round(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]), 3))})
@@ -452,6 +464,9 @@ TANH_HINTS = {
     "no_square": "Your local gradient is 1 - t, without the square that section 6's derivation gives.",
     "t_only": "The local gradient of tanh is not t (or t²): look at section 6's derivation again.",
     "data": "out.data must be the tanh of the input's number (math.tanh computes it).",
+    "overflow": ("For a large input (a saturated neuron) your tanh overflows: e^x and cosh(x) exceed the largest "
+                 "float beyond x = 709.78, long before tanh(x) stops being ±1. math.tanh computes tanh safely for "
+                 "every input, and the local gradient of section 6 needs only its output t."),
 }
 
 
@@ -470,7 +485,17 @@ class Tanh(_NodeOp):
                 ([t], TANH_HINTS["t_only"]), ([t * t], TANH_HINTS["t_only"])]
 
     def data_hint(self, case, data):
-        return TANH_HINTS["data"]
+        return TANH_HINTS["data"] if math.isfinite(data) else TANH_HINTS["overflow"]
+
+    def error_hint(self, exc):
+        if isinstance(exc, OverflowError):
+            return TANH_HINTS["overflow"]
+        return super().error_hint(exc)
+
+    def extra_hint(self, case, got):
+        if not all(math.isfinite(g) for g in got["grads"]):      # NumPy's overflow: inf and nan, no error
+            return TANH_HINTS["overflow"]
+        return None
 
 
 POW_HINTS = {
@@ -480,6 +505,11 @@ POW_HINTS = {
     "no_k": "The power rule brings the exponent down as a factor: d(x^k)/dx = k x^(k-1); the factor k is missing.",
     "k_minus_1": "The factor in front is k, not k - 1: d(x^k)/dx = k x^(k-1).",
     "data": "out.data must be the input's number raised to the power k.",
+    "abs_base": ("Right for positive a, wrong for a negative one: your local gradient has lost a's sign (an abs(), or "
+                 "a logarithm, which needs a positive number). The power rule holds for negative a too, with a itself "
+                 "in the formula."),
+    "zero_base": ("Your local gradient divides by a (out.data / a.data, say), and a is 0 here, where a ** k and its "
+                  "derivative are perfectly fine for k ≥ 1. Compute the power rule's formula itself."),
 }
 
 
@@ -490,7 +520,10 @@ class Power(_NodeOp):
         fixed = [{"inputs": [1.5], "k": 3, "grads0": [0.0], "upstream": 2.5},
                  {"inputs": [2.0], "k": -1, "grads0": [0.0], "upstream": 2.0},
                  {"inputs": [1.5], "k": 2, "grads0": [0.5], "upstream": -1.0},
-                 {"inputs": [4.0], "k": 0.5, "grads0": [-0.25], "upstream": 0.75}]
+                 {"inputs": [4.0], "k": 0.5, "grads0": [-0.25], "upstream": 0.75},
+                 # a negative base (a difference pred - y, squared) and 0 (a prediction right on target)
+                 {"inputs": [-1.5], "k": 2, "grads0": [0.0], "upstream": 1.0},
+                 {"inputs": [0.0], "k": 2, "grads0": [0.25], "upstream": 1.5}]
         rand = []
         for _ in range(2):
             rand.append({"inputs": [float(np.round(rng.uniform(0.5, 2.5), 3))],
@@ -516,6 +549,12 @@ class Power(_NodeOp):
             out.append(([(k - 1) * x ** (k - 1)], POW_HINTS["k_minus_1"]))
         return out
 
+    def extra_hint(self, case, got):
+        x, k = case["inputs"][0], case["k"]
+        if x < 0 and _close(got["grads"], self._grads(case, [k * abs(x) ** (k - 1)]), self.rtol, self.atol):
+            return POW_HINTS["abs_base"]       # before the sign hint, which this wrong answer also matches
+        return None
+
     def data_hint(self, case, data):
         return POW_HINTS["data"]
 
@@ -523,6 +562,10 @@ class Power(_NodeOp):
         text = str(exc)
         if isinstance(exc, AttributeError) and "'data'" in text and ("'int' object" in text or "'float' object" in text):
             return POW_HINTS["k_number"]          # k.data: the exponent taken for a node
+        if isinstance(exc, ZeroDivisionError):
+            return POW_HINTS["zero_base"]
+        if isinstance(exc, ValueError) and "math domain error" in str(exc):
+            return POW_HINTS["abs_base"]          # math.log of 0 or of a negative number
         return super().error_hint(exc)
 
 
@@ -602,6 +645,11 @@ TOPO_HINTS = {
     "stale_default": ("A default argument such as `seen=set()` or `order=[]` is made once, when the function is "
                       "defined, and every later call shares that same object."),
     "stale_global": "A list or set defined outside the function is shared by every call.",
+    "stale_state": ("A list or set defined outside the function, or a mark left on the nodes themselves (an attribute "
+                    "such as node.visited), outlives the call."),
+    "second_call": ("Called a second time on the same graph, your topo_sort returned {second} instead of the {first} "
+                    "nodes of the first call: it keeps what it saw from one call to the next. {why} backward() sorts "
+                    "the graph every time it runs, so every call must start with nothing placed and nothing seen."),
     "preorder": ("Your sort writes a node down before its inputs (the root comes first): a node may be placed only "
                  "once every node in its _prev has been placed, so the root, which depends on everything, comes "
                  "last."),
@@ -722,6 +770,18 @@ class TopoSort(Exercise):
                     return {"problem": "stale", "what": hints.short_repr(item, 60), "why": why, "nodes": len(nodes)}
                 return {"problem": "foreign", "what": hints.short_repr(item, 60), "nodes": len(nodes)}
             out.append(index[id(item)])
+        nodes[0]._reads["count"] = 0           # the same graph again: a sort must not remember the first call
+        again = obj(nodes[case["root"]])
+        try:
+            again_ids = [index.get(id(item)) for item in again]
+        except TypeError:
+            again_ids = None
+        if again_ids != out:
+            mutable = [d for d in (getattr(obj, "__defaults__", None) or ()) if isinstance(d, (list, set, dict))]
+            second = f"{len(again_ids)} node{'s' * (len(again_ids) != 1)}" if again_ids is not None else \
+                f"a {type(again).__name__}"
+            return {"problem": "second_call", "first": len(out), "second": second, "nodes": len(nodes),
+                    "why": TOPO_HINTS["stale_default" if mutable else "stale_state"]}
         return out
 
     def expected(self, case):
@@ -734,6 +794,9 @@ class TopoSort(Exercise):
                 return Mismatch("topo_sort stopped: it read the nodes' inputs far more often than there are nodes",
                                 TOPO_HINTS["paths"].format(nodes=got["nodes"], steps=got["nodes"] - 1,
                                                                    paths=2 ** (got["nodes"] - 1)))
+            if key == "second_call":
+                return Mismatch(f"topo_sort called twice on the same graph: {got['first']} nodes the first time, "
+                                f"{got['second']} the second", TOPO_HINTS[key].format(**got))
             return Mismatch("topo_sort returned something unusable", TOPO_HINTS[key].format(**got))
         labels = case["labels"]
         message = f"expected the {len(want)} nodes in an order with inputs first; received {[labels[i] for i in got]}"
