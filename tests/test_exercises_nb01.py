@@ -512,3 +512,26 @@ def test_relative_error_that_floors_only_exact_zeros_is_rejected():
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(scale == 0, 0.0, np.abs(a - b) / scale)
     assert_rejected(run_check("01.4", relative_error), "not only an exact 0")
+
+
+# ----------------------------------------------------------------------------- walkthrough 3
+
+def _zero_below_the_floor(a, b):
+    """Entries whose numbers are both below tiny declared equal: the floor taken for a threshold."""
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return np.where(scale > 1e-12, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
+
+
+def _one_entry_for_numbers(a, b):
+    a, b = np.atleast_1d(a), np.atleast_1d(b)
+    return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
+
+
+@pytest.mark.parametrize("impl, hint", [
+    # was told "That is the absolute error |a - b|", whose entries are as tiny as the floor there
+    (_zero_below_the_floor, ERROR_HINTS["zero_below_floor"]),
+    # was told to use keepdims=False in a reduction it never made
+    (_one_entry_for_numbers, ERROR_HINTS["one_entry"]),
+])
+def test_relative_error_walkthrough_3_slips_get_their_own_hint(impl, hint):
+    assert_rejected(run_check("01.4", impl), hint)

@@ -60,7 +60,7 @@ def _close(got, want, rtol=1e-7, atol=1e-12) -> bool:
 def _recognise(got, variants) -> str | None:
     """The hint of the first known wrong formula whose value ``got`` reproduces, else None."""
     for value, hint in variants:
-        if _close(got, value):
+        if value is not None and _close(got, value):
             return hint
     return None
 
@@ -429,6 +429,14 @@ ERROR_HINTS = {
         "Where |a_i| and |b_i| are both below tiny = 1e-12 (but not both 0) you divided by their own size: the floor "
         "replaces EVERY denominator smaller than tiny, not only an exact 0. Two gradients of 1e-13, rounding noise "
         "around a true 0, would otherwise look 100% apart."),
+    "zero_below_floor": (
+        "Where |a_i| and |b_i| are both below tiny = 1e-12 (but not equal) your answer is 0: the floor does not "
+        "declare such entries equal, it only replaces their denominator, max(|a_i|, |b_i|), by tiny. Their relative "
+        "error is |a_i - b_i| / tiny, the same formula as for every other entry."),
+    "one_entry": (
+        "For two plain numbers return one number (shape ()), not an array of one entry: np.atleast_1d, np.array([...]) "
+        "or a reshape adds an axis the caller did not give. NumPy's elementwise functions keep their input's shape, "
+        "that of a plain number included."),
     "reduced": (
         "You returned one number for arrays a and b. Return the relative error of each entry, an array of "
         "their shape; the notebook takes .max() afterwards."),
@@ -523,13 +531,24 @@ class RelativeError(Exercise):
         w = np.asarray(want, dtype=np.float64)
         if g.shape == () and w.shape != ():
             return Mismatch(mismatch.message, ERROR_HINTS["reduced"])
+        if w.shape == () and g.shape == (1,):
+            return Mismatch(mismatch.message, ERROR_HINTS["one_entry"])
         if g.shape == w.shape and np.any(np.isnan(g)) and not np.any(np.isnan(w)):
             return Mismatch(mismatch.message, ERROR_HINTS["nan"])
+        if g.shape == w.shape:
+            # 0 exactly where both numbers are below the floor: the tiny answers of other slips look alike there
+            scale = np.maximum(np.abs(np.asarray(case["a"], dtype=np.float64)),
+                               np.abs(np.asarray(case["b"], dtype=np.float64)))
+            wrong = ~np.isclose(g, w, rtol=self.rtol, atol=self.atol) | ((g == 0) & (w != 0))
+            if wrong.any() and np.all(scale[wrong] < TINY) and np.all(g[wrong] == 0):
+                return Mismatch(mismatch.message, ERROR_HINTS["zero_below_floor"])
         variants = relative_error_variants(case["a"], case["b"])
+        if np.all(np.abs(variants["absolute"]) < 1e-9):
+            del variants["absolute"]        # |a - b| too small to tell from 0 (or from any other tiny answer)
         hint = _recognise(g, [
             (variants["no_abs"], ERROR_HINTS["no_abs"]),
             (variants["no_abs_denominator"], ERROR_HINTS["no_abs_denominator"]),
-            (variants["absolute"], ERROR_HINTS["absolute"]),
+            (variants.get("absolute"), ERROR_HINTS["absolute"]),
             (variants["by_b"], ERROR_HINTS["by_b"]),
             (variants["by_a"], ERROR_HINTS["by_b"]),
             (variants["by_min"], ERROR_HINTS["by_min"]),
@@ -549,6 +568,7 @@ class RelativeError(Exercise):
                 hint = ERROR_HINTS["floor"]
             elif wrong.any() and np.all(scale[wrong] < TINY) and np.allclose(implied, scale[wrong], rtol=1e-6):
                 hint = ERROR_HINTS["no_floor"]
+
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, ERROR_HINTS["other"]))
 
     def describe(self, case):
