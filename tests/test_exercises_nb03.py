@@ -449,3 +449,32 @@ def test_neuron_with_the_bias_added_as_a_number_names_the_bias():
     def neuron_forward(w, b, x):
         return (sum(wi * xi for wi, xi in zip(w, x)) + b.data).tanh()
     assert_rejected(run_check("03.1", neuron_forward), "but b got no gradient")
+
+
+# ----------------------------------------------------------------------------- walkthrough 3
+
+_COLLECTED = {}
+
+
+def collect_once(model):
+    """The list of the first model it saw, kept for every later call: was told 'a new Value with the same number'."""
+    if "params" not in _COLLECTED:
+        _COLLECTED["params"] = [p for la in model.layers for n in la.neurons for p in n.w + [n.b]]
+    return list(_COLLECTED["params"])
+
+
+def neuron_overwriting_w(w, b, x):
+    """w[i] = w[i] * x[i]: was told 'w now has 2 entries, not the 2 weights it was given'."""
+    for i in range(len(w)):
+        w[i] = w[i] * x[i]
+    return (sum(w) + b).tanh()
+
+
+def test_collect_parameters_that_keeps_an_earlier_models_list_is_named():
+    _COLLECTED.clear()
+    assert_rejected(run_check("03.2", collect_once), PARAM_HINTS["stale"].split("{")[0])
+
+
+def test_neuron_that_overwrites_its_weight_list_is_told_so_in_words_that_add_up():
+    result = run_check("03.1", neuron_overwriting_w)
+    assert_rejected(result, "holds other objects than the weights it was given")

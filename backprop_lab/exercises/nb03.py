@@ -10,6 +10,7 @@ and names the one it sees. Right answers come from the notebook's own solutions
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -156,7 +157,9 @@ class NeuronForward(Exercise):
     @staticmethod
     def _mutation(w, b, w_list, x, case):
         if len(w_list) != len(w) or any(a is not c for a, c in zip(w_list, w)):
-            return f"the weight list w now has {len(w_list)} entries, not the {len(w)} weights it was given"
+            if len(w_list) != len(w):
+                return f"the weight list w now has {len(w_list)} entries instead of its {len(w)} weights"
+            return "the weight list w now holds other objects than the weights it was given (an assignment w[i] = ...)"
         if x != case["x"]:
             return f"x was {case['x']} and is now {x}"
         if [_number(p.data) for p in w + [b]] != [float(v) for v in case["w"] + [case["b"]]]:
@@ -229,6 +232,10 @@ PARAM_HINTS = {
                "place, which only works on the model's own Values, so return the objects themselves."),
     "foreign": ("Your list holds {what}, which is not one of the model's parameters: a new Value with the same "
                 "number is a different object, and updating it would not change the model."),
+    "stale": ("Your list holds {what}, a parameter of ANOTHER model, one your function was given in an earlier call: "
+              "it keeps what it collected from one call to the next (a list outside the function, a default "
+              "argument, a cache). Every call must collect the parameters of the model it is given: the notebook "
+              "builds a new model for every training run."),
     "empty": "Your list is empty: the model has parameters in every neuron of every layer.",
     "no_bias": "The biases are missing: each neuron has its weights neuron.w AND a bias neuron.b.",
     "only_bias": "Only the biases are there: each neuron's weights neuron.w are parameters too.",
@@ -314,6 +321,8 @@ class CollectParameters(Exercise):
             if id(p) not in index:
                 if _number(p) is not None and not hasattr(p, "grad"):
                     return {"problem": "floats", "at": case["sizes"]}
+                if re.fullmatch(r"L\d+\.n\d+\.(w\d+|b)", str(getattr(p, "label", ""))):   # a probe model's
+                    return {"problem": "stale", "what": hints.short_repr(p, 60), "at": case["sizes"]}
                 return {"problem": "foreign", "what": hints.short_repr(p, 60), "at": case["sizes"]}
             got.append(index[id(p)])
         return got
