@@ -535,3 +535,25 @@ def _one_entry_for_numbers(a, b):
 ])
 def test_relative_error_walkthrough_3_slips_get_their_own_hint(impl, hint):
     assert_rejected(run_check("01.4", impl), hint)
+
+
+def _forward_in_float32(f, x, h):
+    x = np.float32(x)
+    return (f(x + h) - f(x)) / h
+
+
+@pytest.mark.parametrize("exercise_id, impl, hint", [
+    ("01.1", _forward_in_float32, SCALAR_HINTS["float32"]),
+    ("01.2", lambda f, x, h: (f(np.float32(x) + np.float32(h)) - f(np.float32(x) - np.float32(h))) / (2 * np.float32(h)),
+     SCALAR_HINTS["float32"]),
+    ("01.1", lambda f, x, h: (f(x + h) - f(x - h)) / h, SCALAR_HINTS["forward_two_sided"]),
+])
+def test_scalar_difference_walkthrough_3_slips_get_their_own_hint(exercise_id, impl, hint):
+    assert_rejected(run_check(exercise_id, impl), hint)
+
+
+def test_a_float32_answer_is_shown_with_the_digits_that_differ():
+    """Walkthrough 3: "expected 0.4974, received 0.4974" showed two equal numbers for a wrong answer."""
+    message = run_check("01.1", _forward_in_float32).first_problem.mismatch.message
+    expected, received = message.split("expected ")[1].split(", received ")
+    assert expected.strip() != received.strip(), message

@@ -198,7 +198,10 @@ def compare_values(got: Any, want: Any, *, rtol: float = 1e-6, atol: float = 1e-
     hint = _match_suspects(g, suspects, rtol=rtol, atol=atol) or diagnose(g, w)
     if g.shape != w.shape:
         return Mismatch(f"{where}: expected shape {w.shape}, received shape {g.shape}: {short_repr(g)}", hint)
-    return Mismatch(f"{where}: expected {short_repr(w)}, received {short_repr(g)}{_worst(g, w)}", hint)
+    shown_w, shown_g = short_repr(w), short_repr(g)
+    if shown_w == shown_g and w.size == 1:      # a difference in digits the short form rounds away
+        shown_w, shown_g = repr(float(w.reshape(()))), repr(float(g.reshape(())))
+    return Mismatch(f"{where}: expected {shown_w}, received {shown_g}{_worst(g, w)}", hint)
 
 
 def _match_suspects(g: np.ndarray, suspects, *, rtol: float, atol: float) -> str:
@@ -251,8 +254,10 @@ def _worst(g: np.ndarray, w: np.ndarray) -> str:
     diff = np.where(np.isnan(diff), np.inf, diff)
     idx = np.unravel_index(int(np.argmax(diff)), w.shape)
     idx = tuple(int(i) for i in idx)
-    return (f"; largest difference at index {idx[0] if len(idx) == 1 else idx}: "
-            f"expected {float(w[idx]):.6g}, received {float(g[idx]):.6g}")
+    shown_w, shown_g = f"{float(w[idx]):.6g}", f"{float(g[idx]):.6g}"
+    if shown_w == shown_g:                      # every digit that differs, not two equal-looking numbers
+        shown_w, shown_g = repr(float(w[idx])), repr(float(g[idx]))
+    return f"; largest difference at index {idx[0] if len(idx) == 1 else idx}: expected {shown_w}, received {shown_g}"
 
 
 def _simple_ratio(r: float) -> tuple[int, int] | None:

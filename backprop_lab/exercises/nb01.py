@@ -81,6 +81,13 @@ def _plain_number(value):
 # ----------------------------------------------------------------------------- 01.1 and 01.2
 
 SCALAR_HINTS = {
+    "forward_two_sided": (
+        "You took the two points on both sides of x, x - h and x + h, and divided by h, the step of only one of "
+        "them. The forward difference is the secant from x to x + h: two points one step h apart."),
+    "float32": (
+        "Close, but right to only about 7 significant digits, the precision of float32: a float32 number "
+        "(np.float32, or an array of dtype float32) got into your computation. x, h and the values of f are "
+        "float64 here; keep them so (section 4 shows what float32 does to a difference quotient)."),
     "forward_is_central": (
         "That is the central difference, which uses the points on both sides of x. This exercise asks for the "
         "forward difference, the secant from x to x + h; the central one is the next exercise."),
@@ -163,6 +170,13 @@ class _ScalarDifference(Exercise):
         """The hint for an answer that is an array of one entry (np.array([...]), f(np.array([x]))...)."""
         return SCALAR_HINTS["one_number"] if isinstance(got, np.ndarray) and got.size == 1 else None
 
+    @staticmethod
+    def _float32(got, want) -> str | None:
+        """The hint for an answer off by float32's rounding (a relative error between 1e-6 and 5e-5)."""
+        if isinstance(got, (float, np.floating)) and want and 1e-6 < abs(float(got) - want) / abs(want) < 5e-5:
+            return SCALAR_HINTS["float32"]
+        return None
+
     def describe(self, case):
         return f"f = {case['f']}, x = {case['x']:g}, h = {case['h']:g}"
 
@@ -182,7 +196,8 @@ class ForwardDifference(_ScalarDifference):
             (fp - f0 / h, SCALAR_HINTS["precedence_forward"]),
             ((f0 - fp) / h, SCALAR_HINTS["sign_forward"]),
             ((fp - f0) / (2 * h), SCALAR_HINTS["forward_2h"]),
-        ]) or self._one_number(got)
+            ((fp - fm) / h, SCALAR_HINTS["forward_two_sided"]),
+        ]) or self._one_number(got) or self._float32(got, want)
         if hint is None and _ignores_h(got, want, case):
             hint = SCALAR_HINTS["ignores_h"].format(method="forward")
         return Mismatch(mismatch.message, hint or hints.plain_value_hint(mismatch.hint, SCALAR_HINTS["other_forward"]))
@@ -202,7 +217,7 @@ class CentralDifference(_ScalarDifference):
             ((fp - fm) / 2 * h, SCALAR_HINTS["precedence_central"]),
             ((fp - fm) / 2, SCALAR_HINTS["only_2"]),
             ((fm - fp) / (2 * h), SCALAR_HINTS["sign_central"]),
-        ]) or self._one_number(got)
+        ]) or self._one_number(got) or self._float32(got, want)
         if hint is None and _ignores_h(got, want, case):
             hint = SCALAR_HINTS["ignores_h"].format(method="central")
         if hint is None and isinstance(got, float):

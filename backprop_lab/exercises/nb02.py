@@ -396,8 +396,9 @@ class _NodeOp(Exercise):
         return f"{self.expr(case)} with {xs}"
 
 
-def _fmt(values) -> str:
-    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+def _fmt(values, spec=".6g") -> str:
+    """``[1.5, -3]``: the numbers with 6 significant digits, or every digit (repr) with ``spec="r"``."""
+    return "[" + ", ".join(repr(float(v)) if spec == "r" else f"{v:{spec}}" for v in values) + "]"
 
 
 def _random_inputs(rng, n, low=0.4, high=2.5):
@@ -1091,8 +1092,11 @@ class WholeValue(Exercise):
                 return Mismatch(f"{expr}: the inputs' gradients are right, but not those of the nodes computed "
                                 "in between", CLASS_HINTS["inner"])
             return None
-        message = (f"{expr} with inputs {_fmt(case['inputs'])}: expected gradients {_fmt(want['grads'])}, "
-                   f"received {got['grads'] if None in got['grads'] else _fmt(got['grads'])}")
+        shown_want, shown_got = _fmt(want["grads"]), got["grads"] if None in got["grads"] else _fmt(got["grads"])
+        if shown_want == shown_got:     # a difference in digits the short form rounds away: show them all
+            shown_want, shown_got = _fmt(want["grads"], "r"), _fmt(got["grads"], "r")
+        message = (f"{expr} with inputs {_fmt(case['inputs'])}: expected gradients {shown_want}, "
+                   f"received {shown_got}")
         if None in got["grads"]:
             return Mismatch(message, hints.TYPE_HINT)
         if bad_ops:
