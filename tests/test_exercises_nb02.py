@@ -908,3 +908,10 @@ def test_walkthrough_3_answers_that_passed_are_rejected(name):
     impl, hint = WALK3_WRONG[name]
     raises = ("overflows" in name and "numpy" not in name) or name in ("02.4 divides by a", "02.4 exp of a log")
     assert_rejected(run_check(name.split()[0], impl), hint, status="error" if raises else "fail")
+
+
+def test_hand_values_may_be_0_d_arrays():
+    """Walkthrough 3: np.array(30.0) was refused as 'expected two numbers, received (-20, 30.)'; the notebook's next
+    cell computes with it as with a float, so it is a number."""
+    assert run_check("02.1", (np.array(-20.0), np.array(30))).passed
+    assert_rejected(run_check("02.1", (np.array([-20.0]), 30.0)), HAND_HINTS["pair"])

@@ -478,3 +478,10 @@ def test_collect_parameters_that_keeps_an_earlier_models_list_is_named():
 def test_neuron_that_overwrites_its_weight_list_is_told_so_in_words_that_add_up():
     result = run_check("03.1", neuron_overwriting_w)
     assert_rejected(result, "holds other objects than the weights it was given")
+
+
+def test_learning_rates_may_be_0_d_arrays():
+    """Walkthrough 3: np.array(0.2) was refused as 'expected two numbers, received (0.2, 0.4)'."""
+    right = (reference.lr_one_step, reference.lr_diverge)
+    assert run_check("03.4", tuple(np.array(v) for v in right)).passed
+    assert_rejected(run_check("03.4", (np.array([right[0]]), right[1])), LR_HINTS["pair"])

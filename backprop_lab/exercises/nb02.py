@@ -59,6 +59,14 @@ def _number(x):
     return float(arr) if arr.shape == () else None
 
 
+def _plain_number(x) -> bool:
+    """A number the notebook can compute with as it is: int, float, NumPy scalar, or a 0-d array of one (what
+    np.array(...) or a NumPy reduction of a computation gives); not a bool, a Value, a list or a longer array."""
+    if isinstance(x, np.ndarray) and x.shape == ():
+        return x.dtype.kind in "iuf"
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
 # ----------------------------------------------------------------------------- 02.1 by hand
 
 HAND_HINTS = {
@@ -109,7 +117,7 @@ class ChainRuleByHand(Exercise):
             raise NotImplementedError(f"Exercise 02.1 is not done yet: {' and '.join(missing)} "
                                       f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
         values = [_number(v) for v in obj]
-        plain = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in obj)
+        plain = all(_plain_number(v) for v in obj)
         if None in values or not plain:  # a Value, a 1-element array ...: the notebook needs plain numbers
             return {"problem": "pair", "got": hints.short_repr(obj)}
         return values

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import hints
 from .framework import Exercise, Mismatch
-from .nb02 import _close, _fmt, _number, _recognise
+from .nb02 import _close, _fmt, _number, _plain_number, _recognise
 
 
 def _engine_value():
@@ -586,7 +586,7 @@ class LearningRate(Exercise):
         if missing:
             raise NotImplementedError(f"Exercise 03.4 is not done yet: {' and '.join(missing)} "
                                       f"{'is' if len(missing) == 1 else 'are'} still None; set both to numbers.")
-        values = [float(v) if _is_number(v) else None for v in obj]   # plain numbers: the notebook computes with them
+        values = [float(v) if _plain_number(v) else None for v in obj]   # numbers: the notebook computes with them
         return {"problem": "pair", "got": hints.short_repr(obj)} if None in values else values
 
     def compare(self, got, want, case):
