@@ -485,3 +485,20 @@ def test_learning_rates_may_be_0_d_arrays():
     right = (reference.lr_one_step, reference.lr_diverge)
     assert run_check("03.4", tuple(np.array(v) for v in right)).passed
     assert_rejected(run_check("03.4", (np.array([right[0]]), right[1])), LR_HINTS["pair"])
+
+
+def _step_with_rate(rate):
+    def train_step(params, loss_fn, lr):
+        for p in params:
+            p.grad = 0.0
+        loss = loss_fn()
+        loss.backward()
+        for p in params:
+            p.data -= rate * p.grad
+        return float(loss.data)
+    return train_step
+
+
+def test_a_learning_rate_typed_in_is_not_told_backward_ran_twice():
+    """Walkthrough 3: lr = 0.1 typed in passed case 1 (lr 0.1) and was told 'backward() ran twice' on case 2."""
+    assert_rejected(run_check("03.3", _step_with_rate(0.1)), "used a learning rate of its own")

@@ -403,7 +403,8 @@ STEP_HINTS = {
     "no_lr": "Each parameter moved by its whole gradient: the learning rate lr sets the size of the step.",
     "unchanged": ("The parameters did not change. Either the update never reached the model's Values (a name "
                   "rebound to a new Value, `p = ...`, leaves the object in the list as it was; change p.data), or "
-                  "the gradients were zero when the update ran (zeroed after backward, or updated before it)."),
+                  "the gradients were zero when the update ran (zeroed after backward, or updated before it, or a loss "
+                  "kept from an earlier call, whose graph holds other parameters, was the one differentiated)."),
     "partial": ("Only {moved} of the {total} parameters moved (the others kept their values): every parameter in "
                 "params takes a step. A `return` inside the loop?"),
     "zero_after": ("The parameters moved by lr × (old gradient + new gradient), and your step leaves every .grad at 0: "
@@ -434,6 +435,9 @@ STEP_HINTS = {
                     "instead of resetting it first, it is not: a step must not depend on what backward() does with the "
                     "gradients it finds."),
     "other": "Each parameter should move by -lr times this step's gradient of the loss.",
+    "lr_other": ("Each parameter moved by {r:.4g} × this step's gradient, not by lr × it (lr = {lr:g} here): your step "
+                 "used a learning rate of its own, a number typed in or one kept from an earlier call, instead of "
+                 "the lr it was given."),
     "loss_before": "Return the loss of this step's forward pass, loss_fn() evaluated before the update.",
 }
 
@@ -461,7 +465,7 @@ class TrainStep(Exercise):
         fixed = [
             {"kind": "quadratic", "c": [1.0, 2.0], "t": [3.0, -1.0], "p0": [0.5, 0.5], "stale": [0.0, 0.0], "lr": 0.1},
             {"kind": "quadratic", "c": [1.0, 0.5, 2.0], "t": [1.0, 2.0, 0.0], "p0": [2.0, -1.0, 0.5],
-             "stale": [0.7, -0.3, 1.1], "lr": 0.05},
+             "stale": [0.7, -0.3, 1.1], "lr": 0.04},     # not half of case 1's: a typed-in 0.1 is no "twice"
             {"kind": "neuron", "xs": [[1.0, 0.5], [-0.5, 1.0], [0.3, -1.2]], "ys": [1.0, -1.0, 0.5],
              "p0": [0.4, -0.6, 0.1], "stale": [0.25, 0.5, -0.5], "lr": 0.3},
         ]
@@ -534,7 +538,7 @@ class TrainStep(Exercise):
                 ([p - lr * s for p, s in zip(p0, stale)], STEP_HINTS["stale_update"]),
                 ([p + lr * (g + s) for p, g, s in zip(p0, grads, stale)], STEP_HINTS["ascent"]),
             ]
-            hint = _recognise(got["params"], variants)
+            hint = _recognise(got["params"], variants) or self._own_rate(got["params"], p0, grads, lr)
             moved = [not _close(g, p) for g, p in zip(got["params"], p0)]
             right = [_close(g, w) for g, w in zip(got["params"], want["params"])]
             if hint is None and any(right) and all(r or not m for r, m in zip(right, moved)):
@@ -544,6 +548,14 @@ class TrainStep(Exercise):
             after = _loss_at(case, want["params"])
             hint = STEP_HINTS["loss_after"] if _close(got["loss"], after) else STEP_HINTS["loss_before"]
             return Mismatch(f"returned loss expected {want['loss']:.6g}, received {got['loss']:.6g}", hint)
+        return None
+
+    @staticmethod
+    def _own_rate(params, p0, grads, lr):
+        """The hint for a step of -r × this step's gradient with one r > 0 other than lr, else None."""
+        rates = [(p - q) / g for p, q, g in zip(p0, params, grads) if abs(g) > 1e-9]
+        if rates and rates[0] > 0 and not _close(rates[0], lr) and _close(rates, [rates[0]] * len(rates), 1e-7, 1e-12):
+            return STEP_HINTS["lr_other"].format(r=rates[0], lr=lr)
         return None
 
     def describe(self, case):
