@@ -25,6 +25,9 @@ def test_mse_reference_passes(seed):
 MSE_WRONG = {
     "zeros": (lambda p, t: 0.0, hints.PLAIN_ZEROS),   # a 0 left in: said before "hard-coded"
     "sum": (lambda p, t: np.sum((p - t) ** 2), MSE_HINTS["sum"]),
+    # walkthrough 3: np.var of the differences and a one-entry list got the generic hint / "per row or column"
+    "variance": (lambda p, t: np.var(p - t), MSE_HINTS["variance"]),
+    "one-entry list": (lambda p, t: [np.mean((p - t) ** 2)], MSE_HINTS["one_entry"]),
     "no_square": (lambda p, t: np.mean(p - t), MSE_HINTS["no_square"]),
     "abs": (lambda p, t: np.mean(np.abs(p - t)), MSE_HINTS["abs"]),
     "rmse": (lambda p, t: np.sqrt(np.mean((p - t) ** 2)), MSE_HINTS["rmse"]),

@@ -52,6 +52,10 @@ MSE_HINTS = {
                        "not the square of the mean (errors of opposite sign cancel in the mean)."),
     "other": ("Work the example of the text by hand and with your function (it must give 2.75): which "
               "differences, squared how, averaged over how many entries?"),
+    "variance": ("That is the variance of the differences (np.var, or np.std squared): it subtracts their mean before "
+                 "squaring them. The mean squared error squares each difference pred - target as it is."),
+    "one_entry": ("Return one number, not a list or an array holding one: the notebook computes with your mse and "
+                  "prints it as a number."),
     "function": "You returned a function, not its value: did you forget the () of a call, as in `.mean` instead of `.mean()`?",
 }
 
@@ -89,7 +93,10 @@ class MeanSquaredError(Exercise):
             (np.mean(d ** 2) / 2, MSE_HINTS["half"]),
             (np.mean(d) ** 2, MSE_HINTS["square_of_mean"]),
             (np.sum(d ** 2) / len(d), MSE_HINTS["rows"]),
+            (np.var(d), MSE_HINTS["variance"]),
         ])
+        if hint is None and np.size(got) == 1 and np.ndim(got) >= 1 and _close(np.ravel(got)[0], want):
+            hint = MSE_HINTS["one_entry"]
         if hint is None and _close(got, d ** 2):
             hint = MSE_HINTS["unreduced"]
         if hint is None and isinstance(got, np.ndarray) and got.ndim >= 1:
