@@ -915,3 +915,32 @@ def test_hand_values_may_be_0_d_arrays():
     cell computes with it as with a float, so it is a number."""
     assert run_check("02.1", (np.array(-20.0), np.array(30))).passed
     assert_rejected(run_check("02.1", (np.array([-20.0]), 30.0)), HAND_HINTS["pair"])
+
+
+def _class_without(*names, **replaced):
+    """The notebook's MyValue with some of its methods deleted or replaced (a learner's edit of the class cell)."""
+    cls = value_class()
+    for name in names:
+        delattr(cls, name)
+    for name, method in replaced.items():
+        setattr(cls, name, method)
+    return cls
+
+
+@pytest.mark.parametrize("cls_maker", [
+    lambda: _class_without("__radd__"),              # sum() of values: 0 + a
+    lambda: _class_without("__rsub__"),              # 1 - a
+    lambda: _class_without(__rmul__=None),           # 2 * a, the method set to None
+])
+def test_class_without_a_reversed_operator_is_told_which_kind(cls_maker):
+    """Walkthrough 3: a class without __radd__ (or __rsub__, __rtruediv__) passed 02.7, then notebook 03's sum() broke."""
+    assert_rejected(run_check("02.7", cls_maker()), CLASS_HINTS["reversed_missing"].split("(")[0])
+
+
+@pytest.mark.parametrize("name, method", [
+    ("__rsub__", lambda self, other: self + (-self.__class__(other))),     # a - 1 instead of 1 - a
+    ("__rtruediv__", lambda self, other: self / self.__class__(other)),   # a / 2 instead of 2 / a
+])
+def test_class_with_a_reversed_operator_the_wrong_way_round_is_rejected(name, method):
+    result = run_check("02.7", _class_without(**{name: method}))
+    assert_rejected(result, "the reversed operators such as 1 - a")

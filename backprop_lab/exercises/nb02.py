@@ -12,6 +12,7 @@ notebook's own solutions (``backprop_lab.references.nb02``), and for the whole c
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -870,6 +871,8 @@ EXPRESSIONS = {
     "neuron": ("tanh(w1*x1 + w2*x2 + b)", lambda w1, x1, w2, x2, b: (w1 * x1 + w2 * x2 + b).tanh()),
     "fork": ("a*a + a*b + a", lambda a, b: a * a + a * b + a),
     "numbers": ("2*a + 1 - a/4 + b**2", lambda a, b: 2 * a + 1 - a / 4 + b ** 2),
+    # numbers on the left, and sum(), which starts from 0: the reversed operators of the class
+    "reversed": ("1 - a + 2/b + sum([a*b, b])", lambda a, b: 1 - a + 2 / b + sum([a * b, b])),
     "quotient": ("(a**3 - b) / (a*a + 1)", lambda a, b: (a ** 3 - b) / (a * a + 1)),
     "chain": ("tanh applied 40 times to 0.9*x + 0.1", None),
 }
@@ -903,7 +906,12 @@ CLASS_HINTS = {
             "usual slips: look at backward(root) and your topo_sort (check('02.6', topo_sort)), and at the "
             "operations this class builds from others (-, reversed operators)."),
     "data": ("The forward value is wrong ({expr}): one of your operations computes the wrong .data. "
-             "Run the checks of 02.2-02.5 to find which."),
+             "Run the checks of 02.2-02.5 to find which, and read the operations the class builds from them "
+             "(-, negation, the reversed operators such as 1 - a or 2 / b)."),
+    "reversed_missing": ("A number stood on the LEFT of one of your values ({what}): Python then asks your class for "
+                         "its reversed operator (__radd__, __rsub__, __rmul__, __rtruediv__), and that one is missing "
+                         "or broken. sum() of your values needs __radd__ too: it starts from the number 0. Keep the "
+                         "class cell's reversed operators, and check that each one returns a node."),
     "not_value": "The expression did not give a node with .data and .grad (received {type}).",
     "inner": ("After backward(root) EVERY node that root depends on must hold d root / d node in its .grad, the "
               "nodes computed in between included (draw_graph and step_through show them all); yours leaves some of "
@@ -1050,6 +1058,7 @@ class WholeValue(Exercise):
                  {"expr": "neuron", "inputs": [0.5, 1.5, -1.0, 0.5, 0.25]},
                  {"expr": "fork", "inputs": [1.5, -2.0]},
                  {"expr": "numbers", "inputs": [2.0, -0.5]},
+                 {"expr": "reversed", "inputs": [0.8, -1.25]},
                  {"expr": "quotient", "inputs": [1.2, 0.7]},
                  {"expr": "chain", "inputs": [0.3]}]
         rand = [{"expr": name, "inputs": _random_inputs(rng, n)}
@@ -1057,7 +1066,15 @@ class WholeValue(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        out, xs = _build(obj, case)
+        try:
+            out, xs = _build(obj, case)
+        except TypeError as exc:
+            # `0 + a` (sum) or `1 - a` with a reversed operator gone or set to None: raised by Python itself, in no
+            # line of the learner's, so it is named here
+            text = str(exc)
+            if re.search(r"for [-+*/]+: '(int|float)' and ", text) or "'NoneType' object is not callable" in text:
+                return {"problem": "reversed_missing", "what": text.split(": ", 1)[-1]}
+            raise
         if not hasattr(out, "data") or not hasattr(out, "backward"):
             return {"problem": "not_value", "type": type(out).__name__}
         out.backward()
