@@ -879,15 +879,8 @@ _SEEN_EVER = set()
 
 def topo_global_seen_set(root):
     """A visited set outside the function: every case's nodes are new, so only a second sort of one graph shows it."""
-    order = []
-
-    def visit(n):
-        if n not in _SEEN_EVER:
-            _SEEN_EVER.add(n)
-            for p in n._prev:
-                visit(p)
-            order.append(n)
-    visit(root)
+    order = [n for n in reference.topo_sort(root) if n not in _SEEN_EVER]
+    _SEEN_EVER.update(order)
     return order
 
 

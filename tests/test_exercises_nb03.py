@@ -197,9 +197,11 @@ def test_probe_mlp_counts_like_the_formula():
 
 # ----------------------------------------------------------------------------- 03.3 one training step
 
-def step(zero=True, sign=-1.0, use_lr=True, update_first=False, loss_after=False, only_first=False):
+def step(zero=True, sign=-1.0, use_lr=True, update_first=False, loss_after=False, only_first=False, rate=None):
     def train_step(params, loss_fn, lr):
         moved = params[:1] if only_first else params      # only_first: a `return` inside the update loop
+        if rate is not None:                               # rate: a learning rate of its own, not lr
+            lr = rate
         if zero:
             for p in params:
                 p.grad = 0.0
@@ -487,18 +489,6 @@ def test_learning_rates_may_be_0_d_arrays():
     assert_rejected(run_check("03.4", (np.array([right[0]]), right[1])), LR_HINTS["pair"])
 
 
-def _step_with_rate(rate):
-    def train_step(params, loss_fn, lr):
-        for p in params:
-            p.grad = 0.0
-        loss = loss_fn()
-        loss.backward()
-        for p in params:
-            p.data -= rate * p.grad
-        return float(loss.data)
-    return train_step
-
-
 def test_a_learning_rate_typed_in_is_not_told_backward_ran_twice():
     """Walkthrough 3: lr = 0.1 typed in passed case 1 (lr 0.1) and was told 'backward() ran twice' on case 2."""
-    assert_rejected(run_check("03.3", _step_with_rate(0.1)), "used a learning rate of its own")
+    assert_rejected(run_check("03.3", step(rate=0.1)), "used a learning rate of its own")
