@@ -544,8 +544,7 @@ def _forward_in_float32(f, x, h):
 
 @pytest.mark.parametrize("exercise_id, impl, hint", [
     ("01.1", _forward_in_float32, SCALAR_HINTS["float32"]),
-    ("01.2", lambda f, x, h: (f(np.float32(x) + np.float32(h)) - f(np.float32(x) - np.float32(h))) / (2 * np.float32(h)),
-     SCALAR_HINTS["float32"]),
+    ("01.2", lambda f, x, h: (f(np.float32(x) + h) - f(np.float32(x) - h)) / (2 * h), SCALAR_HINTS["float32"]),
     ("01.1", lambda f, x, h: (f(x + h) - f(x - h)) / h, SCALAR_HINTS["forward_two_sided"]),
 ])
 def test_scalar_difference_walkthrough_3_slips_get_their_own_hint(exercise_id, impl, hint):

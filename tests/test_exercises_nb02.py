@@ -926,7 +926,7 @@ def _class_without(*names, **replaced):
     lambda: _class_without(__rmul__=None),           # 2 * a, the method set to None
 ])
 def test_class_without_a_reversed_operator_is_told_which_kind(cls_maker):
-    """Walkthrough 3: a class without __radd__ (or __rsub__, __rtruediv__) passed 02.7, then notebook 03's sum() broke."""
+    """Walkthrough 3: a class without __radd__ (or __rsub__, __rtruediv__) passed 02.7; notebook 03's sum() broke."""
     assert_rejected(run_check("02.7", cls_maker()), CLASS_HINTS["reversed_missing"].split("(")[0])
 
 
