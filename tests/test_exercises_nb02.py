@@ -937,3 +937,11 @@ def test_class_without_a_reversed_operator_is_told_which_kind(cls_maker):
 def test_class_with_a_reversed_operator_the_wrong_way_round_is_rejected(name, method):
     result = run_check("02.7", _class_without(**{name: method}))
     assert_rejected(result, "the reversed operators such as 1 - a")
+
+
+def test_power_that_divides_by_a_in_numpy_is_named_at_zero():
+    """np.divide by a.data = 0 gives nan with a warning, not the ZeroDivisionError of Python's floats."""
+    def local(x, k):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.divide(k * x ** k, x))
+    assert_rejected(run_check("02.4", power_with(local)), POW_HINTS["zero_base"])

@@ -563,6 +563,8 @@ class Power(_NodeOp):
         x, k = case["inputs"][0], case["k"]
         if x < 0 and _close(got["grads"], self._grads(case, [k * abs(x) ** (k - 1)]), self.rtol, self.atol):
             return POW_HINTS["abs_base"]       # before the sign hint, which this wrong answer also matches
+        if x == 0 and not all(math.isfinite(g) for g in got["grads"]):
+            return POW_HINTS["zero_base"]      # a division by a.data in NumPy: nan or inf, and no error
         return None
 
     def data_hint(self, case, data):
