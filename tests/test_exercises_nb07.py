@@ -264,6 +264,9 @@ CE_WRONG.update({
                                      "looks clipped"),
     "1e-9 added to the probability": (lambda z, y: float(np.mean(-np.log(np.exp(-rows_ce(z, y)) + 1e-9))),
                                       "looks clipped"),
+    # walkthrough walk3-b: clipping the logits got no hint at all
+    "logits clipped at 500": (lambda z, y: rows_ce(np.clip(z, -500.0, 500.0), y).mean().item(), "A clip of the logits"),
+    "logits clipped at 80": (lambda z, y: rows_ce(np.clip(z, -80.0, 80.0), y).mean().item(), "A clip of the logits"),
 })
 
 

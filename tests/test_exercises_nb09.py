@@ -335,6 +335,13 @@ def ce_clipped(logits, labels):
     return _ce_value(np.log(np.clip(p, 1e-12, 1.0)), labels, logits.dtype), p
 
 
+def ce_clipped_logits(logits, labels):
+    z = np.clip(logits, -80.0, 80.0)          # "fixes" the overflow by changing the function
+    e = np.exp(z)
+    p = e / e.sum(axis=1, keepdims=True)
+    return _ce_value(np.log(p), labels, logits.dtype), p
+
+
 class TanhScalesG(reference.Tanh):
     """The course's forward; a backward with the right numbers that scales the upstream gradient in place."""
 
@@ -399,6 +406,8 @@ OPS_WRONG = {
     # walkthrough walk2-b: the first was told it changed "an array that forward had saved", the second got no hint
     "tanh_scales_g_in_place": (ops_with(Tanh=TanhScalesG), OPS_HINTS["g_changed"].format(op="Tanh")),
     "clipped_probability": (ops_with(CrossEntropy=_ce(ce_clipped)), "looks clipped"),
+    # walkthrough walk3-b: clipping the logits got only "CrossEntropy's forward pass is wrong"
+    "clipped_logits": (ops_with(CrossEntropy=_ce(ce_clipped_logits)), "A clip of the logits"),
 }
 
 

@@ -400,6 +400,11 @@ CE_HINTS = {
                 "number added) before the log, so no example can cost more than -log of that small number. The "
                 "true loss is large here, and finite: take the log without ever forming a probability that must be "
                 "clipped or can round to 0."),
+    "large_finite": ("Your loss is finite but wrong for logits as large as {big:g} in size. A clip of the logits (or "
+                     "of the exponentials, or of a probability before the log) keeps the numbers finite by changing "
+                     "the function: every logit above the clip counts as the clip. Shifting a row's logits by a "
+                     "constant changes no probability: choose, for EACH ROW, the shift that keeps every exponent at "
+                     "most 0, and take the log before exponentiating anything large."),
     "keepdims": ("A per-row maximum or sum over axis=1 has shape (N,), which does not line up with the (N, C) logits: "
                  "broadcasting aligns shapes from the RIGHT, so (N,) meets the C columns. Keep the reduced axis "
                  "(keepdims=True) so that each row is combined with its own number."),
@@ -486,9 +491,13 @@ class StableCrossEntropy(Exercise):
         if no_keepdims is not None:
             variants.append((CE_HINTS["keepdims"], no_keepdims))
         variants += [(CE_HINTS["clipped"], v) for v in clipped_losses(lse - z[np.arange(n), labels])]
-        return Mismatch(m.message, _match(got, variants) or m.hint)
+        hint = _match(got, variants)
+        if hint is None and np.abs(z).max() > EXP_OVERFLOW:
+            hint = CE_HINTS["large_finite"].format(big=float(np.abs(z).max()))
+        return Mismatch(m.message, hint or m.hint)
 
 
+EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))    # np.exp(z) is inf above this, in float64
 CLIPS = (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16, 1e-20, 1e-30, float(np.finfo(np.float64).eps),
          float(np.finfo(np.float32).eps), float(np.finfo(np.float64).tiny))
 

@@ -515,6 +515,9 @@ class LabOps(Exercise):
                 per_row = top + np.log(np.exp(z - top[:, None]).sum(axis=1)) - z[np.arange(len(z)), labels]
                 if any(np.allclose(out, v, **tol) for v in clipped_losses(per_row)):
                     return Mismatch(m.message, CE_HINTS["clipped"])
+                big = float(np.abs(z).max())
+                if big > np.log(np.finfo(dtype).max):      # np.exp(big) overflows in this dtype
+                    return Mismatch(m.message, CE_HINTS["large_finite"].format(big=big))
             return Mismatch(m.message, OPS_HINTS["output"].format(op=op) + (" " + m.hint if m.hint else ""))
         for name, w in want["grads"].items():
             g = got["grads"].get(name)
