@@ -446,6 +446,10 @@ INIT_WRONG = {
     "uniform_bound": (lambda n_in, n_out, act, rng: rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)) if act == "relu"
                       else rng.uniform(-np.sqrt(2 / (n_in + n_out)), np.sqrt(2 / (n_in + n_out)), (n_in, n_out)),
                       "variance a²/3"),
+    # walkthrough walk3-b: all-positive weights were told about a uniform's variance, constant ones only the scale
+    "all_positive": (lambda n_in, n_out, act, rng: np.abs(reference.lab_init(n_in, n_out, act, rng)),
+                     "Your weights have mean"),
+    "constant": (lambda n_in, n_out, act, rng: np.full((n_in, n_out), np.sqrt(2 / (n_in + n_out))), "all equal (0.0"),
 }
 
 

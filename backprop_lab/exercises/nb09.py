@@ -577,6 +577,8 @@ INIT_HINTS = {
                 "square root of a variance."),
     "zeros": ("Your weights are all equal (zero): every unit of the layer computes the same thing and gets the same "
               "gradient, so they never become different. Draw them at random."),
+    "equal": ("Your weights are all equal ({value:.3g}): every unit of the layer computes the same thing and gets "
+              "the same gradient, so they never become different. Draw them at random, centred on 0."),
     "shape": "The weights must have shape (n_in, n_out) = {want} (y = x @ W); received {got}.",
     "rng": ("Two calls with generators of the same seed gave different weights: draw from the rng argument, not from "
             "np.random's global state or a generator made inside the function."),
@@ -614,6 +616,7 @@ class InitWeights(Exercise):
         one = np.random.default_rng(case["seed"] + 1)       # one generator, two layers: they must differ
         first, second = (np.asarray(_plain(obj(*args, one)), dtype=np.float64) for _ in range(2))
         return {"shape": list(w.shape), "std": float(w.std()), "mean": float(w.mean()),
+                "equal": bool(w.size > 1 and np.ptp(w) == 0),
                 "seeded": bool(w.shape == again.shape and np.array_equal(w, again)),
                 "fresh": not (first.shape == second.shape and np.array_equal(first, second))}
 
@@ -635,8 +638,12 @@ class InitWeights(Exercise):
             return Mismatch(f"expected shape {tuple(want['shape'])}, received {tuple(got['shape'])}", hint)
         std, target = got["std"], want["std"]
         message = f"standard deviation {std:.4g}, expected {target:.4g} (within 5%)"
-        if std == 0:
-            return Mismatch(message, INIT_HINTS["zeros"])
+        if std == 0 or got.get("equal"):
+            if got["mean"] == 0:
+                return Mismatch(message, INIT_HINTS["zeros"])
+            return Mismatch(f"every weight is {got['mean']:.4g}", INIT_HINTS["equal"].format(value=got["mean"]))
+        if abs(got["mean"]) > 0.1 * std:         # off-centre (all positive, say): say so before judging the spread
+            return Mismatch(f"mean {got['mean']:.4g}, expected about 0", INIT_HINTS["mean"].format(mean=got["mean"]))
         if abs(std / target - 1) > 0.05:
             he, glorot = np.sqrt(2 / n_in), np.sqrt(2 / (n_in + n_out))
             if abs(std - 1) < 0.05:
