@@ -162,12 +162,25 @@ def with_itself(spec, operands, grad, i):
     return einsum_backward(spec, operands, grad, i) * operands[i]
 
 
+def without_grad(spec, operands, grad, i):
+    """The rule with grad left out of the einsum (as if the upstream gradient were all ones)."""
+    return einsum_backward(spec, operands, np.ones_like(grad), i)
+
+
+def without_others(spec, operands, grad, i):
+    """The rule with the other operands left out (as if each were all ones)."""
+    return einsum_backward(spec, [a if j == i else np.ones_like(a) for j, a in enumerate(operands)], grad, i)
+
+
 EINSUM_BACKWARD_WRONG = {
     "zeros": (lambda spec, operands, grad, i: np.zeros_like(operands[i]), "all zeros", "fail"),
     "no broadcast for summed-away index": (naive_backward, "appears only in operand", "fail"),
     "axes reversed": (reversed_output, "wrong axis order", "fail"),
-    "multiplies by itself": (with_itself, "OTHER operands", "fail"),
+    "multiplies by itself": (with_itself, "not operand i itself", "fail"),
     "sign": (lambda *a: -einsum_backward(*a), "wrong sign", "fail"),
+    # walkthrough walk3-b: both were told to "leave operand i out", which they had done
+    "grad left out": (without_grad, "does not use grad", "fail"),
+    "other operands left out": (without_others, "leaves out the other operands", "fail"),
 }
 
 
@@ -246,6 +259,10 @@ REPEATED_WRONG = {
     "05.4's rule unchanged": (einsum_backward, "output subscript may not repeat"),
     "fills off-diagonal": (dense, "Off-diagonal entries got a gradient"),
     "diagonal counted twice": (doubled_diagonal, "twice its gradient"),
+    # walkthrough walk3-b: 'ii,i->i' answered with np.diag(grad) was told to "leave operand i out"
+    "other operands left out": (lambda spec, operands, grad, i: einsum_backward_repeated(
+        spec, [a if j == i else np.ones_like(a) for j, a in enumerate(operands)], grad, i),
+        "leaves out the other operands"),
 }
 
 

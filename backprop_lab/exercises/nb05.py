@@ -429,7 +429,14 @@ EINSUM_BACKWARD_HINTS = {
     "axis_order": ("Right numbers in the wrong axis order: the output subscripts of the backward einsum must be "
                    "operand {i}'s own, '{subs}', in that order. {rule}"),
     "shape": "A gradient has the shape of its operand: the backward einsum's output subscripts are '{subs}'. {rule}",
-    "other_operands": "Use grad with the OTHER operands only (leave operand i out). {rule}",
+    "other_operands": ("The gradient of operand i is an einsum of grad with every OTHER operand: all of them, each "
+                       "with its own subscripts, and not operand i itself. {rule}"),
+    "no_others": ("Your gradient leaves out the other operands: it is what the rule gives when every other operand is "
+                  "all ones. The gradient of operand {i} is grad combined with EVERY other operand, each with its "
+                  "own subscripts (only operand {i} itself is left out)."),
+    "no_grad": ("Your gradient does not use grad as it should: it is what the rule gives for an upstream gradient of "
+                "all ones. grad is one of the backward einsum's inputs (the chain rule multiplies by it), with the "
+                "output's subscripts."),
     "print_spec": ("Print the spec your code builds and the shapes of the arrays you pass it, for the failing case "
                    "shown above."),
     "axes": ("An array passed to np.einsum (or reshaped) has a different number of axes than the spec gives it "
@@ -533,13 +540,24 @@ class _EinsumBackward(Exercise):
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
         msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
-        special = self.value_hint(g, want, case)
+        special = self.value_hint(g, want, case) or self.missing_input_hint(g, want, case)
         if special:
             return Mismatch(msg, special + " " + self.rule(case))
         hint = hints.plain_value_hint(hints.diagnose(g, want), "")    # arrays, not a graph of nodes with .grad
         if hint in ("", hints.CLOSE):
             return Mismatch(msg, EINSUM_BACKWARD_HINTS["other_operands"].format(rule=self.rule(case)))
         return Mismatch(msg, hint + " " + self.rule(case))
+
+    @staticmethod
+    def missing_input_hint(g, want, case):
+        """Name an input the learner's gradient left out: the other operands, or grad (each replaced by ones)."""
+        spec, operands, grad, i = case["spec"], case["operands"], case["grad"], case["i"]
+        ones = [a if j == i else np.ones_like(a) for j, a in enumerate(operands)]
+        if len(operands) > 1 and np.allclose(g, oracle_grad(spec, ones, grad, i), rtol=1e-6, atol=1e-8):
+            return EINSUM_BACKWARD_HINTS["no_others"].format(i=i)
+        if grad.size > 1 and np.allclose(g, oracle_grad(spec, operands, np.ones_like(grad), i), rtol=1e-6, atol=1e-8):
+            return EINSUM_BACKWARD_HINTS["no_grad"]
+        return ""
 
     def error_hint(self, exc):
         """A hint for an exception the learner's code raised (shown under its traceback)."""
