@@ -85,6 +85,9 @@ SPECS_WRONG = {
     "bilinear with A transposed": ({**SPECS, "bilinear": "i,ji,j->"}, "one size"),
     "outer missing an operand": ({**SPECS, "outer": "i->i"}, "2 operands"),
     "partly done": ({**SPECS, "outer": None}, "Fill in a spec"),
+    # walkthrough walk3-b: was told to count the output's subscripts
+    "repeated output letter": ({**SPECS, "matmul": "ij,jk->iik"}, "may appear there only once"),
+    "trace with the diagonal letter twice": ({**SPECS, "trace": "ii->ii"}, "may appear there only once"),
 }
 
 

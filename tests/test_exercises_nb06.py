@@ -357,8 +357,12 @@ def topo(root, dedupe=True):
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
                 skip_none=True, wrap=True, seed_dtype=True, in_place=False, copy_read_only=False, zero_first=False,
-                none_check=True, seed_shape=None, skip_leaves=True, skip_constants=True):
+                none_check=True, seed_shape=None, skip_leaves=True, skip_constants=True, reset_intermediates=True):
     def backward(root):
+        if reset_intermediates:    # only leaves accumulate across passes
+            for node in topo(root):
+                if node._fn is not None:
+                    node.grad = None
         if zero_first:    # "start every .grad at zero", which also wipes a leaf's earlier gradient
             for node in topo(root):
                 node.grad = np.zeros_like(node.data)
@@ -477,6 +481,8 @@ DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     # walkthrough walk2-b: both passed
     "the engine's topo_sort": (engine_topo_sort, "fail", "called the engine's topological sort"),
     "constants get a .grad (Add's share)": (make_driver(skip_constants=False), "fail", "skips the inputs that need no"),
+    # walkthrough walk3-b: passed (no case left a gradient on an intermediate node)
+    "intermediates not reset": (make_driver(reset_intermediates=False), "fail", "this pass's gradient alone"),
 }
 
 

@@ -51,6 +51,9 @@ SPEC_HINTS = {
                  "order. Write the output explicitly; the result must have shape {want_shape}."),
     "output_axes": ("The result must have shape {want_shape} ({ndim} axes), so it needs {ndim} subscript(s) after "
                     "'->'; the spec has '{out}'. Letters left out of the output are summed over."),
+    "repeated_output": ("The output subscripts '{out}' repeat '{c}': each output letter names one axis of the result, "
+                        "so it may appear there only once (NumPy refuses the spec). A letter repeated on the INPUT "
+                        "side is what multiplies or sums."),
     "refused": "NumPy could not apply this spec to the operands.",
     "output_order": ("The output subscripts '{out}' are in the wrong order: their order is the order of the result's "
                      "axes. {formula}"),
@@ -80,6 +83,9 @@ def spec_problems(spec, operands, want_shape):
                 return SPEC_HINTS["sizes"].format(c=c, other_n=other_n, other=other, n=n, name=name)
     if not arrow:
         return SPEC_HINTS["no_arrow"].format(want_shape=want_shape)
+    repeated = [c for c in dict.fromkeys(out) if out.count(c) > 1]
+    if repeated:
+        return SPEC_HINTS["repeated_output"].format(out=out, c=repeated[0])
     if len(out) != len(want_shape):
         return SPEC_HINTS["output_axes"].format(want_shape=want_shape, ndim=len(want_shape), out=out)
     return ""
