@@ -517,6 +517,12 @@ def test_find_the_bug_answer_is_found_by_check_graph():
     assert verdict("06.5", " softplus ") == ("pass", "")
 
 
+def test_find_the_bug_innocent_op_is_quoted_as_check_graph_prints_it():
+    """Walkthrough walk3-b: "mul" was told "The backward of 'mul' agrees ...", a name check_graph never prints."""
+    status, hint = verdict("06.5", "mul")
+    assert status == "fail" and "The backward of 'Mul' agrees" in hint
+
+
 def test_mystery_graph_fails_gradcheck():
     """gradcheck on the whole mystery graph detects that something is wrong (without saying what)."""
     Square, Softplus, LogCosh = nb06._mystery_functions()

@@ -882,7 +882,8 @@ class FindTheBug(Exercise):
                             hint["not_a_string"].format(how=how))
         if _normalise_op(got) == want.lower():
             return None
-        if _normalise_op(got) in [op.lower() for op in mystery_ops()]:
-            return Mismatch(f"you named {got!r}", hint["innocent"].format(op=got, how=how))
+        named = [op for op in mystery_ops() if op.lower() == _normalise_op(got)]
+        if named:       # quote the op as check_graph prints it, whatever the learner's spelling ("mul", "bl.Mul")
+            return Mismatch(f"you named {got!r}", hint["innocent"].format(op=named[0], how=how))
         return Mismatch(f"{got!r} is not the name of an op in the mystery graph",
                         hint["unknown"].format(how=how))
