@@ -658,6 +658,9 @@ TWO_LAYER_WRONG = {  # name: (implementation, expected status, text in the hint 
     # walkthrough walk2-b: no hint for these two
     "tanh' as (1 - h)**2": (make_two_layer(z1="square outside"), "fail", "the square belongs to h alone"),
     "probability clipped before the log": (make_two_layer(loss_type="clipped"), "fail", "looks clipped"),
+    # walkthrough walk3-b: a "gradient" of the integer labels passed
+    "a gradient for the labels": (lambda X, y, *params: (reference.two_layer_backward(X, y, *params)[0], {
+        **reference.two_layer_backward(X, y, *params)[1], "labels": np.zeros(len(y))}), "fail", "integer class ids"),
 }
 
 

@@ -470,7 +470,7 @@ def test_init_weights_accepts_a_normal_glorot():
 # ----------------------------------------------------------------------------- 09.4 the training loop
 
 def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, lr_fixed=None, backward=None,
-          loss_fn=None):
+          loss_fn=None, clip=None):
     def train(net, batches, lr, weight_decay, backprop):
         lr = lr_fixed or lr
         backprop = backward or backprop
@@ -506,7 +506,7 @@ def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, 
                     p.grad = None
             if not update_first:
                 for p in net.parameters():
-                    p.data -= lr * p.grad
+                    p.data -= lr * (p.grad if clip is None else clip(p.grad))
             if zero == "after the step":
                 for p in net.parameters():
                     p.grad = None
@@ -536,6 +536,9 @@ TRAIN_WRONG = {
     "engine_backward": (_loop(backward=lambda loss: loss.backward()), "without the backprop it is given"),
     "engine_loss": (_loop(loss_fn=bl.nn.cross_entropy), "did not use the network's own cross-entropy"),
     "penalty_on_the_biases_too": (_loop(penalty="every parameter"), "the W's only"),
+    # walkthrough walk3-b: both passed (no case had gradients large enough for the clip to act)
+    "gradients clipped at 5": (_loop(clip=lambda g: np.clip(g, -5.0, 5.0)), "limits them"),
+    "gradient norm clipped at 10": (_loop(clip=lambda g: g * min(1.0, 10.0 / np.linalg.norm(g))), "limits them"),
 }
 
 

@@ -710,11 +710,16 @@ class AdamStep(Exercise):
 # ----------------------------------------------------------------------------- 07.6 capstone: a whole backward pass
 
 BACKWARD_ORDER = ("logits", "W2", "b2", "h", "z1", "W1", "b1", "X")   # from the loss back to the input
+LABEL_KEYS = ("labels", "y", "onehot", "one_hot")    # keys under which a learner may hand in a labels "gradient"
 INPUTS = ("X", "W1", "b1", "W2", "b2")
 
 TWO_LAYER_HINTS = {
     "structure": ("Return a pair (loss, grads): the loss as a float and a dict with one gradient per tensor, under "
                   "the keys " + ", ".join(f'"{k}"' for k in BACKWARD_ORDER) + "."),
+    "labels": ("grads holds a gradient for the labels (\"{key}\"). The labels are integer class ids: they pick which "
+               "log-probability each example pays, and no small change of a class id exists, so there is no "
+               "gradient to give (the engine's cross_entropy returns none for them). Return the gradients of the "
+               "tensors of the forward pass only."),
     "missing": ("grads has no {keys}: it must hold the gradient of EVERY tensor of the forward pass, the "
                 "intermediate ones (logits, h, z1) included, under exactly these names."),
     "engine": ("Your function used the engine to compute gradients. This exercise is the backward pass by hand, in "
@@ -840,7 +845,7 @@ class TwoLayerBackward(Exercise):
                     f"a {type(out).__name__} of {len(out)} items"}
         loss, grads = out
         result = {"loss": float(loss) if _is_real(loss) else {"not_a_float": _kind(loss), "value": _as_number(loss)},
-                  "grads": {}}
+                  "grads": {}, "labels_grad": next((k for k in LABEL_KEYS if k in grads), None)}
         for k in BACKWARD_ORDER:
             if k not in grads:
                 continue
@@ -968,6 +973,9 @@ class TwoLayerBackward(Exercise):
         if missing:
             return Mismatch(f"grads lacks the keys {missing}",
                             H["missing"].format(keys=", ".join(f'"{k}"' for k in missing)))
+        if got.get("labels_grad"):
+            key = got["labels_grad"]
+            return Mismatch(f"grads has a key {key!r}", H["labels"].format(key=key))
         right = ["loss"]
         for name in BACKWARD_ORDER:
             mine, expected = got["grads"][name], want["grads"][name]

@@ -700,6 +700,10 @@ TRAIN_HINTS = {
     "stale": ("In this case the parameters' .grad already held gradients from an earlier pass when your loop began, "
               "and your first update used them too. backprop adds into .grad, so clear the gradients before each "
               "step's backward pass: then every update uses its own step's gradient and nothing else."),
+    "limited": ("Your loop is right where the gradients are small (the earlier cases passed) and wrong in this case, "
+                "whose gradients reach {big:.3g}: something in your update limits them (a clip of each entry, or of "
+                "the norm). A clip hides an exploding symptom and trains a different model; the lab's update is "
+                "plain SGD, the parameter minus lr times its whole gradient. Find the cause instead."),
     "own_backprop": ("Your loop computed its gradients without the backprop it is given (called {n} in {k}): "
                      "the lab's loop must use the backward pass handed to it, so that the lab trains with "
                      "yours once it is fixed. (loss.backward() gives the same numbers in this check only because the "
@@ -754,7 +758,9 @@ class LabTrain(TrainingLoopCheck):
                  case([5, 6, 3], 3, 0.2, 0.0, n=7)]
         stale = case([4, 5, 3], 2, 0.5, 0.01)
         stale["stale"] = [np.round(rng.normal(size=np.shape(a)), 3) for a in stale["weights"] + stale["biases"]]
-        return cases + [stale]
+        large = case([4, 5, 3], 1, 0.01, 20.0)    # a strong penalty: gradients of tens, where a clip would act
+        large["large"] = True
+        return cases + [stale, large]
 
     def run(self, obj, case):
         calls = {"backprop": 0, "loss": 0}
@@ -802,4 +808,8 @@ class LabTrain(TrainingLoopCheck):
             plain = self.expected(dict(case, weight_decay=0.0))["params"]
             if all(np.allclose(g, p, rtol=1e-9, atol=1e-12) for g, p in zip(got["params"], plain)):
                 return TRAIN_HINTS["no_penalty"]
+        if case.get("large"):
+            start, want = self.initial_params(case), self.expected(case)["params"]
+            big = max(float(np.abs(a - b).max()) for a, b in zip(start, want)) / case["lr"]
+            return TRAIN_HINTS["limited"].format(big=big)
         return None
