@@ -71,6 +71,9 @@ LINEAR_WRONG = {
     "dx without transpose": (make_linear(backward=lambda x, W, g: (g @ W if W.shape[0] == W.shape[1] else g @ W.T,
                                                                    x.T @ g, g)), "must have x's shape"),
     "two gradients only": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g)), "must return three gradients"),
+    # walkthrough walk3-b: (db, dW, dx) was told about reduction axes and keepdims
+    "gradients in reverse order": (make_linear(backward=lambda x, W, g: (g.sum(axis=0), x.T @ g, g @ W.T)),
+                                   "in another order"),
     "state on the class": (make_linear(on_class=True), "keep what backward needs on the ctx"),
     "an instance": (reference.LinearFn(), "Give the class itself"),
     # found by the walkthrough of branch walk-c: these passed, or got a hint about another mistake

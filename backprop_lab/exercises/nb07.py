@@ -247,6 +247,12 @@ class LinearFunction(Exercise):
         for name in ("dx", "dW", "db"):
             if got.get(name) is None:
                 return Mismatch(f"{name} is None after backward", LINEAR_HINTS["none"].format(name=name[1:]))
+        names = ("dx", "dW", "db")
+        moved = [n for n in names if not (np.shape(got[n]) == np.shape(want[n]) and _close(got[n], want[n])) and any(
+            o != n and np.shape(got[n]) == np.shape(want[o]) and _close(got[n], want[o]) for o in names)]
+        if moved:      # a right gradient in another input's place: (db, dW, dx), (dW, dx, db), ...
+            return Mismatch(f"{moved[0]}: received {hints.short_repr(got[moved[0]])}, the gradient of another input",
+                            LINEAR_HINTS["order"])
         if case.get("dtype") == "float32":
             return hints.compare_values({k: got[k] for k in ("dx", "dW", "db")},
                                         {k: want[k] for k in ("dx", "dW", "db")}, rtol=1e-5, atol=1e-6)
