@@ -220,6 +220,26 @@ def test_einsum_backward_must_leave_its_inputs_alone(exercise_id, what, fragment
     assert status == "fail" and fragment in hint, hint
 
 
+def explorer_shortcut(spec, operands, grad, i):
+    """Walkthrough walk3-b: passed by letting the notebook's einsum explorer work out the backward spec."""
+    back = einsum_explorer.explain(spec)["backward"][i]
+    out = np.einsum(back["spec"], grad, *[a for j, a in enumerate(operands) if j != i])
+    subs = spec.split("->")[0].split(",")[i]
+    return np.broadcast_to(out[tuple(None if c in back["broadcast"] else slice(None) for c in subs)],
+                           operands[i].shape)
+
+
+def test_einsum_backward_may_not_ask_the_explorer():
+    status, hint, _ = verdict("05.4", explorer_shortcut)
+    assert status == "fail" and "einsum explorer's backward_spec" in hint, hint
+
+    def asks_then_guesses(spec, operands, grad, i):     # 05.5: any use of the explorer is named, whatever follows
+        einsum_explorer.explain(spec)
+        return np.zeros_like(operands[i])
+    status, hint, _ = verdict("05.5", asks_then_guesses)
+    assert status == "fail" and "einsum explorer's backward_spec" in hint, hint
+
+
 def test_einsum_backward_zeros_hint_speaks_of_arrays_not_nodes():
     """The generic "all zeros" hint of the scalar engine ("each node adds its share to .grad") does not fit here."""
     for exercise_id in ("05.4", "05.5"):

@@ -20,6 +20,10 @@ ENGINE = ("Your function called the engine's {names}, which computes this gradie
           "derive it in index notation and compute it yourself with np.einsum or NumPy. (The engine is what "
           "the notebook checks your answer against afterwards.)")
 
+EXPLORER = ("Your function called the einsum explorer's {names}, which works out the backward spec for you: the "
+            "exercise is to build that spec yourself from the rule of section 4 (the explorer is there to compare "
+            "with, by hand).")
+
 NOT_AN_ARRAY = ("A gradient is returned as a NumPy array of its operand's shape (np.einsum and NumPy's operators "
                 "give one); yours is a {kind}. A list has no shape or dtype, and arithmetic on it means something else "
                 "(`+` joins two lists, `*` repeats one).")
@@ -382,7 +386,12 @@ class QuadraticFormGrad(Exercise):
 
 def engine_mismatch(got):
     names = " and ".join(got["__engine__"])
+    if all(name in EXPLORER_FUNCTIONS for name in got["__engine__"]):
+        return Mismatch(f"your function called the einsum explorer's {names}", EXPLORER.format(names=names))
     return Mismatch(f"your function called the engine's {names}", ENGINE.format(names=names))
+
+
+EXPLORER_FUNCTIONS = ("backward_spec", "explain")      # the explorer's functions that give a backward spec away
 
 
 # ----------------------------------------------------------------------------- 05.4 / 05.5 einsum backward
@@ -479,11 +488,13 @@ class _EinsumBackward(Exercise):
 
     def run(self, obj, case):
         from ..einsum import operand_grad
+        from ..widgets.einsum_explorer import backward_spec
 
         operands = [a.copy() for a in case["operands"]]
         given, grad = list(operands), case["grad"].copy()
         try:
-            out, engine = run_watching([operand_grad], lambda: obj(case["spec"], operands, grad, case["i"]))
+            out, engine = run_watching([operand_grad, backward_spec],
+                                       lambda: obj(case["spec"], operands, grad, case["i"]))
         except ValueError as exc:
             if "einstein sum" in str(exc) or "subscript" in str(exc):  # NumPy refused an einsum the learner built
                 return {"error": f"ValueError: {exc}", "at": self.describe(case)}
