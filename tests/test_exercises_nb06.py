@@ -201,13 +201,17 @@ def test_maximum_reference_passes():
     assert verdict("06.2", reference.maximum_backward) == ("pass", "")
 
 
-def test_maximum_engine_rule_passes():
-    """The engine's own Maximum rule, driven through a Tensor graph, satisfies the same check."""
-    def engine(x, y, g):
-        xt, yt = bl.Tensor(x, requires_grad=True), bl.Tensor(y, requires_grad=True)
-        bl.maximum(xt, yt).backward(g)
-        return xt.grad, yt.grad
-    assert verdict("06.2", engine) == ("pass", "")
+def test_maximum_engine_rule_agrees_with_the_check():
+    """The engine's own Maximum rule, driven through a Tensor graph, gives what the check expects on every case
+    (a learner may not hand it in: test_routing_rules_may_not_run_the_engines_rule)."""
+    from backprop_lab.exercises import get
+
+    ex = get("06.2")
+    for case in ex.cases(np.random.default_rng(0)):
+        xt, yt = bl.Tensor(case["x"], requires_grad=True), bl.Tensor(case["y"], requires_grad=True)
+        bl.maximum(xt, yt).backward(case["g"])
+        want = ex.expected(case)
+        assert np.allclose(xt.grad, want[0]) and np.allclose(yt.grad, want[1])
 
 
 @pytest.mark.parametrize("name", MAXIMUM_WRONG)
@@ -322,13 +326,15 @@ def test_max_reference_passes():
     assert verdict("06.3", reference.max_backward) == ("pass", "")
 
 
-def test_max_engine_rule_passes():
-    """The engine's Max rule uses the same tie rule as the check (the first maximal entry)."""
-    def engine(x, g, axis=None):
-        xt = bl.Tensor(x, requires_grad=True)
-        xt.max(axis=axis).backward(g)
-        return xt.grad
-    assert verdict("06.3", engine) == ("pass", "")
+def test_max_engine_rule_agrees_with_the_check():
+    """The engine's Max rule uses the same tie rule as the check (the first maximal entry), on every case."""
+    from backprop_lab.exercises import get
+
+    ex = get("06.3")
+    for case in ex.cases(np.random.default_rng(0)):
+        xt = bl.Tensor(case["x"], requires_grad=True)
+        xt.max(axis=case["axis"]).backward(np.asarray(case["g"]))
+        assert np.allclose(xt.grad, ex.expected(case))
 
 
 @pytest.mark.parametrize("name", MAX_WRONG)
@@ -337,6 +343,25 @@ def test_max_wrong_rejected(name):
     status, hint = verdict("06.3", impl)
     assert status == "fail"
     assert expected_hint in hint
+
+
+def _maximum_by_the_engine(x, y, g):
+    a, b = bl.Tensor(x, requires_grad=True), bl.Tensor(y, requires_grad=True)
+    bl.maximum(a, b).backward(g)
+    return a.grad, b.grad
+
+
+def _max_by_the_engine(x, g, axis=None):
+    a = bl.Tensor(x, requires_grad=True)
+    a.max(axis=axis).backward(np.asarray(g))
+    return a.grad
+
+
+@pytest.mark.parametrize("exercise_id, impl", [("06.2", _maximum_by_the_engine), ("06.3", _max_by_the_engine)])
+def test_routing_rules_may_not_run_the_engines_rule(exercise_id, impl):
+    """Walkthrough walk3-b: both passed by running bl.maximum / Tensor.max backward, the rule the notebook hides."""
+    status, hint = verdict(exercise_id, impl)
+    assert status == "fail" and "ran the engine's Max" in hint, hint
 
 
 # ----------------------------------------------------------------------------- 06.4 the backward driver

@@ -248,6 +248,27 @@ MAXIMUM_HINTS = {
 }
 
 
+ROUTING_HINTS = {
+    "engine": ("Your function ran the engine's {names}, whose rule is this exercise's answer (the notebook shows it "
+               "once yours has passed): work out which entries receive g from x, y (or x and the axis) yourself, "
+               "with NumPy."),
+}
+
+
+def _routing_rules():
+    from .. import rules
+
+    return [rules.Maximum.backward, rules.Minimum.backward, rules.Max.backward, rules.Min.backward]
+
+
+def _engine_mismatch(got):
+    """A Mismatch when the learner's routing function ran the engine's own Maximum/Max rule, else None."""
+    if isinstance(got, dict) and got.get("engine"):
+        names = " and ".join(got["engine"])
+        return Mismatch(f"your function ran the engine's {names}", ROUTING_HINTS["engine"].format(names=names))
+    return None
+
+
 class MaximumBackward(Exercise):
 
     def cases(self, rng):
@@ -259,12 +280,15 @@ class MaximumBackward(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        out, changed = call_watching(obj, {"x": case["x"], "y": case["y"], "g": case["g"]})
+        (out, changed), engine = run_watching(
+            _routing_rules(), lambda: call_watching(obj, {"x": case["x"], "y": case["y"], "g": case["g"]}))
+        if engine:      # (with the case's input: the same dict for every case would read as hard-coded)
+            return {"engine": engine, "x": case["x"]}
         out = tuple(out) if isinstance(out, (tuple, list)) else out
         return {"mutated": changed, "out": out} if changed else out
 
     def compare(self, got, want, case):
-        bad = mutation_mismatch(got) or _pair(got, ["dx", "dy"])
+        bad = _engine_mismatch(got) or mutation_mismatch(got) or _pair(got, ["dx", "dy"])
         if bad:
             return bad
         x, y, g = case["x"], case["y"], case["g"]
@@ -356,7 +380,10 @@ class MaxBackward(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        out, changed = call_watching(obj, {"x": case["x"], "g": np.asarray(case["g"])}, case["axis"])
+        (out, changed), engine = run_watching(
+            _routing_rules(), lambda: call_watching(obj, {"x": case["x"], "g": np.asarray(case["g"])}, case["axis"]))
+        if engine:      # (with the case's input: the same dict for every case would read as hard-coded)
+            return {"engine": engine, "x": case["x"]}
         return {"mutated": changed, "out": out} if changed else out
 
     def describe(self, case):
@@ -371,7 +398,7 @@ class MaxBackward(Exercise):
         return super().error_hint(exc)
 
     def compare(self, got, want, case):
-        bad = mutation_mismatch(got)
+        bad = _engine_mismatch(got) or mutation_mismatch(got)
         if bad:
             return bad
         x, axis = case["x"], case["axis"]
