@@ -65,7 +65,7 @@ def test_the_lab_cells_are_in_the_course_notebook_once():
 
 # ----------------------------------------------------------------------------- 09.1 the backward pass
 
-def _driver(sort=bl.autograd.topo_sort, unbroadcast_it=True, add="new", seed=None):
+def _driver(sort=bl.autograd.topo_sort, unbroadcast_it=True, add="new", seed=None, skip_constants=True):
     """A backward pass with one knob per classic mistake (the course's version with every knob at its default)."""
     def backward(loss):
         loss.grad = np.ones_like(loss.data) if seed is None else seed(loss)
@@ -76,7 +76,7 @@ def _driver(sort=bl.autograd.topo_sort, unbroadcast_it=True, add="new", seed=Non
             if not isinstance(grads, tuple):
                 grads = (grads,)
             for parent, g in zip(node._prev, grads):
-                if g is None or not parent.requires_grad:
+                if g is None or (skip_constants and not parent.requires_grad):
                     continue
                 if unbroadcast_it:
                     g = unbroadcast(g, parent.shape)
@@ -189,6 +189,24 @@ def recursion_limit_raised(loss):
     _driver(sort=recursive_sort)(loss)
 
 
+def depth_first_preorder(loss):
+    """Each node passes its gradient on as soon as it is popped off a stack: a node used twice may go before its
+    second share has arrived (walkthrough walk3-b: passed, as the diamond's longer path happened to be popped first)."""
+    loss.grad = np.ones_like(loss.data)
+    stack, seen = [loss], set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node._fn is None:
+            continue
+        seen.add(node)
+        grads = node._fn.backward(node._ctx, node.grad)
+        for parent, g in zip(node._prev, grads if isinstance(grads, tuple) else (grads,)):
+            if g is not None and parent.requires_grad:
+                g = unbroadcast(g, parent.shape)
+                parent.grad = g if parent.grad is None else parent.grad + g
+                stack.append(parent)
+
+
 BACKWARD_WRONG = {
     "nothing": (does_nothing, "is still None after your backward"),
     "recursion_limit_raised": (recursion_limit_raised, BACKWARD_HINTS["raised_limit"]),
@@ -200,6 +218,9 @@ BACKWARD_WRONG = {
     "order": (micrograd_order, BACKWARD_HINTS["order"]),
     "float64_seed": (float64_seed, "has dtype float64"),
     "keeps_the_rules_array": (keeps_the_rules_array, BACKWARD_HINTS["twice"]),
+    # walkthrough walk3-b: both passed
+    "depth_first_preorder": (depth_first_preorder, BACKWARD_HINTS["order"]),
+    "constants_get_a_grad": (_driver(skip_constants=False), "does not require a gradient (requires_grad=False)"),
 }
 
 

@@ -79,6 +79,11 @@ def _graph_diamond(t):
     return (u + (u * t["w"]).tanh()).sum()
 
 
+def _graph_diamond_mirrored(t):
+    u = t["a"].tanh()
+    return ((u * t["w"]).tanh() + u + t["k"]).sum()
+
+
 def _graph_shared_first(t):
     return ((t["a"] + t["b"]) * 2.0).sum() + ((t["a"] * t["c"]).tanh() * 3.0).sum()
 
@@ -109,6 +114,9 @@ GRAPHS = {
                {"x": ((3,), True), "r": ((3,), False)}, "sharing"),
     "diamond": (_graph_diamond, "u = a.tanh(); (u + (u * w).tanh()).sum()  (u is used by two operations)",
                 {"a": ((2, 3), True), "w": ((2, 3), True)}, "order"),
+    "diamond-mirrored": (_graph_diamond_mirrored, "u = a.tanh(); ((u * w).tanh() + u + k).sum()  (the same diamond, "
+                         "its two paths in the other order; k is a constant: requires_grad=False)",
+                         {"a": ((2, 3), True), "w": ((2, 3), True), "k": ((2, 3), False)}, "order"),
     "preset": (_graph_square, "(x * x * r).sum(), where x.grad already holds a gradient from an earlier pass",
                {"x": ((3,), True), "r": ((3,), False)}, "preset"),
     "shared-first": (_graph_shared_first, "((a + b) * 2).sum() + ((a * c).tanh() * 3).sum()",
@@ -180,6 +188,9 @@ BACKWARD_HINTS = {
                   "gradient) or hand one array to several inputs, and the backward pass must never modify such an "
                   "array in place. Store sums as new arrays."),
     "basic": "The gradients of this small graph are wrong: compare your pass, step by step, with section 1.1's tools.",
+    "constant": ("{leaf} does not require a gradient (requires_grad=False), yet your backward pass wrote a .grad into "
+                 "it: like loss.backward(), a backward pass skips the inputs that need no gradient (the batch of "
+                 "images, say), rather than computing and storing a gradient nobody asked for."),
     "engine_off": "the engine's backward pass is switched off in this check; see the message above.",
 }
 
@@ -211,7 +222,7 @@ class LabBackward(Exercise):
             return {k: (fixed or {}).get(k, np.round(rng.normal(size=shape), 3)) for k, (shape, _) in spec.items()}
 
         cases = [{"graph": "product", "inputs": {"x": np.array([1.0, -2.0, 0.5]), "w": np.array([3.0, 0.5, -1.0])}}]
-        for name in ("layer", "outer", "square", "diamond"):
+        for name in ("layer", "outer", "square", "diamond", "diamond-mirrored"):
             cases.append({"graph": name, "inputs": inputs(name)})
         cases.append({"graph": "preset", "inputs": {"x": np.array([2.0, -1.0, 0.5]), "r": np.array([1.0, 2.0, -3.0])},
                       "preset": {"x": np.array([10.0, 20.0, 30.0])}})
@@ -255,7 +266,8 @@ class LabBackward(Exercise):
         if too_deep:
             return {"recursion_error": True}
         spec = GRAPHS[case["graph"]][2]
-        return {"grads": {k: _plain(leaves[k].grad) for k, (_, rg) in spec.items() if rg}}
+        return {"grads": {k: _plain(leaves[k].grad) for k, (_, rg) in spec.items() if rg},
+                "constants": [k for k, (_, rg) in spec.items() if not rg and leaves[k].grad is not None]}
 
     def error_hint(self, exc):
         if isinstance(exc, EngineBackwardOff):
@@ -301,6 +313,10 @@ class LabBackward(Exercise):
             tol = 1e-5 if dtype == np.float32 else self.rtol
             if not np.allclose(g, w, rtol=tol, atol=self.atol if dtype != np.float32 else 1e-6):
                 return self._wrong(leaf, g, w, trap, case)
+        if got.get("constants"):
+            leaf = got["constants"][0]
+            return Mismatch(f"{leaf}.grad is not None after your backward(loss)",
+                            BACKWARD_HINTS["constant"].format(leaf=leaf))
         return None
 
     def _wrong(self, leaf, g, w, trap, case):
