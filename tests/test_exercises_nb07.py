@@ -465,6 +465,22 @@ ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in
                          "returns NumPy arrays")
 
 
+
+def _adam_eps_added_to_the_step(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1 ** t)) / np.sqrt(v / (1 - beta2 ** t)) + eps, m, v
+
+
+def _adam_eps_hat(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return p - lr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t) * m / (np.sqrt(v) + eps), m, v
+
+
+# walkthrough walk3-b: both got the generic "compare with Algorithm 1" hint
+ADAM_WRONG["eps added to the step"] = (_adam_eps_added_to_the_step, "instead of the denominator")
+ADAM_WRONG["the paper's epsilon-hat rearrangement"] = (_adam_eps_hat, "faster rearrangement")
+
+
 def test_adam_says_first_which_returned_moment_differs():
     """Walkthrough walk-c: with v_new wrong, "What differs" showed p_new while the hint said to look at the moments
     first; and a moment of 4e-5 was shown as 0."""

@@ -592,6 +592,12 @@ ADAM_HINTS = {
     "t_off": ("The bias correction uses the wrong step number: t counts the updates including this one (t = 1 on "
               "the first step); use the t you are given."),
     "eps_inside": "epsilon belongs OUTSIDE the square root: it is added to the root of v_hat, not to v_hat.",
+    "eps_added": ("epsilon is added to the step (or the parameter) instead of the denominator: it belongs next to the "
+                  "root of v_hat, where it keeps the division safe when v_hat is tiny."),
+    "eps_hat": ("That is the paper's faster rearrangement (the bias corrections folded into the learning rate), "
+                "whose epsilon sits next to sqrt(v) instead of sqrt(v_hat), so the step differs where v is tiny. "
+                "This exercise, bl.optim.Adam and PyTorch use Algorithm 1 as section 6 writes it: epsilon added to "
+                "the root of the corrected v_hat."),
     "no_sqrt": "The step divides by the square ROOT of v_hat, not by v_hat itself.",
     "v_not_squared": "The second moment averages the SQUARED gradient, not the gradient.",
     "betas_swapped": ("The weights of the moving averages are swapped: each new moment keeps MOST of the old one "
@@ -669,6 +675,10 @@ class AdamStep(Exercise):
                         (ADAM_HINTS["t_off"], (step(m / (1 - b1 ** (t + 1)), v / (1 - b2 ** (t + 1))), m, v)),
                         (ADAM_HINTS["t_off"], (step(m / (1 - b1 ** (t - 1)), v / (1 - b2 ** (t - 1))), m, v)),
                         (ADAM_HINTS["eps_inside"], (p - lr * mh / np.sqrt(vh + eps), m, v)),
+                        (ADAM_HINTS["eps_added"], (p - lr * mh / np.sqrt(vh) + eps, m, v)),
+                        (ADAM_HINTS["eps_added"], (p - lr * mh / np.sqrt(vh) - eps, m, v)),
+                        (ADAM_HINTS["eps_hat"], (p - lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps),
+                                                 m, v)),
                         (ADAM_HINTS["no_sqrt"], (step(mh, vh, root=lambda a: a), m, v)),
                         (ADAM_HINTS["sign"], (2 * p - step(mh, vh), m, v)),
                         (ADAM_HINTS["corrected_state"], (step(mh, vh), mh, vh)),
