@@ -85,6 +85,9 @@ SPECS_WRONG = {
     "bilinear with A transposed": ({**SPECS, "bilinear": "i,ji,j->"}, "one size"),
     "outer missing an operand": ({**SPECS, "outer": "i->i"}, "2 operands"),
     "partly done": ({**SPECS, "outer": None}, "Fill in a spec"),
+    # walkthrough walk3-b: was told to count the output's subscripts
+    "repeated output letter": ({**SPECS, "matmul": "ij,jk->iik"}, "may appear there only once"),
+    "trace with the diagonal letter twice": ({**SPECS, "trace": "ii->ii"}, "may appear there only once"),
 }
 
 
@@ -162,12 +165,25 @@ def with_itself(spec, operands, grad, i):
     return einsum_backward(spec, operands, grad, i) * operands[i]
 
 
+def without_grad(spec, operands, grad, i):
+    """The rule with grad left out of the einsum (as if the upstream gradient were all ones)."""
+    return einsum_backward(spec, operands, np.ones_like(grad), i)
+
+
+def without_others(spec, operands, grad, i):
+    """The rule with the other operands left out (as if each were all ones)."""
+    return einsum_backward(spec, [a if j == i else np.ones_like(a) for j, a in enumerate(operands)], grad, i)
+
+
 EINSUM_BACKWARD_WRONG = {
     "zeros": (lambda spec, operands, grad, i: np.zeros_like(operands[i]), "all zeros", "fail"),
     "no broadcast for summed-away index": (naive_backward, "appears only in operand", "fail"),
     "axes reversed": (reversed_output, "wrong axis order", "fail"),
-    "multiplies by itself": (with_itself, "OTHER operands", "fail"),
+    "multiplies by itself": (with_itself, "not operand i itself", "fail"),
     "sign": (lambda *a: -einsum_backward(*a), "wrong sign", "fail"),
+    # walkthrough walk3-b: both were told to "leave operand i out", which they had done
+    "grad left out": (without_grad, "does not use grad", "fail"),
+    "other operands left out": (without_others, "leaves out the other operands", "fail"),
 }
 
 
@@ -202,6 +218,26 @@ def test_einsum_backward_must_leave_its_inputs_alone(exercise_id, what, fragment
     """Both passed before a learner's walkthrough: the list and grad are the caller's, reused for every operand."""
     status, hint, _ = verdict(exercise_id, changing_its_inputs(MUTATING[exercise_id], what))
     assert status == "fail" and fragment in hint, hint
+
+
+def explorer_shortcut(spec, operands, grad, i):
+    """Walkthrough walk3-b: passed by letting the notebook's einsum explorer work out the backward spec."""
+    back = einsum_explorer.explain(spec)["backward"][i]
+    out = np.einsum(back["spec"], grad, *[a for j, a in enumerate(operands) if j != i])
+    subs = spec.split("->")[0].split(",")[i]
+    return np.broadcast_to(out[tuple(None if c in back["broadcast"] else slice(None) for c in subs)],
+                           operands[i].shape)
+
+
+def test_einsum_backward_may_not_ask_the_explorer():
+    status, hint, _ = verdict("05.4", explorer_shortcut)
+    assert status == "fail" and "einsum explorer's backward_spec" in hint, hint
+
+    def asks_then_guesses(spec, operands, grad, i):     # 05.5: any use of the explorer is named, whatever follows
+        einsum_explorer.explain(spec)
+        return np.zeros_like(operands[i])
+    status, hint, _ = verdict("05.5", asks_then_guesses)
+    assert status == "fail" and "einsum explorer's backward_spec" in hint, hint
 
 
 def test_einsum_backward_zeros_hint_speaks_of_arrays_not_nodes():
@@ -246,6 +282,10 @@ REPEATED_WRONG = {
     "05.4's rule unchanged": (einsum_backward, "output subscript may not repeat"),
     "fills off-diagonal": (dense, "Off-diagonal entries got a gradient"),
     "diagonal counted twice": (doubled_diagonal, "twice its gradient"),
+    # walkthrough walk3-b: 'ii,i->i' answered with np.diag(grad) was told to "leave operand i out"
+    "other operands left out": (lambda spec, operands, grad, i: einsum_backward_repeated(
+        spec, [a if j == i else np.ones_like(a) for j, a in enumerate(operands)], grad, i),
+        "leaves out the other operands"),
 }
 
 

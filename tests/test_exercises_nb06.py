@@ -201,13 +201,17 @@ def test_maximum_reference_passes():
     assert verdict("06.2", reference.maximum_backward) == ("pass", "")
 
 
-def test_maximum_engine_rule_passes():
-    """The engine's own Maximum rule, driven through a Tensor graph, satisfies the same check."""
-    def engine(x, y, g):
-        xt, yt = bl.Tensor(x, requires_grad=True), bl.Tensor(y, requires_grad=True)
-        bl.maximum(xt, yt).backward(g)
-        return xt.grad, yt.grad
-    assert verdict("06.2", engine) == ("pass", "")
+def test_maximum_engine_rule_agrees_with_the_check():
+    """The engine's own Maximum rule, driven through a Tensor graph, gives what the check expects on every case
+    (a learner may not hand it in: test_routing_rules_may_not_run_the_engines_rule)."""
+    from backprop_lab.exercises import get
+
+    ex = get("06.2")
+    for case in ex.cases(np.random.default_rng(0)):
+        xt, yt = bl.Tensor(case["x"], requires_grad=True), bl.Tensor(case["y"], requires_grad=True)
+        bl.maximum(xt, yt).backward(case["g"])
+        want = ex.expected(case)
+        assert np.allclose(xt.grad, want[0]) and np.allclose(yt.grad, want[1])
 
 
 @pytest.mark.parametrize("name", MAXIMUM_WRONG)
@@ -322,13 +326,15 @@ def test_max_reference_passes():
     assert verdict("06.3", reference.max_backward) == ("pass", "")
 
 
-def test_max_engine_rule_passes():
-    """The engine's Max rule uses the same tie rule as the check (the first maximal entry)."""
-    def engine(x, g, axis=None):
-        xt = bl.Tensor(x, requires_grad=True)
-        xt.max(axis=axis).backward(g)
-        return xt.grad
-    assert verdict("06.3", engine) == ("pass", "")
+def test_max_engine_rule_agrees_with_the_check():
+    """The engine's Max rule uses the same tie rule as the check (the first maximal entry), on every case."""
+    from backprop_lab.exercises import get
+
+    ex = get("06.3")
+    for case in ex.cases(np.random.default_rng(0)):
+        xt = bl.Tensor(case["x"], requires_grad=True)
+        xt.max(axis=case["axis"]).backward(np.asarray(case["g"]))
+        assert np.allclose(xt.grad, ex.expected(case))
 
 
 @pytest.mark.parametrize("name", MAX_WRONG)
@@ -337,6 +343,25 @@ def test_max_wrong_rejected(name):
     status, hint = verdict("06.3", impl)
     assert status == "fail"
     assert expected_hint in hint
+
+
+def _maximum_by_the_engine(x, y, g):
+    a, b = bl.Tensor(x, requires_grad=True), bl.Tensor(y, requires_grad=True)
+    bl.maximum(a, b).backward(g)
+    return a.grad, b.grad
+
+
+def _max_by_the_engine(x, g, axis=None):
+    a = bl.Tensor(x, requires_grad=True)
+    a.max(axis=axis).backward(np.asarray(g))
+    return a.grad
+
+
+@pytest.mark.parametrize("exercise_id, impl", [("06.2", _maximum_by_the_engine), ("06.3", _max_by_the_engine)])
+def test_routing_rules_may_not_run_the_engines_rule(exercise_id, impl):
+    """Walkthrough walk3-b: both passed by running bl.maximum / Tensor.max backward, the rule the notebook hides."""
+    status, hint = verdict(exercise_id, impl)
+    assert status == "fail" and "ran the engine's Max" in hint, hint
 
 
 # ----------------------------------------------------------------------------- 06.4 the backward driver
@@ -357,8 +382,12 @@ def topo(root, dedupe=True):
 
 def make_driver(order=lambda root: list(reversed(topo(root))), seed=True, unbroadcast=True, accumulate=True,
                 skip_none=True, wrap=True, seed_dtype=True, in_place=False, copy_read_only=False, zero_first=False,
-                none_check=True, seed_shape=None, skip_leaves=True, skip_constants=True):
+                none_check=True, seed_shape=None, skip_leaves=True, skip_constants=True, reset_intermediates=True):
     def backward(root):
+        if reset_intermediates:    # only leaves accumulate across passes
+            for node in topo(root):
+                if node._fn is not None:
+                    node.grad = None
         if zero_first:    # "start every .grad at zero", which also wipes a leaf's earlier gradient
             for node in topo(root):
                 node.grad = np.zeros_like(node.data)
@@ -477,6 +506,8 @@ DRIVER_WRONG = {  # name: (driver, expected status, text in the hint or error)
     # walkthrough walk2-b: both passed
     "the engine's topo_sort": (engine_topo_sort, "fail", "called the engine's topological sort"),
     "constants get a .grad (Add's share)": (make_driver(skip_constants=False), "fail", "skips the inputs that need no"),
+    # walkthrough walk3-b: passed (no case left a gradient on an intermediate node)
+    "intermediates not reset": (make_driver(reset_intermediates=False), "fail", "this pass's gradient alone"),
 }
 
 
@@ -509,6 +540,12 @@ def test_find_the_bug_answer_is_found_by_check_graph():
     assert not report.ok and report.first_bad.op == "Softplus"
     assert verdict("06.5", "Softplus") == ("pass", "")
     assert verdict("06.5", " softplus ") == ("pass", "")
+
+
+def test_find_the_bug_innocent_op_is_quoted_as_check_graph_prints_it():
+    """Walkthrough walk3-b: "mul" was told "The backward of 'mul' agrees ...", a name check_graph never prints."""
+    status, hint = verdict("06.5", "mul")
+    assert status == "fail" and "The backward of 'Mul' agrees" in hint
 
 
 def test_mystery_graph_fails_gradcheck():

@@ -71,6 +71,9 @@ LINEAR_WRONG = {
     "dx without transpose": (make_linear(backward=lambda x, W, g: (g @ W if W.shape[0] == W.shape[1] else g @ W.T,
                                                                    x.T @ g, g)), "must have x's shape"),
     "two gradients only": (make_linear(backward=lambda x, W, g: (g @ W.T, x.T @ g)), "must return three gradients"),
+    # walkthrough walk3-b: (db, dW, dx) was told about reduction axes and keepdims
+    "gradients in reverse order": (make_linear(backward=lambda x, W, g: (g.sum(axis=0), x.T @ g, g @ W.T)),
+                                   "in another order"),
     "state on the class": (make_linear(on_class=True), "keep what backward needs on the ctx"),
     "an instance": (reference.LinearFn(), "Give the class itself"),
     # found by the walkthrough of branch walk-c: these passed, or got a hint about another mistake
@@ -264,6 +267,9 @@ CE_WRONG.update({
                                      "looks clipped"),
     "1e-9 added to the probability": (lambda z, y: float(np.mean(-np.log(np.exp(-rows_ce(z, y)) + 1e-9))),
                                       "looks clipped"),
+    # walkthrough walk3-b: clipping the logits got no hint at all
+    "logits clipped at 500": (lambda z, y: rows_ce(np.clip(z, -500.0, 500.0), y).mean().item(), "A clip of the logits"),
+    "logits clipped at 80": (lambda z, y: rows_ce(np.clip(z, -80.0, 80.0), y).mean().item(), "A clip of the logits"),
 })
 
 
@@ -457,6 +463,22 @@ ADAM_WRONG["t - 1 (division by zero at t = 1)"] = (_adam_t_minus_one, "wrong ste
 ADAM_WRONG["np.power's float64 scalars"] = (_adam_np_power, "NumPy float64 SCALAR")
 ADAM_WRONG["Tensors"] = (lambda p, g, m, v, t, **kw: tuple(bl.Tensor(a) for a in reference.adam_step(p, g, m, v, t, **kw)),
                          "returns NumPy arrays")
+
+
+
+def _adam_eps_added_to_the_step(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1 ** t)) / np.sqrt(v / (1 - beta2 ** t)) + eps, m, v
+
+
+def _adam_eps_hat(p, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return p - lr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t) * m / (np.sqrt(v) + eps), m, v
+
+
+# walkthrough walk3-b: both got the generic "compare with Algorithm 1" hint
+ADAM_WRONG["eps added to the step"] = (_adam_eps_added_to_the_step, "instead of the denominator")
+ADAM_WRONG["the paper's epsilon-hat rearrangement"] = (_adam_eps_hat, "faster rearrangement")
 
 
 def test_adam_says_first_which_returned_moment_differs():
@@ -655,6 +677,9 @@ TWO_LAYER_WRONG = {  # name: (implementation, expected status, text in the hint 
     # walkthrough walk2-b: no hint for these two
     "tanh' as (1 - h)**2": (make_two_layer(z1="square outside"), "fail", "the square belongs to h alone"),
     "probability clipped before the log": (make_two_layer(loss_type="clipped"), "fail", "looks clipped"),
+    # walkthrough walk3-b: a "gradient" of the integer labels passed
+    "a gradient for the labels": (lambda X, y, *params: (reference.two_layer_backward(X, y, *params)[0], {
+        **reference.two_layer_backward(X, y, *params)[1], "labels": np.zeros(len(y))}), "fail", "integer class ids"),
 }
 
 

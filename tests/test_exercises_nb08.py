@@ -141,6 +141,16 @@ def mb_stops_one_early(n, bs, rng):
     return [order[i:i + bs] for i in range(0, n - 1, bs)]      # misses the last index when n % bs == 1
 
 
+def mb_random_rotation(n, bs, rng):
+    order = (np.arange(n) + rng.integers(n)) % n      # a random start, then the data in order
+    return [order[i:i + bs] for i in range(0, n, bs)]
+
+
+def mb_random_rotation_backwards(n, bs, rng):
+    order = (rng.integers(n) - np.arange(n)) % n
+    return [order[i:i + bs] for i in range(0, n, bs)]
+
+
 MB_WRONG = {
     "zeros": (mb_zeros, "index 0 appears"),
     "drop_last": (mb_drop_last, "last, partial batch is missing"),
@@ -152,6 +162,9 @@ MB_WRONG = {
     # walkthrough walk2-b: both passed
     "same batches every epoch, shuffled inside": (mb_shuffled_inside_fixed_batches, BATCH_HINTS["same_batches"]),
     "range(0, n - 1, bs)": (mb_stops_one_early, "1 example is never seen"),
+    # walkthrough walk3-b: passed (a random start is not a random order)
+    "random rotation": (mb_random_rotation, "run in steps of one"),
+    "random rotation, backwards": (mb_random_rotation_backwards, "run in steps of one"),
 }
 
 

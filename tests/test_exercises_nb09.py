@@ -65,7 +65,7 @@ def test_the_lab_cells_are_in_the_course_notebook_once():
 
 # ----------------------------------------------------------------------------- 09.1 the backward pass
 
-def _driver(sort=bl.autograd.topo_sort, unbroadcast_it=True, add="new", seed=None):
+def _driver(sort=bl.autograd.topo_sort, unbroadcast_it=True, add="new", seed=None, skip_constants=True):
     """A backward pass with one knob per classic mistake (the course's version with every knob at its default)."""
     def backward(loss):
         loss.grad = np.ones_like(loss.data) if seed is None else seed(loss)
@@ -76,7 +76,7 @@ def _driver(sort=bl.autograd.topo_sort, unbroadcast_it=True, add="new", seed=Non
             if not isinstance(grads, tuple):
                 grads = (grads,)
             for parent, g in zip(node._prev, grads):
-                if g is None or not parent.requires_grad:
+                if g is None or (skip_constants and not parent.requires_grad):
                     continue
                 if unbroadcast_it:
                     g = unbroadcast(g, parent.shape)
@@ -189,6 +189,24 @@ def recursion_limit_raised(loss):
     _driver(sort=recursive_sort)(loss)
 
 
+def depth_first_preorder(loss):
+    """Each node passes its gradient on as soon as it is popped off a stack: a node used twice may go before its
+    second share has arrived (walkthrough walk3-b: passed, as the diamond's longer path happened to be popped first)."""
+    loss.grad = np.ones_like(loss.data)
+    stack, seen = [loss], set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node._fn is None:
+            continue
+        seen.add(node)
+        grads = node._fn.backward(node._ctx, node.grad)
+        for parent, g in zip(node._prev, grads if isinstance(grads, tuple) else (grads,)):
+            if g is not None and parent.requires_grad:
+                g = unbroadcast(g, parent.shape)
+                parent.grad = g if parent.grad is None else parent.grad + g
+                stack.append(parent)
+
+
 BACKWARD_WRONG = {
     "nothing": (does_nothing, "is still None after your backward"),
     "recursion_limit_raised": (recursion_limit_raised, BACKWARD_HINTS["raised_limit"]),
@@ -200,6 +218,9 @@ BACKWARD_WRONG = {
     "order": (micrograd_order, BACKWARD_HINTS["order"]),
     "float64_seed": (float64_seed, "has dtype float64"),
     "keeps_the_rules_array": (keeps_the_rules_array, BACKWARD_HINTS["twice"]),
+    # walkthrough walk3-b: both passed
+    "depth_first_preorder": (depth_first_preorder, BACKWARD_HINTS["order"]),
+    "constants_get_a_grad": (_driver(skip_constants=False), "does not require a gradient (requires_grad=False)"),
 }
 
 
@@ -335,6 +356,13 @@ def ce_clipped(logits, labels):
     return _ce_value(np.log(np.clip(p, 1e-12, 1.0)), labels, logits.dtype), p
 
 
+def ce_clipped_logits(logits, labels):
+    z = np.clip(logits, -80.0, 80.0)          # "fixes" the overflow by changing the function
+    e = np.exp(z)
+    p = e / e.sum(axis=1, keepdims=True)
+    return _ce_value(np.log(p), labels, logits.dtype), p
+
+
 class TanhScalesG(reference.Tanh):
     """The course's forward; a backward with the right numbers that scales the upstream gradient in place."""
 
@@ -399,6 +427,8 @@ OPS_WRONG = {
     # walkthrough walk2-b: the first was told it changed "an array that forward had saved", the second got no hint
     "tanh_scales_g_in_place": (ops_with(Tanh=TanhScalesG), OPS_HINTS["g_changed"].format(op="Tanh")),
     "clipped_probability": (ops_with(CrossEntropy=_ce(ce_clipped)), "looks clipped"),
+    # walkthrough walk3-b: clipping the logits got only "CrossEntropy's forward pass is wrong"
+    "clipped_logits": (ops_with(CrossEntropy=_ce(ce_clipped_logits)), "A clip of the logits"),
 }
 
 
@@ -437,6 +467,10 @@ INIT_WRONG = {
     "uniform_bound": (lambda n_in, n_out, act, rng: rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)) if act == "relu"
                       else rng.uniform(-np.sqrt(2 / (n_in + n_out)), np.sqrt(2 / (n_in + n_out)), (n_in, n_out)),
                       "variance a²/3"),
+    # walkthrough walk3-b: all-positive weights were told about a uniform's variance, constant ones only the scale
+    "all_positive": (lambda n_in, n_out, act, rng: np.abs(reference.lab_init(n_in, n_out, act, rng)),
+                     "Your weights have mean"),
+    "constant": (lambda n_in, n_out, act, rng: np.full((n_in, n_out), np.sqrt(2 / (n_in + n_out))), "all equal (0.0"),
 }
 
 
@@ -457,7 +491,7 @@ def test_init_weights_accepts_a_normal_glorot():
 # ----------------------------------------------------------------------------- 09.4 the training loop
 
 def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, lr_fixed=None, backward=None,
-          loss_fn=None):
+          loss_fn=None, clip=None):
     def train(net, batches, lr, weight_decay, backprop):
         lr = lr_fixed or lr
         backprop = backward or backprop
@@ -493,7 +527,7 @@ def _loop(zero="each step", penalty=True, update_first=False, as_tensors=False, 
                     p.grad = None
             if not update_first:
                 for p in net.parameters():
-                    p.data -= lr * p.grad
+                    p.data -= lr * (p.grad if clip is None else clip(p.grad))
             if zero == "after the step":
                 for p in net.parameters():
                     p.grad = None
@@ -523,6 +557,9 @@ TRAIN_WRONG = {
     "engine_backward": (_loop(backward=lambda loss: loss.backward()), "without the backprop it is given"),
     "engine_loss": (_loop(loss_fn=bl.nn.cross_entropy), "did not use the network's own cross-entropy"),
     "penalty_on_the_biases_too": (_loop(penalty="every parameter"), "the W's only"),
+    # walkthrough walk3-b: both passed (no case had gradients large enough for the clip to act)
+    "gradients clipped at 5": (_loop(clip=lambda g: np.clip(g, -5.0, 5.0)), "limits them"),
+    "gradient norm clipped at 10": (_loop(clip=lambda g: g * min(1.0, 10.0 / np.linalg.norm(g))), "limits them"),
 }
 
 

@@ -20,6 +20,10 @@ ENGINE = ("Your function called the engine's {names}, which computes this gradie
           "derive it in index notation and compute it yourself with np.einsum or NumPy. (The engine is what "
           "the notebook checks your answer against afterwards.)")
 
+EXPLORER = ("Your function called the einsum explorer's {names}, which works out the backward spec for you: the "
+            "exercise is to build that spec yourself from the rule of section 4 (the explorer is there to compare "
+            "with, by hand).")
+
 NOT_AN_ARRAY = ("A gradient is returned as a NumPy array of its operand's shape (np.einsum and NumPy's operators "
                 "give one); yours is a {kind}. A list has no shape or dtype, and arithmetic on it means something else "
                 "(`+` joins two lists, `*` repeats one).")
@@ -51,6 +55,9 @@ SPEC_HINTS = {
                  "order. Write the output explicitly; the result must have shape {want_shape}."),
     "output_axes": ("The result must have shape {want_shape} ({ndim} axes), so it needs {ndim} subscript(s) after "
                     "'->'; the spec has '{out}'. Letters left out of the output are summed over."),
+    "repeated_output": ("The output subscripts '{out}' repeat '{c}': each output letter names one axis of the result, "
+                        "so it may appear there only once (NumPy refuses the spec). A letter repeated on the INPUT "
+                        "side is what multiplies or sums."),
     "refused": "NumPy could not apply this spec to the operands.",
     "output_order": ("The output subscripts '{out}' are in the wrong order: their order is the order of the result's "
                      "axes. {formula}"),
@@ -80,6 +87,9 @@ def spec_problems(spec, operands, want_shape):
                 return SPEC_HINTS["sizes"].format(c=c, other_n=other_n, other=other, n=n, name=name)
     if not arrow:
         return SPEC_HINTS["no_arrow"].format(want_shape=want_shape)
+    repeated = [c for c in dict.fromkeys(out) if out.count(c) > 1]
+    if repeated:
+        return SPEC_HINTS["repeated_output"].format(out=out, c=repeated[0])
     if len(out) != len(want_shape):
         return SPEC_HINTS["output_axes"].format(want_shape=want_shape, ndim=len(want_shape), out=out)
     return ""
@@ -376,7 +386,12 @@ class QuadraticFormGrad(Exercise):
 
 def engine_mismatch(got):
     names = " and ".join(got["__engine__"])
+    if all(name in EXPLORER_FUNCTIONS for name in got["__engine__"]):
+        return Mismatch(f"your function called the einsum explorer's {names}", EXPLORER.format(names=names))
     return Mismatch(f"your function called the engine's {names}", ENGINE.format(names=names))
+
+
+EXPLORER_FUNCTIONS = ("backward_spec", "explain")      # the explorer's functions that give a backward spec away
 
 
 # ----------------------------------------------------------------------------- 05.4 / 05.5 einsum backward
@@ -429,7 +444,14 @@ EINSUM_BACKWARD_HINTS = {
     "axis_order": ("Right numbers in the wrong axis order: the output subscripts of the backward einsum must be "
                    "operand {i}'s own, '{subs}', in that order. {rule}"),
     "shape": "A gradient has the shape of its operand: the backward einsum's output subscripts are '{subs}'. {rule}",
-    "other_operands": "Use grad with the OTHER operands only (leave operand i out). {rule}",
+    "other_operands": ("The gradient of operand i is an einsum of grad with every OTHER operand: all of them, each "
+                       "with its own subscripts, and not operand i itself. {rule}"),
+    "no_others": ("Your gradient leaves out the other operands: it is what the rule gives when every other operand is "
+                  "all ones. The gradient of operand {i} is grad combined with EVERY other operand, each with its "
+                  "own subscripts (only operand {i} itself is left out)."),
+    "no_grad": ("Your gradient does not use grad as it should: it is what the rule gives for an upstream gradient of "
+                "all ones. grad is one of the backward einsum's inputs (the chain rule multiplies by it), with the "
+                "output's subscripts."),
     "print_spec": ("Print the spec your code builds and the shapes of the arrays you pass it, for the failing case "
                    "shown above."),
     "axes": ("An array passed to np.einsum (or reshaped) has a different number of axes than the spec gives it "
@@ -466,11 +488,13 @@ class _EinsumBackward(Exercise):
 
     def run(self, obj, case):
         from ..einsum import operand_grad
+        from ..widgets.einsum_explorer import backward_spec
 
         operands = [a.copy() for a in case["operands"]]
         given, grad = list(operands), case["grad"].copy()
         try:
-            out, engine = run_watching([operand_grad], lambda: obj(case["spec"], operands, grad, case["i"]))
+            out, engine = run_watching([operand_grad, backward_spec],
+                                       lambda: obj(case["spec"], operands, grad, case["i"]))
         except ValueError as exc:
             if "einstein sum" in str(exc) or "subscript" in str(exc):  # NumPy refused an einsum the learner built
                 return {"error": f"ValueError: {exc}", "at": self.describe(case)}
@@ -533,13 +557,24 @@ class _EinsumBackward(Exercise):
         if np.allclose(g, want, rtol=1e-6, atol=1e-8):
             return None
         msg = f"expected {hints.short_repr(want)}, received {hints.short_repr(g)}"
-        special = self.value_hint(g, want, case)
+        special = self.value_hint(g, want, case) or self.missing_input_hint(g, want, case)
         if special:
             return Mismatch(msg, special + " " + self.rule(case))
         hint = hints.plain_value_hint(hints.diagnose(g, want), "")    # arrays, not a graph of nodes with .grad
         if hint in ("", hints.CLOSE):
             return Mismatch(msg, EINSUM_BACKWARD_HINTS["other_operands"].format(rule=self.rule(case)))
         return Mismatch(msg, hint + " " + self.rule(case))
+
+    @staticmethod
+    def missing_input_hint(g, want, case):
+        """Name an input the learner's gradient left out: the other operands, or grad (each replaced by ones)."""
+        spec, operands, grad, i = case["spec"], case["operands"], case["grad"], case["i"]
+        ones = [a if j == i else np.ones_like(a) for j, a in enumerate(operands)]
+        if len(operands) > 1 and np.allclose(g, oracle_grad(spec, ones, grad, i), rtol=1e-6, atol=1e-8):
+            return EINSUM_BACKWARD_HINTS["no_others"].format(i=i)
+        if grad.size > 1 and np.allclose(g, oracle_grad(spec, operands, np.ones_like(grad), i), rtol=1e-6, atol=1e-8):
+            return EINSUM_BACKWARD_HINTS["no_grad"]
+        return ""
 
     def error_hint(self, exc):
         """A hint for an exception the learner's code raised (shown under its traceback)."""

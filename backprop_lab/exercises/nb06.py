@@ -248,6 +248,27 @@ MAXIMUM_HINTS = {
 }
 
 
+ROUTING_HINTS = {
+    "engine": ("Your function ran the engine's {names}, whose rule is this exercise's answer (the notebook shows it "
+               "once yours has passed): work out which entries receive g from x, y (or x and the axis) yourself, "
+               "with NumPy."),
+}
+
+
+def _routing_rules():
+    from .. import rules
+
+    return [rules.Maximum.backward, rules.Minimum.backward, rules.Max.backward, rules.Min.backward]
+
+
+def _engine_mismatch(got):
+    """A Mismatch when the learner's routing function ran the engine's own Maximum/Max rule, else None."""
+    if isinstance(got, dict) and got.get("engine"):
+        names = " and ".join(got["engine"])
+        return Mismatch(f"your function ran the engine's {names}", ROUTING_HINTS["engine"].format(names=names))
+    return None
+
+
 class MaximumBackward(Exercise):
 
     def cases(self, rng):
@@ -259,12 +280,15 @@ class MaximumBackward(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        out, changed = call_watching(obj, {"x": case["x"], "y": case["y"], "g": case["g"]})
+        (out, changed), engine = run_watching(
+            _routing_rules(), lambda: call_watching(obj, {"x": case["x"], "y": case["y"], "g": case["g"]}))
+        if engine:      # (with the case's input: the same dict for every case would read as hard-coded)
+            return {"engine": engine, "x": case["x"]}
         out = tuple(out) if isinstance(out, (tuple, list)) else out
         return {"mutated": changed, "out": out} if changed else out
 
     def compare(self, got, want, case):
-        bad = mutation_mismatch(got) or _pair(got, ["dx", "dy"])
+        bad = _engine_mismatch(got) or mutation_mismatch(got) or _pair(got, ["dx", "dy"])
         if bad:
             return bad
         x, y, g = case["x"], case["y"], case["g"]
@@ -356,7 +380,10 @@ class MaxBackward(Exercise):
         return fixed + rand
 
     def run(self, obj, case):
-        out, changed = call_watching(obj, {"x": case["x"], "g": np.asarray(case["g"])}, case["axis"])
+        (out, changed), engine = run_watching(
+            _routing_rules(), lambda: call_watching(obj, {"x": case["x"], "g": np.asarray(case["g"])}, case["axis"]))
+        if engine:      # (with the case's input: the same dict for every case would read as hard-coded)
+            return {"engine": engine, "x": case["x"]}
         return {"mutated": changed, "out": out} if changed else out
 
     def describe(self, case):
@@ -371,7 +398,7 @@ class MaxBackward(Exercise):
         return super().error_hint(exc)
 
     def compare(self, got, want, case):
-        bad = mutation_mismatch(got)
+        bad = _engine_mismatch(got) or mutation_mismatch(got)
         if bad:
             return bad
         x, axis = case["x"], case["axis"]
@@ -490,6 +517,10 @@ DRIVER_HINTS = {
     "accumulate": ("{name} already held a gradient from an earlier pass before your backward ran, and afterwards "
                    "holds only the new one: your driver threw the old one away. Leaf gradients accumulate across "
                    "passes (as with Tensor.backward and in PyTorch): the new gradient is added to what is there."),
+    "stale": ("Node '{op}', made by an operation, already held a gradient from an earlier pass when your driver "
+              "began (a pass with retain_graph=True leaves one), and your driver added this pass's shares to it: the "
+              "old gradient flowed on into the leaves. Only leaves accumulate across passes; the .grad of a tensor "
+              "made by an operation must hold this pass's gradient alone."),
     "dtype": ("{name}.grad is {got} but {name} holds {want} data: a gradient has the dtype of its tensor. Every "
               "gradient descends from the one the pass starts with and from any array you make to hold them: "
               "give them the tensor's dtype."),
@@ -552,6 +583,7 @@ def _watched_graph(case, log):
     leaves = _leaves(case)
     root = builder(leaves)
     nodes = topo_sort(root)
+    _leave_stale_gradient(case, nodes)
     consumers = {id(n): [] for n in nodes}
     for n in nodes:
         for p in n._prev:
@@ -612,6 +644,16 @@ def _watched_graph(case, log):
     return root, leaves, uncalled, leaf_shape_hints, aliased, constants
 
 
+def _leave_stale_gradient(case, nodes):
+    """Give the case's intermediate node the gradient an earlier pass (retain_graph=True) left; return the node."""
+    stale = case.get("stale")
+    if not stale:
+        return None
+    node = next(n for n in nodes if n._op == stale["op"])
+    node.grad = np.full(node.shape, stale["value"], dtype=node.data.dtype)
+    return node
+
+
 class BackwardDriver(Exercise):
     allowed_references = ("backprop_lab.unbroadcast",)   # the exercise text tells the learner to use it
 
@@ -625,6 +667,8 @@ class BackwardDriver(Exercise):
             cases.append(case)
         cases[8]["preset"] = {"x": rng.normal(size=3).round(3)}      # a gradient left from an earlier pass
         cases[9]["dtype"] = "float32"
+        cases.append({"graph": "diamond", "x": rng.normal(size=(2, 3)).round(3),
+                      "stale": {"op": "Tanh", "value": 0.5}})    # an intermediate left with an earlier gradient
         return cases
 
     def run(self, obj, case):
@@ -644,10 +688,20 @@ class BackwardDriver(Exercise):
                 "graph": case["graph"]}   # the graph: a missing gradient is no hard-coded one
 
     def expected(self, case):
+        from ..autograd import topo_sort
+
         builder, _, spec = GRAPHS[case["graph"]]
         leaves = _leaves(case)
-        builder(leaves).backward()
-        return {"grads": {k: leaves[k].grad for k, (_, rg) in spec.items() if rg}}
+        root = builder(leaves)
+        _leave_stale_gradient(case, topo_sort(root))
+        root.backward()
+        want = {"grads": {k: leaves[k].grad for k, (_, rg) in spec.items() if rg}}
+        if case.get("stale"):      # what a driver that adds to the stale gradient gives, to name that mistake
+            leaves = _leaves(case)
+            node = _leave_stale_gradient(case, topo_sort(builder(leaves)))
+            node.backward(np.full(node.shape, case["stale"]["value"]))
+            want["with_stale"] = {k: want["grads"][k] + leaves[k].grad for k in want["grads"]}
+        return want
 
     def describe(self, case):
         _, text, spec = GRAPHS[case["graph"]]
@@ -658,6 +712,9 @@ class BackwardDriver(Exercise):
                                       for k, v in case["preset"].items())
         if case.get("dtype"):
             extra += f"; all data {case['dtype']}"
+        if case.get("stale"):
+            extra += (f"; the {case['stale']['op']} node's .grad already holds {case['stale']['value']} everywhere, "
+                      "from an earlier pass with retain_graph=True")
         return f"graph: {text}; {inputs}{extra}"
 
     def error_hint(self, exc):
@@ -681,7 +738,7 @@ class BackwardDriver(Exercise):
         if got["uncalled"]:
             return Mismatch(f"after your backward, node '{got['uncalled'][0]}' holds a gradient it never passed on",
                             DRIVER_HINTS["uncalled"].format(op=got["uncalled"][0]))
-        grads, want = got["grads"], want["grads"]
+        grads, with_stale, want = got["grads"], want.get("with_stale"), want["grads"]
         data_dtype = case.get("dtype", "float64")
         for k in want:
             if grads.get(k) is None:
@@ -704,6 +761,8 @@ class BackwardDriver(Exercise):
         for k, old in (case.get("preset") or {}).items():
             if hints.close(grads[k], np.asarray(want[k]) - old, rtol=1e-6, atol=1e-8):
                 return Mismatch(m.message, DRIVER_HINTS["accumulate"].format(name=k))
+        if with_stale and all(hints.close(grads[k], with_stale[k], rtol=rtol, atol=1e-8) for k in want):
+            return Mismatch(m.message, DRIVER_HINTS["stale"].format(op=case["stale"]["op"]))
         if got.get("aliased"):
             a, b = got["aliased"][0]
             return Mismatch(m.message, DRIVER_HINTS["aliased"].format(a=a, b=b))
@@ -850,7 +909,8 @@ class FindTheBug(Exercise):
                             hint["not_a_string"].format(how=how))
         if _normalise_op(got) == want.lower():
             return None
-        if _normalise_op(got) in [op.lower() for op in mystery_ops()]:
-            return Mismatch(f"you named {got!r}", hint["innocent"].format(op=got, how=how))
+        named = [op for op in mystery_ops() if op.lower() == _normalise_op(got)]
+        if named:       # quote the op as check_graph prints it, whatever the learner's spelling ("mul", "bl.Mul")
+            return Mismatch(f"you named {got!r}", hint["innocent"].format(op=named[0], how=how))
         return Mismatch(f"{got!r} is not the name of an op in the mystery graph",
                         hint["unknown"].format(how=how))

@@ -247,6 +247,12 @@ class LinearFunction(Exercise):
         for name in ("dx", "dW", "db"):
             if got.get(name) is None:
                 return Mismatch(f"{name} is None after backward", LINEAR_HINTS["none"].format(name=name[1:]))
+        names = ("dx", "dW", "db")
+        moved = [n for n in names if not (np.shape(got[n]) == np.shape(want[n]) and _close(got[n], want[n])) and any(
+            o != n and np.shape(got[n]) == np.shape(want[o]) and _close(got[n], want[o]) for o in names)]
+        if moved:      # a right gradient in another input's place: (db, dW, dx), (dW, dx, db), ...
+            return Mismatch(f"{moved[0]}: received {hints.short_repr(got[moved[0]])}, the gradient of another input",
+                            LINEAR_HINTS["order"])
         if case.get("dtype") == "float32":
             return hints.compare_values({k: got[k] for k in ("dx", "dW", "db")},
                                         {k: want[k] for k in ("dx", "dW", "db")}, rtol=1e-5, atol=1e-6)
@@ -400,6 +406,11 @@ CE_HINTS = {
                 "number added) before the log, so no example can cost more than -log of that small number. The "
                 "true loss is large here, and finite: take the log without ever forming a probability that must be "
                 "clipped or can round to 0."),
+    "large_finite": ("Your loss is finite but wrong for logits as large as {big:g} in size. A clip of the logits (or "
+                     "of the exponentials, or of a probability before the log) keeps the numbers finite by changing "
+                     "the function: every logit above the clip counts as the clip. Shifting a row's logits by a "
+                     "constant changes no probability: choose, for EACH ROW, the shift that keeps every exponent at "
+                     "most 0, and take the log before exponentiating anything large."),
     "keepdims": ("A per-row maximum or sum over axis=1 has shape (N,), which does not line up with the (N, C) logits: "
                  "broadcasting aligns shapes from the RIGHT, so (N,) meets the C columns. Keep the reduced axis "
                  "(keepdims=True) so that each row is combined with its own number."),
@@ -486,9 +497,13 @@ class StableCrossEntropy(Exercise):
         if no_keepdims is not None:
             variants.append((CE_HINTS["keepdims"], no_keepdims))
         variants += [(CE_HINTS["clipped"], v) for v in clipped_losses(lse - z[np.arange(n), labels])]
-        return Mismatch(m.message, _match(got, variants) or m.hint)
+        hint = _match(got, variants)
+        if hint is None and np.abs(z).max() > EXP_OVERFLOW:
+            hint = CE_HINTS["large_finite"].format(big=float(np.abs(z).max()))
+        return Mismatch(m.message, hint or m.hint)
 
 
+EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))    # np.exp(z) is inf above this, in float64
 CLIPS = (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16, 1e-20, 1e-30, float(np.finfo(np.float64).eps),
          float(np.finfo(np.float32).eps), float(np.finfo(np.float64).tiny))
 
@@ -577,6 +592,12 @@ ADAM_HINTS = {
     "t_off": ("The bias correction uses the wrong step number: t counts the updates including this one (t = 1 on "
               "the first step); use the t you are given."),
     "eps_inside": "epsilon belongs OUTSIDE the square root: it is added to the root of v_hat, not to v_hat.",
+    "eps_added": ("epsilon is added to the step (or the parameter) instead of the denominator: it belongs next to the "
+                  "root of v_hat, where it keeps the division safe when v_hat is tiny."),
+    "eps_hat": ("That is the paper's faster rearrangement (the bias corrections folded into the learning rate), "
+                "whose epsilon sits next to sqrt(v) instead of sqrt(v_hat), so the step differs where v is tiny. "
+                "This exercise, bl.optim.Adam and PyTorch use Algorithm 1 as section 6 writes it: epsilon added to "
+                "the root of the corrected v_hat."),
     "no_sqrt": "The step divides by the square ROOT of v_hat, not by v_hat itself.",
     "v_not_squared": "The second moment averages the SQUARED gradient, not the gradient.",
     "betas_swapped": ("The weights of the moving averages are swapped: each new moment keeps MOST of the old one "
@@ -654,6 +675,10 @@ class AdamStep(Exercise):
                         (ADAM_HINTS["t_off"], (step(m / (1 - b1 ** (t + 1)), v / (1 - b2 ** (t + 1))), m, v)),
                         (ADAM_HINTS["t_off"], (step(m / (1 - b1 ** (t - 1)), v / (1 - b2 ** (t - 1))), m, v)),
                         (ADAM_HINTS["eps_inside"], (p - lr * mh / np.sqrt(vh + eps), m, v)),
+                        (ADAM_HINTS["eps_added"], (p - lr * mh / np.sqrt(vh) + eps, m, v)),
+                        (ADAM_HINTS["eps_added"], (p - lr * mh / np.sqrt(vh) - eps, m, v)),
+                        (ADAM_HINTS["eps_hat"], (p - lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps),
+                                                 m, v)),
                         (ADAM_HINTS["no_sqrt"], (step(mh, vh, root=lambda a: a), m, v)),
                         (ADAM_HINTS["sign"], (2 * p - step(mh, vh), m, v)),
                         (ADAM_HINTS["corrected_state"], (step(mh, vh), mh, vh)),
@@ -701,11 +726,16 @@ class AdamStep(Exercise):
 # ----------------------------------------------------------------------------- 07.6 capstone: a whole backward pass
 
 BACKWARD_ORDER = ("logits", "W2", "b2", "h", "z1", "W1", "b1", "X")   # from the loss back to the input
+LABEL_KEYS = ("labels", "y", "onehot", "one_hot")    # keys under which a learner may hand in a labels "gradient"
 INPUTS = ("X", "W1", "b1", "W2", "b2")
 
 TWO_LAYER_HINTS = {
     "structure": ("Return a pair (loss, grads): the loss as a float and a dict with one gradient per tensor, under "
                   "the keys " + ", ".join(f'"{k}"' for k in BACKWARD_ORDER) + "."),
+    "labels": ("grads holds a gradient for the labels (\"{key}\"). The labels are integer class ids: they pick which "
+               "log-probability each example pays, and no small change of a class id exists, so there is no "
+               "gradient to give (the engine's cross_entropy returns none for them). Return the gradients of the "
+               "tensors of the forward pass only."),
     "missing": ("grads has no {keys}: it must hold the gradient of EVERY tensor of the forward pass, the "
                 "intermediate ones (logits, h, z1) included, under exactly these names."),
     "engine": ("Your function used the engine to compute gradients. This exercise is the backward pass by hand, in "
@@ -831,7 +861,7 @@ class TwoLayerBackward(Exercise):
                     f"a {type(out).__name__} of {len(out)} items"}
         loss, grads = out
         result = {"loss": float(loss) if _is_real(loss) else {"not_a_float": _kind(loss), "value": _as_number(loss)},
-                  "grads": {}}
+                  "grads": {}, "labels_grad": next((k for k in LABEL_KEYS if k in grads), None)}
         for k in BACKWARD_ORDER:
             if k not in grads:
                 continue
@@ -959,6 +989,9 @@ class TwoLayerBackward(Exercise):
         if missing:
             return Mismatch(f"grads lacks the keys {missing}",
                             H["missing"].format(keys=", ".join(f'"{k}"' for k in missing)))
+        if got.get("labels_grad"):
+            key = got["labels_grad"]
+            return Mismatch(f"grads has a key {key!r}", H["labels"].format(key=key))
         right = ["loss"]
         for name in BACKWARD_ORDER:
             mine, expected = got["grads"][name], want["grads"][name]

@@ -134,6 +134,9 @@ BATCH_HINTS = {
     "same_batches": ("Epoch 1 and epoch 2 put the same indices together in their batches; only the order changed. "
                      "Every epoch's batches must be fresh random samples of the data: the random order of the epoch "
                      "decides which examples share a batch, not only the order in which fixed batches come."),
+    "consecutive": ("Within your epochs the indices run in steps of one ({example}): the start is random but the "
+                    "order is not, so the same neighbours share a batch in every epoch. An epoch needs a random "
+                    "*ordering* of all the indices, in which any index may follow any other."),
     "not_seeded": ("Two runs from generators with the same seed gave different batches: the order must come from "
                    "the rng argument, not from np.random's global state or an unseeded generator."),
 }
@@ -176,6 +179,11 @@ class Minibatches(Exercise):
         if np.array_equal(e1, e2):
             return Mismatch(f"epoch 1 and epoch 2 had the same order: {hints.short_repr(e1)}",
                             BATCH_HINTS["same_each_epoch"])
+        steps = [np.diff(e) % n for e in (e1, e2)]
+        for step in (1, n - 1):
+            if n >= 8 and all(np.mean(d == step) >= 0.75 for d in steps):
+                return Mismatch(f"epoch 1 visited {hints.short_repr(e1)}, epoch 2 {hints.short_repr(e2)}",
+                                BATCH_HINTS["consecutive"].format(example=", ".join(map(str, e1[:4])) + ", ..."))
         groups = [sorted(map(tuple, (np.sort(b) for b in got[k]))) for k in ("epoch1", "epoch2")]
         if n_batches > 1 and groups[0] == groups[1]:
             return Mismatch(f"epoch 1's batches {hints.short_repr(got['epoch1'])} and epoch 2's "

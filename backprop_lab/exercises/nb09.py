@@ -79,6 +79,11 @@ def _graph_diamond(t):
     return (u + (u * t["w"]).tanh()).sum()
 
 
+def _graph_diamond_mirrored(t):
+    u = t["a"].tanh()
+    return ((u * t["w"]).tanh() + u + t["k"]).sum()
+
+
 def _graph_shared_first(t):
     return ((t["a"] + t["b"]) * 2.0).sum() + ((t["a"] * t["c"]).tanh() * 3.0).sum()
 
@@ -109,6 +114,9 @@ GRAPHS = {
                {"x": ((3,), True), "r": ((3,), False)}, "sharing"),
     "diamond": (_graph_diamond, "u = a.tanh(); (u + (u * w).tanh()).sum()  (u is used by two operations)",
                 {"a": ((2, 3), True), "w": ((2, 3), True)}, "order"),
+    "diamond-mirrored": (_graph_diamond_mirrored, "u = a.tanh(); ((u * w).tanh() + u + k).sum()  (the same diamond, "
+                         "its two paths in the other order; k is a constant: requires_grad=False)",
+                         {"a": ((2, 3), True), "w": ((2, 3), True), "k": ((2, 3), False)}, "order"),
     "preset": (_graph_square, "(x * x * r).sum(), where x.grad already holds a gradient from an earlier pass",
                {"x": ((3,), True), "r": ((3,), False)}, "preset"),
     "shared-first": (_graph_shared_first, "((a + b) * 2).sum() + ((a * c).tanh() * 3).sum()",
@@ -180,6 +188,9 @@ BACKWARD_HINTS = {
                   "gradient) or hand one array to several inputs, and the backward pass must never modify such an "
                   "array in place. Store sums as new arrays."),
     "basic": "The gradients of this small graph are wrong: compare your pass, step by step, with section 1.1's tools.",
+    "constant": ("{leaf} does not require a gradient (requires_grad=False), yet your backward pass wrote a .grad into "
+                 "it: like loss.backward(), a backward pass skips the inputs that need no gradient (the batch of "
+                 "images, say), rather than computing and storing a gradient nobody asked for."),
     "engine_off": "the engine's backward pass is switched off in this check; see the message above.",
 }
 
@@ -211,7 +222,7 @@ class LabBackward(Exercise):
             return {k: (fixed or {}).get(k, np.round(rng.normal(size=shape), 3)) for k, (shape, _) in spec.items()}
 
         cases = [{"graph": "product", "inputs": {"x": np.array([1.0, -2.0, 0.5]), "w": np.array([3.0, 0.5, -1.0])}}]
-        for name in ("layer", "outer", "square", "diamond"):
+        for name in ("layer", "outer", "square", "diamond", "diamond-mirrored"):
             cases.append({"graph": name, "inputs": inputs(name)})
         cases.append({"graph": "preset", "inputs": {"x": np.array([2.0, -1.0, 0.5]), "r": np.array([1.0, 2.0, -3.0])},
                       "preset": {"x": np.array([10.0, 20.0, 30.0])}})
@@ -255,7 +266,8 @@ class LabBackward(Exercise):
         if too_deep:
             return {"recursion_error": True}
         spec = GRAPHS[case["graph"]][2]
-        return {"grads": {k: _plain(leaves[k].grad) for k, (_, rg) in spec.items() if rg}}
+        return {"grads": {k: _plain(leaves[k].grad) for k, (_, rg) in spec.items() if rg},
+                "constants": [k for k, (_, rg) in spec.items() if not rg and leaves[k].grad is not None]}
 
     def error_hint(self, exc):
         if isinstance(exc, EngineBackwardOff):
@@ -301,6 +313,10 @@ class LabBackward(Exercise):
             tol = 1e-5 if dtype == np.float32 else self.rtol
             if not np.allclose(g, w, rtol=tol, atol=self.atol if dtype != np.float32 else 1e-6):
                 return self._wrong(leaf, g, w, trap, case)
+        if got.get("constants"):
+            leaf = got["constants"][0]
+            return Mismatch(f"{leaf}.grad is not None after your backward(loss)",
+                            BACKWARD_HINTS["constant"].format(leaf=leaf))
         return None
 
     def _wrong(self, leaf, g, w, trap, case):
@@ -515,6 +531,9 @@ class LabOps(Exercise):
                 per_row = top + np.log(np.exp(z - top[:, None]).sum(axis=1)) - z[np.arange(len(z)), labels]
                 if any(np.allclose(out, v, **tol) for v in clipped_losses(per_row)):
                     return Mismatch(m.message, CE_HINTS["clipped"])
+                big = float(np.abs(z).max())
+                if big > np.log(np.finfo(dtype).max):      # np.exp(big) overflows in this dtype
+                    return Mismatch(m.message, CE_HINTS["large_finite"].format(big=big))
             return Mismatch(m.message, OPS_HINTS["output"].format(op=op) + (" " + m.hint if m.hint else ""))
         for name, w in want["grads"].items():
             g = got["grads"].get(name)
@@ -574,6 +593,8 @@ INIT_HINTS = {
                 "square root of a variance."),
     "zeros": ("Your weights are all equal (zero): every unit of the layer computes the same thing and gets the same "
               "gradient, so they never become different. Draw them at random."),
+    "equal": ("Your weights are all equal ({value:.3g}): every unit of the layer computes the same thing and gets "
+              "the same gradient, so they never become different. Draw them at random, centred on 0."),
     "shape": "The weights must have shape (n_in, n_out) = {want} (y = x @ W); received {got}.",
     "rng": ("Two calls with generators of the same seed gave different weights: draw from the rng argument, not from "
             "np.random's global state or a generator made inside the function."),
@@ -611,6 +632,7 @@ class InitWeights(Exercise):
         one = np.random.default_rng(case["seed"] + 1)       # one generator, two layers: they must differ
         first, second = (np.asarray(_plain(obj(*args, one)), dtype=np.float64) for _ in range(2))
         return {"shape": list(w.shape), "std": float(w.std()), "mean": float(w.mean()),
+                "equal": bool(w.size > 1 and np.ptp(w) == 0),
                 "seeded": bool(w.shape == again.shape and np.array_equal(w, again)),
                 "fresh": not (first.shape == second.shape and np.array_equal(first, second))}
 
@@ -632,8 +654,12 @@ class InitWeights(Exercise):
             return Mismatch(f"expected shape {tuple(want['shape'])}, received {tuple(got['shape'])}", hint)
         std, target = got["std"], want["std"]
         message = f"standard deviation {std:.4g}, expected {target:.4g} (within 5%)"
-        if std == 0:
-            return Mismatch(message, INIT_HINTS["zeros"])
+        if std == 0 or got.get("equal"):
+            if got["mean"] == 0:
+                return Mismatch(message, INIT_HINTS["zeros"])
+            return Mismatch(f"every weight is {got['mean']:.4g}", INIT_HINTS["equal"].format(value=got["mean"]))
+        if abs(got["mean"]) > 0.1 * std:         # off-centre (all positive, say): say so before judging the spread
+            return Mismatch(f"mean {got['mean']:.4g}, expected about 0", INIT_HINTS["mean"].format(mean=got["mean"]))
         if abs(std / target - 1) > 0.05:
             he, glorot = np.sqrt(2 / n_in), np.sqrt(2 / (n_in + n_out))
             if abs(std - 1) < 0.05:
@@ -690,6 +716,10 @@ TRAIN_HINTS = {
     "stale": ("In this case the parameters' .grad already held gradients from an earlier pass when your loop began, "
               "and your first update used them too. backprop adds into .grad, so clear the gradients before each "
               "step's backward pass: then every update uses its own step's gradient and nothing else."),
+    "limited": ("Your loop is right where the gradients are small (the earlier cases passed) and wrong in this case, "
+                "whose gradients reach {big:.3g}: something in your update limits them (a clip of each entry, or of "
+                "the norm). A clip hides an exploding symptom and trains a different model; the lab's update is "
+                "plain SGD, the parameter minus lr times its whole gradient. Find the cause instead."),
     "own_backprop": ("Your loop computed its gradients without the backprop it is given (called {n} in {k}): "
                      "the lab's loop must use the backward pass handed to it, so that the lab trains with "
                      "yours once it is fixed. (loss.backward() gives the same numbers in this check only because the "
@@ -744,7 +774,9 @@ class LabTrain(TrainingLoopCheck):
                  case([5, 6, 3], 3, 0.2, 0.0, n=7)]
         stale = case([4, 5, 3], 2, 0.5, 0.01)
         stale["stale"] = [np.round(rng.normal(size=np.shape(a)), 3) for a in stale["weights"] + stale["biases"]]
-        return cases + [stale]
+        large = case([4, 5, 3], 1, 0.01, 20.0)    # a strong penalty: gradients of tens, where a clip would act
+        large["large"] = True
+        return cases + [stale, large]
 
     def run(self, obj, case):
         calls = {"backprop": 0, "loss": 0}
@@ -792,4 +824,8 @@ class LabTrain(TrainingLoopCheck):
             plain = self.expected(dict(case, weight_decay=0.0))["params"]
             if all(np.allclose(g, p, rtol=1e-9, atol=1e-12) for g, p in zip(got["params"], plain)):
                 return TRAIN_HINTS["no_penalty"]
+        if case.get("large"):
+            start, want = self.initial_params(case), self.expected(case)["params"]
+            big = max(float(np.abs(a - b).max()) for a, b in zip(start, want)) / case["lr"]
+            return TRAIN_HINTS["limited"].format(big=big)
         return None

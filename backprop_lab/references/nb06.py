@@ -60,6 +60,9 @@ def backward(root):
             order.append(node)
 
     visit(root)
+    for node in order:
+        if node._fn is not None:       # made by an operation: this pass's gradient only
+            node.grad = None
     root.grad = np.ones_like(root.data)
     for node in reversed(order):
         if node._fn is None or node.grad is None:
