@@ -578,3 +578,17 @@ def test_a_forged_hint_of_megabytes_costs_only_its_notebook(tmp_path):
     assert all(len(x.get("detail", {}).get("hint", "")) <= protocol.MAX_TEXT for x in forged.values())
     honest = [x for r in results if r["student"] == "honest" and r["notebook"] == NB01 for x in r["exercises"]]
     assert honest and all(x["status"] == "pass" for x in honest), honest
+
+
+def test_code_too_deep_to_scan_is_flagged_not_a_grader_error():
+    """An exercise cell that uses the engine beside an expression nested deeper than the scan for engine use can
+    walk (Python compiles 1,000-2,500 nested operators; the scan's recursion stops at about 1,000, earlier in a
+    grader thread): the scan raised RecursionError, which made the whole notebook a grader error (every exercise 0,
+    'a re-run grades it again', and again). It is flagged for review instead, as engine use is."""
+    from backprop_lab.grading import delegation
+
+    src = ("def mul_backward(a, b, g):\n    eng = __import__('backprop' + '_lab')\n"
+           f"    _ = {'-' * 2000}0\n    return eng.Tensor(a), eng.Tensor(b)\n")
+    compile(src, "<cell>", "exec")          # Python itself runs it
+    flagged = delegation.check_cell(src, None, [src], [])
+    assert flagged and "nested too deeply" in flagged[0], flagged

@@ -193,7 +193,18 @@ def used_names(source: str) -> set[str]:
 
 def check_cell(student: str, released: str | None, all_sources: list[str], added: list[str],
                allowed: tuple[str, ...] = ()) -> list[str]:
-    """What the student's exercise cell uses from the engine beyond the released cell; [] when nothing."""
+    """What the student's exercise cell uses from the engine beyond the released cell; [] when nothing.
+
+    Code nested too deeply for the scan's recursion (Python compiles and runs an expression of 1,000-2,500
+    nested operators, which the scan cannot walk) is itself the evidence: it is flagged, never a grader error."""
+    try:
+        return _check_cell(student, released, all_sources, added, allowed)
+    except RecursionError:
+        return ["code nested too deeply for the grader to scan for engine use"]
+
+
+def _check_cell(student: str, released: str | None, all_sources: list[str], added: list[str],
+                allowed: tuple[str, ...]) -> list[str]:
     names = aliases(all_sources)
     if names.get("bl") is None:
         names["bl"] = PACKAGE
