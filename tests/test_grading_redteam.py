@@ -592,3 +592,16 @@ def test_code_too_deep_to_scan_is_flagged_not_a_grader_error():
     compile(src, "<cell>", "exec")          # Python itself runs it
     flagged = delegation.check_cell(src, None, [src], [])
     assert flagged and "nested too deeply" in flagged[0], flagged
+
+
+@pytest.mark.timeout(60)
+def test_a_cell_of_blank_lines_is_read_in_linear_time():
+    """The grader blanks IPython magics out of every cell before reading it; a pattern whose leading ``\\s*`` ran
+    over newlines was quadratic in a cell's blank lines: 60,000 of them (60 kB in a notebook of up to 100 MB) held
+    the grader for 97 s, a megabyte for hours. Magics are still blanked out, indented or not."""
+    from backprop_lab.grading import delegation
+
+    source = "x = 1\n" + "\n" * 300_000 + "  %time y = 2\n!ls\nz = 3\n" + " \n" * 100_000
+    tree = delegation.parse(source)
+    assert tree is not None and delegation.defined_names(source) >= {"x", "z"}
+    assert "y" not in delegation.used_names(source) | delegation.defined_names(source)
