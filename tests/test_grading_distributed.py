@@ -222,15 +222,6 @@ def test_bad_cluster_arguments_are_clear(tmp_path, monkeypatch):
     assert code == 2 and "cannot reach the Dask scheduler" in err, err
 
 
-STEAL = """def square(x):
-    found = []
-    for path in {paths!r}:
-        try:
-            found.append(open(path).read()[:200])
-        except OSError as exc:
-            found.append(type(exc).__name__)
-    raise RuntimeError(" | ".join(found))
-"""
 
 
 @pytest.mark.skipif(__import__("backprop_lab.grading.sandbox", fromlist=["x"]).jail_level()[0] == "off",
@@ -241,6 +232,8 @@ def test_a_worker_hides_the_submissions_and_results_as_a_local_run_does(cluster)
     paths: another student's notebook could be read, and shown in the thief's feedback)."""
     import shutil
     import tempfile
+
+    from test_grading_redteam import EXFILTRATE     # the red team's thief: raises what it read, for its feedback
 
     try:
         root = tempfile.mkdtemp(prefix="bl-redteam-", dir=sys.prefix)
@@ -253,7 +246,7 @@ def test_a_worker_hides_the_submissions_and_results_as_a_local_run_does(cluster)
         root.chmod(0o755)           # readable to the jail's uid, as a shared folder would be: only the jail hides it
         victim = root / "subs" / "victim" / N.NAME
         paths = [str(victim)]
-        subs, course = _class(root, {"victim": N.solved(), "thief": N.solved({"90.1": STEAL.format(paths=paths)})})
+        subs, course = _class(root, {"victim": N.solved(), "thief": N.solved({"90.1": EXFILTRATE.format(paths=paths)})})
         summary = grade(subs, str(root / "out"), course_dir=course, tests_dir=PRIVATE, progress=False,
                         cluster=cluster.address)
         thief = next(x for r in summary["results"] if r["student"] == "thief" for x in r["exercises"]
