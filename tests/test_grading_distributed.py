@@ -220,3 +220,39 @@ def test_bad_cluster_arguments_are_clear(tmp_path, monkeypatch):
     code, _, err = _cli(["grade", subs, "--out", str(tmp_path / "out"), "--course", course,
                          "--scheduler", f"tcp://127.0.0.1:{port}"])
     assert code == 2 and "cannot reach the Dask scheduler" in err, err
+
+
+
+
+@pytest.mark.skipif(__import__("backprop_lab.grading.sandbox", fromlist=["x"]).jail_level()[0] == "off",
+                    reason="only the jail hides files (README: what the sandbox guarantees where)")
+def test_a_worker_hides_the_submissions_and_results_as_a_local_run_does(cluster):
+    """The submissions and the results folder inside what the jail shows (here: inside the Python installation,
+    sys.prefix): a local run hides them, and so does a Dask worker on the same machine (it hid only its own
+    paths: another student's notebook could be read, and shown in the thief's feedback)."""
+    import shutil
+    import tempfile
+
+    from test_grading_redteam import EXFILTRATE     # the red team's thief: raises what it read, for its feedback
+
+    try:
+        root = tempfile.mkdtemp(prefix="bl-redteam-", dir=sys.prefix)
+    except OSError:
+        pytest.skip("the Python installation is not writable here")
+    try:
+        from pathlib import Path
+
+        root = Path(root)
+        root.chmod(0o755)           # readable to the jail's uid, as a shared folder would be: only the jail hides it
+        victim = root / "subs" / "victim" / N.NAME
+        paths = [str(victim)]
+        subs, course = _class(root, {"victim": N.solved(), "thief": N.solved({"90.1": EXFILTRATE.format(paths=paths)})})
+        summary = grade(subs, str(root / "out"), course_dir=course, tests_dir=PRIVATE, progress=False,
+                        cluster=cluster.address)
+        thief = next(x for r in summary["results"] if r["student"] == "thief" for x in r["exercises"]
+                     if x["id"] == "90.1")
+        assert thief["status"] == "error", thief
+        shown = json.dumps(thief)
+        assert "Fixture notebook" not in shown and "FileNotFoundError" in shown, shown
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -494,3 +494,114 @@ def test_nothing_read_from_outside_comes_back(graded):
         assert secret not in text and "nbformat" not in text, html
     mine = (fb / "exfiltrate_via_traceback" / "90_fixture.html").read_text()
     assert "FileNotFoundError | FileNotFoundError | FileNotFoundError | FileNotFoundError" in mine
+
+
+# ---- the grader's own work on what a worker sent: bounded whatever the submission sent
+
+def _upstream_only_pieces() -> tuple[str, str]:
+    """Two fixed texts of a hint template that begins with a blank (nb02's HAND_HINTS['upstream_only']): text made of
+    them, repeated, is where matching hints with one backtracking lazy group per blank took cubic time."""
+    import string
+
+    from backprop_lab.exercises import nb02
+
+    texts = [text for text, *_ in string.Formatter().parse(nb02.HAND_HINTS["upstream_only"])]
+    assert texts[0] == "" and len(texts) >= 4, texts
+    return texts[1], texts[2]
+
+
+NODE_TARGET = "02.2"
+FORGED_HINT = """
+def {target}(*args, **kwargs):
+    import gc, json, os, sys
+    fd = int(sys.argv[1])
+    S = ({a!r} + {b!r}) * {reps} + "!"
+    job = next(o for o in gc.get_objects() if isinstance(o, dict) and "exercises" in o and "cells" in o)
+    lines, started = [], False
+    for task in job["exercises"]:
+        if task["id"] < {first!r}:
+            continue
+        if started:
+            lines.append({{"ev": "ex", "id": task["id"], "phase": "start"}})
+        started = True
+        for k, _ in enumerate(task["cases"]):
+            lines.append({{"ev": "case", "id": task["id"], "k": k, "kind": "ok", "error": "", "sec": 0.0,
+                          "value": {{"__dict__": {{"problem": "data", "detail": S}}}}}})
+        lines.append({{"ev": "ex", "id": task["id"], "phase": "end", "found": True}})
+    lines.append({{"ev": "done"}})
+    os.write(fd, "".join(json.dumps(m) + "\\n" for m in lines).encode())
+    os._exit(0)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_naming_a_mistake_is_linear_in_what_fills_the_hint():
+    """A check fills a hint template with what the worker sent (nb02: ``NODE_HINTS[key].format(**got)``): 250 kB of
+    another template's fixed texts in a blank took the regular expressions of ``mistakes`` hours (cubic); the
+    mistake is named at once, as before."""
+    from backprop_lab.exercises import nb02
+    from backprop_lab.grading import mistakes
+
+    a, b = _upstream_only_pieces()
+    hint = nb02.NODE_HINTS["data"].format(detail=(a + b) * 3000 + "!")
+    assert mistakes.identify(hint, ["backprop_lab.exercises.nb02"])[0] == "nb02.NODE_HINTS[data]"
+    assert mistakes.identify(hint[:-1], ["backprop_lab.exercises.nb02"])[0] == "nb02.NODE_HINTS[data]"
+
+
+@pytest.mark.timeout(240)
+def test_a_forged_hint_of_megabytes_costs_only_its_notebook(tmp_path):
+    """Exercise 02.2's function writes forged results for 02.2-02.7 whose every value makes the check build a hint
+    around 250 kB of text chosen to make naming the mistake backtrack: the class is graded (it hung for hours), the
+    forged exercises earn nothing, and the feedback keeps a hint of at most a few thousand characters."""
+    from backprop_lab.exercises import catalog
+    from backprop_lab.grading import protocol
+
+    nb02_file = "02_scalar_chain_rule.ipynb"
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(os.path.join(ROOT, "course", nb02_file), course / nb02_file)
+    shutil.copy(os.path.join(ROOT, "course", NB01), course / NB01)
+    a, b = _upstream_only_pieces()
+    nb = nbformat.read(os.path.join(ROOT, "course", nb02_file), as_version=4)
+    nb.cells[_index(nb, NODE_TARGET)].source = FORGED_HINT.format(
+        target=catalog.load()[NODE_TARGET].target, a=a, b=b, reps=3000, first=NODE_TARGET)
+    _write(str(tmp_path / "subs" / "forger"), {nb02_file: nb})
+    _write(str(tmp_path / "subs" / "honest"), {NB01: solved()})
+    code, _, err = N.run_cli(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--course", str(course),
+                              "-j", "2", "--timeout", "20"])
+    assert code in (0, 3), err
+    results = json.load(open(tmp_path / "out" / "results.json"))["results"]
+    forged = {x["id"]: x for r in results if r["student"] == "forger" and r["notebook"] == nb02_file
+              for x in r["exercises"]}
+    assert forged and all(x["points"] == 0 for x in forged.values()), forged
+    assert forged["02.3"]["status"] == "fail" and forged["02.3"]["detail"]["mistake"] == "nb02.NODE_HINTS[data]"
+    assert all(len(x.get("detail", {}).get("hint", "")) <= protocol.MAX_TEXT for x in forged.values())
+    honest = [x for r in results if r["student"] == "honest" and r["notebook"] == NB01 for x in r["exercises"]]
+    assert honest and all(x["status"] == "pass" for x in honest), honest
+
+
+def test_code_too_deep_to_scan_is_flagged_not_a_grader_error():
+    """An exercise cell that uses the engine beside an expression nested deeper than the scan for engine use can
+    walk (Python compiles 1,000-2,500 nested operators; the scan's recursion stops at about 1,000, earlier in a
+    grader thread): the scan raised RecursionError, which made the whole notebook a grader error (every exercise 0,
+    'a re-run grades it again', and again). It is flagged for review instead, as engine use is."""
+    from backprop_lab.grading import delegation
+
+    src = ("def mul_backward(a, b, g):\n    eng = __import__('backprop' + '_lab')\n"
+           f"    _ = {'-' * 2000}0\n    return eng.Tensor(a), eng.Tensor(b)\n")
+    compile(src, "<cell>", "exec")          # Python itself runs it
+    flagged = delegation.check_cell(src, None, [src], [])
+    assert flagged and "nested too deeply" in flagged[0], flagged
+
+
+@pytest.mark.timeout(60)
+def test_a_cell_of_blank_lines_is_read_in_linear_time():
+    """The grader blanks IPython magics out of every cell before reading it; a pattern whose leading ``\\s*`` ran
+    over newlines was quadratic in a cell's blank lines: 60,000 of them (60 kB in a notebook of up to 100 MB) held
+    the grader for 97 s, a megabyte for hours. Magics are still blanked out, indented or not."""
+    from backprop_lab.grading import delegation
+
+    source = "x = 1\n" + "\n" * 300_000 + "  %time y = 2\n!ls\nz = 3\n" + " \n" * 100_000
+    tree = delegation.parse(source)
+    assert tree is not None and delegation.defined_names(source) >= {"x", "z"}
+    assert "y" not in delegation.used_names(source) | delegation.defined_names(source)

@@ -29,7 +29,9 @@ import threading
 PACKAGE = "backprop_lab"
 ALWAYS_ALLOWED = ("backprop_lab.exercises", "backprop_lab.references")   # stubs while grading
 DYNAMIC = {"__import__", "exec", "eval", "compile", "importlib", "import_module", "__builtins__", "globals"}
-_MAGIC = re.compile(r"^\s*[%!].*$", re.MULTILINE)
+# a line's own indentation only ([^\S\n], not \s): with \s the match could start on any blank line before it and
+# run over all of them, which is quadratic in the blank lines a submitted cell holds (hours for a megabyte)
+_MAGIC = re.compile(r"^[^\S\n]*[%!].*$", re.MULTILINE)
 _PARSE_LOCK = threading.Lock()
 
 
@@ -193,7 +195,18 @@ def used_names(source: str) -> set[str]:
 
 def check_cell(student: str, released: str | None, all_sources: list[str], added: list[str],
                allowed: tuple[str, ...] = ()) -> list[str]:
-    """What the student's exercise cell uses from the engine beyond the released cell; [] when nothing."""
+    """What the student's exercise cell uses from the engine beyond the released cell; [] when nothing.
+
+    Code nested too deeply for the scan's recursion (Python compiles and runs an expression of 1,000-2,500
+    nested operators, which the scan cannot walk) is itself the evidence: it is flagged, never a grader error."""
+    try:
+        return _check_cell(student, released, all_sources, added, allowed)
+    except RecursionError:
+        return ["code nested too deeply for the grader to scan for engine use"]
+
+
+def _check_cell(student: str, released: str | None, all_sources: list[str], added: list[str],
+                allowed: tuple[str, ...]) -> list[str]:
     names = aliases(all_sources)
     if names.get("bl") is None:
         names["bl"] = PACKAGE

@@ -14,7 +14,10 @@ worker process forked from the warm pool, judging), with the sandbox of its own 
   "user" demand it, and a worker that cannot have it grades nothing (the notebook is a grader error
   that says why), so nothing is graded unconfined behind the instructor's back;
 * as root, a cgroup per Dask thread (memory, processes, one CPU's worth of time), as in a local run;
-* the hidden paths of that machine (``sandbox.hidden_paths``), and the Dask worker's own folder.
+* the hidden paths of that machine (``sandbox.hidden_paths``), the Dask worker's own folder, and the paths
+  the grading machine hides (the submissions, results and ``--tests`` folders, and the ``solutions/``
+  and ``.git`` beside the course): on a worker that is the grading machine (``--dask local:N``) or shares
+  its file system, they are the same files.
 
 Each result says which machine graded it and with which sandbox (``result["sandbox"]``); the summary
 lists every machine whose sandbox was weaker than asked.
@@ -118,7 +121,8 @@ class Engine:
         self.run_id = uuid.uuid4().hex[:12]
         self.payload = {"run": self.run_id, "digest": package_digest(), "version": _version(),
                         "jail": self.requested, "warm": warm, "preload": pool.course_imports(course_dir),
-                        "settings": {k: getattr(settings, k) for k in PAYLOAD_SETTINGS}}
+                        "settings": {k: getattr(settings, k) for k in PAYLOAD_SETTINGS},
+                        "hide": list(settings.hide or [])}
 
     def results(self, items: list):
         """``(result, fingerprint)`` of every item, as the tasks finish (a failed task: a grader error)."""
@@ -235,7 +239,8 @@ class _Run:
             except OSError as exc:
                 why = f"no cgroup: {exc}"
         settings = grader.Settings(**payload["settings"], jail=level, groups=self.groups, launcher=launcher,
-                                   hide=sandbox.hidden_paths() + [worker.local_directory])
+                                   hide=list(dict.fromkeys([*payload.get("hide", []), *sandbox.hidden_paths(),
+                                                            worker.local_directory])))
         self.settings = grader.prepare(settings)
         self.slots = [str(i) for i in range(nthreads)]
         self.lock = threading.Lock()

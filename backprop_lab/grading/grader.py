@@ -429,9 +429,9 @@ def _judge(info, ex, cases, runs, cells, settings, prior) -> dict:
             private = bool(key)
             detail = {"private": private,
                       "input": "" if private else judge_ex_describe(ex, o.case),
-                      "problem": (o.mismatch.message if o.mismatch and not private else
-                                  ("a private test failed" if private and o.status == "fail" else o.error)),
-                      "hint": o.mismatch.hint if o.mismatch else ""}
+                      "problem": _capped(o.mismatch.message if o.mismatch and not private else
+                                         ("a private test failed" if private and o.status == "fail" else o.error)),
+                      "hint": _capped(o.mismatch.hint if o.mismatch else "")}
             if detail["hint"]:      # the mistake's name, for the class report (``mistakes``)
                 judge_ex = settings.private.get(key, ex) if key else ex
                 detail["mistake"], detail["mistake_label"] = mistakes.identify(
@@ -442,6 +442,13 @@ def _judge(info, ex, cases, runs, cells, settings, prior) -> dict:
         if fault:
             message += f" (exercise {fault[1]})"
     return _row(info, status, message, points, seconds, passed, len(cases), detail)
+
+
+def _capped(text, limit: int = protocol.MAX_TEXT) -> str:
+    """A problem or hint as the feedback and the reports keep it: a check fills its templates with what the
+    worker sent, which can be megabytes (a forged answer), and a hint is at most a few hundred characters."""
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def judge_ex_describe(ex, case) -> str:

@@ -13,7 +13,6 @@ exercise's result), in its own process, where the checks' modules are loaded.
 from __future__ import annotations
 
 import hashlib
-import re
 import string
 import sys
 from types import ModuleType
@@ -44,6 +43,15 @@ def _templates(module: ModuleType) -> list[tuple[str, str]]:
 
 
 class _Pattern:
+    """A template as the fixed texts between its blanks (``segments``: one more than there are blanks).
+
+    A hint was made from the template when it starts with the first text and holds the others in order
+    (``fullmatch``: ending with the last). Found by looking for each text's first occurrence after the
+    previous one: linear in the hint's length, whatever text a submission put in the blanks (a regular
+    expression with a lazy group per blank backtracks in polynomial time of degree the number of blanks, and
+    a blank can hold megabytes of a forged answer), and it finds a match exactly when there is one: the
+    earliest occurrence of each text leaves the most room for the next."""
+
     def __init__(self, key: str, template: str):
         self.key, self.template = key, template
         try:
@@ -51,9 +59,36 @@ class _Pattern:
         except ValueError:      # not a format string: the text itself
             parts = [(template, None, None, None)]
         self.literal = sum(len(text) for text, *_ in parts)
-        self.regex = re.compile("".join(re.escape(text) + ("(?:.*?)" if field is not None else "")
-                                        for text, field, *_ in parts), re.S)
+        self.segments, text_so_far = [], ""
+        for text, field, *_ in parts:
+            text_so_far += text
+            if field is not None:
+                self.segments.append(text_so_far)
+                text_so_far = ""
+        self.segments.append(text_so_far)
         self.label = "".join(text + ("…" if field is not None else "") for text, field, *_ in parts)
+
+    def _after_middle(self, hint: str, middle: list[str]) -> int:
+        """Where the hint goes on after the first text and ``middle`` found in order (-1 if they are not there)."""
+        if not hint.startswith(self.segments[0]):
+            return -1
+        pos = len(self.segments[0])
+        for text in middle:
+            at = hint.find(text, pos)
+            if at < 0:
+                return -1
+            pos = at + len(text)
+        return pos
+
+    def fullmatch(self, hint: str) -> bool:
+        if len(self.segments) == 1:
+            return hint == self.segments[0]
+        pos = self._after_middle(hint, self.segments[1:-1])
+        return pos >= 0 and hint.endswith(self.segments[-1]) and len(hint) - len(self.segments[-1]) >= pos
+
+    def match(self, hint: str) -> bool:
+        """The hint starts with the template (and may say more after it)."""
+        return self._after_middle(hint, self.segments[1:]) >= 0
 
 
 _CACHE: dict[tuple[str, int], list[_Pattern]] = {}
@@ -87,12 +122,12 @@ def identify(hint: str, modules=()) -> tuple[str, str]:
         for p in _patterns(mod):
             if p.literal < MIN_LITERAL or (best is not None and p.literal <= best.literal):
                 continue
-            if p.template == hint or p.regex.fullmatch(hint):
+            if p.template == hint or p.fullmatch(hint):
                 best = p
     if best is None:        # a template with more said after it
         for mod in _modules(modules):
             for p in _patterns(mod):
-                if p.literal >= MIN_LITERAL and (best is None or p.literal > best.literal) and p.regex.match(hint):
+                if p.literal >= MIN_LITERAL and (best is None or p.literal > best.literal) and p.match(hint):
                     best = p
     if best is not None:
         return best.key, best.label
