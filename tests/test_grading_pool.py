@@ -191,3 +191,23 @@ def test_the_server_imports_no_check_module_and_no_reference():
         assert r["probe"] == [], r          # the probe grades no course exercise: no check module (but stubs)
     finally:
         server.close()
+
+
+def test_a_server_that_loaded_a_check_or_a_reference_is_refused(monkeypatch):
+    """If a course module pulled in a check or reference module when imported, every forked worker would inherit
+    it: the server says which (``_answers_loaded``) and the grader does not use it (fresh workers instead)."""
+    code = ("import backprop_lab.references.nb01\nfrom backprop_lab.grading import pool\n"
+            "print(pool._answers_loaded())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "backprop_lab.references.nb01" in out.stdout
+    real = pool.Server._reply
+
+    def reply(self):
+        answer = real(self)
+        if "ready" in answer:
+            answer["answers"] = ["backprop_lab.references.nb01"]
+        return answer
+
+    monkeypatch.setattr(pool.Server, "_reply", reply)
+    with pytest.raises(pool.PoolError, match="would inherit the checks or the reference solutions"):
+        pool.Server(["numpy"])

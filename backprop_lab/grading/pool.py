@@ -190,6 +190,10 @@ class Server:
             raise PoolError(0, f"the warm server did not start: {err or 'no answer'}") from None
         mine.settimeout(30.0)
         self.info = reply
+        if reply.get("answers"):
+            self._stop()
+            raise PoolError(0, f"importing {', '.join(self.preload)} loaded {', '.join(reply['answers'])} in the warm "
+                               "server: its workers would inherit the checks or the reference solutions")
         if reply.get("threads", 1) > 1:
             self._stop()
             raise PoolError(0, f"importing {', '.join(self.preload)} started {reply['threads']} threads in the warm "
@@ -342,6 +346,13 @@ def _preload(names: list[str]) -> list[str]:
     return failed
 
 
+def _answers_loaded() -> list[str]:
+    """Check or reference modules in this process: every forked worker would inherit them (none should be here;
+    a course module that imports one when imported would bring it)."""
+    secret = tuple(n for n in NEVER if n.startswith("backprop_lab"))
+    return sorted(n for n in sys.modules if n.startswith(secret))
+
+
 def _warm_matplotlib() -> None:
     """Draw one throw-away figure: fonts, text layout and the mathtext parser are then loaded once for all."""
     import io
@@ -372,7 +383,8 @@ def serve(fd: int) -> None:
 
     gc.collect()
     gc.freeze()         # forked workers then never touch (copy) these objects' pages in a collection
-    sock.send(json.dumps({"ready": True, "failed": failed, "threads": _threads()}).encode())
+    sock.send(json.dumps({"ready": True, "failed": failed, "threads": _threads(), "answers": _answers_loaded()})
+              .encode())
     children: set[int] = set()
     while True:
         try:
