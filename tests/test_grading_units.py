@@ -377,3 +377,15 @@ def test_a_grading_worker_draws_no_figures():
             "print(drawn > 0, len(b.getvalue()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["True", "0"]
+
+
+def test_the_seed_secret_is_private_and_stable(tmp_path):
+    """The secret that seeds each student's cases is written with mode 0600 (atomically, never readable by
+    others in between) and read back on a re-run."""
+    import stat
+
+    from backprop_lab.grading import _secret
+
+    value = _secret(str(tmp_path))
+    assert stat.S_IMODE(os.stat(tmp_path / ".secret").st_mode) == 0o600
+    assert _secret(str(tmp_path)) == value and len(value) == 32

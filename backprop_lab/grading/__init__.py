@@ -32,6 +32,8 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from ..atomic import write_atomic
+
 NEEDS_A_LOOK = 3
 
 
@@ -124,11 +126,9 @@ def _secret(out: str) -> str:
     if os.path.exists(path):
         with open(path) as f:
             return f.read().strip()
-    from .report import atomic_write
 
     value = secrets.token_hex(16)
-    atomic_write(path, value + "\n")
-    os.chmod(path, 0o600)
+    write_atomic(path, value + "\n", mode=0o600)     # private from the moment it has its name
     return value
 
 
@@ -371,7 +371,6 @@ def _load_partial(out: str, student: str, nb: str, fp: str) -> dict | None:
 
 
 def _save_partial(out: str, result: dict, fp: str) -> None:
-    from .report import atomic_write
 
-    atomic_write(_partial_path(out, result["student"], result["notebook"]),
+    write_atomic(_partial_path(out, result["student"], result["notebook"]),
                  json.dumps({"fingerprint": fp, "result": result}, default=str))

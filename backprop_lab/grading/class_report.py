@@ -15,7 +15,8 @@ from __future__ import annotations
 import html
 import os
 
-from .report import _csv, _id_key, atomic_write, text
+from ..atomic import write_atomic
+from .report import _csv, _id_key, text
 
 # what an exercise's status says about the submission, for an instructor; "not-submitted" counts for nothing
 OUTCOMES = {
@@ -178,6 +179,6 @@ def write(out: str, results: list[dict]) -> dict:
     """Write ``report.html`` and ``class_report.csv`` into ``out``; return the summary they show."""
     summary = summarise(results)
     students = len({r["student"] for r in results})
-    atomic_write(os.path.join(out, "report.html"), html_report(summary, students))
-    atomic_write(os.path.join(out, "class_report.csv"), _csv(csv_rows(summary)))
+    write_atomic(os.path.join(out, "report.html"), html_report(summary, students))
+    write_atomic(os.path.join(out, "class_report.csv"), _csv(csv_rows(summary)))
     return summary

@@ -25,11 +25,6 @@ LONG_COLUMNS = ["student", "notebook", "exercise", "points", "max_points", "stat
 NOTEBOOK_ROW = "(notebook)"
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Write a result file atomically (``backprop_lab.atomic``): a reader sees the old file or the new one."""
-    write_atomic(path, text)
-
-
 def _csv(rows: list[list]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
@@ -184,11 +179,11 @@ def write_all(out: str, results: list[dict], meta: dict) -> None:
     results = sorted(results, key=lambda r: (r["student"], r["notebook"]))
     for r in results:
         name = r["notebook"][:-6] if r["notebook"].endswith(".ipynb") else r["notebook"]
-        atomic_write(os.path.join(out, "feedback", r["student"], f"{name}.html"), feedback_html(r))
-    atomic_write(os.path.join(out, "grades.csv"), _csv(long_rows(results)))
-    atomic_write(os.path.join(out, "gradebook.csv"), _csv(gradebook_rows(results)))
-    atomic_write(os.path.join(out, "review.csv"), _csv(review_rows(results)))
-    atomic_write(os.path.join(out, "results.json"),
+        write_atomic(os.path.join(out, "feedback", r["student"], f"{name}.html"), feedback_html(r))
+    write_atomic(os.path.join(out, "grades.csv"), _csv(long_rows(results)))
+    write_atomic(os.path.join(out, "gradebook.csv"), _csv(gradebook_rows(results)))
+    write_atomic(os.path.join(out, "review.csv"), _csv(review_rows(results)))
+    write_atomic(os.path.join(out, "results.json"),
                  json.dumps({**meta, "results": results}, indent=1, sort_keys=True, default=str) + "\n")
     from . import class_report
 
