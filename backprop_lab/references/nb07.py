@@ -28,7 +28,7 @@ class LinearFn(bl.Function):
 
 # --- exercise 07.2 (solutions/07_layers_losses_optimizers.md, cell 25)
 def mse_forward_backward(pred, target):
-    """(L, dL/dpred) for L = mean((pred - target)**2) over all entries."""
+    """(L, dL/dpred) for L, the mean squared error of pred and target over all entries."""
     diff = pred - target
     return float(np.mean(diff ** 2)), 2 * diff / diff.size
 
