@@ -211,6 +211,11 @@ PROMPTS_JS = """(id) => [...document.getElementById(id).querySelectorAll('.jp-Co
                        .map(p => p.textContent.trim())"""
 
 
+def server_log(lab, chars: int = 4000) -> str:
+    """The end of JupyterLab's log (kernel starts, restarts and deaths): what a failed wait needs to say why."""
+    return (lab[2] / "jupyterlab.log").read_text(errors="replace")[-chars:]
+
+
 def run_all(page, lab, shot_dir: Path) -> dict:
     """Run All Cells in every notebook at once; wait until no cell is queued or running in any of them."""
     base, token, _ = lab
@@ -219,7 +224,8 @@ def run_all(page, lab, shot_dir: Path) -> dict:
         sessions = request(base, token, "/api/sessions")
         if len(sessions) == len(NOTEBOOKS) and all(s["kernel"]["execution_state"] == "idle" for s in sessions):
             break
-        assert time.time() < deadline, f"kernels not all idle 120 s after opening the notebooks: {sessions}"
+        assert time.time() < deadline, (f"kernels not all idle 120 s after opening the notebooks: {sessions}\n"
+                                        f"JupyterLab's log ends:\n{server_log(lab)}")
         time.sleep(0.5)
     panels, start = {}, time.time()
     for name in NOTEBOOKS:
@@ -239,7 +245,8 @@ def run_all(page, lab, shot_dir: Path) -> dict:
     if waiting:
         page.screenshot(path=str(shot_dir / "timeout.png"))
     assert not waiting, (f"still running {RUN_TIMEOUT_S} s after Run All Cells: "
-                         + "; ".join(f"{n}: prompts {page.evaluate(PROMPTS_JS, panels[n])}" for n in sorted(waiting)))
+                         + "; ".join(f"{n}: prompts {page.evaluate(PROMPTS_JS, panels[n])}" for n in sorted(waiting))
+                         + f"\nJupyterLab's log ends:\n{server_log(lab)}")
     menu(page, "File", "Save All")
     return panels, took
 
